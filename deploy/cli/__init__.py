@@ -1,0 +1,63 @@
+"""The ``samsa-decom`` command line (Typer + rich).
+
+Exit codes: 0 ok, 1 a check or step failed, 2 bad input.
+
+Each area keeps its commands in its own module with a ``register(app)`` function; heavy
+imports (Prefect, lxml, …) happen inside the commands, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from models.errors import SamsaDecomError
+
+app = typer.Typer(
+    name="samsa-decom",
+    help="Phase out SAMSA IT-tjänst safely: plan, gates, archive, extracts, integrations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+def _register_all() -> None:
+    # One line per area; each module owns its commands.
+    from deploy.cli import ledger_cmds
+
+    ledger_cmds.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: runs the app and turns project errors into messages and exit codes."""
+    _register_all()
+    try:
+        app(args=argv, standalone_mode=False)
+    except SamsaDecomError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        err.print("aborted")
+        return 1
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return 2
+        raise
+    return 0
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""The ledger: milestone states, approvals, the audit chain, and later workstreams' tables.
+
+Later workstreams add a module here with their tables (sharing :class:`Base`) and an Alembic
+migration in ``migrations/versions`` whose ``down_revision`` is ``"0001_foundation"``; the
+ledger upgrades to *every* head, so independent branches of migrations coexist.
+"""
+
+from models.ledger.audit import ChainVerdict, verify_chain
+from models.ledger.base import Base, utcnow
+from models.ledger.core import Approval, AuditEntry, MilestoneEvent, MilestoneRecord, MilestoneState
+from models.ledger.repository import Ledger, make_engine, migrate
+
+__all__ = [
+    "Approval",
+    "AuditEntry",
+    "Base",
+    "ChainVerdict",
+    "Ledger",
+    "MilestoneEvent",
+    "MilestoneRecord",
+    "MilestoneState",
+    "make_engine",
+    "migrate",
+    "utcnow",
+    "verify_chain",
+]

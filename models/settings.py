@@ -1,0 +1,78 @@
+"""Settings, read from the environment (prefix ``SAMSA_DECOM_``) or a ``.env`` file.
+
+One cached object: call :func:`get_settings`; nothing is read at import time.
+Tests that change the environment call ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository's ``deploy/plan`` folder (plan data shipped with the package).
+PLAN_DIR = Path(__file__).resolve().parent.parent / "deploy" / "plan"
+
+
+class Settings(BaseSettings):
+    """Everything an operator may configure. Each field is ``SAMSA_DECOM_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SAMSA_DECOM_", env_file=".env", extra="ignore", env_file_encoding="utf-8"
+    )
+
+    home: Path = Field(
+        default=Path("var"),
+        description="Working folder: ledger file, demo database, packages, extracts, Prefect home.",
+    )
+    ledger_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the ledger. Default: a SQLite file in `home`.",
+    )
+    plan_path: Path = Field(default=PLAN_DIR / "samsa-phaseout.yaml")
+    rollout_source: str = Field(
+        default=str(PLAN_DIR / "rollout.yaml"),
+        description="Where the successor's rollout status comes from: a YAML file path, an "
+        "http(s):// URL answering JSON, or `variable:NAME` for a Prefect Variable.",
+    )
+    integrations_path: Path = Field(default=PLAN_DIR / "integrations.yaml")
+    source_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of SAMSA's database (the synthetic demo database by default).",
+    )
+    archive_dir: Path | None = None
+    extracts_dir: Path | None = None
+    apprise_config: Path | None = Field(
+        default=None, description="An apprise configuration file (YAML) with tagged URLs."
+    )
+    apprise_urls: list[str] = Field(default_factory=list)
+    language: Literal["sv", "en"] = "sv"
+    timezone: str = "Europe/Stockholm"
+    ui_url: str = Field(
+        default="http://127.0.0.1:4200", description="Prefect UI address used in links."
+    )
+
+    def resolved_ledger_url(self) -> str:
+        if self.ledger_url:
+            return self.ledger_url
+        return f"sqlite:///{(self.home / 'ledger.sqlite').resolve()}"
+
+    def resolved_source_url(self) -> str:
+        if self.source_url:
+            return self.source_url
+        return f"sqlite:///{(self.home / 'samsa-demo.sqlite').resolve()}"
+
+    def resolved_archive_dir(self) -> Path:
+        return self.archive_dir or self.home / "archive"
+
+    def resolved_extracts_dir(self) -> Path:
+        return self.extracts_dir or self.home / "extracts"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached)."""
+    return Settings()
