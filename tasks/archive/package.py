@@ -266,11 +266,11 @@ def premis_xml(facts: PackageFacts, siard: FileFact) -> bytes:
     the events extraction, validation and message digest calculation, and the software agent."""
     c = facts.created
     props = "".join(
-        "      <significantProperties>\n"
-        f"        <significantPropertiesType>table {escape(t.name)}</significantPropertiesType>\n"
-        f"        <significantPropertiesValue>rows={t.rows} {ALGORITHM}={t.digest} "
+        "    <significantProperties>\n"
+        f"      <significantPropertiesType>table {escape(t.name)}</significantPropertiesType>\n"
+        f"      <significantPropertiesValue>rows={t.rows} {ALGORITHM}={t.digest} "
         f"retention={escape(t.retention)}</significantPropertiesValue>\n"
-        "      </significantProperties>\n"
+        "    </significantProperties>\n"
         for t in facts.tables
     )
     total_rows = sum(t.rows for t in facts.tables)
@@ -304,6 +304,7 @@ def premis_xml(facts: PackageFacts, siard: FileFact) -> bytes:
         '  <object xsi:type="file">\n'
         "    <objectIdentifier><objectIdentifierType>local</objectIdentifierType>"
         "<objectIdentifierValue>object-siard</objectIdentifierValue></objectIdentifier>\n"
+        f"{props}"
         "    <objectCharacteristics>\n"
         "      <compositionLevel>0</compositionLevel>\n"
         "      <fixity><messageDigestAlgorithm>SHA-256</messageDigestAlgorithm>"
@@ -313,7 +314,6 @@ def premis_xml(facts: PackageFacts, siard: FileFact) -> bytes:
         "      <format><formatDesignation><formatName>SIARD</formatName>"
         "<formatVersion>2.2</formatVersion></formatDesignation></format>\n"
         "    </objectCharacteristics>\n"
-        f"{props.replace('      <significantProperties>', '    <significantProperties>').replace('      </significantProperties>', '    </significantProperties>')}"
         f"    <originalName>representations/{REPRESENTATION}/data/{escape(facts.siard_name)}</originalName>\n"
         "  </object>\n"
         + event(
