@@ -157,6 +157,7 @@ def _count_rows(conn: Connection, spec: TableSpec, schema_arg: str | None) -> in
 def _load_or_start_work(work: Path, specs_json: list[dict[str, Any]], archival: date) -> date:
     """The work folder's manifest; starts over when the source's structure changed."""
     manifest = work / "manifest.json"
+    specs_json = json.loads(json.dumps(specs_json))  # tuples → lists, as stored
     if manifest.exists():
         data = json.loads(manifest.read_text())
         if data.get("tables") == specs_json:
