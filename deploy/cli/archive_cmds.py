@@ -119,7 +119,8 @@ def archive(
     err.print(
         f"{verdict}: {outcome.total_rows:,} rows in {len(outcome.tables)} tables, "
         f".siard {outcome.siard_bytes:,} bytes, {outcome.seconds:.1f} s"
-        + (f" (kept {len(outcome.resumed_tables)} tables from an earlier run)" if outcome.resumed_tables else "")
+        + (f" (kept {len(outcome.resumed_tables)} tables from an earlier run)" if outcome.resumed_tables else ""),
+        soft_wrap=True,
     )
     for problem in outcome.problems:
         err.print(f"  - {problem}", highlight=False)
