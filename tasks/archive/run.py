@@ -31,7 +31,7 @@ from sqlalchemy import Connection, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from models.errors import InputError
-from tasks.archive import STANDARDS_DIR
+from tasks.archive import STANDARDS_DIR, pg_fast
 from tasks.archive.container import SIARD_METADATA_XSD, assemble_siard
 from tasks.archive.digest import ALGORITHM, TableDigest
 from tasks.archive.extras import PACKAGE_EXTRAS
@@ -224,6 +224,7 @@ def archive_database(
     lob_limit: int = LOB_INLINE_LIMIT,
     progress: Progress | None = None,
     after_table: Callable[[str], None] | None = None,
+    fast: bool = True,
 ) -> ArchiveOutcome:
     """Archive the database at ``source_url`` into an E-ARK SIP under ``out_dir``."""
     t0 = time.perf_counter()
@@ -265,7 +266,11 @@ def archive_database(
                 if (dest / RESULT_FILE).exists():
                     res = TableResult.load(dest)
                     resumed.append(spec.name)
-                    rows, digest = digest_table(conn, spec, schema)
+                    rows, digest = (
+                        pg_fast.digest_table_pg(conn, spec, schema)
+                        if fast and pg_fast.supports(conn, spec)
+                        else digest_table(conn, spec, schema)
+                    )
                     if (rows, digest) != (res.rows, res.digest):
                         problems.append(
                             f"{spec.name}: the source changed after this table was archived in "
@@ -273,7 +278,12 @@ def archive_database(
                         )
                     progress.table_done(spec.name, res, True)
                 else:
-                    res = write_table(
+                    writer = (
+                        pg_fast.write_table_pg
+                        if fast and pg_fast.supports(conn, spec)
+                        else write_table
+                    )
+                    res = writer(
                         conn, spec, schema, dest, lob_limit=lob_limit,
                         progress=lambda n, name=spec.name: progress.rows(name, n),
                     )  # fmt: skip
