@@ -41,6 +41,11 @@ class TableDigest:
         self._sum += int.from_bytes(sha256(row.encode("utf-8", "surrogateescape")).digest(), "big")
         self.rows += 1
 
+    def add_bytes(self, row: bytes) -> None:
+        """Add one row given as its canonical bytes."""
+        self._sum += int.from_bytes(sha256(row).digest(), "big")
+        self.rows += 1
+
     def merge(self, other: TableDigest) -> None:
         self._sum += other._sum
         self.rows += other.rows

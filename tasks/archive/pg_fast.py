@@ -9,9 +9,8 @@ difference in form only: LF and TAB in text are written as the character referen
 ``&#10;`` and ``&#9;`` (so every row is one line of the COPY stream); an XML parser reads them
 back as LF and TAB, so the values are the same.
 
-The content digest (``sha256-rowsum-v1``) is computed by the server from the same canonical
-lexical values in one aggregate query: each row's SHA-256 is split into four 64-bit parts that
-are summed exactly as numerics; Python combines them modulo 2**256.
+The content digest (``sha256-rowsum-v1``): the server builds each row's canonical bytes from the
+same lexical values (a binary COPY stream), Python hashes and sums them.
 
 Large objects above the inline limit are written by the server as file references (with
 length and SHA-256) and their content fetched in a second, small query.
@@ -22,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tasks.archive.digest import TableDigest
 from tasks.archive.schema import TableSpec
 from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head, table_xsd
 from tasks.archive.types import Kind
@@ -144,30 +145,50 @@ def row_xml_sql(spec: TableSpec, schema_arg: str | None, lob_limit: int, schema_
     return f"SELECT concat('<row>', {', '.join(cells)}, '</row>') FROM {source} ORDER BY {order}"
 
 
-def digest_sql(spec: TableSpec, schema_arg: str | None) -> str:
-    parts = ", ".join(
-        f"('x' || substr(h, {1 + 16 * k}, 16))::bit(64)::bigint AS p{k}" for k in range(4)
-    )
-    sums = ", ".join(f"sum(p{k}), count(*) FILTER (WHERE p{k} < 0)" for k in range(4))
+def canonical_copy_sql(spec: TableSpec, schema_arg: str | None) -> str:
     return (
-        f"SELECT count(*), {sums} FROM (SELECT {parts} FROM "
-        f"(SELECT encode(sha256({_canonical(spec)}), 'hex') AS h FROM {_table(spec, schema_arg)}) s) q"
+        f"COPY (SELECT {_canonical(spec)} FROM {_table(spec, schema_arg)}) TO STDOUT (FORMAT binary)"
     )
-
-
-def _combine(row: tuple[Any, ...]) -> tuple[int, str]:
-    count = int(row[0])
-    total = 0
-    for k in range(4):
-        s = int(row[1 + 2 * k] or 0)
-        negatives = int(row[2 + 2 * k] or 0)
-        unsigned_sum = s + negatives * (1 << 64)
-        total += unsigned_sum << (64 * (3 - k))
-    return count, f"{total & ((1 << 256) - 1):064x}"
 
 
 def digest_table_pg(conn: Connection, spec: TableSpec, schema_arg: str | None) -> tuple[int, str]:
-    return _combine(tuple(conn.exec_driver_sql(digest_sql(spec, schema_arg)).one()))
+    """Row count and ``sha256-rowsum-v1`` digest: the server builds each canonical row, Python
+    hashes it (hashlib is faster than the server's sha256() here) and sums."""
+    digest = TableDigest()
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(canonical_copy_sql(spec, schema_arg)) as copy:  # type: ignore[union-attr]
+        for row in _binary_rows(copy):
+            digest.add_bytes(row)
+    return digest.rows, digest.hexdigest
+
+
+def _binary_rows(blocks: Any) -> Any:
+    """The single bytea field of each tuple of a binary COPY stream."""
+    buf = b""
+    pos = 0
+    header = False
+    unpack = struct.unpack_from
+    for block in blocks:
+        buf = buf[pos:] + bytes(block)
+        pos = 0
+        n = len(buf)
+        if not header:
+            if n < 19:  # signature (11) + flags (4) + header extension length (4)
+                continue
+            pos = 19 + unpack(">i", buf, 15)[0]
+            header = True
+        while pos + 2 <= n:
+            (fields,) = unpack(">h", buf, pos)
+            if fields == -1:  # trailer; let the COPY stream run to its end
+                pos = n
+                break
+            if pos + 6 > n:
+                break
+            (length,) = unpack(">i", buf, pos + 2)
+            if pos + 6 + length > n:
+                break
+            yield buf[pos + 6 : pos + 6 + length]
+            pos += 6 + length
 
 
 def write_table_pg(

@@ -208,6 +208,19 @@ class SiardArchive:
                 while row.getprevious() is not None:
                     del parent[0]
 
+    def rows_from(
+        self, table: ArchivedTable, source: Any, schema: etree.XMLSchema | None = None
+    ) -> Iterator[list[str | None]]:
+        """Canonical cells of the rows in ``source`` (a file-like table document)."""
+        layout = _layout(table)
+        kw: dict[str, Any] = {"schema": schema} if schema is not None else {}
+        for _ev, row in etree.iterparse(source, events=("end",), tag=_ROW, huge_tree=True, **kw):
+            yield self._cells(table, row, layout)
+            row.clear(keep_tail=False)
+            parent = row.getparent()
+            while row.getprevious() is not None:
+                del parent[0]
+
     def rows(self, table: str | ArchivedTable) -> Iterator[tuple[Any, ...]]:
         """Rows as tuples of Python values, in archive order (primary-key order)."""
         t = self.table(table)

@@ -177,39 +177,37 @@ def verify_siard(siard: Path, expected: dict[str, tuple[int, str]]) -> list[str]
     """Re-read the archive: metadata.xml against the official schema, every table file against
     its own schema while streaming, and row counts + digests against ``expected``
     (table name → (rows, digest)). Returns the problems (empty = verified)."""
-    problems: list[str] = []
     import zipfile
 
+    from tasks.archive.reread import reread_tables
+
+    problems: list[str] = []
     meta_schema = etree.XMLSchema(etree.parse(str(SIARD_METADATA_XSD)))
     with zipfile.ZipFile(siard) as zf:
         meta = etree.fromstring(zf.read("header/metadata.xml"))
         if not meta_schema.validate(meta):
             problems.extend(f"header/metadata.xml: {e.message} (line {e.line})" for e in meta_schema.error_log)
     with SiardArchive(siard) as archive:
-        seen = set()
-        for t in archive.tables():
-            seen.add(t.name)
-            digest = TableDigest()
-            xsd_entry = t.entry[:-4] + ".xsd"
-            schema = etree.XMLSchema(etree.fromstring(archive._zip.read(xsd_entry)))
-            try:
-                for cells in archive.raw_rows(t, schema=schema):
-                    digest.add(cells)
-            except etree.XMLSyntaxError as exc:
-                problems.append(f"{t.entry}: not valid against {xsd_entry}: {exc}")
-                continue
-            if t.rows != digest.rows:
-                problems.append(f"{t.name}: metadata.xml says {t.rows} rows, the file holds {digest.rows}")
-            want = expected.get(t.name)
-            if want is None:
-                problems.append(f"{t.name}: in the archive but not in the source")
-            elif want != (digest.rows, digest.hexdigest):
-                problems.append(
-                    f"{t.name}: source {want[0]} rows / digest {want[1][:16]}…, archive "
-                    f"{digest.rows} rows / digest {digest.hexdigest[:16]}…"
-                )
-        for missing in sorted(set(expected) - seen):
-            problems.append(f"{missing}: in the source but not in the archive")
+        declared = {t.name: t.rows for t in archive.tables()}
+    found = reread_tables(siard)
+    seen = set()
+    for name, (rows, digest, errors) in found.items():
+        seen.add(name)
+        problems.extend(f"{name}: {e}" for e in errors)
+        if errors:
+            continue
+        if declared[name] != rows:
+            problems.append(f"{name}: metadata.xml says {declared[name]} rows, the file holds {rows}")
+        want = expected.get(name)
+        if want is None:
+            problems.append(f"{name}: in the archive but not in the source")
+        elif want != (rows, digest):
+            problems.append(
+                f"{name}: source {want[0]} rows / digest {want[1][:16]}…, archive "
+                f"{rows} rows / digest {digest[:16]}…"
+            )
+    for missing in sorted(set(expected) - seen):
+        problems.append(f"{missing}: in the source but not in the archive")
     return problems
 
 
