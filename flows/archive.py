@@ -10,7 +10,7 @@ the ledger. A run that was stopped resumes where it stopped: finished tables are
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from models.errors import CheckFailed
 from models.ledger import Ledger
 from models.settings import get_settings
 from tasks.archive.digest import ALGORITHM
-from tasks.archive.record import latest_verified, record_package
+from tasks.archive.record import archival_date_of, latest_verified, record_package
 from tasks.archive.run import ArchiveOutcome, archive_database
 from tasks.archive.writer import TableResult
 
@@ -143,7 +143,7 @@ def archive_samsa_database(
             ledger,
             outcome,
             source_url=url,
-            archival_date=_archival_date_of(outcome, archival_date),
+            archival_date=archival_date_of(outcome, archival_date),
             flow_run_id=str(flow_run.id) if flow_run.id else None,
         )
     finally:
@@ -161,16 +161,6 @@ def archive_samsa_database(
         "rows": outcome.total_rows,
         "mets_sha256": outcome.mets_sha256,
     }
-
-
-def _archival_date_of(outcome: ArchiveOutcome, given: date | None) -> date:
-    from lxml import etree
-
-    meta = outcome.package / "METS.xml"
-    created = etree.parse(str(meta)).getroot().find("{http://www.loc.gov/METS/}metsHdr")
-    if created is not None and created.get("CREATEDATE"):
-        return date.fromisoformat(created.get("CREATEDATE")[:10])
-    return given or datetime.now(UTC).date()
 
 
 def archive_action(ctx: ActionContext) -> ActionResult:

@@ -90,7 +90,7 @@ def archive(
 
     from models.errors import CheckFailed, InputError
     from models.ledger import Ledger
-    from tasks.archive.record import record_package
+    from tasks.archive.record import archival_date_of, record_package
     from tasks.archive.run import archive_database
 
     settings = get_settings()
@@ -106,12 +106,10 @@ def archive(
         console=err, transient=True,
     ) as bar:  # fmt: skip
         outcome = archive_database(url, target, archival_date=when, progress=_RichProgress(bar))
-    from flows.archive import _archival_date_of
-
     ledger = Ledger.open(ledger_url or settings.resolved_ledger_url())
     try:
         record_package(
-            ledger, outcome, source_url=url, archival_date=_archival_date_of(outcome, when)
+            ledger, outcome, source_url=url, archival_date=archival_date_of(outcome, when)
         )
     finally:
         ledger.close()

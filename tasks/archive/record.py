@@ -58,6 +58,19 @@ def record_package(
         return row.id
 
 
+def archival_date_of(outcome: ArchiveOutcome, given: date | None = None) -> date:
+    """The archival date written into the package (the root METS CREATEDATE)."""
+    from lxml import etree
+
+    header = etree.parse(str(outcome.package / "METS.xml")).getroot().find(
+        "{http://www.loc.gov/METS/}metsHdr"
+    )
+    created = header.get("CREATEDATE") if header is not None else None
+    if created:
+        return date.fromisoformat(created[:10])
+    return given or utcnow().date()
+
+
 def find_package(ledger: Ledger, package: Path) -> ArchivePackage | None:
     """The newest ledger record of the package at ``package`` (by path, else by OBJID)."""
     with ledger.unit_of_work() as s:

@@ -24,7 +24,7 @@ from tasks.archive.container import entry_data_offset
 from tasks.archive.digest import TableDigest
 from tasks.archive.reader import SiardArchive
 
-CHUNK_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
 _ROW = b"<row>"
 
 
