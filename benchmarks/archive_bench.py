@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the printed table rows read better unwrapped)
 """Benchmark: archiving the synthetic SAMSA database on PostgreSQL beside ``pg_dump --data-only``.
 
 For each size it creates a fresh database, fills it with ``demo-data``, then runs in child
@@ -28,7 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = os.environ.get("SAMSA_DECOM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "SAMSA_DECOM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @dataclass
@@ -114,7 +117,10 @@ def main() -> None:
             u = make_url(url)
             dump = run(["pg_dump", "--data-only", "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
                         "-U", u.username or "postgres", "-f", str(work / "dump.sql"), name])  # fmt: skip
-            arch = run([py, "-m", "deploy.cli", "archive", "--source", url, "--out", str(work / "out")], env)
+            arch = run(
+                [py, "-m", "deploy.cli", "archive", "--source", url, "--out", str(work / "out")],
+                env,
+            )
             package = arch.output.strip().splitlines()[-1]
             ver = run([py, "-m", "deploy.cli", "verify", package, "--deep"], env)
             rows = int(gen.output.split(" rows")[0].split(":")[-1].replace(",", "").strip())

@@ -73,7 +73,10 @@ class _PrefectProgress:
         self.current.pop(table, None)
         self.done_tables[table] = result.rows
         self.log.info(
-            "table %s: %d rows %s", table, result.rows, "kept from earlier run" if resumed else "written"
+            "table %s: %d rows %s",
+            table,
+            result.rows,
+            "kept from earlier run" if resumed else "written",
         )
         self._update(force=True)
 
@@ -104,7 +107,9 @@ def summary_markdown(outcome: ArchiveOutcome) -> str:
     if outcome.resumed_tables:
         lines += [f"Kept from an earlier, interrupted run: {', '.join(outcome.resumed_tables)}", ""]
     lines += [f"| table | rows | retention | digest ({ALGORITHM}) |", "|---|---:|---|---|"]
-    lines += [f"| {t.name} | {t.rows:,} | {t.retention} | `{t.digest[:16]}…` |" for t in outcome.tables]
+    lines += [
+        f"| {t.name} | {t.rows:,} | {t.retention} | `{t.digest[:16]}…` |" for t in outcome.tables
+    ]
     return "\n".join(lines)
 
 
@@ -182,7 +187,10 @@ def archive_action(ctx: ActionContext) -> ActionResult:
         if verdict.ok:
             return ActionResult(
                 done=True,
-                summary=f"already archived and intact: {existing.objid} ({existing.total_rows} rows)",
+                summary=(
+                    f"already archived and intact: {existing.objid} "
+                    f"({existing.total_rows} rows)"
+                ),
                 details={"package": existing.path, "objid": existing.objid},
             )
     if ctx.rehearse:

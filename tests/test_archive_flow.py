@@ -45,7 +45,8 @@ def test_flow_archives_records_and_publishes_artifacts(
     assert artifact is not None
     text = str(artifact.data)
     assert "**verified**" in text and "| person |" in text
-    from sqlalchemy import create_engine, text as sql
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
 
     with create_engine(url).connect() as c:
         identities = [r[0] for r in c.execute(sql("SELECT identity FROM person"))]

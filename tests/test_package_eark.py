@@ -46,8 +46,14 @@ def _mets_schema() -> xmlschema.XMLSchema:
         str(mets),
         locations=[
             ("http://www.w3.org/1999/xlink", str(xlink)),
-            ("https://DILCIS.eu/XML/METS/CSIPExtensionMETS", str(STANDARDS_DIR / "DILCISExtensionMETS.xsd")),
-            ("https://DILCIS.eu/XML/METS/SIPExtensionMETS", str(STANDARDS_DIR / "DILCISExtensionSIPMETS.xsd")),
+            (
+                "https://DILCIS.eu/XML/METS/CSIPExtensionMETS",
+                str(STANDARDS_DIR / "DILCISExtensionMETS.xsd"),
+            ),
+            (
+                "https://DILCIS.eu/XML/METS/SIPExtensionMETS",
+                str(STANDARDS_DIR / "DILCISExtensionSIPMETS.xsd"),
+            ),
         ],
         uri_mapper=lambda uri: str(xlink) if uri.endswith("xlink.xsd") else uri,
         allow="local",
@@ -62,7 +68,10 @@ def test_mets_and_premis_are_schema_valid(package: Path) -> None:
     premis.validate(str(package / "metadata/preservation/premis.xml"))
     root = etree.parse(str(package / "METS.xml")).getroot()
     assert root.get("TYPE") == "Databases"
-    assert root.get("{https://DILCIS.eu/XML/METS/CSIPExtensionMETS}CONTENTINFORMATIONTYPE") == "citssiard_v1_0"
+    assert (
+        root.get("{https://DILCIS.eu/XML/METS/CSIPExtensionMETS}CONTENTINFORMATIONTYPE")
+        == "citssiard_v1_0"
+    )
     events = etree.parse(str(package / "metadata/preservation/premis.xml")).findall(
         ".//{http://www.loc.gov/premis/v3}eventType"
     )

@@ -55,7 +55,9 @@ def test_killed_mid_table_then_resumed_gives_the_identical_package(tmp_path: Pat
     finished = sorted(p.name for p in (work / "tables").iterdir() if not p.name.endswith(".part"))
     assert "table6" not in finished and len(finished) >= 1
     assert (work / "tables" / "table6.part").exists()
-    assert not any(p.name.startswith("samsa-") and not p.name.endswith(".part") for p in out.iterdir())
+    assert not any(
+        p.name.startswith("samsa-") and not p.name.endswith(".part") for p in out.iterdir()
+    )
 
     again = _start(url, out, tmp_path / "ledger.sqlite")
     stdout, stderr = again.communicate(timeout=300)

@@ -36,13 +36,17 @@ def archived(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             drop()
 
 
-def test_archive_validates_against_official_and_generated_schemas(archived: tuple[str, Path]) -> None:
+def test_archive_validates_against_official_and_generated_schemas(
+    archived: tuple[str, Path],
+) -> None:
     _, package = archived
     siard = next(package.glob("representations/rep1/data/*.siard"))
     xsd = OFFICIAL_METADATA_XSD if OFFICIAL_METADATA_XSD.exists() else None
     with zipfile.ZipFile(siard) as zf:
         names = zf.namelist()
-        assert {"content/", "header/", "header/siardversion/2.2/", "header/metadata.xml"} <= set(names)
+        assert {"content/", "header/", "header/siardversion/2.2/", "header/metadata.xml"} <= set(
+            names
+        )
         assert all(n.startswith(("content/", "header/")) for n in names)
         assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
         if xsd:

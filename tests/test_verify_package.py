@@ -76,7 +76,9 @@ def test_a_flipped_byte_inside_a_table_is_found_by_checksum_and_by_the_deep_chec
         base = archive.entry_offset(table)
     _flip_byte(siard, base + off + length // 2)
     problems = verify_package(package).problems
-    assert [(p.path, p.kind) for p in problems] == [("representations/rep1/data/SAMSA.siard", "damaged")]
+    assert [(p.path, p.kind) for p in problems] == [
+        ("representations/rep1/data/SAMSA.siard", "damaged")
+    ]
 
 
 def test_a_changed_root_mets_is_caught_through_the_ledger(

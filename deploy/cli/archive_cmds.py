@@ -31,7 +31,8 @@ def demo_data(
     if target.startswith("sqlite:///"):
         Path(target.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     with Progress(
-        TextColumn("[bold]demo-data"), BarColumn(), TextColumn("{task.completed}/{task.total} persons"),
+        TextColumn("[bold]demo-data"), BarColumn(),
+        TextColumn("{task.completed}/{task.total} persons"),
         TimeElapsedColumn(), console=err, transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task("persons", total=0)
@@ -74,7 +75,7 @@ class _RichProgress:
 
 def archive(
     source: str = typer.Option(None, "--source", help="SQLAlchemy URL of the database."),
-    out: Path = typer.Option(None, "--out", help="Folder for the package (default: settings)."),
+    out: Path = typer.Option(None, "--out", help="Folder for the package (default: settings)."),  # noqa: B008
     archival_date: str = typer.Option(
         None, "--date", help="Archival date YYYY-MM-DD (default: today; kept on resume)."
     ),
@@ -117,7 +118,11 @@ def archive(
     err.print(
         f"{verdict}: {outcome.total_rows:,} rows in {len(outcome.tables)} tables, "
         f".siard {outcome.siard_bytes:,} bytes, {outcome.seconds:.1f} s"
-        + (f" (kept {len(outcome.resumed_tables)} tables from an earlier run)" if outcome.resumed_tables else ""),
+        + (
+            f" (kept {len(outcome.resumed_tables)} tables from an earlier run)"
+            if outcome.resumed_tables
+            else ""
+        ),
         soft_wrap=True,
     )
     for problem in outcome.problems:
@@ -128,7 +133,7 @@ def archive(
 
 
 def verify(
-    package: Path = typer.Argument(..., help="The package folder to check."),
+    package: Path = typer.Argument(..., help="The package folder to check."),  # noqa: B008
     deep: bool = typer.Option(
         False, "--deep", help="Also re-read the SIARD archive and compare counts and digests."
     ),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.ledger.base import Base, utcnow
 
 
-class PackageState(str, enum.Enum):
+class PackageState(str, enum.Enum):  # noqa: UP042  (same style as MilestoneState)
     """``verified``: counts and digests of source and archive matched. ``unverified``: the
     package exists but a check failed (see ``detail``); it must not count as the archive."""
 

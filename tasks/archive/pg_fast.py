@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (XML and SQL templates read better unwrapped)
 """The PostgreSQL fast path: the server writes the SIARD row XML itself.
 
 ``COPY (SELECT <row xml> FROM t ORDER BY pk) TO STDOUT`` streams finished ``<row>…</row>``
@@ -71,7 +72,7 @@ def _escaped_text(col: str) -> str:
     """SQL for the cell content of a text column (SIARD + XML escaping, LF/TAB as refs)."""
     x = f"replace({col}, '\\', '\\u005C')"
     for ch in _CONTROLS:
-        escape = "\\u%04X" % ord(ch)
+        escape = f"\\u{ord(ch):04X}"
         x = f"replace({x}, {_lit(ch)}, {_lit(escape)})"
     x = f"regexp_replace({x}, '(?<= ) ', '\\\\u0020', 'g')"
     x = f"regexp_replace({x}, '^ ', '\\\\u0020')"
@@ -105,7 +106,11 @@ def _canonical(spec: TableSpec) -> str:
     parts = []
     for c in spec.columns:
         col = _ident(c.name)
-        lex = col if c.kind in (Kind.string, Kind.clob) else _lexical(c.kind, col, "ZONE" in c.sql_type)
+        lex = (
+            col
+            if c.kind in (Kind.string, Kind.clob)
+            else _lexical(c.kind, col, "ZONE" in c.sql_type)
+        )
         parts.append(f"coalesce(convert_to({lex}, 'UTF8'), '\\xff'::bytea)")
     return " || '\\xfe'::bytea || ".join(parts)
 
@@ -114,7 +119,9 @@ def _has_lobs(spec: TableSpec) -> bool:
     return any(c.kind.is_lob for c in spec.columns)
 
 
-def row_xml_sql(spec: TableSpec, schema_arg: str | None, lob_limit: int, schema_folder: str = "schema0") -> str:
+def row_xml_sql(
+    spec: TableSpec, schema_arg: str | None, lob_limit: int, schema_folder: str = "schema0"
+) -> str:
     cells = []
     for i, c in enumerate(spec.columns):
         col = _ident(c.name)
@@ -132,10 +139,12 @@ def row_xml_sql(spec: TableSpec, schema_arg: str | None, lob_limit: int, schema_
             )
             ref = (
                 f"'<c{n} file=\"content/{schema_folder}/{spec.folder}/lob{i}/record' || (rn - 1) || "
-                f"'.{ext}\" length=\"' || length({col}) || '\" digestType=\"SHA-256\" digest=\"' || "
+                f'\'.{ext}" length="\' || length({col}) || \'" digestType="SHA-256" digest="\' || '
                 f"{digest} || '\"/>'"
             )
-            cells.append(f"(CASE WHEN length({col}) > {int(lob_limit)} THEN {ref} ELSE {inline} END)")
+            cells.append(
+                f"(CASE WHEN length({col}) > {int(lob_limit)} THEN {ref} ELSE {inline} END)"
+            )
         else:
             cells.append(inline)
     order = ", ".join(_ident(n) for n in spec.order_by)
@@ -146,9 +155,7 @@ def row_xml_sql(spec: TableSpec, schema_arg: str | None, lob_limit: int, schema_
 
 
 def canonical_copy_sql(spec: TableSpec, schema_arg: str | None) -> str:
-    return (
-        f"COPY (SELECT {_canonical(spec)} FROM {_table(spec, schema_arg)}) TO STDOUT (FORMAT binary)"
-    )
+    return f"COPY (SELECT {_canonical(spec)} FROM {_table(spec, schema_arg)}) TO STDOUT (FORMAT binary)"
 
 
 def digest_table_pg(conn: Connection, spec: TableSpec, schema_arg: str | None) -> tuple[int, str]:

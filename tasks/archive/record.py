@@ -62,8 +62,10 @@ def archival_date_of(outcome: ArchiveOutcome, given: date | None = None) -> date
     """The archival date written into the package (the root METS CREATEDATE)."""
     from lxml import etree
 
-    header = etree.parse(str(outcome.package / "METS.xml")).getroot().find(
-        "{http://www.loc.gov/METS/}metsHdr"
+    header = (
+        etree.parse(str(outcome.package / "METS.xml"))
+        .getroot()
+        .find("{http://www.loc.gov/METS/}metsHdr")
     )
     created = header.get("CREATEDATE") if header is not None else None
     if created:

@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from models.errors import InputError
 from tasks.archive import STANDARDS_DIR, pg_fast
 from tasks.archive.container import SIARD_METADATA_XSD, assemble_siard
-from tasks.archive.digest import ALGORITHM, TableDigest
+from tasks.archive.digest import ALGORITHM
 from tasks.archive.extras import PACKAGE_EXTRAS
 from tasks.archive.metadata import ArchiveInfo, metadata_xml
 from tasks.archive.package import (
@@ -54,7 +54,13 @@ from tasks.archive.package import (
 from tasks.archive.reader import SiardArchive
 from tasks.archive.retention import DEFAULT_RETENTION_PATH, load_retention
 from tasks.archive.schema import TableSpec, describe_source, reflect_table
-from tasks.archive.writer import LOB_INLINE_LIMIT, RESULT_FILE, TableResult, digest_table, write_table
+from tasks.archive.writer import (
+    LOB_INLINE_LIMIT,
+    RESULT_FILE,
+    TableResult,
+    digest_table,
+    write_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +113,10 @@ class ArchiveOutcome:
         return sum(t.rows for t in self.tables)
 
     def counts(self) -> dict[str, Any]:
-        return {t.name: {"rows": t.rows, "digest": t.digest, "retention": t.retention} for t in self.tables}
+        return {
+            t.name: {"rows": t.rows, "digest": t.digest, "retention": t.retention}
+            for t in self.tables
+        }
 
 
 def source_key(url: str) -> str:
@@ -186,7 +195,9 @@ def verify_siard(siard: Path, expected: dict[str, tuple[int, str]]) -> list[str]
     with zipfile.ZipFile(siard) as zf:
         meta = etree.fromstring(zf.read("header/metadata.xml"))
         if not meta_schema.validate(meta):
-            problems.extend(f"header/metadata.xml: {e.message} (line {e.line})" for e in meta_schema.error_log)
+            problems.extend(
+                f"header/metadata.xml: {e.message} (line {e.line})" for e in meta_schema.error_log
+            )
     with SiardArchive(siard) as archive:
         declared = {t.name: t.rows for t in archive.tables()}
     found = reread_tables(siard)
@@ -197,7 +208,9 @@ def verify_siard(siard: Path, expected: dict[str, tuple[int, str]]) -> list[str]
         if errors:
             continue
         if declared[name] != rows:
-            problems.append(f"{name}: metadata.xml says {declared[name]} rows, the file holds {rows}")
+            problems.append(
+                f"{name}: metadata.xml says {declared[name]} rows, the file holds {rows}"
+            )
         want = expected.get(name)
         if want is None:
             problems.append(f"{name}: in the archive but not in the source")
@@ -246,7 +259,12 @@ def archive_database(
             if not specs:
                 raise InputError("the source database has no tables to archive")
             specs = [
-                TableSpec(**{**s.__dict__, "retention": retention.for_table(s.name).model_dump(mode="json")})
+                TableSpec(
+                    **{
+                        **s.__dict__,
+                        "retention": retention.for_table(s.name).model_dump(mode="json"),
+                    }
+                )
                 for s in specs
             ]
             archival = _load_or_start_work(
@@ -313,7 +331,10 @@ def archive_database(
     info = ArchiveInfo(
         dbname=dbname,
         description=f"SAMSA IT-tjänst database, archived by {SOFTWARE} ({snapshot}).",
-        data_owner="Västra Götalandsregionen and the 49 municipalities of Västra Götaland (SAMSA IT-tjänst)",
+        data_owner=(
+            "Västra Götalandsregionen and the 49 municipalities of Västra Götaland "
+            "(SAMSA IT-tjänst)"
+        ),
         data_origin_timespan=f"until {archival.isoformat()}",
         archival_date=archival,
         producer=f"{SOFTWARE} {SOFTWARE_VERSION}",
@@ -325,7 +346,9 @@ def archive_database(
     )
 
     progress.stage("verifying: re-reading the archive")
-    expected = {results[s.folder].name: (results[s.folder].rows, results[s.folder].digest) for s in specs}
+    expected = {
+        results[s.folder].name: (results[s.folder].rows, results[s.folder].digest) for s in specs
+    }
     problems.extend(verify_siard(siard_path, expected))
     verified = not problems
     detail = (

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (XML and SQL templates read better unwrapped)
 """Re-checking an archive package at any later time (``samsa-decom verify PACKAGE``).
 
 Fast check (always): the root METS.xml parses and is valid against METS 1.12 + the DILCIS
@@ -68,10 +69,10 @@ def mets_schema() -> etree.XMLSchema:
     global _METS_SCHEMA
     if _METS_SCHEMA is None:
         driver = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
-  <xs:import namespace="http://www.w3.org/1999/xlink" schemaLocation="{(STANDARDS_DIR / 'xlink.xsd').as_uri()}"/>
-  <xs:import namespace="http://www.loc.gov/METS/" schemaLocation="{(STANDARDS_DIR / 'mets.xsd').as_uri()}"/>
-  <xs:import namespace="https://DILCIS.eu/XML/METS/CSIPExtensionMETS" schemaLocation="{(STANDARDS_DIR / 'DILCISExtensionMETS.xsd').as_uri()}"/>
-  <xs:import namespace="https://DILCIS.eu/XML/METS/SIPExtensionMETS" schemaLocation="{(STANDARDS_DIR / 'DILCISExtensionSIPMETS.xsd').as_uri()}"/>
+  <xs:import namespace="http://www.w3.org/1999/xlink" schemaLocation="{(STANDARDS_DIR / "xlink.xsd").as_uri()}"/>
+  <xs:import namespace="http://www.loc.gov/METS/" schemaLocation="{(STANDARDS_DIR / "mets.xsd").as_uri()}"/>
+  <xs:import namespace="https://DILCIS.eu/XML/METS/CSIPExtensionMETS" schemaLocation="{(STANDARDS_DIR / "DILCISExtensionMETS.xsd").as_uri()}"/>
+  <xs:import namespace="https://DILCIS.eu/XML/METS/SIPExtensionMETS" schemaLocation="{(STANDARDS_DIR / "DILCISExtensionSIPMETS.xsd").as_uri()}"/>
 </xs:schema>"""
 
         class _Local(etree.Resolver):
@@ -105,7 +106,9 @@ def _inside(root: Path, base: str, href: str) -> str | None:
     return "/".join(parts)
 
 
-def _refs(doc: etree._Element, root: Path, base: str, listed_in: str, out: list[Damage]) -> list[_Ref]:
+def _refs(
+    doc: etree._Element, root: Path, base: str, listed_in: str, out: list[Damage]
+) -> list[_Ref]:
     refs = []
     for el in doc.iter(f"{_M}file", f"{_M}mdRef"):
         loc = el if el.tag == f"{_M}mdRef" else el.find(f"{_M}FLocat")
@@ -115,13 +118,17 @@ def _refs(doc: etree._Element, root: Path, base: str, listed_in: str, out: list[
             continue
         rel = _inside(root, base, href)
         if rel is None:
-            out.append(Damage(href, "outside", f"referenced by {listed_in} but outside the package"))
+            out.append(
+                Damage(href, "outside", f"referenced by {listed_in} but outside the package")
+            )
             continue
         size = el.get("SIZE")
         ctype = (el.get("CHECKSUMTYPE") or "").upper()
         checksum = el.get("CHECKSUM") if ctype == "SHA-256" else None
         if el.get("CHECKSUM") and ctype != "SHA-256":
-            out.append(Damage(rel, "invalid", f"checksum type {ctype!r} in {listed_in}, expected SHA-256"))
+            out.append(
+                Damage(rel, "invalid", f"checksum type {ctype!r} in {listed_in}, expected SHA-256")
+            )
         refs.append(_Ref(rel, int(size) if size and size.isdigit() else None, checksum, listed_in))
     return refs
 
@@ -134,13 +141,19 @@ def _check_file(root: Path, ref: _Ref, out: list[Damage]) -> bool:
     size = path.stat().st_size
     if ref.size is not None and size != ref.size:
         what = "truncated" if size < ref.size else "grown"
-        out.append(Damage(ref.path, "damaged", f"{what}: {size} bytes, {ref.listed_in} records {ref.size}"))
+        out.append(
+            Damage(ref.path, "damaged", f"{what}: {size} bytes, {ref.listed_in} records {ref.size}")
+        )
         return False
     if ref.sha256:
         found = sha256_file(path)
         if found != ref.sha256.lower():
             out.append(
-                Damage(ref.path, "damaged", f"SHA-256 {found[:16]}…, {ref.listed_in} records {ref.sha256[:16]}…")
+                Damage(
+                    ref.path,
+                    "damaged",
+                    f"SHA-256 {found[:16]}…, {ref.listed_in} records {ref.sha256[:16]}…",
+                )
             )
             return False
     return True
@@ -173,7 +186,9 @@ def verify_package(
     referenced: set[str] = {"METS.xml"}
     if (root / "METS.xml").is_file():
         if expected_mets_sha256 and sha256_file(root / "METS.xml") != expected_mets_sha256:
-            out.append(Damage("METS.xml", "damaged", "SHA-256 differs from the one the ledger recorded"))
+            out.append(
+                Damage("METS.xml", "damaged", "SHA-256 differs from the one the ledger recorded")
+            )
         doc = _parse_mets(root, "METS.xml", out)
         if doc is not None:
             for ref in _refs(doc, root, "", "METS.xml", out):

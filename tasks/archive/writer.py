@@ -164,9 +164,7 @@ def _lob(
     folder.mkdir(exist_ok=True)
     (folder / entry.rsplit("/", 1)[1]).write_bytes(data)
     digest = sha256(data).hexdigest().upper()
-    return (
-        f'<c{i + 1} file="{entry}" length="{length}" digestType="SHA-256" digest="{digest}"/>'
-    )
+    return f'<c{i + 1} file="{entry}" length="{length}" digestType="SHA-256" digest="{digest}"/>'
 
 
 def digest_table(conn: Connection, spec: TableSpec, schema_arg: str | None) -> tuple[int, str]:

@@ -27,7 +27,9 @@ def upgrade() -> None:
         sa.Column("tables", sa.JSON(), nullable=False),
         sa.Column(
             "state",
-            sa.Enum("verified", "unverified", name="archive_package_state", native_enum=False, length=20),
+            sa.Enum(
+                "verified", "unverified", name="archive_package_state", native_enum=False, length=20
+            ),
             nullable=False,
         ),
         sa.Column("detail", sa.Text(), nullable=False),
