@@ -71,9 +71,18 @@ class World:
     plan: Plan
     rollout: Rollout
     ledger: Ledger
-    schedule: Schedule
     verdicts: dict[str, Any]
-    instances: list[Instance]
+    schedule: Schedule = field(init=False)
+    instances: list[Instance] = field(init=False)
+
+    def refresh(self) -> None:
+        """Dates and instances again, with the completion dates the ledger now holds
+        (``after X + 14d`` counts from X's real completion)."""
+        done = done_dates(self.ledger, self.settings.timezone, self.as_of)
+        self.schedule = compute_schedule(self.plan, self.rollout, self.as_of, done_dates=done)
+        self.instances = expand_dependencies(build_instances(
+            self.plan.milestones, self.schedule.due, self.schedule.occurrences, self.as_of, done
+        ))
 
 
 def _load_world(
@@ -84,16 +93,13 @@ def _load_world(
     plan = load_plan(Path(plan_path) if plan_path else settings.plan_path)
     rollout = load_rollout(rollout_source or settings.rollout_source)
     ledger = Ledger.open(settings.resolved_ledger_url())
-    done = done_dates(ledger, settings.timezone)
-    schedule = compute_schedule(plan, rollout, day, done_dates=done)
     verdicts = {
         m.id: evaluate_gate(plan.gate_for(m), rollout, day, lang=settings.language)
         for m in plan.milestones
     }
-    instances = expand_dependencies(
-        build_instances(plan.milestones, schedule.due, schedule.occurrences, day, done)
-    )
-    return World(settings, day, plan, rollout, ledger, schedule, verdicts, instances)
+    world = World(settings, day, plan, rollout, ledger, verdicts)
+    world.refresh()
+    return world
 
 
 def _flow_run_id() -> str | None:
@@ -219,52 +225,68 @@ def _run_action(world: World, inst: Instance, run_id: str | None) -> ActionResul
 
 
 def _reconcile(world: World, report: RunReport) -> None:
+    """Decide and act until nothing changes (a later round sees dates moved by completions)."""
     logger = get_run_logger()
     run_id = _flow_run_id()
-    by_id = {i.id: i for i in world.instances}
-    moved = _apply_due_changes(world, read_facts(world.ledger), run_id)
-    if moved:
-        report.changes.append(f"{moved} datum flyttade")
     ran: set[str] = set()
     asked: set[str] = set()
-    for _round in range(len(world.instances) + 2):
-        facts = read_facts(world.ledger)
-        todo = [
-            t for t in decide(world.instances, facts, world.verdicts, world.as_of, _has_action)
-            if t.changes_state
-            or (t.run_action and t.milestone_id not in ran)
-            or (t.request_decision and t.milestone_id not in asked)
-        ]
-        if not todo:
+    acted = 0
+
+    def apply(t: Transition) -> MilestoneState:
+        nonlocal acted
+        if t.run_action and t.milestone_id in ran:  # once per run (waiting or failed)
+            return t.from_state or t.to_state
+        state = t.to_state
+        if t.changes_state and _save(world, t, run_id):
+            acted += 1
+            report.changes.append(f"{t.milestone_id}: {t.to_state.value}")
+            logger.info("%s → %s (%s)", t.milestone_id, t.to_state.value, t.reason)
+        if t.run_action:
+            acted += 1
+            ran.add(t.milestone_id)
+            state = _act(world, by_id[t.milestone_id], t, run_id, report)
+        if t.request_decision and t.milestone_id not in asked:
+            asked.add(t.milestone_id)
+            if _request_decision(world, t.milestone_id, run_id):
+                report.requested.append(t.milestone_id)
+        return state
+
+    for _round in range(len(world.plan.milestones) + 10):
+        world.refresh()
+        by_id = {i.id: i for i in world.instances}
+        acted = _apply_due_changes(world, read_facts(world.ledger), run_id)
+        if acted:
+            report.changes.append(f"{acted} datum flyttade")
+        decide(world.instances, read_facts(world.ledger), world.verdicts, world.as_of,
+               _has_action, apply)
+        if not acted:
             break
-        for t in todo:
-            inst = by_id[t.milestone_id]
-            if t.changes_state and _save(world, t, run_id):
-                report.changes.append(f"{t.milestone_id}: {t.to_state.value}")
-                logger.info("%s → %s (%s)", t.milestone_id, t.to_state.value, t.reason)
-            if t.run_action and t.milestone_id not in ran:
-                ran.add(t.milestone_id)
-                report.started.append(t.milestone_id)
-                result = _run_action(world, inst, run_id)
-                summary = mask_personnummer(result.summary)
-                if result.done:
-                    _save(world, t, run_id, MilestoneState.done, summary or "klar")
-                    report.done.append(t.milestone_id)
-                    report.changes.append(f"{t.milestone_id}: done")
-                    logger.info("%s klar: %s", t.milestone_id, summary)
-                elif result.waiting:
-                    report.waiting.append(t.milestone_id)
-                    logger.info("%s pågår och väntar: %s", t.milestone_id, summary)
-                else:
-                    _save(world, t, run_id, MilestoneState.failed, summary or "misslyckades")
-                    report.failed.append(f"{t.milestone_id}: {summary}")
-                    report.changes.append(f"{t.milestone_id}: failed")
-                    logger.error("%s misslyckades: %s", t.milestone_id, summary)
-            if t.request_decision and t.milestone_id not in asked:
-                asked.add(t.milestone_id)
-                req = _request_decision(world, t.milestone_id, run_id)
-                if req:
-                    report.requested.append(t.milestone_id)
+    else:  # pragma: no cover - would mean two rules undo each other
+        logger.warning("Avstämningen blev inte stabil; nästa körning fortsätter.")
+
+
+def _act(world: World, inst: Instance, t: Transition, run_id: str | None,
+         report: RunReport) -> MilestoneState:
+    """Run one milestone's action (saved ``running`` before) and record how it ended."""
+    logger = get_run_logger()
+    report.started.append(inst.id)
+    result = _run_action(world, inst, run_id)
+    summary = mask_personnummer(result.summary)
+    if result.done:
+        _save(world, t, run_id, MilestoneState.done, summary or "klar")
+        report.done.append(inst.id)
+        report.changes.append(f"{inst.id}: done")
+        logger.info("%s klar: %s", inst.id, summary)
+        return MilestoneState.done
+    if result.waiting:
+        report.waiting.append(inst.id)
+        logger.info("%s pågår och väntar: %s", inst.id, summary)
+        return MilestoneState.running
+    _save(world, t, run_id, MilestoneState.failed, summary or "misslyckades")
+    report.failed.append(f"{inst.id}: {summary}")
+    report.changes.append(f"{inst.id}: failed")
+    logger.error("%s misslyckades: %s", inst.id, summary)
+    return MilestoneState.failed
 
 
 def _write_status(world: World, facts: Mapping[str, Facts], *, rehearse: bool,

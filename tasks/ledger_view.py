@@ -63,8 +63,12 @@ def read_facts(ledger: Ledger) -> dict[str, Facts]:
     return out
 
 
-def done_dates(ledger: Ledger, tz: str) -> dict[str, date]:
-    """The local date each milestone became ``done`` (for dates anchored on it)."""
+def done_dates(ledger: Ledger, tz: str, as_of: date | None = None) -> dict[str, date]:
+    """The local date each milestone became ``done`` (for dates anchored on it).
+
+    With ``as_of``, a date after it is taken as ``as_of``: a run acting as an earlier day
+    (a catch-up or a test) sees steps it completes as done on that day.
+    """
     zone = ZoneInfo(tz)
     with Session(ledger.engine) as s:
         rows = s.execute(
@@ -78,7 +82,10 @@ def done_dates(ledger: Ledger, tz: str) -> dict[str, date]:
                 select(MilestoneRecord).where(MilestoneRecord.state == MilestoneState.done)
             ).scalars()
         }
-    return {mid: aware(at).astimezone(zone).date() for mid, at in rows if mid in done}
+    out = {mid: aware(at).astimezone(zone).date() for mid, at in rows if mid in done}
+    if as_of is not None:
+        out = {mid: min(d, as_of) for mid, d in out.items()}
+    return out
 
 
 @dataclass(frozen=True)

@@ -218,12 +218,15 @@ def decide(
     verdicts: Mapping[str, VerdictLike | None],
     as_of: date,
     has_action: Callable[[str], bool],
+    apply: Callable[[Transition], MilestoneState] | None = None,
 ) -> list[Transition]:
     """Every transition to make now, in dependency order.
 
     ``verdicts`` is keyed by the *plan* milestone id (occurrences share their milestone's
-    gate). Dependants of a milestone whose action is started here are judged on its current
-    state; the flow calls :func:`decide` again after the actions ran.
+    gate). Without ``apply`` this is pure: a started action leaves its milestone ``running``,
+    so its dependants wait. With ``apply``, each transition is handed over as soon as it is
+    decided and the state it returns (e.g. ``done`` once the action finished) is what the
+    milestones after it see, so a chain of steps advances in one pass.
     """
     states = {i.id: facts.get(i.id, Facts()).state for i in instances}
     out: list[Transition] = []
@@ -234,6 +237,7 @@ def decide(
         )
         if t is not None:
             out.append(t)
+            states[inst.id] = apply(t) if apply is not None else t.to_state
     return out
 
 
@@ -343,9 +347,9 @@ def settle(
     has_action: Callable[[str], bool],
     *,
     action_outcome: Callable[[Instance], MilestoneState] = lambda _i: MilestoneState.done,
-    max_rounds: int = 1000,
+    max_rounds: int = 100,
 ) -> Rehearsal:
-    """Apply :func:`decide` repeatedly in memory until nothing changes.
+    """What a run would do, in memory: :func:`decide` until nothing changes.
 
     Each started action is assumed to end in ``action_outcome(instance)`` (``done`` by
     default: "if every step succeeds"). Nobody answers a decision request. Nothing is written.
@@ -354,26 +358,28 @@ def settle(
     by_id = {i.id: i for i in instances}
     result = Rehearsal()
     ran: set[str] = set()
-    for _ in range(max_rounds):
-        pending = [
-            t for t in decide(instances, current, verdicts, as_of, has_action)
-            if t.changes_state or (t.run_action and t.milestone_id not in ran)
-        ]
-        if not pending:
-            break
-        for t in pending:
+
+    def apply(t: Transition) -> MilestoneState:
+        state = t.to_state
+        if t.changes_state or (t.run_action and t.milestone_id not in ran):
             result.transitions.append(t)
-            f = current.get(t.milestone_id, Facts())
-            state = t.to_state
-            if t.run_action:
-                ran.add(t.milestone_id)
-                state = action_outcome(by_id[t.milestone_id])
-                if state is not t.to_state:
-                    result.transitions.append(
-                        replace(t, from_state=t.to_state, to_state=state, run_action=False,
-                                reason="åtgärden skulle vara klar")
-                    )
-            current[t.milestone_id] = replace(f, state=state, due=t.due)
+        if t.run_action and t.milestone_id not in ran:
+            ran.add(t.milestone_id)
+            state = action_outcome(by_id[t.milestone_id])
+            if state is not t.to_state:
+                result.transitions.append(
+                    replace(t, from_state=t.to_state, to_state=state, run_action=False,
+                            request_decision=False, reason="åtgärden skulle vara klar")
+                )
+        f = current.get(t.milestone_id, Facts())
+        current[t.milestone_id] = replace(f, state=state, due=t.due)
+        return state
+
+    for _ in range(max_rounds):
+        before = len(result.transitions)
+        decide(instances, current, verdicts, as_of, has_action, apply)
+        if len(result.transitions) == before:
+            break
     result.facts = current
     return result
 
