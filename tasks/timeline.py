@@ -4,7 +4,8 @@ Milestones are grouped by workstream, one row each, with a marker at the milesto
 Colour *and* shape tell the state (readable in greyscale and by colour-blind readers; the
 palette is Okabe-Ito): done, due, overdue (with a bar from its date to today), blocked,
 waiting for a decision, failed, planned. A dashed line marks today, a dotted one the
-transition date. 1000 px wide, which fits the Prefect UI's artifact pane.
+transition date; a milestone past its date and not done has a bar from its date to today.
+1000 px wide, which fits the Prefect UI's artifact pane.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def timeline_svg(
               Display.failed, Display.pending):
         out.append(_marker(d, lx + 7, 44))
         out.append(f'<text x="{lx + 18:.0f}" y="48">{escape(d.label)}</text>')
-        lx += 30 + 7.2 * len(d.label)
+        lx += 34 + 6.4 * len(d.label)
     out.append(f'<line x1="{lx + 4:.0f}" y1="44" x2="{lx + 24:.0f}" y2="44" stroke="#C00" '
                'stroke-width="2" stroke-dasharray="5,3"/>')
     out.append(f'<text x="{lx + 30:.0f}" y="48">i dag</text>')
@@ -142,16 +143,18 @@ def timeline_svg(
         y += GROUP_H
         for r in groups[w]:
             cy = y + ROW_H / 2
-            tip = f"{r.id}: {r.display.label}" + (f", {r.due}" if r.due else "")
+            tip = f"{r.id}: {r.display.label}" + (f", {r.due}" if r.due else "") + (
+                f" ({r.days_text})" if r.days_text else "")
             out.append(f"<g><title>{escape(tip)}</title>")
             out.append(f'<text x="18" y="{cy + 4:.1f}" fill="#222">'
                        f"{escape(_truncate(r.title, 48))}</text>")
             if r.due:
                 x = x_of(r.due)
-                if r.display is Display.overdue:
+                if r.display is not Display.done and r.due < as_of:
+                    # how late it is: a bar from its date to today, in its state's colour
                     out.append(f'<line x1="{x:.1f}" y1="{cy:.1f}" x2="{x_of(as_of):.1f}" '
-                               f'y2="{cy:.1f}" stroke="{COLOURS[Display.overdue]}" '
-                               'stroke-width="4" stroke-opacity="0.45"/>')
+                               f'y2="{cy:.1f}" stroke="{COLOURS[r.display]}" '
+                               'stroke-width="4" stroke-opacity="0.4"/>')
                 out.append(_marker(r.display, x, cy))
             else:
                 out.append(f'<text x="{PLOT_X0}" y="{cy + 4:.1f}" fill="#777">datum okänt</text>')

@@ -30,6 +30,9 @@ def _register_all() -> None:
     from deploy.cli import ledger_cmds
 
     ledger_cmds.register(app)
+    from deploy.cli import status_cmds  # noqa: I001
+
+    status_cmds.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
