@@ -107,16 +107,19 @@ def shift(base: date, amount: int, unit: str) -> date:
 def parse_due(text: str) -> DueSpec:
     """Parse a ``due`` expression; raises ValueError with a readable message."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("empty due date; write e.g. '2026-03-31', 'transition + 90d' or "
-                         "'after <milestone> + 14d'")
+        raise ValueError(
+            "empty due date; write e.g. '2026-03-31', 'transition + 90d' or "
+            "'after <milestone> + 14d'"
+        )
     m = _ISO_RE.match(text)
     if m:
         y, mo, d = (int(g) for g in m.groups())
         try:
             return DueSpec("absolute", absolute=date(y, mo, d))
         except ValueError:
-            raise ValueError(f"impossible date '{text.strip()}': no such day in the calendar") \
-                from None
+            raise ValueError(
+                f"impossible date '{text.strip()}': no such day in the calendar"
+            ) from None
     m = _DUE_RE.match(text)
     if not m:
         raise ValueError(
@@ -128,13 +131,13 @@ def parse_due(text: str) -> DueSpec:
     if m["sign"] == "-":
         amount = -amount
     unit = m["unit"] or "d"
-    if m["transition"]:
-        return DueSpec("transition", amount=amount, unit=unit)  # type: ignore[arg-type]
     rel = m["rel"]
     if rel == "after" and amount < 0:
         raise ValueError(f"'{text}': 'after' takes a '+' offset (write 'before … - N' instead)")
     if rel == "before" and amount > 0:
         raise ValueError(f"'{text}': 'before' takes a '-' offset (write 'after … + N' instead)")
+    if m["transition"] or m["anchor"] == "transition":  # 'before transition - 6m' reads well
+        return DueSpec("transition", amount=amount, unit=unit)  # type: ignore[arg-type]
     return DueSpec(rel, anchor=m["anchor"], amount=amount, unit=unit)  # type: ignore[arg-type]
 
 
@@ -160,8 +163,9 @@ class Recurring(_Strict):
     @classmethod
     def _day(cls, v: int) -> int:
         if not 1 <= v <= 28:
-            raise ValueError(f"impossible day {v}: a monthly milestone needs a day 1-28, "
-                             "which every month has")
+            raise ValueError(
+                f"impossible day {v}: a monthly milestone needs a day 1-28, which every month has"
+            )
         return v
 
 
@@ -189,8 +193,9 @@ class Gate(_Strict):
 
     @property
     def has_conditions(self) -> bool:
-        return bool(self.stages or self.areas or self.functions or self.organisations
-                    or self.all_live)
+        return bool(
+            self.stages or self.areas or self.functions or self.organisations or self.all_live
+        )
 
 
 class Phase(_Strict):
@@ -242,8 +247,9 @@ class Milestone(_Strict):
     @model_validator(mode="after")
     def _integration_params(self) -> Milestone:
         if self.action == "integration" and not self.action_params.get("integration"):
-            raise ValueError("action 'integration' needs action_params.integration "
-                             "(the integration's name)")
+            raise ValueError(
+                "action 'integration' needs action_params.integration (the integration's name)"
+            )
         return self
 
     @property
@@ -305,7 +311,8 @@ def near_matches(word: str, candidates: list[str], n: int = 3) -> list[str]:
     import difflib
 
     found = difflib.get_close_matches(word, candidates, n=n, cutoff=0.5)
-    found += [c for c in candidates if word and word in c and c not in found]
+    if len(word) >= 3:
+        found += [c for c in candidates if word in c and c not in found]
     return found[:n]
 
 
@@ -326,7 +333,7 @@ def _find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
             if nxt not in graph:
                 continue
             if color.get(nxt) == 1:
-                cyc = stack[stack.index(nxt):]
+                cyc = stack[stack.index(nxt) :]
                 i = cyc.index(min(cyc))
                 key = tuple(cyc[i:] + cyc[:i])
                 if key not in seen_keys:
@@ -394,11 +401,13 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
     for i, m in enumerate(plan.milestones):
         if m.id in first_at:
             first = lm.line(("milestones", first_at[m.id]))
-            problems.append(lm.problem(
-                ("milestones", i, "id"),
-                f"duplicate milestone id '{m.id}' (first defined at milestones[{first_at[m.id]}]"
-                + (f", line {first})" if first else ")"),
-            ))
+            problems.append(
+                lm.problem(
+                    ("milestones", i, "id"),
+                    f"duplicate milestone id '{m.id}' (first defined at milestones[{first_at[m.id]}]"
+                    + (f", line {first})" if first else ")"),
+                )
+            )
         else:
             first_at[m.id] = i
     ids = set(first_at)
@@ -411,11 +420,13 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
 
     for name, gate in plan.gates.items():
         if not gate.has_conditions:
-            problems.append(lm.problem(
-                ("gates", name),
-                "gate has no condition (give stages, areas, functions, organisations or "
-                "all_live); an empty gate would always be open",
-            ))
+            problems.append(
+                lm.problem(
+                    ("gates", name),
+                    "gate has no condition (give stages, areas, functions, organisations or "
+                    "all_live); an empty gate would always be open",
+                )
+            )
 
     deps: dict[str, list[str]] = {}
     anchors: dict[str, list[str]] = {}
@@ -431,48 +442,66 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
         spec = m.due_spec
         if spec.anchor is not None:
             if spec.anchor not in ids:
-                problems.append(lm.problem(
-                    (*here, "due"), f"cannot resolve '{m.due}': {unknown(spec.anchor)}"))
+                problems.append(
+                    lm.problem((*here, "due"), f"cannot resolve '{m.due}': {unknown(spec.anchor)}")
+                )
             else:
                 anchors[m.id].append(spec.anchor)
         if m.recurring is not None:
             until = m.recurring.until
             if until == m.id:
-                problems.append(lm.problem((*here, "recurring", "until"),
-                                           "a recurring milestone cannot end at itself"))
+                problems.append(
+                    lm.problem(
+                        (*here, "recurring", "until"), "a recurring milestone cannot end at itself"
+                    )
+                )
             elif until not in ids:
                 problems.append(lm.problem((*here, "recurring", "until"), unknown(until)))
             else:
                 anchors[m.id].append(until)
         if m.gate is not None and m.gate not in plan.gates:
             near = near_matches(m.gate, sorted(plan.gates))
-            problems.append(lm.problem(
-                (*here, "gate"),
-                f"unknown gate '{m.gate}'"
-                + (f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else
-                   f" (known gates: {', '.join(sorted(plan.gates)) or 'none'})"),
-            ))
+            problems.append(
+                lm.problem(
+                    (*here, "gate"),
+                    f"unknown gate '{m.gate}'"
+                    + (
+                        f" (did you mean {', '.join(repr(n) for n in near)}?)"
+                        if near
+                        else f" (known gates: {', '.join(sorted(plan.gates)) or 'none'})"
+                    ),
+                )
+            )
         if m.irreversible and m.gate is None:
-            problems.append(lm.problem(
-                (*here, "irreversible"),
-                f"milestone '{m.id}' is irreversible but has no gate; nothing that cannot be "
-                "undone may run without a gate on the successor's rollout",
-            ))
+            problems.append(
+                lm.problem(
+                    (*here, "irreversible"),
+                    f"milestone '{m.id}' is irreversible but has no gate; nothing that cannot be "
+                    "undone may run without a gate on the successor's rollout",
+                )
+            )
         if m.phase is not None and m.phase not in phase_ids:
-            problems.append(lm.problem(
-                (*here, "phase"),
-                f"unknown phase '{m.phase}' (known: {', '.join(sorted(phase_ids)) or 'none'})"))
+            problems.append(
+                lm.problem(
+                    (*here, "phase"),
+                    f"unknown phase '{m.phase}' (known: {', '.join(sorted(phase_ids)) or 'none'})",
+                )
+            )
 
     for cycle in _find_cycles(deps):
         idx = first_at[cycle[0]]
-        problems.append(lm.problem(("milestones", idx, "depends_on"),
-                                   "dependency cycle: " + " → ".join(cycle)))
+        problems.append(
+            lm.problem(("milestones", idx, "depends_on"), "dependency cycle: " + " → ".join(cycle))
+        )
     for cycle in _find_cycles(anchors):
         idx = first_at[cycle[0]]
-        problems.append(lm.problem(
-            ("milestones", idx, "due"),
-            "unresolvable relative date: the dates hang on each other in a cycle: "
-            + " → ".join(cycle)))
+        problems.append(
+            lm.problem(
+                ("milestones", idx, "due"),
+                "unresolvable relative date: the dates hang on each other in a cycle: "
+                + " → ".join(cycle),
+            )
+        )
 
     # impossible orderings that are visible without the rollout
     static = _static_dates(plan)
@@ -481,26 +510,36 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
             continue
         for d in m.depends_on:
             if d in static and static[d] > static[m.id]:
-                problems.append(lm.problem(
-                    ("milestones", i, "due"),
-                    f"impossible date: due {static[m.id]} but it depends on '{d}', due "
-                    f"{static[d]}",
-                ))
+                problems.append(
+                    lm.problem(
+                        ("milestones", i, "due"),
+                        f"impossible date: due {static[m.id]} but it depends on '{d}', due "
+                        f"{static[d]}",
+                    )
+                )
         spec = m.due_spec
         if spec.kind == "before" and spec.anchor in m.depends_on:
-            problems.append(lm.problem(
-                ("milestones", i, "due"),
-                f"impossible date: due before '{spec.anchor}', which it depends on",
-            ))
+            problems.append(
+                lm.problem(
+                    ("milestones", i, "due"),
+                    f"impossible date: due before '{spec.anchor}', which it depends on",
+                )
+            )
 
     b = plan.budget
     for year, (low, high) in b.frames_percent.items():
         if low > high:
-            problems.append(lm.problem(("budget", "frames_percent", str(year)),
-                                       f"frame {low}-{high} % runs backwards"))
+            problems.append(
+                lm.problem(
+                    ("budget", "frames_percent", str(year)), f"frame {low}-{high} % runs backwards"
+                )
+            )
         if year not in b.total_per_year_sek:
-            problems.append(lm.problem(("budget", "frames_percent", str(year)),
-                                       f"no total_per_year_sek for {year}"))
+            problems.append(
+                lm.problem(
+                    ("budget", "frames_percent", str(year)), f"no total_per_year_sek for {year}"
+                )
+            )
     return problems
 
 
@@ -511,8 +550,9 @@ def parse_plan(data: Any, lines: LineMap) -> Plan:
     """Validate plain data (already read from YAML) into a Plan; raise every problem once."""
     problems: list[Problem] = []
     if not isinstance(data, dict):
-        raise ValidationFailed(lines.source, [Problem(lines.where(()),
-                                                      "a plan must be a mapping of keys")])
+        raise ValidationFailed(
+            lines.source, [Problem(lines.where(()), "a plan must be a mapping of keys")]
+        )
     plan: Plan | None = None
     try:
         plan = Plan.model_validate(data)
@@ -541,11 +581,19 @@ def _partial_plan(data: dict[str, Any]) -> Plan | None:
         except ValidationError:
             mid = raw.get("id") if isinstance(raw, dict) else None
             if isinstance(mid, str) and _ID_RE.match(mid):
-                milestones.append(Milestone(id=mid, title=mid, owner="?",
-                                            workstream=Workstream.routines, due="2000-01-01"))
+                milestones.append(
+                    Milestone(
+                        id=mid,
+                        title=mid,
+                        owner="?",
+                        workstream=Workstream.routines,
+                        due="2000-01-01",
+                    )
+                )
     gates: dict[str, Gate] = {}
-    for name, raw in (data.get("gates") or {}).items() if isinstance(data.get("gates"),
-                                                                      dict) else []:
+    for name, raw in (
+        (data.get("gates") or {}).items() if isinstance(data.get("gates"), dict) else []
+    ):
         try:
             gates[str(name)] = Gate.model_validate(raw)
         except ValidationError:
@@ -563,11 +611,13 @@ def _partial_plan(data: dict[str, Any]) -> Plan | None:
     # a milestone that referred to a broken phase would report it twice; keep phases lenient
     known_phases = {p.id for p in phases}
     for raw in data.get("phases") or []:
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str) \
-                and raw["id"] not in known_phases:
+        if (
+            isinstance(raw, dict)
+            and isinstance(raw.get("id"), str)
+            and raw["id"] not in known_phases
+        ):
             phases.append(Phase.model_construct(id=raw["id"], title=raw["id"]))
-    return Plan.model_construct(phases=phases, gates=gates, budget=budget,
-                                milestones=milestones)
+    return Plan.model_construct(phases=phases, gates=gates, budget=budget, milestones=milestones)
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

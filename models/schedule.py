@@ -101,18 +101,24 @@ def compute_transition(
             basis = "planned" if (s.planned_go_live or as_of) >= as_of else "late"
             if basis == "late":
                 confirmed = False
-                reasons.append(f"{s.name}: planerad {s.planned_go_live}, ännu inte i drift; "
-                               f"antas tidigast {when}")
+                reasons.append(
+                    f"{s.name}: planerad {s.planned_go_live}, ännu inte i drift; "
+                    f"antas tidigast {when}"
+                )
         elif s.status is StageStatus.paused:
             basis = "restart-notice"
             confirmed = False
-            reasons.append(f"{s.name}: pausad sedan {s.paused_on}; omstart kräver {notice} "
-                           f"dagars varsel, tidigast {when}")
+            reasons.append(
+                f"{s.name}: pausad sedan {s.paused_on}; omstart kräver {notice} "
+                f"dagars varsel, tidigast {when}"
+            )
         else:
             basis = "unknown"
             confirmed = False
-            reasons.append(f"{s.name}: avbruten; ingen känd ersättning, övergången är okänd "
-                           f"(antas tidigast {when})")
+            reasons.append(
+                f"{s.name}: avbruten; ingen känd ersättning, övergången är okänd "
+                f"(antas tidigast {when})"
+            )
         projections.append(StageProjection(s.id, s.status, when, basis))
     transition = max(p.date for p in projections)
     return transition, confirmed, reasons, projections
@@ -162,8 +168,10 @@ def compute_schedule(
         if mid not in by_id:
             raise ValueError(f"unknown milestone '{mid}'")
         if mid in resolving:
-            raise ValueError("relative dates form a cycle: "
-                             + " → ".join([*resolving[resolving.index(mid):], mid]))
+            raise ValueError(
+                "relative dates form a cycle: "
+                + " → ".join([*resolving[resolving.index(mid) :], mid])
+            )
         resolving.append(mid)
         try:
             m = by_id[mid]
@@ -195,8 +203,7 @@ def compute_schedule(
     for m in plan.milestones:
         for d in m.depends_on:
             if d in due and due[d] > due[m.id] and m.recurring is None:
-                warnings.append(f"'{m.id}' is due {due[m.id]} but depends on '{d}', due "
-                                f"{due[d]}")
+                warnings.append(f"'{m.id}' is due {due[m.id]} but depends on '{d}', due {due[d]}")
     return Schedule(
         as_of=as_of,
         transition=transition,
@@ -261,13 +268,15 @@ def budget_by_year(plan: Plan, schedule: Schedule) -> list[BudgetYear]:
     out: list[BudgetYear] = []
     for y in years:
         frame = plan.budget.frame_sek(y)
-        out.append(BudgetYear(
-            year=y,
-            estimate_sek=totals.get(y, 0),
-            frame_low_sek=frame[0] if frame else None,
-            frame_high_sek=frame[1] if frame else None,
-            frame_percent=plan.budget.frames_percent.get(y),
-        ))
+        out.append(
+            BudgetYear(
+                year=y,
+                estimate_sek=totals.get(y, 0),
+                frame_low_sek=frame[0] if frame else None,
+                frame_high_sek=frame[1] if frame else None,
+                frame_percent=plan.budget.frames_percent.get(y),
+            )
+        )
     return out
 
 
