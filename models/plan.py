@@ -13,6 +13,8 @@ A milestone's ``due`` is a small date expression:
 - ``transition``, ``transition + 90d``, ``transition - 6m``: relative to the transition date
   (when the successor covers all of SAMSA's functions in every area; see
   :mod:`models.schedule`);
+- ``area south + 30d``: 30 days after the successor is live in that area (south, north,
+  east, west): the latest go-live of the stages covering it, projected like the transition;
 - ``after <milestone> + 14d``: 14 days after that milestone's due date (or its real
   completion date, once it is done);
 - ``before <milestone> - 30d``: 30 days before that milestone's due date.
@@ -62,7 +64,7 @@ class Workstream(enum.StrEnum):
 # -- due-date expressions ----------------------------------------------------------------
 
 _DUE_RE = re.compile(
-    r"^\s*(?:(?P<transition>transition)|(?P<rel>after|before)\s+(?P<anchor>[A-Za-z0-9_-]+))"
+    r"^\s*(?:(?P<transition>transition)|(?P<rel>after|before|area)\s+(?P<anchor>[A-Za-z0-9_-]+))"
     r"\s*(?:(?P<sign>[+-])\s*(?P<n>\d+)\s*(?P<unit>[dwm]))?\s*$"
 )
 _ISO_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
@@ -70,9 +72,11 @@ _ISO_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
 @dataclass(frozen=True)
 class DueSpec:
-    """A parsed ``due`` expression: ``kind`` is absolute, transition, after or before."""
+    """A parsed ``due`` expression: ``kind`` is absolute, transition, area, after or before.
 
-    kind: Literal["absolute", "transition", "after", "before"]
+    ``anchor`` is a milestone id (after/before) or an area (area)."""
+
+    kind: Literal["absolute", "transition", "area", "after", "before"]
     absolute: date | None = None
     anchor: str | None = None  # milestone id for after/before
     amount: int = 0  # signed
@@ -124,7 +128,8 @@ def parse_due(text: str) -> DueSpec:
     if not m:
         raise ValueError(
             f"cannot read due date '{text}': write an ISO date (2026-03-31), "
-            "'transition + 90d', 'after <milestone> + 14d' or 'before <milestone> - 30d' "
+            "'transition + 90d', 'area south + 30d', 'after <milestone> + 14d' or "
+            "'before <milestone> - 30d' "
             "(units: d, w, m)"
         )
     amount = int(m["n"]) if m["n"] else 0
@@ -138,6 +143,12 @@ def parse_due(text: str) -> DueSpec:
         raise ValueError(f"'{text}': 'before' takes a '-' offset (write 'after … + N' instead)")
     if m["transition"] or m["anchor"] == "transition":  # 'before transition - 6m' reads well
         return DueSpec("transition", amount=amount, unit=unit)  # type: ignore[arg-type]
+    if rel == "area":
+        if m["anchor"] not in AREA_NAMES:
+            raise ValueError(
+                f"'{text}': unknown area '{m['anchor']}' (use {', '.join(AREA_NAMES)})"
+            )
+        return DueSpec("area", anchor=m["anchor"], amount=amount, unit=unit)  # type: ignore[arg-type]
     return DueSpec(rel, anchor=m["anchor"], amount=amount, unit=unit)  # type: ignore[arg-type]
 
 
@@ -370,7 +381,7 @@ def _static_dates(plan: Plan) -> dict[str, date]:
         try:
             if spec.kind == "absolute":
                 result = spec.absolute
-            elif spec.kind == "transition" or spec.anchor is None:
+            elif spec.kind in ("transition", "area") or spec.anchor is None:
                 result = None
             else:
                 base = resolve(spec.anchor)
@@ -404,7 +415,8 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
             problems.append(
                 lm.problem(
                     ("milestones", i, "id"),
-                    f"duplicate milestone id '{m.id}' (first defined at milestones[{first_at[m.id]}]"
+                    f"duplicate milestone id '{m.id}' "
+                    f"(first defined at milestones[{first_at[m.id]}]"
                     + (f", line {first})" if first else ")"),
                 )
             )
@@ -440,7 +452,7 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
             else:
                 deps[m.id].append(d)
         spec = m.due_spec
-        if spec.anchor is not None:
+        if spec.anchor is not None and spec.kind in ("after", "before"):
             if spec.anchor not in ids:
                 problems.append(
                     lm.problem((*here, "due"), f"cannot resolve '{m.due}': {unknown(spec.anchor)}")

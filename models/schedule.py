@@ -15,6 +15,10 @@ area, i.e. the latest go-live of all stages. Each stage contributes:
 ahead; a paused, late or cancelled stage makes the transition a projection that moves with
 every day that passes. A slip of the transition moves every date that hangs on it.
 
+**An area's date** (``area south + 30d``) is the latest projected go-live among the stages
+covering that area, by the same rule; an area no stage covers falls back to the transition
+date, with a warning.
+
 Relative dates: ``transition + 90d``; ``after X + 14d`` = X's due + 14 days, or X's real
 completion date + 14 days when ``done_dates`` has one; ``before X - 30d`` = X's due (or
 completion) − 30 days.
@@ -60,6 +64,7 @@ class Schedule:
     occurrences: dict[str, list[date]] = field(default_factory=dict)
     stages: list[StageProjection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    areas: dict[str, date] = field(default_factory=dict)
 
     def next_occurrence(self, milestone_id: str, on_or_after: date | None = None) -> date | None:
         """The next occurrence of a recurring milestone on or after a day (default as_of)."""
@@ -153,6 +158,11 @@ def compute_schedule(
     """
     done = done_dates or {}
     transition, confirmed, reasons, projections = compute_transition(rollout, as_of)
+    projected = {p.stage_id: p.date for p in projections}
+    areas: dict[str, date] = {}
+    for area in rollout.areas:
+        areas[area] = max(projected[s.id] for s in rollout.stages_in(area))
+    warnings: list[str] = []
     by_id: dict[str, Milestone] = {m.id: m for m in plan.milestones}
     base: dict[str, date] = {}  # the milestone's own spec (first occurrence if recurring)
     due: dict[str, date] = {}
@@ -181,6 +191,14 @@ def compute_schedule(
                 start = spec.absolute
             elif spec.kind == "transition":
                 start = spec.apply(transition)
+            elif spec.kind == "area":
+                assert spec.anchor is not None
+                if spec.anchor not in areas:
+                    warnings.append(
+                        f"'{mid}': no stage covers area '{spec.anchor}'; its date follows "
+                        "the transition instead"
+                    )
+                start = spec.apply(areas.get(spec.anchor, transition))
             else:
                 assert spec.anchor is not None
                 start = spec.apply(anchor_date(spec.anchor))
@@ -199,7 +217,6 @@ def compute_schedule(
     for m in plan.milestones:
         resolve(m.id)
 
-    warnings: list[str] = []
     for m in plan.milestones:
         for d in m.depends_on:
             if d in due and due[d] > due[m.id] and m.recurring is None:
@@ -213,6 +230,7 @@ def compute_schedule(
         occurrences=occurrences,
         stages=projections,
         warnings=warnings,
+        areas=areas,
     )
 
 
