@@ -565,71 +565,86 @@ def parse_plan(data: Any, lines: LineMap) -> Plan:
         raise ValidationFailed(
             lines.source, [Problem(lines.where(()), "a plan must be a mapping of keys")]
         )
-    plan: Plan | None = None
+    plan: Plan
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
         problems.extend(problems_from_pydantic(exc, lines))
         # keep checking what could be read, so cross-reference problems show up too
         plan = _partial_plan(data)
-    if plan is not None:
-        problems.extend(check_plan(plan, lines))
+    problems.extend(check_plan(plan, lines))
     if problems:
         raise ValidationFailed(lines.source, _sorted(problems))
-    assert plan is not None
     return plan
 
 
-def _partial_plan(data: dict[str, Any]) -> Plan | None:
-    """The plan with the broken entries left out (for cross-reference checks after errors).
+#: Stand-ins for broken fields, so that the rest of a broken entry is still checked.
+_PLACEHOLDERS: dict[str, Any] = {
+    "title": "?",
+    "owner": "?",
+    "workstream": "routines",
+    "due": "transition",  # no anchor and no fixed date: adds no false date problems
+    "action": "manual",
+}
 
-    Broken milestones are replaced by stubs carrying just their id, so that other
-    milestones' references to them do not show up as false 'unknown milestone' problems.
-    """
-    milestones: list[Milestone] = []
-    for raw in data.get("milestones") or []:
+
+def _salvage(cls: type[BaseModel], raw: Any) -> Any:
+    """``cls`` built from ``raw`` with its broken fields replaced or dropped, or None."""
+    if not isinstance(raw, dict):
+        return None
+    data = dict(raw)
+    for _ in range(len(data) + 2):
         try:
-            milestones.append(Milestone.model_validate(raw))
-        except ValidationError:
-            mid = raw.get("id") if isinstance(raw, dict) else None
-            if isinstance(mid, str) and _ID_RE.match(mid):
-                milestones.append(
-                    Milestone(
-                        id=mid,
-                        title=mid,
-                        owner="?",
-                        workstream=Workstream.routines,
-                        due="2000-01-01",
-                    )
-                )
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
+            if not bad:  # a rule across fields (e.g. action without its parameters)
+                data["action"], data["action_params"] = "manual", {}
+                bad = set()
+            for key in bad:
+                if key in _PLACEHOLDERS:
+                    data[str(key)] = _PLACEHOLDERS[str(key)]
+                elif key == "id":
+                    return None
+                else:
+                    data.pop(key, None)  # type: ignore[arg-type]
+    return None
+
+
+def _partial_plan(data: dict[str, Any]) -> Plan:
+    """The plan with broken fields replaced or dropped, for cross-reference checks after
+    field errors (so a project manager sees those problems in the same run)."""
+    raw_milestones = data.get("milestones")
+    milestones = [
+        m
+        for m in (
+            _salvage(Milestone, raw)
+            for raw in (raw_milestones if isinstance(raw_milestones, list) else [])
+        )
+        if m is not None
+    ]
+    raw_gates = data.get("gates") if isinstance(data.get("gates"), dict) else {}
     gates: dict[str, Gate] = {}
-    for name, raw in (
-        (data.get("gates") or {}).items() if isinstance(data.get("gates"), dict) else []
-    ):
-        try:
-            gates[str(name)] = Gate.model_validate(raw)
-        except ValidationError:
-            gates[str(name)] = Gate(all_live=True)
+    for name, raw in (raw_gates or {}).items():
+        gate = _salvage(Gate, raw)
+        gates[str(name)] = gate if gate is not None else Gate(all_live=True)
+    raw_phases = data.get("phases")
     phases: list[Phase] = []
-    for raw in data.get("phases") or []:
-        try:
-            phases.append(Phase.model_validate(raw))
-        except ValidationError:
-            pass
-    try:
-        budget = Budget.model_validate(data.get("budget") or {})
-    except ValidationError:
-        budget = Budget()
-    # a milestone that referred to a broken phase would report it twice; keep phases lenient
-    known_phases = {p.id for p in phases}
-    for raw in data.get("phases") or []:
-        if (
-            isinstance(raw, dict)
-            and isinstance(raw.get("id"), str)
-            and raw["id"] not in known_phases
-        ):
-            phases.append(Phase.model_construct(id=raw["id"], title=raw["id"]))
-    return Plan.model_construct(phases=phases, gates=gates, budget=budget, milestones=milestones)
+    for raw in raw_phases if isinstance(raw_phases, list) else []:
+        phase = _salvage(Phase, raw)
+        if phase is None and isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            phase = Phase.model_construct(id=raw["id"], title=raw["id"], description="")
+        if phase is not None:
+            phases.append(phase)
+    budget = _salvage(Budget, data.get("budget") or {}) or Budget()
+    return Plan.model_construct(
+        title="?",
+        description="",
+        phases=phases,
+        gates=gates,
+        budget=budget,
+        milestones=milestones,
+    )
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
