@@ -321,7 +321,7 @@ def near_matches(word: str, candidates: list[str], n: int = 3) -> list[str]:
     """Up to ``n`` candidates that look like ``word`` (for 'did you mean' hints)."""
     import difflib
 
-    found = difflib.get_close_matches(word, candidates, n=n, cutoff=0.5)
+    found = difflib.get_close_matches(word, candidates, n=n, cutoff=0.6)
     if len(word) >= 3:
         found += [c for c in candidates if word in c and c not in found]
     return found[:n]
