@@ -627,7 +627,7 @@ def _partial_plan(data: dict[str, Any]) -> Plan:
     gates: dict[str, Gate] = {}
     for name, raw in (raw_gates or {}).items():
         gate = _salvage(Gate, raw)
-        gates[str(name)] = gate if gate is not None else Gate(all_live=True)
+        gates[str(name)] = gate if gate is not None else Gate(all_live=True, live_for_days=0)
     raw_phases = data.get("phases")
     phases: list[Phase] = []
     for raw in raw_phases if isinstance(raw_phases, list) else []:
