@@ -321,7 +321,7 @@ def near_matches(word: str, candidates: list[str], n: int = 3) -> list[str]:
     """Up to ``n`` candidates that look like ``word`` (for 'did you mean' hints)."""
     import difflib
 
-    found = difflib.get_close_matches(word, candidates, n=n, cutoff=0.5)
+    found = difflib.get_close_matches(word, candidates, n=n, cutoff=0.6)
     if len(word) >= 3:
         found += [c for c in candidates if word in c and c not in found]
     return found[:n]
@@ -627,7 +627,7 @@ def _partial_plan(data: dict[str, Any]) -> Plan:
     gates: dict[str, Gate] = {}
     for name, raw in (raw_gates or {}).items():
         gate = _salvage(Gate, raw)
-        gates[str(name)] = gate if gate is not None else Gate(all_live=True)
+        gates[str(name)] = gate if gate is not None else Gate(all_live=True, live_for_days=0)
     raw_phases = data.get("phases")
     phases: list[Phase] = []
     for raw in raw_phases if isinstance(raw_phases, list) else []:

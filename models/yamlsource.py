@@ -10,7 +10,7 @@ which YAML loaders silently overwrite, are reported as problems instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,7 +120,7 @@ def read_yaml(text: str, source: str) -> tuple[Any, LineMap, list[Problem]]:
     return data, lm, problems
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     kind = err.get("type", "")
     if kind == "extra_forbidden":
         return "unknown key (not part of the format; check the spelling)"
