@@ -80,8 +80,10 @@ class World:
         (``after X + 14d`` counts from X's real completion)."""
         done = done_dates(self.ledger, self.settings.timezone, self.as_of)
         self.schedule = compute_schedule(self.plan, self.rollout, self.as_of, done_dates=done)
+        states = {k: r.state for k, r in self.ledger.states().items()}
         self.instances = expand_dependencies(build_instances(
-            self.plan.milestones, self.schedule.due, self.schedule.occurrences, self.as_of, done
+            self.plan.milestones, self.schedule.due, self.schedule.occurrences, self.as_of,
+            done, states,
         ))
 
 

@@ -255,13 +255,19 @@ def build_instances(
     occurrences: Mapping[str, list[date]],
     as_of: date,
     done_on: Mapping[str, date],
+    states: Mapping[str, MilestoneState | None] | None = None,
 ) -> list[Instance]:
     """The milestone instances in dependency order.
 
-    A recurring milestone becomes one instance per occurrence up to ``as_of`` plus the next
-    one ahead; no new occurrences once its ``until`` milestone is done (``done_on``).
-    Raises :class:`InputError` on a dependency cycle or an unknown dependency.
+    A recurring milestone becomes one instance per occurrence (``<id>@YYYY-MM``): the latest
+    one whose date has come, every earlier one since the series was first recorded in the
+    ledger that is not done yet, and the next one ahead. So adopting the reconciler late
+    does not ask about two years of past months at once, and once it runs daily no month is
+    skipped. No occurrences after its ``until`` milestone is done (``done_on``).
+    ``states`` are the ledger's states by id. Raises :class:`InputError` on a dependency
+    cycle or an unknown dependency.
     """
+    known = states or {}
     ordered = _topological(list(milestones))
     out: list[Instance] = []
     for m in ordered:
@@ -272,14 +278,17 @@ def build_instances(
             continue
         until = _attr(rec, "until")
         stop = done_on.get(until) if until else None
-        ahead = 0
-        for when in sorted(occurrences.get(m.id, [])):
-            if stop is not None and when > stop:
-                break
-            if when > as_of:
-                ahead += 1
-                if ahead > 1:
-                    break
+        dates = [d for d in sorted(occurrences.get(m.id, [])) if stop is None or d <= stop]
+        past = [d for d in dates if d <= as_of]
+        ahead = [d for d in dates if d > as_of][:1]
+        recorded = [d for d in past if occurrence_id(m.id, d) in known]
+        first = min(recorded) if recorded else (past[-1] if past else None)
+        keep = [
+            d for d in past
+            if first is not None and d >= first
+            and (d == past[-1] or known.get(occurrence_id(m.id, d)) not in FINAL)
+        ]
+        for when in keep + ahead:
             out.append(Instance(occurrence_id(m.id, when), m, when, deps))
     return out
 
