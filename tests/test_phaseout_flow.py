@@ -270,3 +270,34 @@ def test_a_failed_action_fails_the_run_after_the_others(
     assert lg.states()["a-forbered"].state is MilestoneState.failed
     # the others were still processed, each with its own failure
     assert lg.states()["e-statistik@2026-03"].state is MilestoneState.failed
+
+
+def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    from flows.phaseout import confirm_milestone, reconcile_phaseout
+
+    confirm_milestone.to_deployment(name="samsa").apply()
+    # act as a run of the reconciler's deployment (Prefect's own runtime override)
+    monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", str(uuid.uuid4()))
+    first = reconcile_phaseout(as_of=AS_OF)
+    assert sorted(first["requested"]) == ["c-radera", "d-informera"]
+    lg = ledger()
+    request_id = lg.states()["c-radera"].flow_run_id
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            name=FlowRunFilterName(any_=["bekräfta-c-radera"])))
+    assert [str(r.id) for r in runs] == [request_id]
+    assert runs[0].parameters == {"milestone_id": "c-radera"}
+
+    second = reconcile_phaseout(as_of=AS_OF)  # the request is still open: no second one
+    assert second["requested"] == [] and second["changes"] == []
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            name=FlowRunFilterName(any_=["bekräfta-c-radera"])))
+    assert len(runs) == 1
