@@ -32,7 +32,13 @@ from models.rollout import Rollout, load_rollout
 from models.schedule import Schedule, compute_schedule
 from models.settings import Settings, get_settings
 from tasks.gates import evaluate_gate
-from tasks.ledger_view import done_dates, note_decision_request, read_facts, record_decision
+from tasks.ledger_view import (
+    decision_awaited,
+    done_dates,
+    note_decision_request,
+    read_facts,
+    record_decision,
+)
 from tasks.reconcile import (
     Facts,
     Instance,
@@ -411,12 +417,11 @@ def confirm_milestone(milestone_id: str) -> str:
     except KeyError as exc:
         raise InputError(str(exc.args[0])) from None
     ledger = Ledger.open(settings.resolved_ledger_url())
-    rec = ledger.states().get(milestone_id)
-    if rec is None or rec.state not in (MilestoneState.awaiting_approval,
-                                        MilestoneState.blocked):
-        state = rec.state.value if rec else "okänd"
-        logger.info("Milstolpe %s är %s: inget beslut väntar.", milestone_id, state)
-        return f"{milestone_id}: inget beslut väntar ({state})"
+    why_not = decision_awaited(ledger, milestone_id)
+    if why_not is not None:
+        logger.info("Inget beslut väntar: %s", why_not)
+        return why_not
+    rec = ledger.states()[milestone_id]
     rollout = load_rollout(settings.rollout_source)
     today = _today(settings)
     verdict = evaluate_gate(plan.gate_for(m), rollout, today, lang=settings.language)

@@ -158,6 +158,22 @@ def record_decision(
     return RecordedDecision(milestone_id, kind, approved, new_state)
 
 
+def decision_awaited(ledger: Ledger, milestone_id: str) -> str | None:
+    """None when a person may decide on ``milestone_id`` now, else why not (a sentence)."""
+    with Session(ledger.engine) as s:
+        rec = s.get(MilestoneRecord, milestone_id)
+        if rec is None:
+            return f"milestone {milestone_id!r} is not in the ledger yet"
+        if rec.state is MilestoneState.awaiting_approval:
+            return None
+        if rec.state is MilestoneState.blocked and _refused_last(s, milestone_id):
+            return None
+        if rec.state is MilestoneState.blocked:
+            return (f"milestone {milestone_id!r} is blocked ({rec.detail}): it cannot be "
+                    "decided until its gate and dependencies allow it")
+        return f"milestone {milestone_id!r} is {rec.state.value}: no decision is awaited"
+
+
 def _refused_last(s: Session, milestone_id: str) -> bool:
     last = s.execute(
         select(Approval).where(Approval.subject == subject_of(milestone_id))

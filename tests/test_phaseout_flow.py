@@ -301,3 +301,43 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
             name=FlowRunFilterName(any_=["bekräfta-c-radera"])))
     assert len(runs) == 1
+
+
+def test_confirm_on_a_milestone_that_waits_for_nothing_does_not_pause(
+    env: dict[str, str],
+) -> None:
+    from flows.phaseout import confirm_milestone, reconcile_phaseout
+
+    reconcile_phaseout(as_of=AS_OF)
+    answer = confirm_milestone("a-forbered")  # done: returns at once, no form
+    assert "is done: no decision is awaited" in answer
+    assert ledger().approvals("milestone:a-forbered") == []
+
+
+def test_the_real_plan_today_and_rehearsed_with_a_resumed_rollout(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.phaseout import reconcile_phaseout
+    from models.plan import load_plan
+
+    plan_dir = ROOT / "deploy" / "plan"
+    monkeypatch.setenv("SAMSA_DECOM_PLAN_PATH", str(plan_dir / "samsa-phaseout.yaml"))
+    monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(plan_dir / "rollout.yaml"))
+    get_settings.cache_clear()
+    plan = load_plan(plan_dir / "samsa-phaseout.yaml")
+    irreversible = {m.id for m in plan.milestones if m.irreversible}
+    assert irreversible
+
+    report = reconcile_phaseout(as_of=date(2026, 11, 27))
+    states = ledger().states()
+    assert {m.id for m in plan.milestones if not m.recurring} <= set(states)
+    assert not any(states[i].state is MilestoneState.done for i in irreversible)
+    assert report["failed"] == []
+
+    # rehearse a day after a resumed rollout: what would happen, with nothing written
+    before = ledger().verify_audit().entries
+    rehearsal = reconcile_phaseout(
+        as_of=date(2028, 6, 1), rehearse=True,
+        rollout_source=str(plan_dir / "rollout-resumed.yaml"))
+    assert rehearsal["changes"]
+    assert ledger().verify_audit().entries == before
