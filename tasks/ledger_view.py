@@ -50,13 +50,14 @@ def read_facts(ledger: Ledger) -> dict[str, Facts]:
     out: dict[str, Facts] = {}
     for r in records:
         since = awaiting.get(r.milestone_id)
-        a = newest.get(r.milestone_id)
+        latest = newest.get(r.milestone_id)
         out[r.milestone_id] = Facts(
             state=r.state,
             due=r.due,
             awaiting_since=aware(since) if since else None,
-            decision=Decision(a.approver, a.approved, aware(a.at), a.comment, a.kind)
-            if a
+            decision=Decision(latest.approver, latest.approved, aware(latest.at),
+                              latest.comment, latest.kind)
+            if latest
             else None,
             detail=r.detail or "",
         )

@@ -369,19 +369,20 @@ def settle(
     ran: set[str] = set()
 
     def apply(t: Transition) -> MilestoneState:
-        state = t.to_state
+        state, reason = t.to_state, t.reason
         if t.changes_state or (t.run_action and t.milestone_id not in ran):
             result.transitions.append(t)
         if t.run_action and t.milestone_id not in ran:
             ran.add(t.milestone_id)
             state = action_outcome(by_id[t.milestone_id])
             if state is not t.to_state:
+                reason = f"åtgärden skulle ge: {state.value}"
                 result.transitions.append(
                     replace(t, from_state=t.to_state, to_state=state, run_action=False,
-                            request_decision=False, reason="åtgärden skulle vara klar")
+                            request_decision=False, reason=reason)
                 )
         f = current.get(t.milestone_id, Facts())
-        current[t.milestone_id] = replace(f, state=state, due=t.due)
+        current[t.milestone_id] = replace(f, state=state, due=t.due, detail=reason)
         return state
 
     for _ in range(max_rounds):
