@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
@@ -198,17 +199,17 @@ def _request_decision(world: World, milestone_id: str, run_id: str | None) -> st
     if rec is not None and rec.flow_run_id:
         try:
             with get_client(sync_client=True) as client:
-                fr = client.read_flow_run(rec.flow_run_id)  # type: ignore[arg-type]
+                earlier = client.read_flow_run(UUID(rec.flow_run_id))
             open_request = (
-                (fr.parameters or {}).get("milestone_id") == milestone_id
-                and fr.state is not None and not fr.state.is_final()
+                (earlier.parameters or {}).get("milestone_id") == milestone_id
+                and earlier.state is not None and not earlier.state.is_final()
             )
         except Exception:  # noqa: BLE001 - an unknown run is not an open request
             open_request = False
         if open_request:
             return None
     try:
-        fr = run_deployment(
+        fr: Any = run_deployment(
             CONFIRM_DEPLOYMENT, parameters={"milestone_id": milestone_id}, timeout=0,
             flow_run_name=f"bekräfta-{milestone_id}",
         )
@@ -245,10 +246,16 @@ def _reconcile(world: World, report: RunReport) -> None:
         if t.run_action and t.milestone_id in ran:  # once per run (waiting or failed)
             return t.from_state or t.to_state
         state = t.to_state
-        if t.changes_state and _save(world, t, run_id):
+        saved = t.changes_state and _save(world, t, run_id)
+        if saved:
             acted += 1
             report.changes.append(f"{t.milestone_id}: {t.to_state.value}")
             logger.info("%s → %s (%s)", t.milestone_id, t.to_state.value, t.reason)
+        elif t.changes_state and t.run_action:
+            # another run saved it `running` since we read the ledger: that run acts on it
+            ran.add(t.milestone_id)
+            logger.warning("%s startades av en annan körning; hoppar över.", t.milestone_id)
+            return MilestoneState.running
         if t.run_action:
             acted += 1
             ran.add(t.milestone_id)
