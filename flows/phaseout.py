@@ -27,7 +27,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.actions import ActionContext, ActionResult, resolve_action
 from flows.forms import MilestoneDecision, mask_personnummer
 from models.errors import CheckFailed, InputError
-from models.ledger import Ledger, MilestoneState
+from models.ledger import Ledger, MilestoneRecord, MilestoneState
 from models.plan import Plan, load_plan
 from models.rollout import Rollout, load_rollout
 from models.schedule import Schedule, compute_schedule
@@ -182,6 +182,14 @@ def _save(world: World, t: Transition, run_id: str | None, state: MilestoneState
         )
 
 
+def _save_reason(world: World, milestone_id: str, reason: str) -> None:
+    """Keep the ledger's current reason true without a state change (no history entry)."""
+    with world.ledger.unit_of_work() as s:
+        rec = s.get(MilestoneRecord, milestone_id)
+        if rec is not None:
+            rec.detail = reason
+
+
 def _request_decision(world: World, milestone_id: str, run_id: str | None) -> str | None:
     """Start a ``confirm-milestone`` run for a waiting milestone unless one is still open."""
     logger = get_run_logger()
@@ -246,6 +254,9 @@ def _reconcile(world: World, report: RunReport) -> None:
         if t.run_action and t.milestone_id in ran:  # once per run (waiting or failed)
             return t.from_state or t.to_state
         state = t.to_state
+        if t.only_reason:
+            _save_reason(world, t.milestone_id, t.reason)
+            return state
         saved = t.changes_state and _save(world, t, run_id)
         if saved:
             acted += 1

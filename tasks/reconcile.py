@@ -115,6 +115,12 @@ class Transition:
     def changes_state(self) -> bool:
         return self.from_state != self.to_state
 
+    @property
+    def only_reason(self) -> bool:
+        """Same state, nothing to run or ask: only the reason to store has changed (e.g. a
+        closed gate now names other stages)."""
+        return not (self.changes_state or self.run_action or self.request_decision)
+
 
 def needs_person(milestone: Any, has_action: Callable[[str], bool]) -> bool:
     """True when a person must confirm (manual) or approve (irreversible) the milestone."""
@@ -168,7 +174,8 @@ def decide_one(
 
     def to(state: MilestoneState, reason: str, **kw: bool) -> Transition | None:
         t = Transition(inst.id, state, reason, inst.due, from_state=current, **kw)
-        if not t.changes_state and not t.run_action and not t.request_decision:
+        if (not t.changes_state and not t.run_action and not t.request_decision
+                and reason == facts.detail):
             return None
         return t
 

@@ -132,8 +132,17 @@ def test_a_refused_irreversible_step_stays_blocked(plan) -> None:  # type: ignor
     t = by_id(decide(inst, facts, verdicts, AS_OF, has_action))["c-radera"]
     assert t.to_state is S.blocked and not t.run_action and not t.request_decision
     assert "Bo Berg" in t.reason and "revisionen" in t.reason
-    facts["c-radera"] = Facts(S.blocked, awaiting_since=T0, decision=refusal)
+    facts["c-radera"] = Facts(S.blocked, awaiting_since=T0, decision=refusal, detail=t.reason)
     assert "c-radera" not in by_id(decide(inst, facts, verdicts, AS_OF, has_action))
+
+
+def test_a_changed_reason_is_kept_true_without_a_state_change(plan) -> None:  # type: ignore[no-untyped-def]
+    inst, verdicts = world(plan)
+    facts = {"f-senare": Facts(S.pending, detail="väntar på a-forbered")}
+    t = by_id(decide(inst, facts, verdicts, AS_OF, has_action))["f-senare"]
+    assert t.only_reason and t.reason == "väntar på c-radera"
+    facts["f-senare"] = Facts(S.pending, detail="väntar på c-radera")
+    assert "f-senare" not in by_id(decide(inst, facts, verdicts, AS_OF, has_action))
 
 
 def test_manual_not_done_yet_keeps_waiting_and_asks_again(plan) -> None:  # type: ignore[no-untyped-def]
