@@ -35,7 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from models.plan import Milestone, Plan
+from models.plan import Milestone, Plan, anchor_order
 from models.rollout import Rollout, StageStatus
 
 #: A recurring series is capped so that a runaway ``until`` cannot produce endless dates.
@@ -164,58 +164,44 @@ def compute_schedule(
         areas[area] = max(projected[s.id] for s in rollout.stages_in(area))
     warnings: list[str] = []
     by_id: dict[str, Milestone] = {m.id: m for m in plan.milestones}
-    base: dict[str, date] = {}  # the milestone's own spec (first occurrence if recurring)
     due: dict[str, date] = {}
     occurrences: dict[str, list[date]] = {}
-    resolving: list[str] = []
 
     def anchor_date(mid: str) -> date:
-        return done.get(mid) or resolve(mid)
-
-    def resolve(mid: str) -> date:
-        if mid in due:
-            return due[mid]
-        if mid not in by_id:
-            raise ValueError(f"unknown milestone '{mid}'")
-        if mid in resolving:
+        if mid in done:
+            return done[mid]
+        if mid not in due:
             raise ValueError(
-                "relative dates form a cycle: "
-                + " → ".join([*resolving[resolving.index(mid) :], mid])
+                f"cannot resolve a date anchored on '{mid}': unknown milestone or a cycle "
+                "(validate the plan with load_plan)"
             )
-        resolving.append(mid)
-        try:
-            m = by_id[mid]
-            spec = m.due_spec
-            if spec.kind == "absolute":
-                assert spec.absolute is not None
-                start = spec.absolute
-            elif spec.kind == "transition":
-                start = spec.apply(transition)
-            elif spec.kind == "area":
-                assert spec.anchor is not None
-                if spec.anchor not in areas:
-                    warnings.append(
-                        f"'{mid}': no stage covers area '{spec.anchor}'; its date follows "
-                        "the transition instead"
-                    )
-                start = spec.apply(areas.get(spec.anchor, transition))
-            else:
-                assert spec.anchor is not None
-                start = spec.apply(anchor_date(spec.anchor))
-            base[mid] = start
-            if m.recurring is not None:
-                end = anchor_date(m.recurring.until)
-                occ = _occurrences(start, end, m.recurring.day)
-                occurrences[mid] = occ
-                due[mid] = occ[-1] if occ else start
-            else:
-                due[mid] = start
-        finally:
-            resolving.pop()
         return due[mid]
 
-    for m in plan.milestones:
-        resolve(m.id)
+    for mid in anchor_order(plan):
+        m = by_id[mid]
+        spec = m.due_spec
+        if spec.kind == "absolute":
+            assert spec.absolute is not None
+            start = spec.absolute
+        elif spec.kind == "transition":
+            start = spec.apply(transition)
+        elif spec.kind == "area":
+            assert spec.anchor is not None
+            if spec.anchor not in areas:
+                warnings.append(
+                    f"'{mid}': no stage covers area '{spec.anchor}'; its date follows "
+                    "the transition instead"
+                )
+            start = spec.apply(areas.get(spec.anchor, transition))
+        else:
+            assert spec.anchor is not None
+            start = spec.apply(anchor_date(spec.anchor))
+        if m.recurring is not None:
+            occ = _occurrences(start, anchor_date(m.recurring.until), m.recurring.day)
+            occurrences[mid] = occ
+            due[mid] = occ[-1] if occ else start
+        else:
+            due[mid] = start
 
     for m in plan.milestones:
         for d in m.depends_on:
