@@ -88,8 +88,44 @@ class DateChange:
         return (self.new - self.old).days
 
 
+_TEXTS: dict[str, dict[str, str]] = {
+    "no_stages": {
+        "sv": "utrullningen har inga etapper; övergången är okänd",
+        "en": "the rollout has no stages; the transition is unknown",
+    },
+    "late": {
+        "sv": "{name}: planerad {planned}, ännu inte i drift; antas tidigast {when}",
+        "en": "{name}: planned {planned}, not live yet; assumed {when} at the earliest",
+    },
+    "paused": {
+        "sv": "{name}: pausad sedan {paused}; omstart kräver {notice} dagars varsel, "
+        "tidigast {when}",
+        "en": "{name}: paused since {paused}; a restart needs {notice} days' notice, "
+        "{when} at the earliest",
+    },
+    "cancelled": {
+        "sv": "{name}: avbruten; ingen känd ersättning, övergången är okänd "
+        "(antas tidigast {when})",
+        "en": "{name}: cancelled; no known replacement, the transition is unknown "
+        "(assumed {when} at the earliest)",
+    },
+    "no_area": {
+        "sv": "'{mid}': ingen etapp omfattar området '{area}'; datumet följer övergången",
+        "en": "'{mid}': no stage covers area '{area}'; its date follows the transition instead",
+    },
+    "before_dep": {
+        "sv": "'{mid}' har datum {due} men beror på '{dep}' med datum {dep_due}",
+        "en": "'{mid}' is due {due} but depends on '{dep}', due {dep_due}",
+    },
+}
+
+
+def _text(key: str, lang: str, **kw: object) -> str:
+    return _TEXTS[key].get(lang, _TEXTS[key]["sv"]).format(**kw)
+
+
 def compute_transition(
-    rollout: Rollout, as_of: date
+    rollout: Rollout, as_of: date, lang: str = "sv"
 ) -> tuple[date, bool, list[str], list[StageProjection]]:
     """(transition date, confirmed, reasons, per-stage projections) by the module's rule."""
     notice = rollout.restart_notice_days
@@ -97,7 +133,7 @@ def compute_transition(
     reasons: list[str] = []
     confirmed = True
     if not rollout.stages:
-        return as_of, False, ["utrullningen har inga etapper; övergången är okänd"], []
+        return as_of, False, [_text("no_stages", lang)], []
     for s in rollout.stages:
         when = s.projected_go_live(as_of, notice)
         if s.status is StageStatus.live and s.actual_go_live is not None:
@@ -107,23 +143,18 @@ def compute_transition(
             if basis == "late":
                 confirmed = False
                 reasons.append(
-                    f"{s.name}: planerad {s.planned_go_live}, ännu inte i drift; "
-                    f"antas tidigast {when}"
+                    _text("late", lang, name=s.name, planned=s.planned_go_live, when=when)
                 )
         elif s.status is StageStatus.paused:
             basis = "restart-notice"
             confirmed = False
             reasons.append(
-                f"{s.name}: pausad sedan {s.paused_on}; omstart kräver {notice} "
-                f"dagars varsel, tidigast {when}"
+                _text("paused", lang, name=s.name, paused=s.paused_on, notice=notice, when=when)
             )
         else:
             basis = "unknown"
             confirmed = False
-            reasons.append(
-                f"{s.name}: avbruten; ingen känd ersättning, övergången är okänd "
-                f"(antas tidigast {when})"
-            )
+            reasons.append(_text("cancelled", lang, name=s.name, when=when))
         projections.append(StageProjection(s.id, s.status, when, basis))
     transition = max(p.date for p in projections)
     return transition, confirmed, reasons, projections
@@ -150,14 +181,17 @@ def compute_schedule(
     rollout: Rollout,
     as_of: date,
     done_dates: dict[str, date] | None = None,
+    lang: str = "sv",
 ) -> Schedule:
     """Every milestone's date on ``as_of``; ``done_dates`` are real completion dates.
+
+    ``lang`` ("sv" or "en") is the language of ``transition_reasons`` and ``warnings``.
 
     The plan must be valid (see :func:`models.plan.load_plan`): anchors exist and form no
     cycle. Dates that still cannot be resolved raise ValueError naming the milestone.
     """
     done = done_dates or {}
-    transition, confirmed, reasons, projections = compute_transition(rollout, as_of)
+    transition, confirmed, reasons, projections = compute_transition(rollout, as_of, lang)
     projected = {p.stage_id: p.date for p in projections}
     areas: dict[str, date] = {}
     for area in rollout.areas:
@@ -188,10 +222,7 @@ def compute_schedule(
         elif spec.kind == "area":
             assert spec.anchor is not None
             if spec.anchor not in areas:
-                warnings.append(
-                    f"'{mid}': no stage covers area '{spec.anchor}'; its date follows "
-                    "the transition instead"
-                )
+                warnings.append(_text("no_area", lang, mid=mid, area=spec.anchor))
             start = spec.apply(areas.get(spec.anchor, transition))
         else:
             assert spec.anchor is not None
@@ -206,7 +237,9 @@ def compute_schedule(
     for m in plan.milestones:
         for d in m.depends_on:
             if d in due and due[d] > due[m.id] and m.recurring is None:
-                warnings.append(f"'{m.id}' is due {due[m.id]} but depends on '{d}', due {due[d]}")
+                warnings.append(
+                    _text("before_dep", lang, mid=m.id, due=due[m.id], dep=d, dep_due=due[d])
+                )
     return Schedule(
         as_of=as_of,
         transition=transition,
