@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -253,15 +254,22 @@ def compute_schedule(
     )
 
 
-def schedule_changes(old: Schedule, new: Schedule) -> list[DateChange]:
-    """Milestones whose date differs between two schedules, in the new schedule's order."""
+def schedule_changes(
+    old: Schedule | Mapping[str, date], new: Schedule | Mapping[str, date]
+) -> list[DateChange]:
+    """Milestones whose date differs between two schedules, in the new schedule's order.
+
+    Either side may also be a plain ``{milestone id: date}`` mapping, e.g. the due dates the
+    ledger remembers from the last run."""
+    old_due = old.due if isinstance(old, Schedule) else old
+    new_due = new.due if isinstance(new, Schedule) else new
     changes: list[DateChange] = []
-    for mid, new_date in new.due.items():
-        old_date = old.due.get(mid)
+    for mid, new_date in new_due.items():
+        old_date = old_due.get(mid)
         if old_date != new_date:
             changes.append(DateChange(mid, old_date, new_date))
-    for mid, old_date in old.due.items():
-        if mid not in new.due:
+    for mid, old_date in old_due.items():
+        if mid not in new_due:
             changes.append(DateChange(mid, old_date, None))
     return changes
 
