@@ -58,6 +58,8 @@ def test_plan_shows_ledger_states_and_real_completion_dates(
     with ledger.unit_of_work() as s:
         ledger.set_state(s, "archive-accepted", MilestoneState.done, actor="Arkivarie")
         ledger.set_state(s, "samsa-read-only", MilestoneState.awaiting_approval)
+        ledger.set_state(s, "monthly-process-statistics@2026-11", MilestoneState.done)
+        ledger.set_state(s, "monthly-security-review@2026-10", MilestoneState.done)
     ledger.close()
     code, out, _ = run(
         capsys,
@@ -75,6 +77,17 @@ def test_plan_shows_ledger_states_and_real_completion_dates(
     assert by_id["archive-accepted"]["state"] == "done"
     assert by_id["samsa-read-only"]["state"] == "awaiting_approval"
     assert by_id["notice-all-users"]["state"] == "pending"
+    # recurring: the state of the latest occurrence whose day has come (<id>@YYYY-MM)
+    stats = by_id["monthly-process-statistics"]
+    assert stats["occurrence_id"] == "monthly-process-statistics@2026-11"
+    assert (stats["state"], stats["overdue"], stats["next_occurrence"]) == (
+        "done",
+        False,
+        "2026-12-05",
+    )
+    review = by_id["monthly-security-review"]  # November's review (the 15th) is not done
+    assert review["occurrence_id"] == "monthly-security-review@2026-11"
+    assert (review["state"], review["overdue"]) == ("pending", True)
     # done today, so 'after archive-accepted + 14d' follows the real date
     assert by_id["register-extract-routine-moved"]["due"] == "2026-12-11"
 

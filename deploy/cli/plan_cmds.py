@@ -154,11 +154,21 @@ def plan_rows(
             lang=lang,  # type: ignore[arg-type]
             name=m.gate,
         )
-        rec = records.get(m.id)
-        state = getattr(rec.state, "value", rec.state) if rec is not None else "pending"
         due = schedule.due[m.id]
         nxt = schedule.next_occurrence(m.id) if m.recurring else None
+        current = m.id
+        if m.recurring:
+            # the reconciler tracks each occurrence as <id>@YYYY-MM; show the latest one due
+            past = [d for d in schedule.occurrences.get(m.id, []) if d <= schedule.as_of]
+            if past:
+                current = f"{m.id}@{past[-1]:%Y-%m}"
+        rec = records.get(current) or records.get(m.id)
+        state = getattr(rec.state, "value", rec.state) if rec is not None else "pending"
         final = state in ("done", "skipped")
+        if m.recurring and current != m.id:
+            overdue = not final  # the latest occurrence whose day has come is not done
+        else:
+            overdue = (not final) and due < schedule.as_of
         rows.append(
             {
                 "id": m.id,
@@ -170,7 +180,8 @@ def plan_rows(
                 "due_spec": m.due,
                 "next_occurrence": nxt.isoformat() if nxt else None,
                 "occurrences": len(schedule.occurrences.get(m.id, [])) if m.recurring else None,
-                "overdue": (not final) and (nxt or due) < schedule.as_of,
+                "overdue": overdue,
+                "occurrence_id": current if current != m.id else None,
                 "state": state,
                 "gate": m.gate,
                 "gate_open": verdict.open,
