@@ -204,3 +204,29 @@ def test_gate_unknown_milestone_exits_2_with_near_matches(
     code, out, err = run(capsys, "gate", "samsa-db-delete", "--rollout", REAL_ROLLOUT)
     assert code == 2 and out == ""
     assert "no milestone 'samsa-db-delete'" in err and "'samsa-db-deleted'" in err
+
+
+def test_plan_warns_about_an_action_no_flow_has_registered(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows import actions
+
+    monkeypatch.setattr(actions, "_ACTIONS", {"archive": "flows.archive:archive_action"})
+    text = (PLAN_DIR / "samsa-phaseout.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(text.replace("    action: archive\n", "    action: archiv\n"), encoding="utf-8")
+    code, out, _ = run(
+        capsys,
+        "plan",
+        "--plan",
+        str(bad),
+        "--as-of",
+        "2026-11-27",
+        "--rollout",
+        REAL_ROLLOUT,
+        "--lang",
+        "en",
+    )
+    flat = " ".join(out.split())
+    assert code == 0
+    assert "'archive-package-delivered': action 'archiv' is not registered (known: archive)" in flat

@@ -294,10 +294,31 @@ def plan_command(
             str(b.year), _sek(b.estimate_sek), frame, f"[{colour}]{_l(b.verdict, language)}[/]"
         )
     out.print(budget)
-    if schedule.warnings:
+    warnings = schedule.warnings + unregistered_actions(plan, language)
+    if warnings:
         out.print(f"[yellow]{_l('warnings', language)}:[/]")
-        for w in schedule.warnings:
+        for w in warnings:
             out.print(f"  · {w}", highlight=False)
+
+
+def unregistered_actions(plan: Plan, language: str = "sv") -> list[str]:
+    """Milestones whose ``action`` no flow has registered (flows/actions.py): the reconciler
+    would treat them as manual and wait for a person, so a misspelt action must be seen."""
+    from flows.actions import known_actions
+
+    known = set(known_actions())
+    found: list[str] = []
+    for m in plan.milestones:
+        if m.action != "manual" and m.action not in known:
+            listed = ", ".join(sorted(known)) or "–"
+            found.append(
+                f"'{m.id}': åtgärden '{m.action}' är inte registrerad (kända: {listed}); "
+                "milstolpen väntar på att en person bekräftar den"
+                if language == "sv"
+                else f"'{m.id}': action '{m.action}' is not registered (known: {listed}); "
+                "the milestone will wait for a person to confirm it"
+            )
+    return found
 
 
 def gate_command(
