@@ -418,6 +418,25 @@ def decision_description(world_plan: Plan, milestone_id: str, verdict: Any, deta
     return "\n".join(lines)
 
 
+def _wait_for_decision(form: type[MilestoneDecision], settings: Settings) -> MilestoneDecision:
+    """Wait for the person's answer on the form.
+
+    Under a deployment the run is *suspended*: no process waits for days, and a restart of
+    the serving process loses nothing; on resume Prefect runs the flow again from the top
+    (everything before this point only reads) and this call returns the answer. Run
+    directly (tests, a local run) it *pauses*, keeping the process and polling.
+    """
+    from prefect.flow_runs import pause_flow_run, suspend_flow_run
+
+    timeout = settings.approval_timeout_days * 86400
+    if _under_deployment():
+        answer = suspend_flow_run(wait_for_input=form, timeout=timeout, key="beslut")
+    else:
+        answer = pause_flow_run(wait_for_input=form, timeout=timeout, key="beslut",
+                                poll_interval=settings.approval_poll_seconds)
+    return answer
+
+
 @flow(name="confirm-milestone", log_prints=False)
 def confirm_milestone(milestone_id: str) -> str:
     """A person confirms a manual step or approves an irreversible one (a form in the UI).
@@ -448,13 +467,7 @@ def confirm_milestone(milestone_id: str) -> str:
         description=decision_description(plan, milestone_id, verdict, rec.detail,
                                          m.irreversible, manual, rec.due),
     )
-    from prefect.flow_runs import pause_flow_run
-
-    decision: MilestoneDecision = pause_flow_run(  # type: ignore[assignment]
-        wait_for_input=form,
-        timeout=settings.approval_timeout_days * 86400,
-        poll_interval=settings.approval_poll_seconds,
-    )
+    decision = _wait_for_decision(form, settings)
     # the gate is evaluated again now: a decision given days later meets today's rollout
     rollout = load_rollout(settings.rollout_source)
     verdict = evaluate_gate(plan.gate_for(m), rollout, _today(settings), lang=settings.language)

@@ -341,3 +341,68 @@ def test_the_real_plan_today_and_rehearsed_with_a_resumed_rollout(
         rollout_source=str(plan_dir / "rollout-resumed.yaml"))
     assert rehearsal["changes"]
     assert ledger().verify_audit().entries == before
+
+
+@pytest.mark.e2e
+def test_served_decision_run_suspends_and_records_the_answer_after_resume(
+    env: dict[str, str],
+) -> None:
+    """As in production: the deployment is served by its own process; the run suspends (no
+    process waits), and after Resume with the form's input it runs again and records it."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.phaseout import reconcile_phaseout
+
+    reconcile_phaseout(as_of=AS_OF)
+    # (the served runs execute in fresh processes: the test actions are not registered there,
+    # so ask about the manual step d-informera)
+    code = (
+        "from flows.phaseout import confirm_milestone\n"
+        "confirm_milestone.serve(name='samsa', print_starting_message=False)\n"
+    )
+    child_env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()),
+                     PYTHONPATH=str(ROOT), PREFECT_RUNNER_POLL_FREQUENCY="1")
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=child_env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:  # wait until the served deployment exists
+            try:
+                fr = run_deployment("confirm-milestone/samsa",
+                                    parameters={"milestone_id": "d-informera"}, timeout=0,
+                                    as_subflow=False)
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "deployment never appeared"
+                time.sleep(0.5)
+
+        def state_of() -> Any:
+            with get_client(sync_client=True) as client:
+                return client.read_flow_run(fr.id).state
+
+        deadline = time.monotonic() + 120
+        while not (state_of() and state_of().is_paused()):
+            assert server.poll() is None, server.stderr.read()[-2000:]
+            assert time.monotonic() < deadline, f"never suspended: {state_of()}"
+            time.sleep(0.5)
+        assert state_of().name == "Suspended"
+        resume_flow_run(fr.id, run_input={"approver": "Dan Dahl", "approved": True,
+                                           "comment": "Utskicket gjort"})
+        deadline = time.monotonic() + 120
+        while not state_of().is_final():
+            assert time.monotonic() < deadline, f"never finished: {state_of()}"
+            time.sleep(0.5)
+        assert state_of().is_completed(), state_of()
+    finally:
+        server.terminate()
+        server.wait(30)
+    lg = ledger()
+    answer = lg.latest_approval("milestone:d-informera")
+    assert answer is not None and answer.approver == "Dan Dahl" and answer.approved
+    assert answer.flow_run_id == str(fr.id) and answer.kind == "confirmation"
+    rec = lg.states()["d-informera"]
+    assert rec.state is MilestoneState.done and "Dan Dahl" in rec.detail
+    assert len(lg.approvals("milestone:d-informera")) == 1  # recorded once, not per rerun
