@@ -220,6 +220,7 @@ def _request_decision(world: World, milestone_id: str, run_id: str | None) -> st
         fr: Any = run_deployment(
             CONFIRM_DEPLOYMENT, parameters={"milestone_id": milestone_id}, timeout=0,
             flow_run_name=f"bekräfta-{milestone_id}",
+            as_subflow=False,  # a subflow could not suspend while it waits for the person
         )
     except Exception as exc:  # noqa: BLE001 - a missing deployment must not stop the day
         logger.warning("Kunde inte begära beslut för %s: %s", milestone_id, exc)

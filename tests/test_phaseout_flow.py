@@ -294,6 +294,7 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
             name=FlowRunFilterName(any_=["bekräfta-c-radera"])))
     assert [str(r.id) for r in runs] == [request_id]
     assert runs[0].parameters == {"milestone_id": "c-radera"}
+    assert runs[0].parent_task_run_id is None  # its own run: it may suspend while it waits
 
     second = reconcile_phaseout(as_of=AS_OF)  # the request is still open: no second one
     assert second["requested"] == [] and second["changes"] == []
@@ -345,20 +346,21 @@ def test_the_real_plan_today_and_rehearsed_with_a_resumed_rollout(
 
 @pytest.mark.e2e
 def test_served_decision_run_suspends_and_records_the_answer_after_resume(
-    env: dict[str, str],
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """As in production: the deployment is served by its own process; the run suspends (no
-    process waits), and after Resume with the form's input it runs again and records it."""
+    """As in production: the reconciler asks through the served `confirm-milestone`
+    deployment; the run suspends (no process waits), and after Resume with the form's input
+    it runs again from the top and records the answer once."""
+    import uuid
+
     from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
     from prefect.settings import PREFECT_API_URL
 
     from flows.phaseout import reconcile_phaseout
 
-    reconcile_phaseout(as_of=AS_OF)
-    # (the served runs execute in fresh processes: the test actions are not registered there,
-    # so ask about the manual step d-informera)
+    # the served runs execute in fresh processes where the test actions are not registered,
+    # so the manual step d-informera is the one answered here
     code = (
         "from flows.phaseout import confirm_milestone\n"
         "confirm_milestone.serve(name='samsa', print_starting_message=False)\n"
@@ -367,42 +369,49 @@ def test_served_decision_run_suspends_and_records_the_answer_after_resume(
                      PYTHONPATH=str(ROOT), PREFECT_RUNNER_POLL_FREQUENCY="1")
     server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=child_env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def state_of(run_id: str) -> Any:
+        with get_client(sync_client=True) as client:
+            return client.read_flow_run(uuid.UUID(run_id)).state
+
     try:
         deadline = time.monotonic() + 90
-        while True:  # wait until the served deployment exists
-            try:
-                fr = run_deployment("confirm-milestone/samsa",
-                                    parameters={"milestone_id": "d-informera"}, timeout=0,
-                                    as_subflow=False)
-                break
-            except Exception:
-                assert time.monotonic() < deadline, "deployment never appeared"
-                time.sleep(0.5)
-
-        def state_of() -> Any:
-            with get_client(sync_client=True) as client:
-                return client.read_flow_run(fr.id).state
+        with get_client(sync_client=True) as client:
+            while True:  # until the served deployment is registered
+                try:
+                    client.read_deployment_by_name("confirm-milestone/samsa")
+                    break
+                except Exception:
+                    assert server.poll() is None, server.stderr.read()[-2000:]
+                    assert time.monotonic() < deadline, "deployment never appeared"
+                    time.sleep(0.5)
+        # the reconciler, acting as a run of its own deployment, asks for the decisions
+        monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", str(uuid.uuid4()))
+        report = reconcile_phaseout(as_of=AS_OF)
+        assert sorted(report["requested"]) == ["c-radera", "d-informera"]
+        run_id = ledger().states()["d-informera"].flow_run_id
+        assert run_id
 
         deadline = time.monotonic() + 120
-        while not (state_of() and state_of().is_paused()):
+        while not ((st := state_of(run_id)) and st.is_paused()):
             assert server.poll() is None, server.stderr.read()[-2000:]
-            assert time.monotonic() < deadline, f"never suspended: {state_of()}"
+            assert time.monotonic() < deadline, f"never suspended: {st}"
             time.sleep(0.5)
-        assert state_of().name == "Suspended"
-        resume_flow_run(fr.id, run_input={"approver": "Dan Dahl", "approved": True,
-                                           "comment": "Utskicket gjort"})
+        assert st.name == "Suspended"
+        resume_flow_run(uuid.UUID(run_id), run_input={
+            "approver": "Dan Dahl", "approved": True, "comment": "Utskicket gjort"})
         deadline = time.monotonic() + 120
-        while not state_of().is_final():
-            assert time.monotonic() < deadline, f"never finished: {state_of()}"
+        while not (st := state_of(run_id)).is_final():
+            assert time.monotonic() < deadline, f"never finished: {st}"
             time.sleep(0.5)
-        assert state_of().is_completed(), state_of()
+        assert st.is_completed(), st
     finally:
         server.terminate()
         server.wait(30)
     lg = ledger()
     answer = lg.latest_approval("milestone:d-informera")
     assert answer is not None and answer.approver == "Dan Dahl" and answer.approved
-    assert answer.flow_run_id == str(fr.id) and answer.kind == "confirmation"
+    assert answer.flow_run_id == run_id and answer.kind == "confirmation"
     rec = lg.states()["d-informera"]
     assert rec.state is MilestoneState.done and "Dan Dahl" in rec.detail
     assert len(lg.approvals("milestone:d-informera")) == 1  # recorded once, not per rerun
