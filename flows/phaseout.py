@@ -336,7 +336,16 @@ def _write_status(world: World, facts: Mapping[str, Facts], *, rehearse: bool,
     return md
 
 
-@flow(name="reconcile-phaseout", log_prints=False)
+def _run_name() -> str:
+    """``avstämning-2026-11-27`` or ``repetition-2028-06-01`` in the UI's run list."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters or {}
+    day = params.get("as_of") or _today(get_settings())
+    return f"{'repetition' if params.get('rehearse') else 'avstämning'}-{day}"
+
+
+@flow(name="reconcile-phaseout", flow_run_name=_run_name, log_prints=False)
 def reconcile_phaseout(
     as_of: date | None = None,
     rehearse: bool = False,

@@ -415,3 +415,14 @@ def test_served_decision_run_suspends_and_records_the_answer_after_resume(
     rec = lg.states()["d-informera"]
     assert rec.state is MilestoneState.done and "Dan Dahl" in rec.detail
     assert len(lg.approvals("milestone:d-informera")) == 1  # recorded once, not per rerun
+
+
+def test_runs_are_named_by_the_day_they_act_as(env: dict[str, str]) -> None:
+    from flows.phaseout import reconcile_phaseout
+
+    state = reconcile_phaseout(as_of=AS_OF, rehearse=True, return_state=True)
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert run.name == "repetition-2026-03-01"
