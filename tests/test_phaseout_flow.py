@@ -60,7 +60,17 @@ def actions_called(env: dict[str, str]) -> list[str]:
     return p.read_text().split() if p.exists() else []
 
 
-def test_second_run_changes_nothing(env: dict[str, str]) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_ledger(request: pytest.FixtureRequest, env: dict[str, str],
+               monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's ledger on SQLite (from ``env``) or on a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", request.getfixturevalue("pg_url"))
+        get_settings.cache_clear()
+    return request.param
+
+
+def test_second_run_changes_nothing(env: dict[str, str], any_ledger: str) -> None:
     from flows.phaseout import reconcile_phaseout
 
     first = reconcile_phaseout(as_of=AS_OF)
