@@ -95,7 +95,7 @@ def timeline_svg(
     for r in rows:
         groups.setdefault(r.workstream, []).append(r)
     order = sorted(groups, key=lambda w: (_ORDER.index(w) if w in _ORDER else 99, w))
-    height = TOP + sum(GROUP_H + ROW_H * len(groups[w]) for w in order) + 40
+    height = TOP + sum(GROUP_H + ROW_H * len(groups[w]) for w in order) + 54
 
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
@@ -124,7 +124,7 @@ def timeline_svg(
     # month grid and labels
     months = _month_starts(start, end)
     step = 1 if len(months) <= 16 else 3 if len(months) <= 40 else 6
-    body_top, body_bottom = TOP - 8, height - 30
+    body_top, body_bottom = TOP - 8, height - 44
     for m in months:
         x = x_of(m)
         out.append(f'<line x1="{x:.1f}" y1="{body_top}" x2="{x:.1f}" y2="{body_bottom}" '
@@ -172,7 +172,9 @@ def timeline_svg(
                    'stroke="#0072B2" stroke-width="2" stroke-dasharray="1,3"/>')
         anchor = "end" if vx < tx else "start"
         off = -4 if vx < tx else 4
-        out.append(f'<text x="{vx + off:.1f}" y="{body_bottom + 16}" fill="#0072B2" '
+        # a second line when it would run into today's label
+        ty = body_bottom + (32 if abs(vx - tx) < 150 else 16)
+        out.append(f'<text x="{vx + off:.1f}" y="{ty}" fill="#0072B2" '
                    f'text-anchor="{anchor}">övergång {transition}</text>')
     out.append("</svg>")
     return "\n".join(out)
