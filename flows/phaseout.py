@@ -396,10 +396,10 @@ def reconcile_phaseout(
 # -- the person's decision -------------------------------------------------------------------
 
 
-def decision_description(world_plan: Plan, milestone_id: str, verdict: Any, detail: str,
+def decision_description(plan: Plan, milestone_id: str, verdict: Any, detail: str,
                          irreversible: bool, manual: bool, due: date | None) -> str:
     """The markdown shown above the form: what is decided, the gate, the warning."""
-    m = world_plan.milestone(milestone_id.split("@")[0])
+    m = plan.milestone(milestone_id.split("@")[0])
     if manual:
         ask = ("**Bekräfta att steget är utfört.** Kryssa i *Klar / godkänd* när det är gjort; "
                "lämna tomt om det inte är klart ännu (du tillfrågas igen).")
