@@ -111,3 +111,12 @@ def test_a_changed_root_mets_is_caught_through_the_ledger(
 
 def test_missing_package_is_bad_input(tmp_path: Path) -> None:
     assert main(["verify", str(tmp_path / "nope")]) == 2
+
+
+def test_archive_of_a_missing_source_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nope.sqlite'}"
+    assert main(["archive", "--source", url, "--out", str(tmp_path / "out")]) == 2
+    assert "no such SQLite file" in capsys.readouterr().err
+    assert not (tmp_path / "nope.sqlite").exists()

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from lxml import etree
 from sqlalchemy import Connection, create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from models.errors import InputError
 from tasks.archive import STANDARDS_DIR, pg_fast
@@ -243,16 +244,26 @@ def archive_database(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     retention = load_retention(retention_path)
+    shown = _shown_url(source_url)
     try:
         engine = create_engine(source_url)
     except Exception as exc:
-        raise InputError(f"cannot use source URL ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"cannot use source URL {shown} ({type(exc).__name__})") from None
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        if not Path(database).is_file():
+            raise InputError(f"source database {shown}: no such SQLite file")
     work = out_dir / WORK_DIR_NAME / source_key(source_url)
     results: dict[str, TableResult] = {}
     resumed: list[str] = []
     problems: list[str] = []
     try:
-        with engine.connect() as conn:
+        try:
+            connection = engine.connect()
+        except OperationalError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            raise InputError(f"cannot connect to source database {shown}: {reason}") from None
+        with connection as conn:
             snapshot = _begin_snapshot(conn)
             product = _database_product(conn)
             specs = describe_source(conn, schema)
@@ -429,6 +440,13 @@ def archive_database(
         unclassified_tables=[s.name for s in specs if s.name not in retention.tables],
         seconds=round(time.perf_counter() - t0, 2),
     )
+
+
+def _shown_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - unparsable URL: show nothing of it
+        return "(unparsable URL)"
 
 
 def _remove_if_empty(p: Path) -> None:
