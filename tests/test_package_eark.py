@@ -119,7 +119,6 @@ def test_package_extras_are_included_and_checked(
         return [out]
 
     monkeypatch.setattr(extras, "PACKAGE_EXTRAS", [person_index])
-    monkeypatch.setattr("tasks.archive.run.PACKAGE_EXTRAS", [person_index])
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     generate(url, scale=1500, seed=2)
     outcome = archive_database(url, tmp_path / "out", archival_date=ARCHIVAL_DATE)

@@ -33,9 +33,9 @@ from sqlalchemy.exc import OperationalError
 
 from models.errors import InputError
 from tasks.archive import STANDARDS_DIR, pg_fast
+from tasks.archive import extras as package_extras
 from tasks.archive.container import SIARD_METADATA_XSD, assemble_siard
 from tasks.archive.digest import ALGORITHM
-from tasks.archive.extras import PACKAGE_EXTRAS
 from tasks.archive.metadata import ArchiveInfo, metadata_xml
 from tasks.archive.package import (
     REPRESENTATION,
@@ -312,7 +312,7 @@ def archive_database(
                     )
                     res = writer(
                         conn, spec, schema, dest, lob_limit=lob_limit,
-                        progress=lambda n, name=spec.name: progress.rows(name, n),
+                        progress=_rows_reporter(progress, spec.name),
                     )  # fmt: skip
                     progress.table_done(spec.name, res, False)
                 results[spec.folder] = res
@@ -374,7 +374,7 @@ def archive_database(
     shutil.rmtree(extras_dir, ignore_errors=True)
     extras_dir.mkdir()
     extra_files: list[Path] = []
-    for extra in PACKAGE_EXTRAS:
+    for extra in package_extras.PACKAGE_EXTRAS:
         extra_files.extend(extra(siard_path, source_url, extras_dir))
     other = staging / "metadata" / "other"
     extra_facts = []
@@ -440,6 +440,13 @@ def archive_database(
         unclassified_tables=[s.name for s in specs if s.name not in retention.tables],
         seconds=round(time.perf_counter() - t0, 2),
     )
+
+
+def _rows_reporter(progress: Progress, table: str) -> Callable[[int], None]:
+    def report(done: int) -> None:
+        progress.rows(table, done)
+
+    return report
 
 
 def _shown_url(url: str) -> str:
