@@ -94,3 +94,22 @@ def test_a_source_changed_between_runs_is_not_marked_verified(tmp_path: Path) ->
     assert any("access_log" in p and "changed" in p for p in outcome.problems)
     report = (outcome.package / "documentation/archive-report.md").read_text()
     assert "NOT verified" in report
+
+
+def test_a_second_concurrent_run_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    import pytest
+
+    from models.errors import InputError
+    from tasks.archive.run import source_key
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    generate(url, scale=500, seed=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / f".samsa-archive-{source_key(url)}.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(InputError, match="already working"):
+            archive_database(url, out, archival_date=ARCHIVAL_DATE)
+    assert archive_database(url, out, archival_date=ARCHIVAL_DATE).verified

@@ -238,7 +238,47 @@ def archive_database(
     after_table: Callable[[str], None] | None = None,
     fast: bool = True,
 ) -> ArchiveOutcome:
-    """Archive the database at ``source_url`` into an E-ARK SIP under ``out_dir``."""
+    """Archive the database at ``source_url`` into an E-ARK SIP under ``out_dir``.
+
+    One run per source and output folder at a time (a lock file that the operating system
+    releases even after ``kill -9``); a second concurrent run is refused as bad input.
+    """
+    import fcntl
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = out_dir / f".samsa-archive-{source_key(source_url)}.lock"
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"another archive run is already working on this source in {out_dir}"
+            ) from None
+        try:
+            return _archive_locked(
+                source_url, out_dir, archival_date=archival_date, retention_path=retention_path,
+                dbname=dbname, schema=schema, lob_limit=lob_limit, progress=progress,
+                after_table=after_table, fast=fast,
+            )  # fmt: skip
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _archive_locked(
+    source_url: str,
+    out_dir: Path,
+    *,
+    archival_date: date | None = None,
+    retention_path: Path | None = None,
+    dbname: str = "SAMSA",
+    schema: str | None = None,
+    lob_limit: int = LOB_INLINE_LIMIT,
+    progress: Progress | None = None,
+    after_table: Callable[[str], None] | None = None,
+    fast: bool = True,
+) -> ArchiveOutcome:
+    """The archiving itself (see :func:`archive_database`)."""
     t0 = time.perf_counter()
     progress = progress or NoProgress()
     out_dir = Path(out_dir)
