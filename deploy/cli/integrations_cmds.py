@@ -1,0 +1,193 @@
+"""``samsa-decom integrations …``: list, validate, shut down (or rehearse), approve, confirm.
+
+``shutdown`` runs the same engine as the Prefect flow ``shutdown-integrations`` but without a
+Prefect server: decisions cannot be asked for on the spot, so the approval of the point of no
+return (``approve``) and manual confirmations (``confirm``) are recorded in the ledger with
+these commands, and a shutdown without them stops there, waiting (exit 0). A failed step
+exits 1, bad input exits 2.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.errors import CheckFailed, InputError
+from models.settings import get_settings
+
+integrations_app = typer.Typer(
+    help="SAMSA's integrations: list them, shut them down (or rehearse), approve, confirm.",
+    no_args_is_help=True,
+)
+out = Console()
+
+CatalogueOpt = typer.Option(None, "--catalogue", help="integrations.yaml (default: settings).")
+LedgerOpt = typer.Option(None, "--ledger", help="Ledger URL (default from settings).")
+
+
+def _catalogue(path: Path | None, *, with_plan: bool = True):  # type: ignore[no-untyped-def]
+    from models.integrations import load_integrations
+    from tasks.integrations.gates import PlanGates
+
+    settings = get_settings()
+    gate_names = None
+    if with_plan:
+        gate_names = PlanGates(settings.plan_path, settings.rollout_source).gate_names()
+    return load_integrations(path or settings.integrations_path, gate_names=gate_names)
+
+
+def _ledger(url: str | None):  # type: ignore[no-untyped-def]
+    from models.ledger import Ledger
+
+    return Ledger.open(url or get_settings().resolved_ledger_url())
+
+
+@integrations_app.command("list")
+def list_integrations(catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOpt) -> None:
+    """Every integration, in shutdown order, with its gate and where its shutdown stands."""
+    from models.ledger.integrations import IntegrationLedger
+
+    cat = _catalogue(catalogue)
+    statuses = IntegrationLedger(_ledger(ledger_url)).statuses()
+    table = Table("integration", "counterpart", "direction", "protocol", "after", "gate",
+                  "status", "step", "waits for")
+    for i in cat.shutdown_order():
+        rec = statuses.get(i.name)
+        table.add_row(i.name, i.counterpart, i.direction.value, i.protocol,
+                      ", ".join(i.shutdown_after), i.gate or "",
+                      rec.status.value if rec else "not_started",
+                      (rec.current_step or "") if rec else "", rec.waiting_for if rec else "")
+    out.print(table)
+
+
+@integrations_app.command("validate")
+def validate(catalogue: Path = typer.Argument(None, help="integrations.yaml to check.")) -> None:
+    """Check the catalogue (and its gate names against the plan); every problem at once."""
+    cat = _catalogue(catalogue)
+    out.print(f"{cat.source}: {len(cat.integrations)} integrations, no problems")
+
+
+@integrations_app.command("show")
+def show(name: str, catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOpt) -> None:
+    """One integration's steps and the state of each."""
+    from models.ledger.integrations import IntegrationLedger
+    from tasks.integrations.engine import describe
+
+    integ = _catalogue(catalogue).get(name)
+    steps = IntegrationLedger(_ledger(ledger_url)).steps(name)
+    table = Table("step", "phase", "kind", "state", "attempt", "what", "note")
+    for k, s in enumerate(integ.steps):
+        rec = steps.get(s.id)
+        note = "point of no return" if k == integ.ponr_index else (
+            "reversible" if s.reversible else "")
+        table.add_row(s.id, s.phase.value, s.kind.value, rec.state.value if rec else "pending",
+                      str(rec.attempt) if rec else "0", describe(s, rehearsal=False), note)
+    out.print(table)
+
+
+@integrations_app.command("shutdown")
+def shutdown(
+    name: str = typer.Argument(..., help="Integration name, or `all` (dependency order)."),
+    rehearse: bool = typer.Option(False, "--rehearse", help="Show what would happen; touch "
+                                  "nothing."),
+    as_of: str = typer.Option(None, "--as-of", help="Day to judge gates and silence (YYYY-MM-DD)."),
+    catalogue: Path = CatalogueOpt,
+    ledger_url: str = LedgerOpt,
+) -> None:
+    """Shut down one integration (or all) as far as gates, approvals and silence allow."""
+    from models.ledger.integrations import ShutdownStatus
+    from tasks.integrations.engine import PlainHooks, ShutdownEngine
+    from tasks.integrations.gates import PlanGates
+
+    day = _day(as_of)
+    settings = get_settings()
+    cat = _catalogue(catalogue)
+    gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
+    hooks = PlainHooks(cat, settings.resolved_source_url(), gates,
+                       notify=lambda subject, text: out.print(f"[red]{subject}[/]: {text}"))
+    engine = ShutdownEngine(cat, _ledger(ledger_url), hooks)
+    if name == "all":
+        reports = engine.run_all(as_of=day, rehearse=rehearse)
+    else:
+        reports = [engine.run_one(name, as_of=day, rehearse=rehearse)]
+    for r in reports:
+        out.print(f"[bold]{r.name}[/]: {r.status.value}"
+                  + (f", waits for {r.waiting_for}" if r.waiting_for else ""), highlight=False)
+        for line in r.rehearsal:
+            out.print(f"  {line}", highlight=False, markup=False)
+        if r.detail and r.status is ShutdownStatus.failed:
+            out.print(f"  {r.detail}", highlight=False, markup=False)
+    failed = [r.name for r in reports if r.status is ShutdownStatus.failed]
+    if failed:
+        raise CheckFailed(f"shutdown failed: {', '.join(failed)}")
+
+
+@integrations_app.command("approve")
+def approve(
+    name: str,
+    approver: str = typer.Option(..., "--approver", help="Your full name."),
+    step: str = typer.Option(None, "--step", help="Default: the point of no return."),
+    refuse: bool = typer.Option(False, "--refuse", help="Record a refusal instead."),
+    comment: str = typer.Option("", "--comment"),
+    catalogue: Path = CatalogueOpt,
+    ledger_url: str = LedgerOpt,
+) -> None:
+    """Record the approval (or refusal) of an integration's point of no return."""
+    integ = _catalogue(catalogue, with_plan=False).get(name)
+    step_id = step or integ.point_of_no_return or ""
+    if step_id != integ.point_of_no_return:
+        raise InputError(f"{name}: only the point of no return ({integ.point_of_no_return}) "
+                         f"takes an approval, not {step_id!r}")
+    _record(ledger_url, integ.subject(step_id), "approval", approver, not refuse, comment)
+
+
+@integrations_app.command("confirm")
+def confirm(
+    name: str,
+    step: str,
+    by: str = typer.Option(..., "--by", help="Your full name."),
+    not_done: bool = typer.Option(False, "--not-done", help="It could not be done (fails the "
+                                  "step; reversible steps are rolled back)."),
+    comment: str = typer.Option("", "--comment"),
+    catalogue: Path = CatalogueOpt,
+    ledger_url: str = LedgerOpt,
+) -> None:
+    """Confirm a manual step that the shutdown asked for (run the shutdown again after)."""
+    from models.integrations import StepKind
+
+    integ = _catalogue(catalogue, with_plan=False).get(name)
+    try:
+        s = integ.step(step)
+    except KeyError:
+        raise InputError(f"{name} has no step {step!r}") from None
+    if s.kind is not StepKind.manual:
+        raise InputError(f"{name}.{step} is a {s.kind.value} step, not a manual one")
+    _record(ledger_url, integ.subject(step), "confirmation", by, not not_done, comment)
+
+
+def _record(ledger_url: str | None, subject: str, kind: str, person: str, yes: bool,
+            comment: str) -> None:
+    if len(person.strip()) < 2:
+        raise InputError("give the person's full name")
+    ledger = _ledger(ledger_url)
+    with ledger.unit_of_work() as s:
+        ledger.record_approval(s, subject=subject, kind=kind, approver=person.strip(),
+                               approved=yes, comment=comment)
+    out.print(f"recorded: {kind} of {subject} {'given' if yes else 'refused'} by {person}")
+
+
+def _day(text: str | None) -> date:
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--as-of {text!r}: expected YYYY-MM-DD") from None
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(integrations_app, name="integrations")

@@ -1,0 +1,461 @@
+"""The shutdown engine: walks one integration's steps against the ledger.
+
+Rules (the same under Prefect, the CLI and the reconciler; only the :class:`Hooks` differ):
+
+- **Order.** An integration starts only when every integration in its ``shutdown_after`` is
+  shut down, and only while its gate is open. A closed gate is not a failure: the integration
+  is recorded as *waiting* with the gate's reasons, and nothing is touched.
+- **Never twice.** A step is marked ``running`` before it executes and ``done`` after, each in
+  its own committed unit of work. A ``done`` step is never run again. A step found
+  ``running`` (the run was killed in it) is re-checked: its ``check`` action runs, and if it
+  passes the step is marked done without repeating it; a step without a check is idempotent
+  by declaration (the catalogue refuses any other) and is run again. A manual step found
+  ``running`` is waiting for its person.
+- **Point of no return.** Before the step named ``point_of_no_return`` runs, the gate is
+  evaluated again and an approval for ``integration:<name>:<step>`` must be in the ledger
+  (given through the Prefect form, or before the run with ``samsa-decom integrations
+  approve``). No approval, a refusal, or a closed gate: the integration waits there.
+- **Rollback.** When a step at or before the point of no return fails, every reversible step
+  before it that is ``done`` is undone in reverse order (also steps done by earlier, killed
+  runs: the ledger, not memory, says what was done) and marked ``undone``. Once the point of
+  no return is passed nothing is undone. This is compensation, not a Prefect transaction:
+  a transaction lives in one process's memory and cannot span a kill or a pause.
+- **Silence.** A step with ``silent_days`` that still sees traffic leaves the integration
+  waiting (the step returns to ``pending``); it is tried again on the next run.
+- **Rehearsal.** Nothing is called and no step changes state; the engine lists what it
+  would do and records the rehearsal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from models.integrations import Action, Catalogue, Integration, Step, StepKind
+from models.ledger import Ledger
+from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
+from tasks.integrations.adapters import ActionOutcome, mask, run_action
+
+ACTOR = "samsa-decom"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A person's answer: an approval of the point of no return or a manual confirmation."""
+
+    person: str
+    yes: bool
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class GateAnswer:
+    open: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+class Hooks(Protocol):
+    """What differs between a Prefect run, the CLI and the reconciler."""
+
+    def gate(self, gate: str | None, as_of: date) -> GateAnswer: ...
+
+    def run(self, integ: Integration, step: Step, action: Action, purpose: str,
+            as_of: date) -> ActionOutcome: ...
+
+    def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None: ...
+
+    def ask_confirmation(self, integ: Integration, step: Step) -> Decision | None: ...
+
+    def notify(self, subject: str, text: str) -> None: ...
+
+
+@dataclass
+class StepLine:
+    """One step as shown in an artifact or the CLI."""
+
+    step_id: str
+    phase: str
+    kind: str
+    state: str
+    what: str
+    note: str = ""
+
+
+@dataclass
+class IntegrationReport:
+    """Where one integration stands after a run (or what a rehearsal would do)."""
+
+    name: str
+    title: str
+    status: ShutdownStatus
+    current_step: str | None = None
+    waiting_for: str = ""
+    detail: str = ""
+    steps: list[StepLine] = field(default_factory=list)
+    rehearsal: list[str] = field(default_factory=list)
+    undone: list[str] = field(default_factory=list)
+
+
+def make_resolver(catalogue: Catalogue, source_url: str) -> Callable[[str], str]:
+    return lambda text: catalogue.resolve(text, source_url=source_url)
+
+
+class PlainHooks:
+    """Hooks without Prefect: adapters are called directly; decisions come only from the
+    ledger (recorded beforehand through the CLI), so a missing one means *waiting*."""
+
+    def __init__(self, catalogue: Catalogue, source_url: str,
+                 gate: Callable[[str | None, date], GateAnswer],
+                 notify: Callable[[str, str], None] | None = None) -> None:
+        self.resolve = make_resolver(catalogue, source_url)
+        self._gate = gate
+        self._notify = notify
+
+    def gate(self, gate: str | None, as_of: date) -> GateAnswer:
+        return self._gate(gate, as_of)
+
+    def run(self, integ: Integration, step: Step, action: Action, purpose: str,
+            as_of: date) -> ActionOutcome:
+        silent = step.silent_days if purpose in ("step", "check") else None
+        return run_action(action, self.resolve, silent_days=silent, as_of=as_of)
+
+    def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None:
+        return None
+
+    def ask_confirmation(self, integ: Integration, step: Step) -> Decision | None:
+        return None
+
+    def notify(self, subject: str, text: str) -> None:
+        if self._notify is not None:
+            self._notify(subject, text)
+
+
+def describe(action: Action, *, rehearsal: bool = True) -> str:
+    """``would call POST http://…`` / ``would run SQL …`` (secrets stay as ``${env:…}``)."""
+    verb = "would " if rehearsal else ""
+    if action.kind is StepKind.http:
+        return f"{verb}call {action.method.upper()} {action.url}"
+    if action.kind is StepKind.sql:
+        return f"{verb}run SQL on {action.database}: {' '.join((action.sql or '').split())}"
+    if action.kind is StepKind.command:
+        return f"{verb}run {' '.join(action.command or [])}"
+    return f"{verb}ask a person to confirm: {action.instructions}"
+
+
+class ShutdownEngine:
+    """Runs shutdowns for one catalogue against one ledger with the given hooks."""
+
+    def __init__(self, catalogue: Catalogue, ledger: Ledger, hooks: Hooks, *,
+                 flow_run_id: str | None = None) -> None:
+        self.catalogue = catalogue
+        self.ledger = ledger
+        self.il = IntegrationLedger(ledger)
+        self.hooks = hooks
+        self.flow_run_id = flow_run_id
+
+    # -- the whole catalogue ------------------------------------------------------------
+    def run_all(self, *, as_of: date, rehearse: bool = False) -> list[IntegrationReport]:
+        """Every integration in dependency order (a waiting one holds back those after it)."""
+        reports: dict[str, IntegrationReport] = {}
+        for integ in self.catalogue.shutdown_order():
+            reports[integ.name] = self.run_one(integ.name, as_of=as_of, rehearse=rehearse,
+                                               earlier=reports)
+        return list(reports.values())
+
+    # -- one integration ----------------------------------------------------------------
+    def run_one(self, name: str, *, as_of: date, rehearse: bool = False,
+                earlier: dict[str, IntegrationReport] | None = None) -> IntegrationReport:
+        integ = self.catalogue.get(name)
+        states = self._states(integ)
+        report = IntegrationReport(integ.name, integ.title, ShutdownStatus.not_started)
+
+        if all(states[s.id] is StepState.done for s in integ.steps):
+            report.status = ShutdownStatus.shut_down
+            report.steps = self._lines(integ, rehearse=False)
+            return report
+
+        blockers = self._blockers(integ, earlier or {}, rehearse)
+        if blockers:
+            why = "shut down first: " + ", ".join(blockers)
+            return self._wait(integ, report, None, why, rehearse)
+
+        verdict = self.hooks.gate(integ.gate, as_of)
+        if rehearse:
+            return self._rehearse(integ, report, verdict, as_of)
+        if not verdict.open:
+            why = f"gate {integ.gate}: " + "; ".join(verdict.reasons or ["closed"])
+            return self._wait(integ, report, self._first_open_step(integ, states), why, False)
+
+        ponr = integ.ponr_index
+        for k, step in enumerate(integ.steps):
+            state = states[step.id]
+            if state is StepState.done:
+                continue
+            if k == ponr:
+                wait = self._guard_point_of_no_return(integ, step, as_of)
+                if wait:
+                    return self._wait(integ, report, step.id, wait, False)
+            result = self._execute(integ, step, state, as_of)
+            if result is None:  # done
+                continue
+            if result.not_yet:
+                return self._wait(integ, report, step.id, result.detail, False)
+            return self._fail(integ, report, k, step, result.detail)
+
+        with self.ledger.unit_of_work() as s:
+            self.il.set_status(s, integ.name, ShutdownStatus.shut_down,
+                               detail="every step done", flow_run_id=self.flow_run_id)
+        report.status = ShutdownStatus.shut_down
+        report.steps = self._lines(integ, rehearse=False)
+        return report
+
+    # -- steps --------------------------------------------------------------------------
+    def _execute(self, integ: Integration, step: Step, state: StepState,
+                 as_of: date) -> ActionOutcome | None:
+        """Run one step; None when it is done, else the outcome that stopped it."""
+        if step.kind is StepKind.manual:
+            return self._manual(integ, step, state)
+        if state is StepState.running and step.check is not None:
+            checked = self.hooks.run(integ, step, step.check, "check", as_of)
+            if checked.ok:
+                self._mark(integ, step, StepState.done,
+                           f"interrupted earlier; its check found it done: {checked.detail}")
+                return None
+        self._mark(integ, step, StepState.running, "")
+        self._status(integ, ShutdownStatus.in_progress, step.id, "")
+        outcome = self.hooks.run(integ, step, step, "step", as_of)
+        if outcome.ok:
+            self._mark(integ, step, StepState.done, outcome.detail)
+            return None
+        if outcome.not_yet:
+            self._mark(integ, step, StepState.pending, outcome.detail)
+        return outcome
+
+    def _manual(self, integ: Integration, step: Step, state: StepState) -> ActionOutcome | None:
+        subject = integ.subject(step.id)
+        if state is not StepState.running:
+            self._mark(integ, step, StepState.running, "asked for confirmation")
+            self._status(integ, ShutdownStatus.in_progress, step.id, "")
+        started = self.il.steps(integ.name)[step.id].started_at
+        recorded = self._decision_since(subject, "confirmation", started)
+        if recorded is None:
+            decision = self.hooks.ask_confirmation(integ, step)
+            if decision is not None:
+                with self.ledger.unit_of_work() as s:
+                    self.ledger.record_approval(
+                        s, subject=subject, kind="confirmation", approver=decision.person,
+                        approved=decision.yes, comment=decision.comment,
+                        flow_run_id=self.flow_run_id)
+                recorded = decision
+        if recorded is None:
+            return ActionOutcome(False, f"confirmation of {subject} (samsa-decom integrations "
+                                 f"confirm {integ.name} {step.id} --by NAME)", not_yet=True)
+        if not recorded.yes:
+            return ActionOutcome(False, f"{recorded.person} answered not done: "
+                                 f"{mask(recorded.comment)}")
+        self._mark(integ, step, StepState.done, f"confirmed by {recorded.person}",
+                   actor=recorded.person)
+        return None
+
+    def _guard_point_of_no_return(self, integ: Integration, step: Step, as_of: date) -> str:
+        """Empty when the step may pass; else what it waits for."""
+        subject = integ.subject(step.id)
+        latest = self.ledger.latest_approval(subject)
+        if latest is None or not latest.approved or latest.kind != "approval":
+            what = step.title or describe(step, rehearsal=False)
+            why = f"point of no return {step.id!r}: {what}; gate {integ.gate or '(none)'}"
+            decision = self.hooks.ask_approval(integ, step, why)
+            if decision is None:
+                if latest is not None and not latest.approved:
+                    return (f"approval of {subject} refused by {latest.approver}: "
+                            f"{mask(latest.comment)}")
+                return (f"approval of {subject} (Prefect form, or samsa-decom integrations "
+                        f"approve {integ.name} --approver NAME)")
+            with self.ledger.unit_of_work() as s:
+                self.ledger.record_approval(
+                    s, subject=subject, kind="approval", approver=decision.person,
+                    approved=decision.yes, comment=decision.comment,
+                    flow_run_id=self.flow_run_id)
+            if not decision.yes:
+                return f"approval of {subject} refused by {decision.person}: " \
+                       f"{mask(decision.comment)}"
+        verdict = self.hooks.gate(integ.gate, as_of)  # at this very moment
+        if not verdict.open:
+            return f"gate {integ.gate}: " + "; ".join(verdict.reasons or ["closed"])
+        return ""
+
+    def _fail(self, integ: Integration, report: IntegrationReport, k: int, step: Step,
+              detail: str) -> IntegrationReport:
+        self._mark(integ, step, StepState.failed, detail)
+        undone: list[str] = []
+        problem = ""
+        if k <= integ.ponr_index:
+            undone, problem = self.rollback(integ, before=k)
+        text = f"step {step.id} failed: {detail}"
+        if undone:
+            text += f"; rolled back: {', '.join(undone)}"
+        if problem:
+            text += f"; ROLLBACK INCOMPLETE: {problem}"
+        with self.ledger.unit_of_work() as s:
+            self.il.set_status(s, integ.name, ShutdownStatus.failed, current_step=step.id,
+                               detail=text, flow_run_id=self.flow_run_id)
+        self.hooks.notify(f"Integration {integ.name}: shutdown failed", text)
+        report.status = ShutdownStatus.failed
+        report.current_step = step.id
+        report.detail = text
+        report.undone = undone
+        report.steps = self._lines(integ, rehearse=False)
+        return report
+
+    def rollback(self, integ: Integration, *, before: int | None = None) -> tuple[list[str], str]:
+        """Undo the reversible ``done`` steps before index ``before`` (default: the point of no
+        return), newest first. Returns the steps undone and, if an undo failed, why (the
+        rollback stops there so the remaining steps stay as they are)."""
+        limit = integ.ponr_index if before is None else before
+        states = self._states(integ)
+        undone: list[str] = []
+        for step in reversed(integ.steps[:limit]):
+            if not step.reversible or step.undo is None or states[step.id] is not StepState.done:
+                continue
+            outcome = self.hooks.run(integ, step, step.undo, "undo", date.today())
+            if not outcome.ok:
+                with self.ledger.unit_of_work() as s:
+                    self.ledger.append_audit(
+                        s, actor=ACTOR, action="integration.undo.failed",
+                        subject=integ.subject(step.id),
+                        details={"detail": outcome.detail, "flow_run_id": self.flow_run_id})
+                return undone, f"undo of {step.id} failed: {outcome.detail}"
+            self._mark(integ, step, StepState.undone, f"rolled back: {outcome.detail}")
+            undone.append(step.id)
+        return undone, ""
+
+    # -- rehearsal ----------------------------------------------------------------------
+    def _rehearse(self, integ: Integration, report: IntegrationReport, verdict: GateAnswer,
+                  as_of: date) -> IntegrationReport:
+        states = self._states(integ)
+        lines: list[str] = []
+        if not verdict.open:
+            lines.append(f"gate {integ.gate} is closed ({'; '.join(verdict.reasons)}): "
+                         "a real run would wait before the first step")
+        elif integ.gate:
+            lines.append(f"gate {integ.gate} is open")
+        for k, step in enumerate(integ.steps):
+            state = states[step.id]
+            if state is StepState.done:
+                lines.append(f"{step.id}: already done, would be skipped")
+                continue
+            if k == integ.ponr_index:
+                latest = self.ledger.latest_approval(integ.subject(step.id))
+                have = (f"approved by {latest.approver}" if latest and latest.approved
+                        else "no approval recorded yet")
+                lines.append(f"{step.id}: POINT OF NO RETURN: would need the gate open and an "
+                             f"approval of {integ.subject(step.id)} ({have})")
+            if state is StepState.running and step.check is not None:
+                lines.append(f"{step.id}: interrupted earlier; {describe(step.check)} to check "
+                             "whether it is done")
+            line = f"{step.id}: {describe(step)}"
+            if step.silent_days:
+                line += f", needing {step.silent_days} days without traffic before {as_of}"
+            if step.reversible and step.undo is not None:
+                line += f" (undo: {describe(step.undo, rehearsal=False)})"
+            lines.append(line)
+        with self.ledger.unit_of_work() as s:
+            self.il.record_rehearsal(s, integ.name, lines, flow_run_id=self.flow_run_id)
+            self.ledger.append_audit(s, actor=ACTOR, action="integration.rehearsal",
+                                     subject=f"integration:{integ.name}",
+                                     details={"steps": len(lines),
+                                              "flow_run_id": self.flow_run_id})
+        report.status = self._recorded_status(integ)
+        report.rehearsal = lines
+        report.waiting_for = "" if verdict.open else "; ".join(verdict.reasons)
+        report.steps = self._lines(integ, rehearse=True)
+        return report
+
+    # -- helpers ------------------------------------------------------------------------
+    def _states(self, integ: Integration) -> dict[str, StepState]:
+        recorded = self.il.steps(integ.name)
+        return {s.id: recorded[s.id].state if s.id in recorded else StepState.pending
+                for s in integ.steps}
+
+    def _recorded_status(self, integ: Integration) -> ShutdownStatus:
+        rec = self.il.status(integ.name)
+        return rec.status if rec else ShutdownStatus.not_started
+
+    def _blockers(self, integ: Integration, earlier: dict[str, IntegrationReport],
+                  rehearse: bool) -> list[str]:
+        out = []
+        for before in integ.shutdown_after:
+            rep = earlier.get(before)
+            if rep is not None and rep.status is ShutdownStatus.shut_down:
+                continue
+            if rep is None and self._recorded_status(self.catalogue.get(before)) \
+                    is ShutdownStatus.shut_down:
+                continue
+            if rehearse and rep is not None:
+                continue  # a rehearsal of all shows the whole path
+            out.append(before)
+        return out
+
+    def _first_open_step(self, integ: Integration, states: dict[str, StepState]) -> str | None:
+        for s in integ.steps:
+            if states[s.id] is not StepState.done:
+                return s.id
+        return None
+
+    def _wait(self, integ: Integration, report: IntegrationReport, step_id: str | None,
+              why: str, rehearse: bool) -> IntegrationReport:
+        if not rehearse:
+            with self.ledger.unit_of_work() as s:
+                self.il.set_status(s, integ.name, ShutdownStatus.waiting, current_step=step_id,
+                                   waiting_for=why, flow_run_id=self.flow_run_id)
+        report.status = ShutdownStatus.waiting if not rehearse else self._recorded_status(integ)
+        report.current_step = step_id
+        report.waiting_for = why
+        report.steps = self._lines(integ, rehearse=rehearse)
+        if rehearse:
+            report.rehearsal = [f"would wait: {why}"]
+        return report
+
+    def _decision_since(self, subject: str, kind: str, since: object) -> Decision | None:
+        for a in reversed(self.ledger.approvals(subject)):
+            if a.kind != kind:
+                continue
+            if since is not None and _naive(a.at) < _naive(since):
+                return None
+            return Decision(a.approver, a.approved, a.comment)
+        return None
+
+    def _mark(self, integ: Integration, step: Step, state: StepState, detail: str, *,
+              actor: str = ACTOR) -> None:
+        with self.ledger.unit_of_work() as s:
+            self.il.mark_step(s, integ.name, step.id, state, detail=mask(detail), actor=actor,
+                              flow_run_id=self.flow_run_id)
+
+    def _status(self, integ: Integration, status: ShutdownStatus, step_id: str | None,
+                why: str) -> None:
+        with self.ledger.unit_of_work() as s:
+            self.il.set_status(s, integ.name, status, current_step=step_id, waiting_for=why,
+                               flow_run_id=self.flow_run_id)
+
+    def _lines(self, integ: Integration, *, rehearse: bool) -> list[StepLine]:
+        recorded = self.il.steps(integ.name)
+        out = []
+        for k, s in enumerate(integ.steps):
+            rec = recorded.get(s.id)
+            note = "point of no return" if k == integ.ponr_index else ""
+            if rec is not None and rec.detail:
+                note = f"{note}; {rec.detail}" if note else rec.detail
+            out.append(StepLine(s.id, s.phase.value, s.kind.value,
+                                rec.state.value if rec else StepState.pending.value,
+                                describe(s, rehearsal=rehearse), mask(note, 200)))
+        return out
+
+
+def _naive(value: object) -> object:
+    from datetime import UTC, datetime
+
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
