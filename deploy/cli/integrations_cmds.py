@@ -27,6 +27,7 @@ out = Console()
 
 CatalogueOpt = typer.Option(None, "--catalogue", help="integrations.yaml (default: settings).")
 LedgerOpt = typer.Option(None, "--ledger", help="Ledger URL (default from settings).")
+_CatalogueArg = typer.Argument(None, help="integrations.yaml to check (default: settings).")
 
 
 def _catalogue(path: Path | None, *, with_plan: bool = True):  # type: ignore[no-untyped-def]
@@ -65,7 +66,7 @@ def list_integrations(catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOp
 
 
 @integrations_app.command("validate")
-def validate(catalogue: Path = typer.Argument(None, help="integrations.yaml to check.")) -> None:
+def validate(catalogue: Path = _CatalogueArg) -> None:
     """Check the catalogue (and its gate names against the plan); every problem at once."""
     cat = _catalogue(catalogue)
     out.print(f"{cat.source}: {len(cat.integrations)} integrations, no problems")
@@ -109,7 +110,8 @@ def shutdown(
     gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
     hooks = PlainHooks(cat, settings.resolved_source_url(), gates,
                        notify=lambda subject, text: out.print(f"[red]{subject}[/]: {text}"))
-    engine = ShutdownEngine(cat, _ledger(ledger_url), hooks)
+    engine = ShutdownEngine(cat, _ledger(ledger_url), hooks,
+                            source_url=settings.resolved_source_url())
     if name == "all":
         reports = engine.run_all(as_of=day, rehearse=rehearse)
     else:

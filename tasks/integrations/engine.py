@@ -132,24 +132,46 @@ class PlainHooks:
             self._notify(subject, text)
 
 
-def describe(action: Action, *, rehearsal: bool = True) -> str:
-    """``would call POST http://…`` / ``would run SQL …`` (secrets stay as ``${env:…}``)."""
+def describe(action: Action, *, rehearsal: bool = True,
+             show: Callable[[str], str] = lambda t: t) -> str:
+    """``would call POST http://…`` / ``would run SQL …``. ``show`` fills in variables for
+    display (secrets stay as ``${env:…}``, passwords are hidden)."""
     verb = "would " if rehearsal else ""
     if action.kind is StepKind.http:
-        return f"{verb}call {action.method.upper()} {action.url}"
+        return f"{verb}call {action.method.upper()} {show(action.url or '')}"
     if action.kind is StepKind.sql:
-        return f"{verb}run SQL on {action.database}: {' '.join((action.sql or '').split())}"
+        return (f"{verb}run SQL on {show(action.database)}: "
+                f"{' '.join(show(action.sql or '').split())}")
     if action.kind is StepKind.command:
-        return f"{verb}run {' '.join(action.command or [])}"
+        return f"{verb}run {' '.join(show(a) for a in action.command or [])}"
     return f"{verb}ask a person to confirm: {action.instructions}"
+
+
+def display_resolver(catalogue: Catalogue, source_url: str) -> Callable[[str], str]:
+    """Variables filled in for people to read: no secrets, no database password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        shown = make_url(source_url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - display only
+        shown = "<source database>"
+
+    def show(text: str) -> str:
+        try:
+            return catalogue.resolve(text, source_url=shown, secrets=False)
+        except Exception:  # noqa: BLE001 - display only
+            return text
+
+    return show
 
 
 class ShutdownEngine:
     """Runs shutdowns for one catalogue against one ledger with the given hooks."""
 
     def __init__(self, catalogue: Catalogue, ledger: Ledger, hooks: Hooks, *,
-                 flow_run_id: str | None = None) -> None:
+                 flow_run_id: str | None = None, source_url: str = "") -> None:
         self.catalogue = catalogue
+        self.show = display_resolver(catalogue, source_url)
         self.ledger = ledger
         self.il = IntegrationLedger(ledger)
         self.hooks = hooks
@@ -170,6 +192,10 @@ class ShutdownEngine:
         integ = self.catalogue.get(name)
         states = self._states(integ)
         report = IntegrationReport(integ.name, integ.title, ShutdownStatus.not_started)
+        if not integ.connected:
+            report.detail = "not connected: nothing to shut down"
+            report.steps = self._lines(integ, rehearse=rehearse)
+            return report
 
         if all(states[s.id] is StepState.done for s in integ.steps):
             report.status = ShutdownStatus.shut_down
@@ -353,13 +379,13 @@ class ShutdownEngine:
                 lines.append(f"{step.id}: POINT OF NO RETURN: would need the gate open and an "
                              f"approval of {integ.subject(step.id)} ({have})")
             if state is StepState.running and step.check is not None:
-                lines.append(f"{step.id}: interrupted earlier; {describe(step.check)} to check "
-                             "whether it is done")
-            line = f"{step.id}: {describe(step)}"
+                how = describe(step.check, show=self.show)
+                lines.append(f"{step.id}: interrupted earlier; {how} to check whether it is done")
+            line = f"{step.id}: {describe(step, show=self.show)}"
             if step.silent_days:
                 line += f", needing {step.silent_days} days without traffic before {as_of}"
             if step.reversible and step.undo is not None:
-                line += f" (undo: {describe(step.undo, rehearsal=False)})"
+                line += f" (undo: {describe(step.undo, rehearsal=False, show=self.show)})"
             lines.append(line)
         with self.ledger.unit_of_work() as s:
             self.il.record_rehearsal(s, integ.name, lines, flow_run_id=self.flow_run_id)
@@ -387,6 +413,8 @@ class ShutdownEngine:
                   rehearse: bool) -> list[str]:
         out = []
         for before in integ.shutdown_after:
+            if not self.catalogue.get(before).connected:
+                continue
             rep = earlier.get(before)
             if rep is not None and rep.status is ShutdownStatus.shut_down:
                 continue
@@ -449,7 +477,8 @@ class ShutdownEngine:
                 note = f"{note}; {rec.detail}" if note else rec.detail
             out.append(StepLine(s.id, s.phase.value, s.kind.value,
                                 rec.state.value if rec else StepState.pending.value,
-                                describe(s, rehearsal=rehearse), mask(note, 200)))
+                                describe(s, rehearsal=rehearse, show=self.show),
+                                mask(note, 200)))
         return out
 
 
