@@ -324,14 +324,13 @@ def parse_integrations(
         raise ValidationFailed(where, problems)
 
     parsed: list[tuple[int, Integration]] = []
+    complete: set[int] = set()  # integrations whose every part validated
     for n, item in enumerate(raw):
-        base = ("integrations", n)
-        try:
-            parsed.append((n, Integration.model_validate(item)))
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = (*base, *err["loc"])
-                at(loc, _pydantic_message(err))
+        integ, ok = _validate_integration(item, ("integrations", n), at)
+        if integ is not None:
+            parsed.append((n, integ))
+            if ok:
+                complete.add(n)
 
     known_gates = set(gate_names) if gate_names is not None else None
     names: dict[str, int] = {}
@@ -345,7 +344,7 @@ def parse_integrations(
         if known_gates is not None and integ.gate is not None and integ.gate not in known_gates:
             at((*base, "gate"), f"{integ.name}: unknown gate {integ.gate!r} (the plan has: "
                f"{', '.join(sorted(known_gates)) or 'no gates'})")
-        _check_steps(integ, base, at, variables)
+        _check_steps(integ, base, at, variables, partial=n not in complete)
 
     for n, integ in parsed:
         for k, other in enumerate(integ.shutdown_after):
@@ -355,22 +354,67 @@ def parse_integrations(
             elif other == integ.name:
                 at(("integrations", n, "shutdown_after", k),
                    f"{integ.name}: cannot wait for itself")
-    for cycle in _cycles({i.name: i.shutdown_after for _, i in parsed}):
+    graph: dict[str, list[str]] = {}
+    for _, i in parsed:
+        graph.setdefault(i.name, list(i.shutdown_after))
+    for cycle in _cycles(graph):
         first = names[cycle[0]]
         at(("integrations", first, "shutdown_after"),
            "dependency cycle: " + " → ".join([*cycle, cycle[0]]))
 
     if problems:
-        raise ValidationFailed(where, problems)
+        raise ValidationFailed(where, sorted(problems, key=_line_of))
     return Catalogue(variables=variables, integrations=[i for _, i in parsed], source=where)
 
 
+def _validate_integration(item: Any, base: tuple[Any, ...],
+                          at: Any) -> tuple[Integration | None, bool]:
+    """Validate one integration part by part (its fields, then each step), so that a bad
+    field does not hide the problems of the rest. Returns a best-effort model and whether
+    everything validated."""
+    if not isinstance(item, dict):
+        at(base, "an integration must be a mapping (name, title, counterpart, …, steps)")
+        return None, False
+    ok = True
+    steps: list[Step] = []
+    raw_steps = item.get("steps")
+    if raw_steps is not None and not isinstance(raw_steps, list):
+        at((*base, "steps"), "`steps` must be a list")
+        raw_steps, ok = [], False
+    for k, raw_step in enumerate(raw_steps or []):
+        try:
+            steps.append(Step.model_validate(raw_step))
+        except ValidationError as exc:
+            ok = False
+            for err in exc.errors():
+                at((*base, "steps", k, *err["loc"]), _pydantic_message(err))
+    header = {key: value for key, value in item.items() if key != "steps"}
+    if raw_steps is None:
+        header["steps"] = None  # reported as missing below
+    try:
+        integ = Integration.model_validate({**header, "steps": steps}
+                                           if raw_steps is not None else header)
+        return integ, ok
+    except ValidationError as exc:
+        bad_keys = set()
+        for err in exc.errors():
+            at((*base, *err["loc"]), _pydantic_message(err))
+            bad_keys.add(err["loc"][0] if err["loc"] else None)
+    fields = {key: value for key, value in header.items()
+              if key in Integration.model_fields and key not in bad_keys}
+    name = fields.get("name") if isinstance(fields.get("name"), str) else f"#{base[-1] + 1}"
+    defaults = {"name": name, "title": "", "counterpart": "", "direction": Direction.both,
+                "protocol": ""}
+    return Integration.model_construct(**{**defaults, **fields, "steps": steps}), False
+
+
 def _check_steps(integ: Integration, base: tuple[Any, ...], at: Any,
-                 variables: dict[str, str]) -> None:
+                 variables: dict[str, str], *, partial: bool = False) -> None:
     steps = integ.steps
     ids = [s.id for s in steps]
     if not steps:
-        at((*base, "steps"), f"{integ.name}: no steps")
+        if not partial:
+            at((*base, "steps"), f"{integ.name}: no steps")
         return
     seen: set[str] = set()
     for k, s in enumerate(steps):
@@ -380,7 +424,7 @@ def _check_steps(integ: Integration, base: tuple[Any, ...], at: Any,
     ponr_index: int | None = None
     if integ.point_of_no_return is None:
         at(base, f"{integ.name}: missing `point_of_no_return` (the step that cannot be undone)")
-    elif integ.point_of_no_return not in ids:
+    elif integ.point_of_no_return not in ids and not partial:
         at((*base, "point_of_no_return"),
            f"{integ.name}: point_of_no_return {integ.point_of_no_return!r} is not one of its "
            f"steps ({', '.join(ids)})")
@@ -448,6 +492,11 @@ def _check_action(a: Action, path: tuple[Any, ...], label: str, at: Any,
             at(path, f"{label}: unknown variable ${{{key}}} (declare it under `variables`)")
 
 
+def _line_of(p: Problem) -> int:
+    tail = p.where.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
     """Each dependency cycle once, starting at its first name in file order."""
     found: list[list[str]] = []
@@ -483,6 +532,9 @@ def _pydantic_message(err: Any) -> str:
         return f"{prefix}unknown key {err['loc'][-1]!r}"
     if typ == "missing":
         return f"{prefix}missing `{err['loc'][-1]}`"
+    if typ == "string_type" and isinstance(err.get("input"), bool):
+        return (f"{loc}: reads as yes/no ({err['input']}); put the text in quotes, "
+                f"e.g. \"off\"")
     if typ == "enum":
         return f"{loc}: {err['msg'].lower()} (got {err.get('input')!r})"
     return f"{loc}: {err['msg']}"

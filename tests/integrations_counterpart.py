@@ -191,7 +191,9 @@ integrations:
         sql: UPDATE integration_endpoint SET mode = 'read-only' WHERE name = 'utdata'
         idempotent: true
         reversible: true
-        undo: {{kind: sql, sql: "UPDATE integration_endpoint SET mode = 'active' WHERE name = 'utdata'"}}
+        undo:
+          kind: sql
+          sql: UPDATE integration_endpoint SET mode = 'active' WHERE name = 'utdata'
       - id: revoke
         phase: revoke
         kind: http

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from integrations_counterpart import Counterpart, endpoint_mode, make_samsa_db, write_catalogue
+
 from models.integrations import Catalogue, load_integrations
 from models.ledger import Ledger
 from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
@@ -40,7 +40,8 @@ milestones:
 
 def rollout_yaml(status: str) -> str:
     extra = {"live": "    actual_go_live: 2026-10-01\n",
-             "paused": "    actual_go_live: 2026-10-01\n    paused_on: 2026-12-02\n"}.get(status, "")
+             "paused": "    actual_go_live: 2026-10-01\n    paused_on: 2026-12-02\n",
+             }.get(status, "")
     return f"""\
 title: Millennium
 functions: {{inskrivning: Inskrivning}}
