@@ -13,10 +13,18 @@ import json
 import os
 import signal
 import threading
+from dataclasses import dataclass
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+
+from models.integrations import Catalogue, load_integrations
+from models.ledger import Ledger
+from models.ledger.integrations import IntegrationLedger, StepState
+from tasks.integrations.engine import PlainHooks, ShutdownEngine
+from tasks.integrations.gates import PlanGates
 
 
 class Counterpart:
@@ -206,3 +214,79 @@ def write_catalogue(tmp: Path, base: str, **kw: object) -> Path:
     path = tmp / "integrations.yaml"
     path.write_text(catalogue_yaml(base, **kw), encoding="utf-8")  # type: ignore[arg-type]
     return path
+
+
+AS_OF = date(2026, 12, 31)  # the last elvis message is 2026-11-01: silent long enough
+
+PLAN = """\
+gates:
+  successor-live:
+    description: Etapp 1 i drift
+    stages: [etapp-1]
+milestones:
+  - id: integration-elvis-off
+    title: Elvis avstängd
+    owner: GITS
+    workstream: integrations
+    due: 2026-12-01
+    gate: successor-live
+    action: integration
+    action_params: {integration: elvis}
+"""
+
+
+def rollout_yaml(status: str) -> str:
+    extra = {"live": "    actual_go_live: 2026-10-01\n",
+             "paused": "    actual_go_live: 2026-10-01\n    paused_on: 2026-12-02\n",
+             }.get(status, "")
+    return f"""\
+title: Millennium
+functions: {{inskrivning: Inskrivning}}
+stages:
+  - id: etapp-1
+    name: Etapp 1
+    areas: [south]
+    functions: [inskrivning]
+    planned_go_live: 2026-10-01
+    status: {status}
+{extra}"""
+
+
+@dataclass
+class World:
+    cp: Counterpart
+    db: str
+    ledger: Ledger
+    catalogue: Catalogue
+    rollout: Path
+    plan: Path
+    notices: list[tuple[str, str]]
+
+    def engine(self) -> ShutdownEngine:
+        gates = PlanGates(self.plan, str(self.rollout))
+        hooks = PlainHooks(self.catalogue, self.db, gates,
+                           notify=lambda s, t: self.notices.append((s, t)))
+        return ShutdownEngine(self.catalogue, self.ledger, hooks, source_url=self.db)
+
+    def approve(self, name: str = "elvis", yes: bool = True, who: str = "Anna Andersson") -> None:
+        with self.ledger.unit_of_work() as s:
+            self.ledger.record_approval(s, subject=f"integration:{name}:revoke", kind="approval",
+                                        approver=who, approved=yes, comment="enligt beslut")
+
+    def states(self, name: str = "elvis") -> dict[str, StepState]:
+        return {k: v.state for k, v in IntegrationLedger(self.ledger).steps(name).items()}
+
+    def set_rollout(self, status: str) -> None:
+        self.rollout.write_text(rollout_yaml(status), encoding="utf-8")
+
+
+def make_world(tmp_path: Path, db_url: str, cp: Counterpart, *, status: str = "live",
+               extra_step: str = "") -> World:
+    make_samsa_db(db_url)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN, encoding="utf-8")
+    rollout = tmp_path / "rollout.yaml"
+    rollout.write_text(rollout_yaml(status), encoding="utf-8")
+    path = write_catalogue(tmp_path, cp.url, gate="successor-live", extra_step=extra_step)
+    catalogue = load_integrations(path, gate_names=["successor-live"])
+    return World(cp, db_url, Ledger.open(db_url), catalogue, rollout, plan, [])
