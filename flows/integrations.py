@@ -145,7 +145,22 @@ class PrefectHooks:
         except FlowPauseTimeout:
             self.logger.warning("nobody answered %s within %s s; the integration waits", key,
                                 self.timeout)
+            self._running_again(flow_run.get_id())
             return None
+
+    @staticmethod
+    def _running_again(flow_run_id: Any) -> None:
+        """After an unanswered form the run goes on (to record *waiting* and finish).
+
+        Prefect fails a run that leaves an expired pause on its own; the integration is not
+        failed, it waits, so the run is set back to Running (forced: the pause is over)."""
+        from prefect.client.orchestration import get_client
+        from prefect.states import Running
+
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(
+                flow_run_id, Running(message="no answer to the form; the integration waits"),
+                force=True)
 
     def notify(self, subject: str, text: str) -> None:
         # The failure is in the ledger (failed_shutdowns), the audit chain and the artifact;

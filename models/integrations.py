@@ -389,8 +389,6 @@ def _validate_integration(item: Any, base: tuple[Any, ...],
             for err in exc.errors():
                 at((*base, "steps", k, *err["loc"]), _pydantic_message(err))
     header = {key: value for key, value in item.items() if key != "steps"}
-    if raw_steps is None:
-        header["steps"] = None  # reported as missing below
     try:
         integ = Integration.model_validate({**header, "steps": steps}
                                            if raw_steps is not None else header)

@@ -197,3 +197,58 @@ def test_killed_run_resumes_at_its_step_without_repeating_one(
     assert steps["disable"].attempt == 1  # found done by its check, not run again
     assert "its check found it done" in steps["disable"].detail
     assert w.ledger.verify_audit().ok
+
+
+def test_nobody_answering_the_form_leaves_the_integration_waiting(
+        flow_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.integrations import shutdown_integrations
+    from models.settings import get_settings
+
+    w = flow_world
+    monkeypatch.setenv("SAMSA_DECOM_APPROVAL_TIMEOUT_SECONDS", "2")
+    get_settings.cache_clear()
+    state = shutdown_integrations(integration="elvis", as_of=AS_OF, return_state=True)
+    assert state.is_completed(), state
+    result = state.result()
+    assert result[0]["status"] == "waiting"
+    assert "approval of integration:elvis:revoke" in result[0]["waiting_for"]
+    assert w.cp.count("POST", "/elvis/revoke") == 0
+    assert w.ledger.latest_approval("integration:elvis:revoke") is None
+
+
+
+def test_manual_step_is_confirmed_through_its_form(
+        tmp_path: Path, sqlite_url: str, counterpart: Counterpart,
+        monkeypatch: pytest.MonkeyPatch, prefect_harness: None) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    from models.settings import get_settings
+
+    extra = ("      - id: queue-checked\n        phase: drain\n        kind: manual\n"
+             "        instructions: Kontrollera i Elvis att utkön är tom\n")
+    w = make_world(tmp_path, sqlite_url, counterpart, extra_step=extra)
+    for k, v in settings_env(w, tmp_path).items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+
+    thread, out = run_in_thread(integration="elvis", as_of=AS_OF)
+    run = wait_for_paused()
+    assert counterpart.posts() == ["/elvis/announce"]  # waits for the person, nothing more
+    resume_flow_run(run.id, run_input={"confirmed_by": "Carl Ek", "done": True,
+                                       "comment": "kön tom 08:10"})
+    run = wait_for_paused()  # then the approval of the point of no return
+    resume_flow_run(run.id, run_input={"approver": "Anna Andersson", "approved": True})
+    thread.join(120)
+    assert "error" not in out, out.get("error")
+    assert out["result"][0]["status"] == "shut_down"
+    confirmation = w.ledger.latest_approval("integration:elvis:queue-checked")
+    assert confirmation is not None and confirmation.kind == "confirmation"
+    assert confirmation.approver == "Carl Ek"
+    history = IntegrationLedger(w.ledger).history("elvis")
+    done = [e for e in history if e.step_id == "queue-checked" and e.to_state is StepState.done]
+    assert [e.actor for e in done] == ["Carl Ek"]
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'samsa.sqlite'}"

@@ -9,6 +9,7 @@ exits 1, bad input exits 2.
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -56,13 +57,14 @@ def list_integrations(catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOp
     statuses = IntegrationLedger(_ledger(ledger_url)).statuses()
     table = Table("integration", "counterpart", "direction", "protocol", "after", "gate",
                   "status", "step", "waits for")
+    wide = Console(width=None if sys.stdout.isatty() else 200)
     for i in cat.shutdown_order():
         rec = statuses.get(i.name)
         table.add_row(i.name, i.counterpart, i.direction.value, i.protocol,
                       ", ".join(i.shutdown_after), i.gate or "",
                       rec.status.value if rec else "not_started",
                       (rec.current_step or "") if rec else "", rec.waiting_for if rec else "")
-    out.print(table)
+    wide.print(table)
 
 
 @integrations_app.command("validate")
