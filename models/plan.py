@@ -13,6 +13,8 @@ A milestone's ``due`` is a small date expression:
 - ``transition``, ``transition + 90d``, ``transition - 6m``: relative to the transition date
   (when the successor covers all of SAMSA's functions in every area; see
   :mod:`models.schedule`);
+- ``area south + 30d``: 30 days after the successor is live in that area (south, north,
+  east, west): the latest go-live of the stages covering it, projected like the transition;
 - ``after <milestone> + 14d``: 14 days after that milestone's due date (or its real
   completion date, once it is done);
 - ``before <milestone> - 30d``: 30 days before that milestone's due date.
@@ -62,7 +64,7 @@ class Workstream(enum.StrEnum):
 # -- due-date expressions ----------------------------------------------------------------
 
 _DUE_RE = re.compile(
-    r"^\s*(?:(?P<transition>transition)|(?P<rel>after|before)\s+(?P<anchor>[A-Za-z0-9_-]+))"
+    r"^\s*(?:(?P<transition>transition)|(?P<rel>after|before|area)\s+(?P<anchor>[A-Za-z0-9_-]+))"
     r"\s*(?:(?P<sign>[+-])\s*(?P<n>\d+)\s*(?P<unit>[dwm]))?\s*$"
 )
 _ISO_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
@@ -70,9 +72,11 @@ _ISO_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
 @dataclass(frozen=True)
 class DueSpec:
-    """A parsed ``due`` expression: ``kind`` is absolute, transition, after or before."""
+    """A parsed ``due`` expression: ``kind`` is absolute, transition, area, after or before.
 
-    kind: Literal["absolute", "transition", "after", "before"]
+    ``anchor`` is a milestone id (after/before) or an area (area)."""
+
+    kind: Literal["absolute", "transition", "area", "after", "before"]
     absolute: date | None = None
     anchor: str | None = None  # milestone id for after/before
     amount: int = 0  # signed
@@ -107,34 +111,44 @@ def shift(base: date, amount: int, unit: str) -> date:
 def parse_due(text: str) -> DueSpec:
     """Parse a ``due`` expression; raises ValueError with a readable message."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("empty due date; write e.g. '2026-03-31', 'transition + 90d' or "
-                         "'after <milestone> + 14d'")
+        raise ValueError(
+            "empty due date; write e.g. '2026-03-31', 'transition + 90d' or "
+            "'after <milestone> + 14d'"
+        )
     m = _ISO_RE.match(text)
     if m:
         y, mo, d = (int(g) for g in m.groups())
         try:
             return DueSpec("absolute", absolute=date(y, mo, d))
         except ValueError:
-            raise ValueError(f"impossible date '{text.strip()}': no such day in the calendar") \
-                from None
+            raise ValueError(
+                f"impossible date '{text.strip()}': no such day in the calendar"
+            ) from None
     m = _DUE_RE.match(text)
     if not m:
         raise ValueError(
             f"cannot read due date '{text}': write an ISO date (2026-03-31), "
-            "'transition + 90d', 'after <milestone> + 14d' or 'before <milestone> - 30d' "
+            "'transition + 90d', 'area south + 30d', 'after <milestone> + 14d' or "
+            "'before <milestone> - 30d' "
             "(units: d, w, m)"
         )
     amount = int(m["n"]) if m["n"] else 0
     if m["sign"] == "-":
         amount = -amount
     unit = m["unit"] or "d"
-    if m["transition"]:
-        return DueSpec("transition", amount=amount, unit=unit)  # type: ignore[arg-type]
     rel = m["rel"]
     if rel == "after" and amount < 0:
         raise ValueError(f"'{text}': 'after' takes a '+' offset (write 'before … - N' instead)")
     if rel == "before" and amount > 0:
         raise ValueError(f"'{text}': 'before' takes a '-' offset (write 'after … + N' instead)")
+    if m["transition"] or m["anchor"] == "transition":  # 'before transition - 6m' reads well
+        return DueSpec("transition", amount=amount, unit=unit)  # type: ignore[arg-type]
+    if rel == "area":
+        if m["anchor"] not in AREA_NAMES:
+            raise ValueError(
+                f"'{text}': unknown area '{m['anchor']}' (use {', '.join(AREA_NAMES)})"
+            )
+        return DueSpec("area", anchor=m["anchor"], amount=amount, unit=unit)  # type: ignore[arg-type]
     return DueSpec(rel, anchor=m["anchor"], amount=amount, unit=unit)  # type: ignore[arg-type]
 
 
@@ -160,8 +174,9 @@ class Recurring(_Strict):
     @classmethod
     def _day(cls, v: int) -> int:
         if not 1 <= v <= 28:
-            raise ValueError(f"impossible day {v}: a monthly milestone needs a day 1-28, "
-                             "which every month has")
+            raise ValueError(
+                f"impossible day {v}: a monthly milestone needs a day 1-28, which every month has"
+            )
         return v
 
 
@@ -189,8 +204,9 @@ class Gate(_Strict):
 
     @property
     def has_conditions(self) -> bool:
-        return bool(self.stages or self.areas or self.functions or self.organisations
-                    or self.all_live)
+        return bool(
+            self.stages or self.areas or self.functions or self.organisations or self.all_live
+        )
 
 
 class Phase(_Strict):
@@ -242,8 +258,9 @@ class Milestone(_Strict):
     @model_validator(mode="after")
     def _integration_params(self) -> Milestone:
         if self.action == "integration" and not self.action_params.get("integration"):
-            raise ValueError("action 'integration' needs action_params.integration "
-                             "(the integration's name)")
+            raise ValueError(
+                "action 'integration' needs action_params.integration (the integration's name)"
+            )
         return self
 
     @property
@@ -305,7 +322,8 @@ def near_matches(word: str, candidates: list[str], n: int = 3) -> list[str]:
     import difflib
 
     found = difflib.get_close_matches(word, candidates, n=n, cutoff=0.5)
-    found += [c for c in candidates if word and word in c and c not in found]
+    if len(word) >= 3:
+        found += [c for c in candidates if word in c and c not in found]
     return found[:n]
 
 
@@ -326,7 +344,7 @@ def _find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
             if nxt not in graph:
                 continue
             if color.get(nxt) == 1:
-                cyc = stack[stack.index(nxt):]
+                cyc = stack[stack.index(nxt) :]
                 i = cyc.index(min(cyc))
                 key = tuple(cyc[i:] + cyc[:i])
                 if key not in seen_keys:
@@ -363,7 +381,7 @@ def _static_dates(plan: Plan) -> dict[str, date]:
         try:
             if spec.kind == "absolute":
                 result = spec.absolute
-            elif spec.kind == "transition" or spec.anchor is None:
+            elif spec.kind in ("transition", "area") or spec.anchor is None:
                 result = None
             else:
                 base = resolve(spec.anchor)
@@ -394,11 +412,14 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
     for i, m in enumerate(plan.milestones):
         if m.id in first_at:
             first = lm.line(("milestones", first_at[m.id]))
-            problems.append(lm.problem(
-                ("milestones", i, "id"),
-                f"duplicate milestone id '{m.id}' (first defined at milestones[{first_at[m.id]}]"
-                + (f", line {first})" if first else ")"),
-            ))
+            problems.append(
+                lm.problem(
+                    ("milestones", i, "id"),
+                    f"duplicate milestone id '{m.id}' "
+                    f"(first defined at milestones[{first_at[m.id]}]"
+                    + (f", line {first})" if first else ")"),
+                )
+            )
         else:
             first_at[m.id] = i
     ids = set(first_at)
@@ -411,11 +432,13 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
 
     for name, gate in plan.gates.items():
         if not gate.has_conditions:
-            problems.append(lm.problem(
-                ("gates", name),
-                "gate has no condition (give stages, areas, functions, organisations or "
-                "all_live); an empty gate would always be open",
-            ))
+            problems.append(
+                lm.problem(
+                    ("gates", name),
+                    "gate has no condition (give stages, areas, functions, organisations or "
+                    "all_live); an empty gate would always be open",
+                )
+            )
 
     deps: dict[str, list[str]] = {}
     anchors: dict[str, list[str]] = {}
@@ -429,50 +452,68 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
             else:
                 deps[m.id].append(d)
         spec = m.due_spec
-        if spec.anchor is not None:
+        if spec.anchor is not None and spec.kind in ("after", "before"):
             if spec.anchor not in ids:
-                problems.append(lm.problem(
-                    (*here, "due"), f"cannot resolve '{m.due}': {unknown(spec.anchor)}"))
+                problems.append(
+                    lm.problem((*here, "due"), f"cannot resolve '{m.due}': {unknown(spec.anchor)}")
+                )
             else:
                 anchors[m.id].append(spec.anchor)
         if m.recurring is not None:
             until = m.recurring.until
             if until == m.id:
-                problems.append(lm.problem((*here, "recurring", "until"),
-                                           "a recurring milestone cannot end at itself"))
+                problems.append(
+                    lm.problem(
+                        (*here, "recurring", "until"), "a recurring milestone cannot end at itself"
+                    )
+                )
             elif until not in ids:
                 problems.append(lm.problem((*here, "recurring", "until"), unknown(until)))
             else:
                 anchors[m.id].append(until)
         if m.gate is not None and m.gate not in plan.gates:
             near = near_matches(m.gate, sorted(plan.gates))
-            problems.append(lm.problem(
-                (*here, "gate"),
-                f"unknown gate '{m.gate}'"
-                + (f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else
-                   f" (known gates: {', '.join(sorted(plan.gates)) or 'none'})"),
-            ))
+            problems.append(
+                lm.problem(
+                    (*here, "gate"),
+                    f"unknown gate '{m.gate}'"
+                    + (
+                        f" (did you mean {', '.join(repr(n) for n in near)}?)"
+                        if near
+                        else f" (known gates: {', '.join(sorted(plan.gates)) or 'none'})"
+                    ),
+                )
+            )
         if m.irreversible and m.gate is None:
-            problems.append(lm.problem(
-                (*here, "irreversible"),
-                f"milestone '{m.id}' is irreversible but has no gate; nothing that cannot be "
-                "undone may run without a gate on the successor's rollout",
-            ))
+            problems.append(
+                lm.problem(
+                    (*here, "irreversible"),
+                    f"milestone '{m.id}' is irreversible but has no gate; nothing that cannot be "
+                    "undone may run without a gate on the successor's rollout",
+                )
+            )
         if m.phase is not None and m.phase not in phase_ids:
-            problems.append(lm.problem(
-                (*here, "phase"),
-                f"unknown phase '{m.phase}' (known: {', '.join(sorted(phase_ids)) or 'none'})"))
+            problems.append(
+                lm.problem(
+                    (*here, "phase"),
+                    f"unknown phase '{m.phase}' (known: {', '.join(sorted(phase_ids)) or 'none'})",
+                )
+            )
 
     for cycle in _find_cycles(deps):
         idx = first_at[cycle[0]]
-        problems.append(lm.problem(("milestones", idx, "depends_on"),
-                                   "dependency cycle: " + " → ".join(cycle)))
+        problems.append(
+            lm.problem(("milestones", idx, "depends_on"), "dependency cycle: " + " → ".join(cycle))
+        )
     for cycle in _find_cycles(anchors):
         idx = first_at[cycle[0]]
-        problems.append(lm.problem(
-            ("milestones", idx, "due"),
-            "unresolvable relative date: the dates hang on each other in a cycle: "
-            + " → ".join(cycle)))
+        problems.append(
+            lm.problem(
+                ("milestones", idx, "due"),
+                "unresolvable relative date: the dates hang on each other in a cycle: "
+                + " → ".join(cycle),
+            )
+        )
 
     # impossible orderings that are visible without the rollout
     static = _static_dates(plan)
@@ -481,26 +522,36 @@ def check_plan(plan: Plan, lines: LineMap | None = None) -> list[Problem]:
             continue
         for d in m.depends_on:
             if d in static and static[d] > static[m.id]:
-                problems.append(lm.problem(
-                    ("milestones", i, "due"),
-                    f"impossible date: due {static[m.id]} but it depends on '{d}', due "
-                    f"{static[d]}",
-                ))
+                problems.append(
+                    lm.problem(
+                        ("milestones", i, "due"),
+                        f"impossible date: due {static[m.id]} but it depends on '{d}', due "
+                        f"{static[d]}",
+                    )
+                )
         spec = m.due_spec
         if spec.kind == "before" and spec.anchor in m.depends_on:
-            problems.append(lm.problem(
-                ("milestones", i, "due"),
-                f"impossible date: due before '{spec.anchor}', which it depends on",
-            ))
+            problems.append(
+                lm.problem(
+                    ("milestones", i, "due"),
+                    f"impossible date: due before '{spec.anchor}', which it depends on",
+                )
+            )
 
     b = plan.budget
     for year, (low, high) in b.frames_percent.items():
         if low > high:
-            problems.append(lm.problem(("budget", "frames_percent", str(year)),
-                                       f"frame {low}-{high} % runs backwards"))
+            problems.append(
+                lm.problem(
+                    ("budget", "frames_percent", str(year)), f"frame {low}-{high} % runs backwards"
+                )
+            )
         if year not in b.total_per_year_sek:
-            problems.append(lm.problem(("budget", "frames_percent", str(year)),
-                                       f"no total_per_year_sek for {year}"))
+            problems.append(
+                lm.problem(
+                    ("budget", "frames_percent", str(year)), f"no total_per_year_sek for {year}"
+                )
+            )
     return problems
 
 
@@ -511,63 +562,89 @@ def parse_plan(data: Any, lines: LineMap) -> Plan:
     """Validate plain data (already read from YAML) into a Plan; raise every problem once."""
     problems: list[Problem] = []
     if not isinstance(data, dict):
-        raise ValidationFailed(lines.source, [Problem(lines.where(()),
-                                                      "a plan must be a mapping of keys")])
-    plan: Plan | None = None
+        raise ValidationFailed(
+            lines.source, [Problem(lines.where(()), "a plan must be a mapping of keys")]
+        )
+    plan: Plan
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
         problems.extend(problems_from_pydantic(exc, lines))
         # keep checking what could be read, so cross-reference problems show up too
         plan = _partial_plan(data)
-    if plan is not None:
-        problems.extend(check_plan(plan, lines))
+    problems.extend(check_plan(plan, lines))
     if problems:
         raise ValidationFailed(lines.source, _sorted(problems))
-    assert plan is not None
     return plan
 
 
-def _partial_plan(data: dict[str, Any]) -> Plan | None:
-    """The plan with the broken entries left out (for cross-reference checks after errors).
+#: Stand-ins for broken fields, so that the rest of a broken entry is still checked.
+_PLACEHOLDERS: dict[str, Any] = {
+    "title": "?",
+    "owner": "?",
+    "workstream": "routines",
+    "due": "transition",  # no anchor and no fixed date: adds no false date problems
+    "action": "manual",
+}
 
-    Broken milestones are replaced by stubs carrying just their id, so that other
-    milestones' references to them do not show up as false 'unknown milestone' problems.
-    """
-    milestones: list[Milestone] = []
-    for raw in data.get("milestones") or []:
+
+def _salvage(cls: type[BaseModel], raw: Any) -> Any:
+    """``cls`` built from ``raw`` with its broken fields replaced or dropped, or None."""
+    if not isinstance(raw, dict):
+        return None
+    data = dict(raw)
+    for _ in range(len(data) + 2):
         try:
-            milestones.append(Milestone.model_validate(raw))
-        except ValidationError:
-            mid = raw.get("id") if isinstance(raw, dict) else None
-            if isinstance(mid, str) and _ID_RE.match(mid):
-                milestones.append(Milestone(id=mid, title=mid, owner="?",
-                                            workstream=Workstream.routines, due="2000-01-01"))
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
+            if not bad:  # a rule across fields (e.g. action without its parameters)
+                data["action"], data["action_params"] = "manual", {}
+                bad = set()
+            for key in bad:
+                if key in _PLACEHOLDERS:
+                    data[str(key)] = _PLACEHOLDERS[str(key)]
+                elif key == "id":
+                    return None
+                else:
+                    data.pop(key, None)  # type: ignore[arg-type]
+    return None
+
+
+def _partial_plan(data: dict[str, Any]) -> Plan:
+    """The plan with broken fields replaced or dropped, for cross-reference checks after
+    field errors (so a project manager sees those problems in the same run)."""
+    raw_milestones = data.get("milestones")
+    milestones = [
+        m
+        for m in (
+            _salvage(Milestone, raw)
+            for raw in (raw_milestones if isinstance(raw_milestones, list) else [])
+        )
+        if m is not None
+    ]
+    raw_gates = data.get("gates") if isinstance(data.get("gates"), dict) else {}
     gates: dict[str, Gate] = {}
-    for name, raw in (data.get("gates") or {}).items() if isinstance(data.get("gates"),
-                                                                      dict) else []:
-        try:
-            gates[str(name)] = Gate.model_validate(raw)
-        except ValidationError:
-            gates[str(name)] = Gate(all_live=True)
+    for name, raw in (raw_gates or {}).items():
+        gate = _salvage(Gate, raw)
+        gates[str(name)] = gate if gate is not None else Gate(all_live=True)
+    raw_phases = data.get("phases")
     phases: list[Phase] = []
-    for raw in data.get("phases") or []:
-        try:
-            phases.append(Phase.model_validate(raw))
-        except ValidationError:
-            pass
-    try:
-        budget = Budget.model_validate(data.get("budget") or {})
-    except ValidationError:
-        budget = Budget()
-    # a milestone that referred to a broken phase would report it twice; keep phases lenient
-    known_phases = {p.id for p in phases}
-    for raw in data.get("phases") or []:
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str) \
-                and raw["id"] not in known_phases:
-            phases.append(Phase.model_construct(id=raw["id"], title=raw["id"]))
-    return Plan.model_construct(phases=phases, gates=gates, budget=budget,
-                                milestones=milestones)
+    for raw in raw_phases if isinstance(raw_phases, list) else []:
+        phase = _salvage(Phase, raw)
+        if phase is None and isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            phase = Phase.model_construct(id=raw["id"], title=raw["id"], description="")
+        if phase is not None:
+            phases.append(phase)
+    budget = _salvage(Budget, data.get("budget") or {}) or Budget()
+    return Plan.model_construct(
+        title="?",
+        description="",
+        phases=phases,
+        gates=gates,
+        budget=budget,
+        milestones=milestones,
+    )
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

@@ -63,16 +63,25 @@ class Stage(BaseModel):
             raise ValueError("status 'paused' needs paused_on (the date it was paused)")
         if self.status is StageStatus.planned and self.planned_go_live is None:
             raise ValueError("status 'planned' needs planned_go_live")
-        if self.paused_on and self.actual_go_live and self.paused_on < self.actual_go_live \
-                and self.status is StageStatus.paused:
-            raise ValueError(f"impossible dates: paused_on {self.paused_on} is before "
-                             f"actual_go_live {self.actual_go_live}")
+        if (
+            self.paused_on
+            and self.actual_go_live
+            and self.paused_on < self.actual_go_live
+            and self.status is StageStatus.paused
+        ):
+            raise ValueError(
+                f"impossible dates: paused_on {self.paused_on} is before "
+                f"actual_go_live {self.actual_go_live}"
+            )
         return self
 
     def is_live(self, as_of: date) -> bool:
         """Live on ``as_of`` (status live and go-live date reached)."""
-        return (self.status is StageStatus.live and self.actual_go_live is not None
-                and self.actual_go_live <= as_of)
+        return (
+            self.status is StageStatus.live
+            and self.actual_go_live is not None
+            and self.actual_go_live <= as_of
+        )
 
     def live_days(self, as_of: date) -> int:
         """Days live as of ``as_of`` (0 when not live)."""
@@ -123,7 +132,8 @@ class Rollout(BaseModel):
                     if f not in self.functions:
                         problems.append(
                             f"stages[{i}].functions: unknown function '{f}' (known: "
-                            f"{', '.join(self.functions)})")
+                            f"{', '.join(self.functions)})"
+                        )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -158,25 +168,32 @@ def _cross_check(data: dict[str, Any], lines: LineMap) -> list[Problem]:
         sid = s.get("id")
         if isinstance(sid, str):
             if sid in seen:
-                problems.append(lines.problem(("stages", i, "id"),
-                                              f"duplicate stage id '{sid}' (first at "
-                                              f"stages[{seen[sid]}])"))
+                problems.append(
+                    lines.problem(
+                        ("stages", i, "id"),
+                        f"duplicate stage id '{sid}' (first at stages[{seen[sid]}])",
+                    )
+                )
             else:
                 seen[sid] = i
         if functions:
             for j, f in enumerate(s.get("functions") or []):
                 if f not in functions:
-                    problems.append(lines.problem(
-                        ("stages", i, "functions", j),
-                        f"unknown function '{f}' (known: {', '.join(map(str, functions))})"))
+                    problems.append(
+                        lines.problem(
+                            ("stages", i, "functions", j),
+                            f"unknown function '{f}' (known: {', '.join(map(str, functions))})",
+                        )
+                    )
     return problems
 
 
 def parse_rollout(data: Any, lines: LineMap) -> Rollout:
     """Validate plain data into a Rollout; ValidationFailed lists every problem."""
     if not isinstance(data, dict):
-        raise ValidationFailed(lines.source, [Problem(lines.where(()),
-                                                      "rollout data must be a mapping")])
+        raise ValidationFailed(
+            lines.source, [Problem(lines.where(()), "rollout data must be a mapping")]
+        )
     problems = _cross_check(data, lines)
     data = {**data, "source": lines.source}
     try:
@@ -210,21 +227,25 @@ def _from_http(url: str, timeout: float) -> Rollout:
     import httpx
 
     try:
-        resp = httpx.get(url, timeout=timeout, follow_redirects=True,
-                         headers={"Accept": "application/json"})
+        resp = httpx.get(
+            url, timeout=timeout, follow_redirects=True, headers={"Accept": "application/json"}
+        )
         resp.raise_for_status()
     except httpx.HTTPStatusError as exc:
-        raise ValidationFailed(url, [Problem(url, f"rollout endpoint answered HTTP "
-                                                  f"{exc.response.status_code}")]) from None
+        raise ValidationFailed(
+            url, [Problem(url, f"rollout endpoint answered HTTP {exc.response.status_code}")]
+        ) from None
     except httpx.HTTPError as exc:
         cause = type(exc).__name__
-        raise ValidationFailed(url, [Problem(url, f"cannot fetch rollout status ({cause}: "
-                                                  f"{exc})")]) from None
+        raise ValidationFailed(
+            url, [Problem(url, f"cannot fetch rollout status ({cause}: {exc})")]
+        ) from None
     try:
         data = resp.json()
     except (json.JSONDecodeError, ValueError) as exc:
-        raise ValidationFailed(url, [Problem(url, f"rollout endpoint did not answer JSON: "
-                                                  f"{exc}")]) from None
+        raise ValidationFailed(
+            url, [Problem(url, f"rollout endpoint did not answer JSON: {exc}")]
+        ) from None
     return parse_rollout(data, LineMap(url))
 
 
@@ -235,17 +256,18 @@ def _from_variable(name: str) -> Rollout:
     try:
         value = Variable.get(name, default=None)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the API is named
-        raise ValidationFailed(where, [Problem(where, f"cannot read Prefect Variable "
-                                                      f"'{name}': {exc}")]) from None
+        raise ValidationFailed(
+            where, [Problem(where, f"cannot read Prefect Variable '{name}': {exc}")]
+        ) from None
     if value is None:
-        raise ValidationFailed(where, [Problem(where, f"Prefect Variable '{name}' does not "
-                                                      "exist")])
+        raise ValidationFailed(where, [Problem(where, f"Prefect Variable '{name}' does not exist")])
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise ValidationFailed(where, [Problem(where, f"Prefect Variable '{name}' is not "
-                                                          f"JSON: {exc}")]) from None
+            raise ValidationFailed(
+                where, [Problem(where, f"Prefect Variable '{name}' is not JSON: {exc}")]
+            ) from None
     return parse_rollout(value, LineMap(where))
 
 
@@ -263,17 +285,18 @@ def load_rollout(source: str | Path, *, timeout: float = 10.0) -> Rollout:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValidationFailed(text_source, [Problem(text_source, "rollout file not found")]) \
-            from None
+        raise ValidationFailed(
+            text_source, [Problem(text_source, "rollout file not found")]
+        ) from None
     except OSError as exc:
-        raise ValidationFailed(text_source, [Problem(text_source, f"cannot read: {exc}")]) \
-            from None
+        raise ValidationFailed(text_source, [Problem(text_source, f"cannot read: {exc}")]) from None
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValidationFailed(path.name, [Problem(f"{path.name}:{exc.lineno}",
-                                                       f"not valid JSON: {exc.msg}")]) from None
+            raise ValidationFailed(
+                path.name, [Problem(f"{path.name}:{exc.lineno}", f"not valid JSON: {exc.msg}")]
+            ) from None
         return parse_rollout(data, LineMap(path.name))
     return rollout_from_yaml_text(text, path.name)
 

@@ -15,6 +15,10 @@ area, i.e. the latest go-live of all stages. Each stage contributes:
 ahead; a paused, late or cancelled stage makes the transition a projection that moves with
 every day that passes. A slip of the transition moves every date that hangs on it.
 
+**An area's date** (``area south + 30d``) is the latest projected go-live among the stages
+covering that area, by the same rule; an area no stage covers falls back to the transition
+date, with a warning.
+
 Relative dates: ``transition + 90d``; ``after X + 14d`` = X's due + 14 days, or X's real
 completion date + 14 days when ``done_dates`` has one; ``before X - 30d`` = X's due (or
 completion) − 30 days.
@@ -60,6 +64,7 @@ class Schedule:
     occurrences: dict[str, list[date]] = field(default_factory=dict)
     stages: list[StageProjection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    areas: dict[str, date] = field(default_factory=dict)
 
     def next_occurrence(self, milestone_id: str, on_or_after: date | None = None) -> date | None:
         """The next occurrence of a recurring milestone on or after a day (default as_of)."""
@@ -101,18 +106,24 @@ def compute_transition(
             basis = "planned" if (s.planned_go_live or as_of) >= as_of else "late"
             if basis == "late":
                 confirmed = False
-                reasons.append(f"{s.name}: planerad {s.planned_go_live}, ännu inte i drift; "
-                               f"antas tidigast {when}")
+                reasons.append(
+                    f"{s.name}: planerad {s.planned_go_live}, ännu inte i drift; "
+                    f"antas tidigast {when}"
+                )
         elif s.status is StageStatus.paused:
             basis = "restart-notice"
             confirmed = False
-            reasons.append(f"{s.name}: pausad sedan {s.paused_on}; omstart kräver {notice} "
-                           f"dagars varsel, tidigast {when}")
+            reasons.append(
+                f"{s.name}: pausad sedan {s.paused_on}; omstart kräver {notice} "
+                f"dagars varsel, tidigast {when}"
+            )
         else:
             basis = "unknown"
             confirmed = False
-            reasons.append(f"{s.name}: avbruten; ingen känd ersättning, övergången är okänd "
-                           f"(antas tidigast {when})")
+            reasons.append(
+                f"{s.name}: avbruten; ingen känd ersättning, övergången är okänd "
+                f"(antas tidigast {when})"
+            )
         projections.append(StageProjection(s.id, s.status, when, basis))
     transition = max(p.date for p in projections)
     return transition, confirmed, reasons, projections
@@ -147,6 +158,11 @@ def compute_schedule(
     """
     done = done_dates or {}
     transition, confirmed, reasons, projections = compute_transition(rollout, as_of)
+    projected = {p.stage_id: p.date for p in projections}
+    areas: dict[str, date] = {}
+    for area in rollout.areas:
+        areas[area] = max(projected[s.id] for s in rollout.stages_in(area))
+    warnings: list[str] = []
     by_id: dict[str, Milestone] = {m.id: m for m in plan.milestones}
     base: dict[str, date] = {}  # the milestone's own spec (first occurrence if recurring)
     due: dict[str, date] = {}
@@ -162,8 +178,10 @@ def compute_schedule(
         if mid not in by_id:
             raise ValueError(f"unknown milestone '{mid}'")
         if mid in resolving:
-            raise ValueError("relative dates form a cycle: "
-                             + " → ".join([*resolving[resolving.index(mid):], mid]))
+            raise ValueError(
+                "relative dates form a cycle: "
+                + " → ".join([*resolving[resolving.index(mid) :], mid])
+            )
         resolving.append(mid)
         try:
             m = by_id[mid]
@@ -173,6 +191,14 @@ def compute_schedule(
                 start = spec.absolute
             elif spec.kind == "transition":
                 start = spec.apply(transition)
+            elif spec.kind == "area":
+                assert spec.anchor is not None
+                if spec.anchor not in areas:
+                    warnings.append(
+                        f"'{mid}': no stage covers area '{spec.anchor}'; its date follows "
+                        "the transition instead"
+                    )
+                start = spec.apply(areas.get(spec.anchor, transition))
             else:
                 assert spec.anchor is not None
                 start = spec.apply(anchor_date(spec.anchor))
@@ -191,12 +217,10 @@ def compute_schedule(
     for m in plan.milestones:
         resolve(m.id)
 
-    warnings: list[str] = []
     for m in plan.milestones:
         for d in m.depends_on:
             if d in due and due[d] > due[m.id] and m.recurring is None:
-                warnings.append(f"'{m.id}' is due {due[m.id]} but depends on '{d}', due "
-                                f"{due[d]}")
+                warnings.append(f"'{m.id}' is due {due[m.id]} but depends on '{d}', due {due[d]}")
     return Schedule(
         as_of=as_of,
         transition=transition,
@@ -206,6 +230,7 @@ def compute_schedule(
         occurrences=occurrences,
         stages=projections,
         warnings=warnings,
+        areas=areas,
     )
 
 
@@ -261,13 +286,15 @@ def budget_by_year(plan: Plan, schedule: Schedule) -> list[BudgetYear]:
     out: list[BudgetYear] = []
     for y in years:
         frame = plan.budget.frame_sek(y)
-        out.append(BudgetYear(
-            year=y,
-            estimate_sek=totals.get(y, 0),
-            frame_low_sek=frame[0] if frame else None,
-            frame_high_sek=frame[1] if frame else None,
-            frame_percent=plan.budget.frames_percent.get(y),
-        ))
+        out.append(
+            BudgetYear(
+                year=y,
+                estimate_sek=totals.get(y, 0),
+                frame_low_sek=frame[0] if frame else None,
+                frame_high_sek=frame[1] if frame else None,
+                frame_percent=plan.budget.frames_percent.get(y),
+            )
+        )
     return out
 
 

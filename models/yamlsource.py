@@ -22,6 +22,17 @@ from models.errors import Problem
 Path_ = tuple[str | int, ...]
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so an impossible date (2026-02-30) becomes a
+    located validation problem instead of a crash inside the YAML library."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _norm(part: str | int) -> str | int:
     return part if isinstance(part, int) else str(part)
 
@@ -94,8 +105,8 @@ def read_yaml(text: str, source: str) -> tuple[Any, LineMap, list[Problem]]:
     lm = LineMap(source)
     problems: list[Problem] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source

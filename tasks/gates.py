@@ -20,40 +20,65 @@ from models.rollout import Rollout, Stage, StageStatus
 Lang = Literal["sv", "en"]
 
 _T: dict[str, dict[str, str]] = {
-    "planned": {"sv": "planerad {d}, ännu inte i drift",
-                "en": "planned {d}, not live yet"},
-    "late": {"sv": "planerad {d}, försenad och ännu inte i drift",
-             "en": "planned {d}, late and not live yet"},
+    "planned": {"sv": "planerad {d}, ännu inte i drift", "en": "planned {d}, not live yet"},
+    "late": {
+        "sv": "planerad {d}, försenad och ännu inte i drift",
+        "en": "planned {d}, late and not live yet",
+    },
     "no_date": {"sv": "inget planerat datum, inte i drift", "en": "no planned date, not live"},
     "paused": {"sv": "pausad sedan {d}, inte i drift", "en": "paused since {d}, not live"},
-    "paused_planned": {"sv": "planerad {p}, pausad sedan {d}, inte i drift",
-                       "en": "planned {p}, paused since {d}, not live"},
-    "paused_live": {"sv": "i drift {g} men pausad sedan {d}",
-                    "en": "went live {g} but paused since {d}"},
-    "cancelled": {"sv": "avbruten, ingen ersättning i drift",
-                  "en": "cancelled, no replacement live"},
-    "future_live": {"sv": "markerad i drift från {d}, den dagen har inte kommit",
-                    "en": "marked live from {d}, which has not come yet"},
+    "paused_planned": {
+        "sv": "planerad {p}, pausad sedan {d}, inte i drift",
+        "en": "planned {p}, paused since {d}, not live",
+    },
+    "paused_live": {
+        "sv": "i drift {g} men pausad sedan {d}",
+        "en": "went live {g} but paused since {d}",
+    },
+    "cancelled": {
+        "sv": "avbruten, ingen ersättning i drift",
+        "en": "cancelled, no replacement live",
+    },
+    "future_live": {
+        "sv": "markerad i drift från {d}, den dagen har inte kommit",
+        "en": "marked live from {d}, which has not come yet",
+    },
     "live": {"sv": "i drift sedan {d}", "en": "live since {d}"},
-    "live_short": {"sv": "i drift sedan {d}, {n} av {need} dagars stabil drift",
-                   "en": "live since {d}, {n} of {need} days of stable operation"},
+    "live_short": {
+        "sv": "i drift sedan {d}, {n} av {need} dagars stabil drift",
+        "en": "live since {d}, {n} of {need} days of stable operation",
+    },
     "live_long": {"sv": "i drift sedan {d} ({n} dagar)", "en": "live since {d} ({n} days)"},
-    "unknown_stage": {"sv": "etappen '{s}' finns inte i utrullningsdata ({src})",
-                      "en": "stage '{s}' is not in the rollout data ({src})"},
-    "no_stage_area": {"sv": "{a}: ingen etapp omfattar området",
-                      "en": "{a}: no stage covers this area"},
-    "unknown_function": {"sv": "funktionen '{f}' finns inte i utrullningsdata",
-                         "en": "function '{f}' is not in the rollout data"},
-    "function_missing": {"sv": "{a}: ingen etapp tar över {f}",
-                         "en": "{a}: no stage takes over {f}"},
-    "org_missing": {"sv": "{o}: ingen etapp omfattar organisationen",
-                    "en": "{o}: no stage covers this organisation"},
+    "unknown_stage": {
+        "sv": "etappen '{s}' finns inte i utrullningsdata ({src})",
+        "en": "stage '{s}' is not in the rollout data ({src})",
+    },
+    "no_stage_area": {
+        "sv": "{a}: ingen etapp omfattar området",
+        "en": "{a}: no stage covers this area",
+    },
+    "unknown_function": {
+        "sv": "funktionen '{f}' finns inte i utrullningsdata",
+        "en": "function '{f}' is not in the rollout data",
+    },
+    "function_missing": {
+        "sv": "{a}: ingen etapp tar över {f}",
+        "en": "{a}: no stage takes over {f}",
+    },
+    "org_missing": {
+        "sv": "{o}: ingen etapp omfattar organisationen",
+        "en": "{o}: no stage covers this organisation",
+    },
     "org_not_live": {"sv": "{o}: {why}", "en": "{o}: {why}"},
     "no_stages": {"sv": "utrullningen har inga etapper", "en": "the rollout has no stages"},
-    "no_gate": {"sv": "ingen grind: får köras när beroendena är klara",
-                "en": "no gate: may run once its dependencies are done"},
-    "empty_gate": {"sv": "grinden har inga villkor och hålls därför stängd",
-                   "en": "the gate has no conditions and is therefore kept closed"},
+    "no_gate": {
+        "sv": "ingen grind: får köras när beroendena är klara",
+        "en": "no gate: may run once its dependencies are done",
+    },
+    "empty_gate": {
+        "sv": "grinden har inga villkor och hålls därför stängd",
+        "en": "the gate has no conditions and is therefore kept closed",
+    },
     "function_for": {"sv": "{f}", "en": "{f}"},
 }
 
@@ -96,13 +121,17 @@ def _stage_label(stage: Stage, rollout: Rollout, lang: Lang) -> str:
     if len(stage.areas) == 1 and len(rollout.stages_in(stage.areas[0])) == 1:
         return area_name(stage.areas[0], lang)
     if all(len(rollout.stages_in(a)) == 1 for a in stage.areas):
-        return " och ".join(area_name(a, lang) for a in stage.areas) if lang == "sv" else \
-            " and ".join(area_name(a, lang) for a in stage.areas)
+        return (
+            " och ".join(area_name(a, lang) for a in stage.areas)
+            if lang == "sv"
+            else " and ".join(area_name(a, lang) for a in stage.areas)
+        )
     return stage.name
 
 
-def stage_check(stage: Stage, rollout: Rollout, as_of: date, need_days: int,
-                lang: Lang = "sv") -> Check:
+def stage_check(
+    stage: Stage, rollout: Rollout, as_of: date, need_days: int, lang: Lang = "sv"
+) -> Check:
     """Whether one stage counts as live (long enough), with its readable status."""
     label = _stage_label(stage, rollout, lang)
     if stage.status is StageStatus.cancelled:
@@ -166,8 +195,9 @@ def evaluate_gate(
     for sid in gate.stages:
         stage = rollout.stage(sid)
         if stage is None:
-            checks.append(Check(False, _t("unknown_stage", lang, s=sid,
-                                          src=rollout.source or "rollout")))
+            checks.append(
+                Check(False, _t("unknown_stage", lang, s=sid, src=rollout.source or "rollout"))
+            )
         else:
             involve(stage)
 
@@ -192,8 +222,9 @@ def evaluate_gate(
         for area in rollout.areas:
             carriers = [s for s in rollout.stages_in(area) if f in s.functions]
             if not carriers:
-                checks.append(Check(False, _t("function_missing", lang,
-                                              a=area_name(area, lang), f=fname)))
+                checks.append(
+                    Check(False, _t("function_missing", lang, a=area_name(area, lang), f=fname))
+                )
             for stage in carriers:
                 involve(stage)
         if not rollout.areas:
@@ -212,12 +243,14 @@ def evaluate_gate(
         if good is not None:
             checks.append(Check(True, f"{org}: {good.text.split(': ', 1)[-1]}"))
         else:
-            checks.append(Check(False, _t("org_not_live", lang, o=org,
-                                          why=verdicts[0].text.split(": ", 1)[-1])))
+            checks.append(
+                Check(
+                    False, _t("org_not_live", lang, o=org, why=verdicts[0].text.split(": ", 1)[-1])
+                )
+            )
 
     is_open = bool(checks) and all(c.ok for c in checks)
-    reasons = [c.text for c in checks if c.ok] if is_open else [c.text for c in checks
-                                                                 if not c.ok]
+    reasons = [c.text for c in checks if c.ok] if is_open else [c.text for c in checks if not c.ok]
     return GateVerdict(is_open, _dedupe(reasons), checks, name, as_of)
 
 
