@@ -62,7 +62,8 @@ def list_integrations(catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOp
         rec = statuses.get(i.name)
         table.add_row(i.name, i.counterpart, i.direction.value, i.protocol,
                       ", ".join(i.shutdown_after), i.gate or "",
-                      rec.status.value if rec else "not_started",
+                      "not connected" if not i.connected else (
+                          rec.status.value if rec else "not_started"),
                       (rec.current_step or "") if rec else "", rec.waiting_for if rec else "")
     wide.print(table)
 

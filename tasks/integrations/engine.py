@@ -203,13 +203,13 @@ class ShutdownEngine:
             return report
 
         blockers = self._blockers(integ, earlier or {}, rehearse)
-        if blockers:
-            why = "shut down first: " + ", ".join(blockers)
-            return self._wait(integ, report, None, why, rehearse)
+        why_blocked = "shut down first: " + ", ".join(blockers) if blockers else ""
+        if blockers and not rehearse:
+            return self._wait(integ, report, None, why_blocked, rehearse)
 
         verdict = self.hooks.gate(integ.gate, as_of)
         if rehearse:
-            return self._rehearse(integ, report, verdict, as_of)
+            return self._rehearse(integ, report, verdict, as_of, why_blocked)
         if not verdict.open:
             why = f"gate {integ.gate}: " + "; ".join(verdict.reasons or ["closed"])
             return self._wait(integ, report, self._first_open_step(integ, states), why, False)
@@ -359,9 +359,11 @@ class ShutdownEngine:
 
     # -- rehearsal ----------------------------------------------------------------------
     def _rehearse(self, integ: Integration, report: IntegrationReport, verdict: GateAnswer,
-                  as_of: date) -> IntegrationReport:
+                  as_of: date, why_blocked: str = "") -> IntegrationReport:
         states = self._states(integ)
         lines: list[str] = []
+        if why_blocked:
+            lines.append(f"a real run would wait: {why_blocked}")
         if not verdict.open:
             lines.append(f"gate {integ.gate} is closed ({'; '.join(verdict.reasons)}): "
                          "a real run would wait before the first step")
@@ -395,7 +397,10 @@ class ShutdownEngine:
                                               "flow_run_id": self.flow_run_id})
         report.status = self._recorded_status(integ)
         report.rehearsal = lines
-        report.waiting_for = "" if verdict.open else "; ".join(verdict.reasons)
+        waits = [why_blocked] if why_blocked else []
+        if not verdict.open:
+            waits.append(f"gate {integ.gate}: " + "; ".join(verdict.reasons))
+        report.waiting_for = "; ".join(waits)
         report.steps = self._lines(integ, rehearse=True)
         return report
 
