@@ -42,11 +42,17 @@ def settings_env(w: World, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def flow_world(tmp_path: Path, db_url: str, counterpart: Counterpart,
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'samsa.sqlite'}"
+
+
+@pytest.fixture
+def flow_world(tmp_path: Path, sqlite_url: str, counterpart: Counterpart,
                monkeypatch: pytest.MonkeyPatch, prefect_harness: None) -> World:
+    """SQLite under the flow (the engine tests cover PostgreSQL for every rule)."""
     from models.settings import get_settings
 
-    w = make_world(tmp_path, db_url, counterpart)
+    w = make_world(tmp_path, sqlite_url, counterpart)
     for k, v in settings_env(w, tmp_path).items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
@@ -165,11 +171,16 @@ def test_rehearsal_flow_shows_what_would_happen_and_touches_nothing(flow_world: 
 
 
 def test_killed_run_resumes_at_its_step_without_repeating_one(
-        flow_world: World, tmp_path: Path) -> None:
+        tmp_path: Path, db_url: str, counterpart: Counterpart,
+        monkeypatch: pytest.MonkeyPatch, prefect_harness: None) -> None:
     from deploy.cli import main
     from flows.integrations import shutdown_integrations
+    from models.settings import get_settings
 
-    w = flow_world
+    w = make_world(tmp_path, db_url, counterpart)  # SQLite and PostgreSQL
+    for k, v in settings_env(w, tmp_path).items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
     env = {**os.environ, **settings_env(w, tmp_path), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "deploy.cli", "integrations", "shutdown", "elvis",
@@ -248,7 +259,3 @@ def test_manual_step_is_confirmed_through_its_form(
     done = [e for e in history if e.step_id == "queue-checked" and e.to_state is StepState.done]
     assert [e.actor for e in done] == ["Carl Ek"]
 
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'samsa.sqlite'}"
