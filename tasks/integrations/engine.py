@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from models.integrations import Action, Catalogue, Integration, Step, StepKind
@@ -451,7 +451,8 @@ class ShutdownEngine:
             report.rehearsal = [f"would wait: {why}"]
         return report
 
-    def _decision_since(self, subject: str, kind: str, since: object) -> Decision | None:
+    def _decision_since(self, subject: str, kind: str,
+                        since: datetime | None) -> Decision | None:
         for a in reversed(self.ledger.approvals(subject)):
             if a.kind != kind:
                 continue
@@ -487,9 +488,8 @@ class ShutdownEngine:
         return out
 
 
-def _naive(value: object) -> object:
-    from datetime import UTC, datetime
-
-    if isinstance(value, datetime) and value.tzinfo is not None:
+def _naive(value: datetime) -> datetime:
+    """UTC without tzinfo (SQLite hands back naive UTC, PostgreSQL aware)."""
+    if value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)
     return value

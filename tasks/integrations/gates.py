@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tasks.integrations.engine import GateAnswer
 
@@ -18,7 +18,8 @@ from tasks.integrations.engine import GateAnswer
 class PlanGates:
     """Evaluates gates by name; the plan is read once, the rollout on every question."""
 
-    def __init__(self, plan_path: Path, rollout_source: str, lang: str = "sv") -> None:
+    def __init__(self, plan_path: Path, rollout_source: str,
+                 lang: Literal["sv", "en"] = "sv") -> None:
         self.plan_path = plan_path
         self.rollout_source = rollout_source
         self.lang = lang
@@ -52,7 +53,6 @@ class PlanGates:
             return GateAnswer(False, [f"gate {gate} is not in the plan"])
         try:
             from models.rollout import load_rollout
-
             from tasks.gates import evaluate_gate
 
             rollout = load_rollout(self.rollout_source)
