@@ -249,8 +249,7 @@ class ShutdownEngine:
                 self._mark(integ, step, StepState.done,
                            f"interrupted earlier; its check found it done: {checked.detail}")
                 return None
-        self._mark(integ, step, StepState.running, "")
-        self._status(integ, ShutdownStatus.in_progress, step.id, "")
+        self._mark(integ, step, StepState.running, "", status=ShutdownStatus.in_progress)
         outcome = self.hooks.run(integ, step, step, "step", as_of)
         if outcome.ok:
             self._mark(integ, step, StepState.done, outcome.detail)
@@ -262,8 +261,8 @@ class ShutdownEngine:
     def _manual(self, integ: Integration, step: Step, state: StepState) -> ActionOutcome | None:
         subject = integ.subject(step.id)
         if state is not StepState.running:
-            self._mark(integ, step, StepState.running, "asked for confirmation")
-            self._status(integ, ShutdownStatus.in_progress, step.id, "")
+            self._mark(integ, step, StepState.running, "asked for confirmation",
+                       status=ShutdownStatus.in_progress)
         started = self.il.steps(integ.name)[step.id].started_at
         recorded = self._decision_since(subject, "confirmation", started)
         if recorded is None:
@@ -462,16 +461,14 @@ class ShutdownEngine:
         return None
 
     def _mark(self, integ: Integration, step: Step, state: StepState, detail: str, *,
-              actor: str = ACTOR) -> None:
+              actor: str = ACTOR, status: ShutdownStatus | None = None) -> None:
+        """One committed unit of work: the step's new state (and the integration's status)."""
         with self.ledger.unit_of_work() as s:
             self.il.mark_step(s, integ.name, step.id, state, detail=mask(detail), actor=actor,
                               flow_run_id=self.flow_run_id)
-
-    def _status(self, integ: Integration, status: ShutdownStatus, step_id: str | None,
-                why: str) -> None:
-        with self.ledger.unit_of_work() as s:
-            self.il.set_status(s, integ.name, status, current_step=step_id, waiting_for=why,
-                               flow_run_id=self.flow_run_id)
+            if status is not None:
+                self.il.set_status(s, integ.name, status, current_step=step.id,
+                                   flow_run_id=self.flow_run_id)
 
     def _lines(self, integ: Integration, *, rehearse: bool) -> list[StepLine]:
         recorded = self.il.steps(integ.name)
