@@ -77,20 +77,23 @@ def validate(catalogue: Path = _CatalogueArg) -> None:
 
 @integrations_app.command("show")
 def show(name: str, catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOpt) -> None:
-    """One integration's steps and the state of each."""
+    """One integration's steps, what each does, and the state of each."""
     from models.ledger.integrations import IntegrationLedger
-    from tasks.integrations.engine import describe
+    from tasks.integrations.engine import describe, display_resolver
 
-    integ = _catalogue(catalogue).get(name)
+    cat = _catalogue(catalogue)
+    integ = cat.get(name)
+    show_vars = display_resolver(cat, get_settings().resolved_source_url())
     steps = IntegrationLedger(_ledger(ledger_url)).steps(name)
-    table = Table("step", "phase", "kind", "state", "attempt", "what", "note")
+    table = Table("step", "phase", "kind", "state", "attempt", "what", "how", "note")
     for k, s in enumerate(integ.steps):
         rec = steps.get(s.id)
         note = "point of no return" if k == integ.ponr_index else (
             "reversible" if s.reversible else "")
         table.add_row(s.id, s.phase.value, s.kind.value, rec.state.value if rec else "pending",
-                      str(rec.attempt) if rec else "0", describe(s, rehearsal=False), note)
-    out.print(table)
+                      str(rec.attempt) if rec else "0", s.title,
+                      describe(s, rehearsal=False, show=show_vars), note)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @integrations_app.command("shutdown")
