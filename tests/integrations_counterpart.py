@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,8 @@ class Counterpart:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
         self.fail: dict[str, int] = {}
+        self.fail_text: str = "failing on demand"
+        self.delay: dict[str, float] = {}
         self.kill_after: dict[str, int] = {}
         self.state: dict[str, str] = {}
         self.last_message_at: str | None = None
@@ -56,8 +59,10 @@ class Counterpart:
                 with owner._lock:
                     owner.calls.append((self.command, self.path))
                     status = owner.fail.get(self.path)
+                if self.path in owner.delay:
+                    time.sleep(owner.delay[self.path])
                 if status:
-                    self._answer(status, {"error": "failing on demand"})
+                    self._answer(status, {"error": owner.fail_text})
                     return
                 parts = self.path.strip("/").split("/")
                 if self.command == "GET" and parts[-1] == "status":

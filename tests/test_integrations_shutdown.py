@@ -191,3 +191,14 @@ def test_all_in_dependency_order(world: World) -> None:
     assert [r.status for r in reports] == [ShutdownStatus.shut_down] * 2
     assert world.cp.posts()[-1] == "/utdata/revoke"
     assert endpoint_mode(world.db, "utdata") == "read-only"
+
+
+def test_one_integration_alone_waits_for_the_one_before_it(world: World) -> None:
+    report = world.engine().run_one("utdata", as_of=AS_OF)
+    assert report.status is ShutdownStatus.waiting
+    assert report.waiting_for == "shut down first: elvis"
+    assert endpoint_mode(world.db, "utdata") == "active"
+    world.approve()
+    world.approve("utdata")
+    assert world.engine().run_one("elvis", as_of=AS_OF).status is ShutdownStatus.shut_down
+    assert world.engine().run_one("utdata", as_of=AS_OF).status is ShutdownStatus.shut_down

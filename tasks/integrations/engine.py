@@ -198,6 +198,10 @@ class ShutdownEngine:
             return report
 
         if all(states[s.id] is StepState.done for s in integ.steps):
+            if not rehearse and self._recorded_status(integ) is not ShutdownStatus.shut_down:
+                with self.ledger.unit_of_work() as s:  # killed after its last step
+                    self.il.set_status(s, integ.name, ShutdownStatus.shut_down,
+                                       detail="every step done", flow_run_id=self.flow_run_id)
             report.status = ShutdownStatus.shut_down
             report.steps = self._lines(integ, rehearse=False)
             return report
@@ -409,6 +413,10 @@ class ShutdownEngine:
         return {s.id: recorded[s.id].state if s.id in recorded else StepState.pending
                 for s in integ.steps}
 
+    def _is_shut_down(self, integ: Integration) -> bool:
+        """Every step done, by the ledger's step records (not the status row)."""
+        return all(state is StepState.done for state in self._states(integ).values())
+
     def _recorded_status(self, integ: Integration) -> ShutdownStatus:
         rec = self.il.status(integ.name)
         return rec.status if rec else ShutdownStatus.not_started
@@ -422,8 +430,7 @@ class ShutdownEngine:
             rep = earlier.get(before)
             if rep is not None and rep.status is ShutdownStatus.shut_down:
                 continue
-            if rep is None and self._recorded_status(self.catalogue.get(before)) \
-                    is ShutdownStatus.shut_down:
+            if rep is None and self._is_shut_down(self.catalogue.get(before)):
                 continue
             if rehearse and rep is not None:
                 continue  # a rehearsal of all shows the whole path
