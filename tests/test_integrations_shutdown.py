@@ -202,3 +202,22 @@ def test_one_integration_alone_waits_for_the_one_before_it(world: World) -> None
     world.approve("utdata")
     assert world.engine().run_one("elvis", as_of=AS_OF).status is ShutdownStatus.shut_down
     assert world.engine().run_one("utdata", as_of=AS_OF).status is ShutdownStatus.shut_down
+
+
+def test_two_runs_at_once_never_do_a_step_twice(world: World) -> None:
+    import threading
+
+    world.approve()
+    world.cp.delay["/elvis/drain"] = 1.5  # the first run is busy in this step
+    first: dict[str, object] = {}
+    t = threading.Thread(target=lambda: first.setdefault(
+        "r", world.engine().run_one("elvis", as_of=AS_OF)))
+    t.start()
+    while world.cp.count("POST", "/elvis/drain") == 0:
+        threading.Event().wait(0.05)
+    second = world.engine().run_one("elvis", as_of=AS_OF)
+    t.join(30)
+    assert "another run is working on it" in second.waiting_for
+    assert first["r"].status is ShutdownStatus.shut_down  # type: ignore[attr-defined]
+    assert world.cp.posts() == ELVIS_POSTS
+    assert IntegrationLedger(world.ledger).status("elvis").holder is None

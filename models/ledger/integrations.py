@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Enum, Integer, String, Text, select
@@ -89,6 +89,9 @@ class IntegrationStatusRecord(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the run working on it now ("host:pid:token"), so two runs never work on one integration
+    holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    held_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class IntegrationRehearsal(Base):
@@ -250,6 +253,31 @@ class IntegrationLedger:
         session.flush()
         return changed
 
+    def acquire(self, session: Session, integration: str, holder: str,
+                until: datetime) -> str | None:
+        """Take the integration for ``holder`` until ``until``; the current holder's name if
+        another live run has it. A holder on this host whose process is gone, or whose time
+        is up, has lost it (a killed run)."""
+        rec = session.get(IntegrationStatusRecord, integration, with_for_update=True)
+        if rec is None:
+            rec = IntegrationStatusRecord(integration=integration,
+                                          status=ShutdownStatus.not_started, waiting_for="",
+                                          detail="", updated_at=utcnow())
+            session.add(rec)
+        elif rec.holder and rec.holder != holder and _holder_alive(rec.holder, rec.held_until):
+            return rec.holder
+        rec.holder = holder
+        rec.held_until = until
+        session.flush()
+        return None
+
+    def release(self, session: Session, integration: str, holder: str) -> None:
+        rec = session.get(IntegrationStatusRecord, integration, with_for_update=True)
+        if rec is not None and rec.holder == holder:
+            rec.holder = None
+            rec.held_until = None
+            session.flush()
+
     def record_rehearsal(self, session: Session, integration: str, lines: list[str],
                          flow_run_id: str | None = None) -> IntegrationRehearsal:
         rec = IntegrationRehearsal(integration=integration, lines=lines, flow_run_id=flow_run_id,
@@ -257,3 +285,24 @@ class IntegrationLedger:
         session.add(rec)
         session.flush()
         return rec
+
+
+def _holder_alive(holder: str, until: datetime | None) -> bool:
+    import os
+    import socket
+
+    if until is not None:
+        aware = until if until.tzinfo else until.replace(tzinfo=UTC)
+        if aware <= utcnow():
+            return False
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True  # another machine: trust its lease until it runs out
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

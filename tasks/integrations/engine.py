@@ -28,17 +28,23 @@ Rules (the same under Prefect, the CLI and the reconciler; only the :class:`Hook
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
+from models.errors import CheckFailed
 from models.integrations import Action, Catalogue, Integration, Step, StepKind
-from models.ledger import Ledger
+from models.ledger import Ledger, utcnow
 from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
 from tasks.integrations.adapters import ActionOutcome, mask, run_action
 
 ACTOR = "samsa-decom"
+#: How long a run holds an integration without renewing (each step renews it).
+LEASE = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,9 @@ class ShutdownEngine:
         self.il = IntegrationLedger(ledger)
         self.hooks = hooks
         self.flow_run_id = flow_run_id
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        if flow_run_id:
+            self.holder += f":{flow_run_id}"
 
     # -- the whole catalogue ------------------------------------------------------------
     def run_all(self, *, as_of: date, rehearse: bool = False) -> list[IntegrationReport]:
@@ -190,6 +199,23 @@ class ShutdownEngine:
     def run_one(self, name: str, *, as_of: date, rehearse: bool = False,
                 earlier: dict[str, IntegrationReport] | None = None) -> IntegrationReport:
         integ = self.catalogue.get(name)
+        if rehearse:
+            return self._run_one(integ, as_of=as_of, rehearse=True, earlier=earlier)
+        with self.ledger.unit_of_work() as s:
+            other = self.il.acquire(s, integ.name, self.holder, utcnow() + LEASE)
+        if other is not None:
+            report = IntegrationReport(integ.name, integ.title, self._recorded_status(integ))
+            report.waiting_for = f"another run is working on it ({other})"
+            report.steps = self._lines(integ, rehearse=False)
+            return report
+        try:
+            return self._run_one(integ, as_of=as_of, rehearse=False, earlier=earlier)
+        finally:
+            with self.ledger.unit_of_work() as s:
+                self.il.release(s, integ.name, self.holder)
+
+    def _run_one(self, integ: Integration, *, as_of: date, rehearse: bool,
+                 earlier: dict[str, IntegrationReport] | None) -> IntegrationReport:
         states = self._states(integ)
         report = IntegrationReport(integ.name, integ.title, ShutdownStatus.not_started)
         if not integ.connected:
@@ -471,6 +497,11 @@ class ShutdownEngine:
               actor: str = ACTOR, status: ShutdownStatus | None = None) -> None:
         """One committed unit of work: the step's new state (and the integration's status)."""
         with self.ledger.unit_of_work() as s:
+            if state is StepState.running:  # renew this run's hold before a step starts
+                other = self.il.acquire(s, integ.name, self.holder, utcnow() + LEASE)
+                if other is not None:
+                    raise CheckFailed(f"{integ.name}: another run took over ({other}); "
+                                      f"{step.id} was not started")
             self.il.mark_step(s, integ.name, step.id, state, detail=mask(detail), actor=actor,
                               flow_run_id=self.flow_run_id)
             if status is not None:

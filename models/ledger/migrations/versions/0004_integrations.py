@@ -57,6 +57,8 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("flow_run_id", sa.String(64), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("holder", sa.String(200), nullable=True),
+        sa.Column("held_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("integration", name="pk_integration_status"),
     )
     op.create_table(
