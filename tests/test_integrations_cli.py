@@ -100,3 +100,22 @@ def test_action_integration_waits_on_a_closed_gate_then_completes(cli_world: Wor
                                   params={"integration": "utdata"}))
     assert (failed.done, failed.waiting) == (False, False)
     assert "step revoke failed" in failed.summary
+
+
+def test_rollback_on_request_until_the_point_of_no_return(
+        cli_world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    w = cli_world
+    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert endpoint_mode(w.db, "elvis") == "read-only"  # waiting for approval, steps done
+    assert main(["integrations", "rollback", "elvis", "--by", "Carl Ek",
+                 "--reason", "Millennium pausat igen"]) == 0
+    assert "undone disable, drain, freeze" in capsys.readouterr().out
+    assert endpoint_mode(w.db, "elvis") == "active"
+    assert w.cp.posts()[-2:] == ["/elvis/enable", "/elvis/undrain"]
+    assert any(e.action == "integration.rollback.requested" and e.actor == "Carl Ek"
+               for e in w.ledger.audit_entries())
+
+    w.approve()
+    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert main(["integrations", "rollback", "elvis", "--by", "Carl Ek", "--reason", "x"]) == 2
+    assert "point of no return (revoke) is done" in capsys.readouterr().err

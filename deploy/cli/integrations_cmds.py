@@ -134,6 +134,47 @@ def shutdown(
         raise CheckFailed(f"shutdown failed: {', '.join(failed)}")
 
 
+@integrations_app.command("rollback")
+def rollback(
+    name: str,
+    by: str = typer.Option(..., "--by", help="Your full name (recorded in the audit chain)."),
+    reason: str = typer.Option(..., "--reason", help="Why (e.g. the successor was paused)."),
+    catalogue: Path = CatalogueOpt,
+    ledger_url: str = LedgerOpt,
+) -> None:
+    """Undo the reversible steps done so far (before the point of no return), newest first.
+
+    For when the successor's rollout stops half-way and SAMSA must work fully again."""
+    from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
+    from tasks.integrations.engine import PlainHooks, ShutdownEngine
+    from tasks.integrations.gates import PlanGates
+
+    settings = get_settings()
+    cat = _catalogue(catalogue, with_plan=False)
+    integ = cat.get(name)
+    ledger = _ledger(ledger_url)
+    il = IntegrationLedger(ledger)
+    ponr = integ.point_of_no_return or ""
+    rec = il.steps(name).get(ponr)
+    if rec is not None and rec.state in (StepState.done, StepState.running):
+        raise InputError(f"{name}: the point of no return ({ponr}) is {rec.state.value}; "
+                         "nothing can be rolled back")
+    hooks = PlainHooks(cat, settings.resolved_source_url(),
+                       PlanGates(settings.plan_path, settings.rollout_source))
+    engine = ShutdownEngine(cat, ledger, hooks, source_url=settings.resolved_source_url())
+    with ledger.unit_of_work() as s:
+        ledger.append_audit(s, actor=by, action="integration.rollback.requested",
+                            subject=f"integration:{name}", details={"reason": reason})
+    undone, problem = engine.rollback(integ)
+    with ledger.unit_of_work() as s:
+        il.set_status(s, name, ShutdownStatus.failed if problem else ShutdownStatus.rolled_back,
+                      detail=f"rolled back by {by}: {reason}"
+                      + (f"; ROLLBACK INCOMPLETE: {problem}" if problem else ""), actor=by)
+    out.print(f"{name}: undone {', '.join(undone) or 'nothing'}", highlight=False)
+    if problem:
+        raise CheckFailed(f"{name}: {problem}")
+
+
 @integrations_app.command("approve")
 def approve(
     name: str,
