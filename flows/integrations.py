@@ -44,9 +44,13 @@ ARTIFACT_KEY = "integrations-shutdown"
 class ShutdownApproval(RunInput):
     """Approval of an integration's point of no return (it cannot be undone)."""
 
-    approver: str = Field(description="Your full name (it is recorded in the ledger).")
-    approved: bool = Field(default=False, description="Tick to approve; leave empty to refuse.")
-    comment: str = Field(default="", description="Why (recorded with the decision).")
+    approver: str = Field(title="Ditt namn (godkännare)",
+                          description="Your full name; it is recorded in the ledger.")
+    approved: bool = Field(default=False, title="Godkänd",
+                           description="Tick to approve the step that cannot be undone; "
+                           "leave empty to refuse.")
+    comment: str = Field(default="", title="Kommentar",
+                         description="Why (recorded with the decision). No personnummer.")
 
     @field_validator("approver")
     @classmethod
@@ -59,9 +63,13 @@ class ShutdownApproval(RunInput):
 class StepConfirmation(RunInput):
     """A person confirms a manual shutdown step (e.g. the counterpart was told)."""
 
-    confirmed_by: str = Field(description="Your full name (it is recorded in the ledger).")
-    done: bool = Field(default=True, description="Done? Untick if it could not be done.")
-    comment: str = Field(default="", description="What was done, or why not.")
+    confirmed_by: str = Field(title="Ditt namn",
+                              description="Your full name; it is recorded in the ledger.")
+    done: bool = Field(default=True, title="Utfört",
+                       description="Done? Untick if it could not be done (the step fails and "
+                       "the reversible steps before it are undone).")
+    comment: str = Field(default="", title="Kommentar",
+                         description="What was done (e.g. a ticket number), or why not.")
 
     @field_validator("confirmed_by")
     @classmethod

@@ -119,3 +119,12 @@ def test_rollback_on_request_until_the_point_of_no_return(
     assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
     assert main(["integrations", "rollback", "elvis", "--by", "Carl Ek", "--reason", "x"]) == 2
     assert "point of no return (revoke) is done" in capsys.readouterr().err
+
+
+def test_a_personnummer_in_a_comment_is_masked_in_the_ledger(cli_world: World) -> None:
+    assert main(["integrations", "approve", "elvis", "--approver", "Anna Andersson",
+                 "--comment", "gäller ärendet för 19121212-1212"]) == 0
+    approval = cli_world.ledger.latest_approval("integration:elvis:revoke")
+    assert approval is not None and approval.comment == "gäller ärendet för 19121212-****"
+    audit = cli_world.ledger.audit_entries()[-1]
+    assert "1212-1212" not in str(audit.details)

@@ -220,12 +220,14 @@ def confirm(
 
 def _record(ledger_url: str | None, subject: str, kind: str, person: str, yes: bool,
             comment: str) -> None:
+    from tasks.integrations.adapters import mask
+
     if len(person.strip()) < 2:
         raise InputError("give the person's full name")
     ledger = _ledger(ledger_url)
     with ledger.unit_of_work() as s:
         ledger.record_approval(s, subject=subject, kind=kind, approver=person.strip(),
-                               approved=yes, comment=comment)
+                               approved=yes, comment=mask(comment, 2000))
     out.print(f"recorded: {kind} of {subject} {'given' if yes else 'refused'} by {person}")
 
 

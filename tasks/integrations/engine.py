@@ -301,7 +301,7 @@ class ShutdownEngine:
                 with self.ledger.unit_of_work() as s:
                     self.ledger.record_approval(
                         s, subject=subject, kind="confirmation", approver=decision.person,
-                        approved=decision.yes, comment=decision.comment,
+                        approved=decision.yes, comment=mask(decision.comment, 2000),
                         flow_run_id=self.flow_run_id)
                 recorded = decision
         if recorded is None:
@@ -331,7 +331,7 @@ class ShutdownEngine:
             with self.ledger.unit_of_work() as s:
                 self.ledger.record_approval(
                     s, subject=subject, kind="approval", approver=decision.person,
-                    approved=decision.yes, comment=decision.comment,
+                    approved=decision.yes, comment=mask(decision.comment, 2000),
                     flow_run_id=self.flow_run_id)
             if not decision.yes:
                 return f"approval of {subject} refused by {decision.person}: " \
