@@ -31,6 +31,7 @@ from tasks.integrations.gates import PlanGates
 class Counterpart:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.authorization: dict[str, str | None] = {}  # path -> Authorization header seen
         self.fail: dict[str, int] = {}
         self.fail_text: str = "failing on demand"
         self.delay: dict[str, float] = {}
@@ -58,6 +59,7 @@ class Counterpart:
                     self.rfile.read(length)
                 with owner._lock:
                     owner.calls.append((self.command, self.path))
+                    owner.authorization[self.path] = self.headers.get("Authorization")
                     status = owner.fail.get(self.path)
                 if self.path in owner.delay:
                     time.sleep(owner.delay[self.path])

@@ -128,3 +128,30 @@ def test_a_personnummer_in_a_comment_is_masked_in_the_ledger(cli_world: World) -
     assert approval is not None and approval.comment == "gäller ärendet för 19121212-****"
     audit = cli_world.ledger.audit_entries()[-1]
     assert "1212-1212" not in str(audit.details)
+
+
+def test_a_missing_secret_stops_before_anything_is_touched(
+        cli_world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "integrations.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "        url: ${counterpart}/elvis/drain\n",
+        "        url: ${counterpart}/elvis/drain\n"
+        "        headers: {Authorization: 'Bearer ${env:SAMSA_TEST_ADMIN_TOKEN}'}\n")
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.delenv("SAMSA_TEST_ADMIN_TOKEN", raising=False)
+    assert main(["integrations", "shutdown", "elvis", "--rehearse"]) == 0
+    out = capsys.readouterr().out
+    assert "a real run would fail: not set: SAMSA_TEST_ADMIN_TOKEN" in out
+    assert "Bearer" not in out
+    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 1
+    assert "environment variables not set: SAMSA_TEST_ADMIN_TOKEN" in capsys.readouterr().out
+    assert cli_world.cp.calls == []
+    assert endpoint_mode(cli_world.db, "elvis") == "active"
+
+    monkeypatch.setenv("SAMSA_TEST_ADMIN_TOKEN", "s3cret")
+    cli_world.approve()
+    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert cli_world.cp.count("POST", "/elvis/drain") == 1
+    assert cli_world.cp.authorization["/elvis/drain"] == "Bearer s3cret"
+    assert "s3cret" not in str([e.details for e in cli_world.ledger.audit_entries()])

@@ -31,13 +31,13 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from models.errors import CheckFailed
-from models.integrations import Action, Catalogue, Integration, Step, StepKind
+from models.integrations import VAR_RE, Action, Catalogue, Integration, Step, StepKind
 from models.ledger import Ledger, utcnow
 from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
 from tasks.integrations.adapters import ActionOutcome, mask, run_action
@@ -171,6 +171,23 @@ def display_resolver(catalogue: Catalogue, source_url: str) -> Callable[[str], s
     return show
 
 
+def missing_secrets(integ: Integration, env: Mapping[str, str] | None = None) -> list[str]:
+    """Environment variables (``${env:NAME}``) its steps, undos and checks need but that are
+    not set: checked before anything is touched."""
+    env = os.environ if env is None else env
+    names: set[str] = set()
+    for step in integ.steps:
+        for action in (step, step.undo, step.check):
+            if action is None:
+                continue
+            texts = [action.url or "", action.sql or "", action.database,
+                     *(action.command or []), *action.headers.values()]
+            for text in texts:
+                names.update(m.group(1)[4:] for m in VAR_RE.finditer(text)
+                             if m.group(1).startswith("env:"))
+    return sorted(n for n in names if n not in env)
+
+
 class ShutdownEngine:
     """Runs shutdowns for one catalogue against one ledger with the given hooks."""
 
@@ -237,8 +254,24 @@ class ShutdownEngine:
         if blockers and not rehearse:
             return self._wait(integ, report, None, why_blocked, rehearse)
 
+        missing = missing_secrets(integ)
+        if missing and not rehearse:
+            text = (f"environment variables not set: {', '.join(missing)} (needed by its "
+                    "steps; nothing was touched)")
+            with self.ledger.unit_of_work() as s:
+                self.il.set_status(s, integ.name, ShutdownStatus.failed, detail=text,
+                                   flow_run_id=self.flow_run_id)
+            self.hooks.notify(f"Integration {integ.name}: cannot start", text)
+            report.status = ShutdownStatus.failed
+            report.detail = text
+            report.steps = self._lines(integ, rehearse=False)
+            return report
+
         verdict = self.hooks.gate(integ.gate, as_of)
         if rehearse:
+            if missing:
+                why_blocked = "; ".join(filter(None, [
+                    why_blocked, f"a real run would fail: not set: {', '.join(missing)}"]))
             return self._rehearse(integ, report, verdict, as_of, why_blocked)
         if not verdict.open:
             why = f"gate {integ.gate}: " + "; ".join(verdict.reasons or ["closed"])
