@@ -549,9 +549,10 @@ class ShutdownEngine:
             note = "point of no return" if k == integ.ponr_index else ""
             if rec is not None and rec.detail:
                 note = f"{note}; {rec.detail}" if note else rec.detail
+            what = describe(s, rehearsal=rehearse, show=self.show)
             out.append(StepLine(s.id, s.phase.value, s.kind.value,
                                 rec.state.value if rec else StepState.pending.value,
-                                describe(s, rehearsal=rehearse, show=self.show),
+                                f"{s.title}: {what}" if s.title else what,
                                 mask(note, 200)))
         return out
 
