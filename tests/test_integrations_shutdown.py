@@ -221,3 +221,27 @@ def test_two_runs_at_once_never_do_a_step_twice(world: World) -> None:
     assert first["r"].status is ShutdownStatus.shut_down  # type: ignore[attr-defined]
     assert world.cp.posts() == ELVIS_POSTS
     assert IntegrationLedger(world.ledger).status("elvis").holder is None
+
+
+@pytest.mark.parametrize(("failing", "undone"), [
+    ("/elvis/announce", []),
+    ("/elvis/drain", ["freeze"]),
+    ("/elvis/disable", ["drain", "freeze"]),
+    ("/elvis/revoke", ["disable", "drain", "freeze"]),  # at the point of no return itself
+    ("/elvis/status", []),  # the confirm step, after the point of no return: nothing undone
+])
+def test_whichever_step_fails_exactly_the_reversible_done_steps_before_it_are_undone(
+        tmp_path: Path, counterpart: Counterpart, failing: str, undone: list[str]) -> None:
+    w = make_world(tmp_path, f"sqlite:///{tmp_path / 'samsa.sqlite'}", counterpart)
+    w.approve()
+    counterpart.fail[failing] = 502
+    report = w.engine().run_one("elvis", as_of=AS_OF)
+    assert report.status is ShutdownStatus.failed
+    assert report.undone == undone
+    states = w.states()
+    assert {k for k, v in states.items() if v is StepState.undone} == set(undone)
+    undo_paths = {"drain": "/elvis/undrain", "disable": "/elvis/enable"}
+    assert [p for p in counterpart.posts() if p in ("/elvis/undrain", "/elvis/enable")] == [
+        undo_paths[s] for s in undone if s in undo_paths]
+    assert endpoint_mode(w.db, "elvis") == ("active" if "freeze" in undone else
+                                            "read-only" if states.get("freeze") else "active")
