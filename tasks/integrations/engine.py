@@ -41,6 +41,7 @@ from models.integrations import VAR_RE, Action, Catalogue, Integration, Step, St
 from models.ledger import Ledger, utcnow
 from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
 from tasks.integrations.adapters import ActionOutcome, mask, run_action
+from tasks.integrations.notices import FAILURE_TAG, notify_event
 
 ACTOR = "samsa-decom"
 #: How long a run holds an integration without renewing (each step renews it).
@@ -261,7 +262,7 @@ class ShutdownEngine:
             with self.ledger.unit_of_work() as s:
                 self.il.set_status(s, integ.name, ShutdownStatus.failed, detail=text,
                                    flow_run_id=self.flow_run_id)
-            self.hooks.notify(f"Integration {integ.name}: cannot start", text)
+            self._notify(integ, "cannot-start", f"Integration {integ.name}: cannot start", text)
             report.status = ShutdownStatus.failed
             report.detail = text
             report.steps = self._lines(integ, rehearse=False)
@@ -389,7 +390,9 @@ class ShutdownEngine:
         with self.ledger.unit_of_work() as s:
             self.il.set_status(s, integ.name, ShutdownStatus.failed, current_step=step.id,
                                detail=text, flow_run_id=self.flow_run_id)
-        self.hooks.notify(f"Integration {integ.name}: shutdown failed", text)
+        attempt = self.il.steps(integ.name)[step.id].attempt
+        self._notify(integ, f"{step.id}:{attempt}", f"Integration {integ.name}: shutdown failed",
+                     text)
         report.status = ShutdownStatus.failed
         report.current_step = step.id
         report.detail = text
@@ -525,6 +528,12 @@ class ShutdownEngine:
                 return None
             return Decision(a.approver, a.approved, a.comment)
         return None
+
+    def _notify(self, integ: Integration, event: str, subject: str, text: str) -> None:
+        """Tell people (through the notify area's outbox when installed) and the hooks."""
+        key = f"integration-failed:{integ.name}:{event}:{self.flow_run_id or self.holder}"
+        outcome = notify_event(self.ledger, FAILURE_TAG, key, subject, text)
+        self.hooks.notify(subject, f"{text} ({outcome})")
 
     def _mark(self, integ: Integration, step: Step, state: StepState, detail: str, *,
               actor: str = ACTOR, status: ShutdownStatus | None = None) -> None:
