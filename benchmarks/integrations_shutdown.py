@@ -33,12 +33,20 @@ PHASES = ["announce", "freeze", "drain", "disable", "revoke", "confirm"]
 def catalogue_text(base: str, n: int) -> str:
     out = [f"variables: {{cp: '{base}'}}", "integrations:"]
     for i in range(n):
-        out += [f"  - name: i{i}", f"    title: I{i}", "    counterpart: C",
-                "    direction: both", "    protocol: HTTPS", "    point_of_no_return: revoke",
-                "    steps:"]
+        out += [
+            f"  - name: i{i}",
+            f"    title: I{i}",
+            "    counterpart: C",
+            "    direction: both",
+            "    protocol: HTTPS",
+            "    point_of_no_return: revoke",
+            "    steps:",
+        ]
         for p in PHASES:
-            out += [f"      - {{id: {p}, phase: {p}, kind: http, url: '${{cp}}/i{i}/{p}', "
-                    "idempotent: true}"]
+            out += [
+                f"      - {{id: {p}, phase: {p}, kind: http, url: '${{cp}}/i{i}/{p}', "
+                "idempotent: true}"
+            ]
     return "\n".join(out) + "\n"
 
 
@@ -46,8 +54,9 @@ def run_engine(url: str, cat, approve: bool = True) -> float:  # type: ignore[no
     ledger = Ledger.open(url)
     with ledger.unit_of_work() as s:
         for integ in cat.integrations:
-            ledger.record_approval(s, subject=integ.subject("revoke"), kind="approval",
-                                   approver="Bench", approved=True)
+            ledger.record_approval(
+                s, subject=integ.subject("revoke"), kind="approval", approver="Bench", approved=True
+            )
     engine = ShutdownEngine(cat, ledger, PlainHooks(cat, url, lambda g, d: GateAnswer(True)))
     t0 = time.perf_counter()
     reports = engine.run_all(as_of=date(2027, 1, 1))
@@ -80,14 +89,19 @@ def main() -> None:
     try:
         from sqlalchemy import create_engine, text
 
-        admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                              isolation_level="AUTOCOMMIT")
+        admin = create_engine(
+            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+        )
         name = f"bench_{uuid.uuid4().hex[:8]}"
         with admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            rows.append(("engine, ledger on PostgreSQL", run_engine(
-                f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", cat)))
+            rows.append(
+                (
+                    "engine, ledger on PostgreSQL",
+                    run_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", cat),
+                )
+            )
         finally:
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -99,8 +113,10 @@ def main() -> None:
     print(f"| {'way':<38} | {'time':>7} | {'steps/s':>8} | {'ms/step':>7} | {'vs baseline':>11} |")
     print(f"|{'-' * 40}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 13}|")
     for label, t in rows:
-        print(f"| {label:<38} | {t:6.2f}s | {steps / t:8.0f} | {1000 * t / steps:7.1f} | "
-              f"{t / base:10.1f}x |")
+        print(
+            f"| {label:<38} | {t:6.2f}s | {steps / t:8.0f} | {1000 * t / steps:7.1f} | "
+            f"{t / base:10.1f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -44,13 +44,19 @@ ARTIFACT_KEY = "integrations-shutdown"
 class ShutdownApproval(RunInput):
     """Approval of an integration's point of no return (it cannot be undone)."""
 
-    approver: str = Field(title="Ditt namn (godkännare)",
-                          description="Your full name; it is recorded in the ledger.")
-    approved: bool = Field(default=False, title="Godkänd",
-                           description="Tick to approve the step that cannot be undone; "
-                           "leave empty to refuse.")
-    comment: str = Field(default="", title="Kommentar",
-                         description="Why (recorded with the decision). No personnummer.")
+    approver: str = Field(
+        title="Ditt namn (godkännare)", description="Your full name; it is recorded in the ledger."
+    )
+    approved: bool = Field(
+        default=False,
+        title="Godkänd",
+        description="Tick to approve the step that cannot be undone; leave empty to refuse.",
+    )
+    comment: str = Field(
+        default="",
+        title="Kommentar",
+        description="Why (recorded with the decision). No personnummer.",
+    )
 
     @field_validator("approver")
     @classmethod
@@ -63,13 +69,20 @@ class ShutdownApproval(RunInput):
 class StepConfirmation(RunInput):
     """A person confirms a manual shutdown step (e.g. the counterpart was told)."""
 
-    confirmed_by: str = Field(title="Ditt namn",
-                              description="Your full name; it is recorded in the ledger.")
-    done: bool = Field(default=True, title="Utfört",
-                       description="Done? Untick if it could not be done (the step fails and "
-                       "the reversible steps before it are undone).")
-    comment: str = Field(default="", title="Kommentar",
-                         description="What was done (e.g. a ticket number), or why not.")
+    confirmed_by: str = Field(
+        title="Ditt namn", description="Your full name; it is recorded in the ledger."
+    )
+    done: bool = Field(
+        default=True,
+        title="Utfört",
+        description="Done? Untick if it could not be done (the step fails and "
+        "the reversible steps before it are undone).",
+    )
+    comment: str = Field(
+        default="",
+        title="Kommentar",
+        description="What was done (e.g. a ticket number), or why not.",
+    )
 
     @field_validator("confirmed_by")
     @classmethod
@@ -80,8 +93,14 @@ class StepConfirmation(RunInput):
 
 
 @task(name="shutdown-step", cache_policy=NO_CACHE, task_run_name="{purpose}-{label}")
-def run_step_task(action: Action, variables: dict[str, str], label: str, purpose: str,
-                  silent_days: int | None, as_of: date) -> ActionOutcome:
+def run_step_task(
+    action: Action,
+    variables: dict[str, str],
+    label: str,
+    purpose: str,
+    silent_days: int | None,
+    as_of: date,
+) -> ActionOutcome:
     """Carry out one step, check or undo of an integration's shutdown."""
     catalogue = Catalogue(variables=variables, integrations=[])
     resolve = make_resolver(catalogue, get_settings().resolved_source_url())
@@ -99,8 +118,9 @@ def run_step_task(action: Action, variables: dict[str, str], label: str, purpose
 class PrefectHooks:
     """Steps as task runs; approvals and confirmations as pause forms in the flow run."""
 
-    def __init__(self, catalogue: Catalogue, gates: PlanGates, *, timeout: int,
-                 poll_interval: int) -> None:
+    def __init__(
+        self, catalogue: Catalogue, gates: PlanGates, *, timeout: int, poll_interval: int
+    ) -> None:
         self.catalogue = catalogue
         self.gates = gates
         self.timeout = timeout
@@ -113,26 +133,32 @@ class PrefectHooks:
             self.logger.warning("gate %s closed: %s", gate, "; ".join(answer.reasons))
         return answer
 
-    def run(self, integ: Integration, step: Step, action: Action, purpose: str,
-            as_of: date) -> ActionOutcome:
+    def run(
+        self, integ: Integration, step: Step, action: Action, purpose: str, as_of: date
+    ) -> ActionOutcome:
         silent = step.silent_days if purpose in ("step", "check") else None
-        return run_step_task(action, self.catalogue.variables, f"{integ.name}-{step.id}",
-                             purpose, silent, as_of)
+        return run_step_task(
+            action, self.catalogue.variables, f"{integ.name}-{step.id}", purpose, silent, as_of
+        )
 
     def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None:
-        text = (f"## Approve the point of no return of **{integ.title}** ({integ.name})\n\n"
-                f"Step **{step.id}**: {step.title or step.describe()}.\n\n"
-                f"This cannot be undone. Counterpart: {integ.counterpart}. "
-                f"Waits for: {integ.waits_for or integ.gate or 'nothing'}.\n\n"
-                "The gate is checked again right after your approval.")
+        text = (
+            f"## Approve the point of no return of **{integ.title}** ({integ.name})\n\n"
+            f"Step **{step.id}**: {step.title or step.describe()}.\n\n"
+            f"This cannot be undone. Counterpart: {integ.counterpart}. "
+            f"Waits for: {integ.waits_for or integ.gate or 'nothing'}.\n\n"
+            "The gate is checked again right after your approval."
+        )
         answer = self._pause(ShutdownApproval, text, f"approve-{integ.name}-{step.id}")
         if answer is None:
             return None
         return Decision(answer.approver, answer.approved, answer.comment)
 
     def ask_confirmation(self, integ: Integration, step: Step) -> Decision | None:
-        text = (f"## Confirm a manual step of **{integ.title}** ({integ.name})\n\n"
-                f"Step **{step.id}** ({step.phase.value}): {step.instructions}")
+        text = (
+            f"## Confirm a manual step of **{integ.title}** ({integ.name})\n\n"
+            f"Step **{step.id}** ({step.phase.value}): {step.instructions}"
+        )
         answer = self._pause(StepConfirmation, text, f"confirm-{integ.name}-{step.id}")
         if answer is None:
             return None
@@ -147,12 +173,14 @@ class PrefectHooks:
         try:
             return pause_flow_run(
                 wait_for_input=model.with_initial_data(description=text),
-                timeout=self.timeout, poll_interval=self.poll_interval,
+                timeout=self.timeout,
+                poll_interval=self.poll_interval,
                 key=f"{key}-{flow_run.get_id()}",
             )
         except FlowPauseTimeout:
-            self.logger.warning("nobody answered %s within %s s; the integration waits", key,
-                                self.timeout)
+            self.logger.warning(
+                "nobody answered %s within %s s; the integration waits", key, self.timeout
+            )
             self._running_again(flow_run.get_id())
             return None
 
@@ -167,8 +195,10 @@ class PrefectHooks:
 
         with get_client(sync_client=True) as client:
             client.set_flow_run_state(
-                flow_run_id, Running(message="no answer to the form; the integration waits"),
-                force=True)
+                flow_run_id,
+                Running(message="no answer to the form; the integration waits"),
+                force=True,
+            )
 
     def notify(self, subject: str, text: str) -> None:
         # The failure is in the ledger (failed_shutdowns), the audit chain and the artifact;
@@ -197,17 +227,30 @@ def shutdown_integrations(
     catalogue = load_integrations(settings.integrations_path)
     gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
     ledger = Ledger.open(settings.resolved_ledger_url())
-    hooks = PrefectHooks(catalogue, gates, timeout=settings.approval_timeout_seconds,
-                         poll_interval=settings.approval_poll_seconds)
-    engine = ShutdownEngine(catalogue, ledger, hooks, flow_run_id=str(flow_run.get_id()),
-                            source_url=settings.resolved_source_url())
+    hooks = PrefectHooks(
+        catalogue,
+        gates,
+        timeout=settings.approval_timeout_seconds,
+        poll_interval=settings.approval_poll_seconds,
+    )
+    engine = ShutdownEngine(
+        catalogue,
+        ledger,
+        hooks,
+        flow_run_id=str(flow_run.get_id()),
+        source_url=settings.resolved_source_url(),
+    )
     if integration:
         reports = [engine.run_one(integration, as_of=as_of, rehearse=rehearse)]
     else:
         reports = engine.run_all(as_of=as_of, rehearse=rehearse)
     for r in reports:
-        logger.info("%s: %s%s", r.name, r.status.value,
-                    f" (waits for {r.waiting_for})" if r.waiting_for else "")
+        logger.info(
+            "%s: %s%s",
+            r.name,
+            r.status.value,
+            f" (waits for {r.waiting_for})" if r.waiting_for else "",
+        )
     publish_artifact(reports, rehearse=rehearse, as_of=as_of)
     failed = [r for r in reports if r.status is ShutdownStatus.failed]
     if failed and not rehearse:
@@ -218,27 +261,41 @@ def shutdown_integrations(
 
 
 def report_dict(r: IntegrationReport) -> dict[str, Any]:
-    return {"integration": r.name, "status": r.status.value, "current_step": r.current_step,
-            "waiting_for": r.waiting_for, "detail": r.detail, "undone": r.undone,
-            "rehearsal": r.rehearsal}
+    return {
+        "integration": r.name,
+        "status": r.status.value,
+        "current_step": r.current_step,
+        "waiting_for": r.waiting_for,
+        "detail": r.detail,
+        "undone": r.undone,
+        "rehearsal": r.rehearsal,
+    }
 
 
 def render_markdown(reports: list[IntegrationReport], *, rehearse: bool, as_of: date) -> str:
     """The artifact: each integration, its current step, and what waits for whom."""
     head = "Rehearsal (nothing was touched)" if rehearse else "Shutdown"
-    out = [f"# Integrations: {head}, {as_of.isoformat()}", "",
-           "| integration | status | current step | waits for | detail |",
-           "|---|---|---|---|---|"]
+    out = [
+        f"# Integrations: {head}, {as_of.isoformat()}",
+        "",
+        "| integration | status | current step | waits for | detail |",
+        "|---|---|---|---|---|",
+    ]
     for r in reports:
-        out.append(f"| {r.name} | {r.status.value} | {r.current_step or ''} | "
-                   f"{_cell(r.waiting_for)} | {_cell(r.detail)} |")
+        out.append(
+            f"| {r.name} | {r.status.value} | {r.current_step or ''} | "
+            f"{_cell(r.waiting_for)} | {_cell(r.detail)} |"
+        )
     for r in reports:
         out += ["", f"## {r.title} ({r.name})", ""]
         if r.rehearsal:
             out += [f"- {_cell(line)}" for line in r.rehearsal] + [""]
         out += ["| step | phase | kind | state | what | note |", "|---|---|---|---|---|---|"]
-        out += [f"| {s.step_id} | {s.phase} | {s.kind} | {s.state} | {_cell(s.what)} | "
-                f"{_cell(s.note)} |" for s in r.steps]
+        out += [
+            f"| {s.step_id} | {s.phase} | {s.kind} | {s.state} | {_cell(s.what)} | "
+            f"{_cell(s.note)} |"
+            for s in r.steps
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -276,18 +333,28 @@ def run_integration_action(ctx: ActionContext) -> ActionResult:
     gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
     ledger = Ledger.open(ctx.ledger_url)
     hooks = PlainHooks(catalogue, settings.resolved_source_url(), gates)
-    engine = ShutdownEngine(catalogue, ledger, hooks, flow_run_id=ctx.flow_run_id,
-                            source_url=settings.resolved_source_url())
+    engine = ShutdownEngine(
+        catalogue,
+        ledger,
+        hooks,
+        flow_run_id=ctx.flow_run_id,
+        source_url=settings.resolved_source_url(),
+    )
     r = engine.run_one(name, as_of=ctx.as_of, rehearse=ctx.rehearse)
     details = report_dict(r)
     if ctx.rehearse:
-        return ActionResult(done=False, waiting=True, summary=f"{name}: rehearsal, "
-                            f"{len(r.rehearsal)} lines", details=details)
+        return ActionResult(
+            done=False,
+            waiting=True,
+            summary=f"{name}: rehearsal, {len(r.rehearsal)} lines",
+            details=details,
+        )
     if r.status is ShutdownStatus.shut_down:
         return ActionResult(done=True, summary=f"{name}: shut down", details=details)
     if r.status is ShutdownStatus.waiting:
-        return ActionResult(done=False, waiting=True,
-                            summary=f"{name}: waits for {r.waiting_for}", details=details)
+        return ActionResult(
+            done=False, waiting=True, summary=f"{name}: waits for {r.waiting_for}", details=details
+        )
     return ActionResult(done=False, summary=f"{name}: {r.detail}", details=details)
 
 

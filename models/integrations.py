@@ -192,8 +192,14 @@ class Catalogue(BaseModel):
             visit(i.name)
         return [by_name[n] for n in done]
 
-    def resolve(self, text: str, *, source_url: str, env: Mapping[str, str] | None = None,
-                secrets: bool = True) -> str:
+    def resolve(
+        self,
+        text: str,
+        *,
+        source_url: str,
+        env: Mapping[str, str] | None = None,
+        secrets: bool = True,
+    ) -> str:
         """Substitute ``${source_url}``, ``${var}`` and (when ``secrets``) ``${env:NAME}``.
 
         A catalogue variable may be overridden by ``SAMSA_DECOM_VAR_<NAME>`` in the
@@ -342,33 +348,43 @@ def parse_integrations(
             at((*base, "name"), f"duplicate integration name {integ.name!r}")
         names.setdefault(integ.name, n)
         if known_gates is not None and integ.gate is not None and integ.gate not in known_gates:
-            at((*base, "gate"), f"{integ.name}: unknown gate {integ.gate!r} (the plan has: "
-               f"{', '.join(sorted(known_gates)) or 'no gates'})")
+            at(
+                (*base, "gate"),
+                f"{integ.name}: unknown gate {integ.gate!r} (the plan has: "
+                f"{', '.join(sorted(known_gates)) or 'no gates'})",
+            )
         _check_steps(integ, base, at, variables, partial=n not in complete)
 
     for n, integ in parsed:
         for k, other in enumerate(integ.shutdown_after):
             if other not in names:
-                at(("integrations", n, "shutdown_after", k),
-                   f"{integ.name}: shutdown_after names unknown integration {other!r}")
+                at(
+                    ("integrations", n, "shutdown_after", k),
+                    f"{integ.name}: shutdown_after names unknown integration {other!r}",
+                )
             elif other == integ.name:
-                at(("integrations", n, "shutdown_after", k),
-                   f"{integ.name}: cannot wait for itself")
+                at(
+                    ("integrations", n, "shutdown_after", k),
+                    f"{integ.name}: cannot wait for itself",
+                )
     graph: dict[str, list[str]] = {}
     for _, i in parsed:
         graph.setdefault(i.name, list(i.shutdown_after))
     for cycle in _cycles(graph):
         first = names[cycle[0]]
-        at(("integrations", first, "shutdown_after"),
-           "dependency cycle: " + " → ".join([*cycle, cycle[0]]))
+        at(
+            ("integrations", first, "shutdown_after"),
+            "dependency cycle: " + " → ".join([*cycle, cycle[0]]),
+        )
 
     if problems:
         raise ValidationFailed(where, sorted(problems, key=_line_of))
     return Catalogue(variables=variables, integrations=[i for _, i in parsed], source=where)
 
 
-def _validate_integration(item: Any, base: tuple[Any, ...],
-                          at: Any) -> tuple[Integration | None, bool]:
+def _validate_integration(
+    item: Any, base: tuple[Any, ...], at: Any
+) -> tuple[Integration | None, bool]:
     """Validate one integration part by part (its fields, then each step), so that a bad
     field does not hide the problems of the rest. Returns a best-effort model and whether
     everything validated."""
@@ -390,24 +406,39 @@ def _validate_integration(item: Any, base: tuple[Any, ...],
                 at((*base, "steps", k, *err["loc"]), _pydantic_message(err))
     header = {key: value for key, value in item.items() if key != "steps"}
     try:
-        integ = Integration.model_validate({**header, "steps": steps}
-                                           if raw_steps is not None else header)
+        integ = Integration.model_validate(
+            {**header, "steps": steps} if raw_steps is not None else header
+        )
         return integ, ok
     except ValidationError as exc:
         bad_keys = set()
         for err in exc.errors():
             at((*base, *err["loc"]), _pydantic_message(err))
             bad_keys.add(err["loc"][0] if err["loc"] else None)
-    fields = {key: value for key, value in header.items()
-              if key in Integration.model_fields and key not in bad_keys}
+    fields = {
+        key: value
+        for key, value in header.items()
+        if key in Integration.model_fields and key not in bad_keys
+    }
     name = fields.get("name") if isinstance(fields.get("name"), str) else f"#{base[-1] + 1}"
-    defaults = {"name": name, "title": "", "counterpart": "", "direction": Direction.both,
-                "protocol": ""}
+    defaults = {
+        "name": name,
+        "title": "",
+        "counterpart": "",
+        "direction": Direction.both,
+        "protocol": "",
+    }
     return Integration.model_construct(**{**defaults, **fields, "steps": steps}), False
 
 
-def _check_steps(integ: Integration, base: tuple[Any, ...], at: Any,
-                 variables: dict[str, str], *, partial: bool = False) -> None:
+def _check_steps(
+    integ: Integration,
+    base: tuple[Any, ...],
+    at: Any,
+    variables: dict[str, str],
+    *,
+    partial: bool = False,
+) -> None:
     steps = integ.steps
     ids = [s.id for s in steps]
     if not steps:
@@ -423,9 +454,11 @@ def _check_steps(integ: Integration, base: tuple[Any, ...], at: Any,
     if integ.point_of_no_return is None:
         at(base, f"{integ.name}: missing `point_of_no_return` (the step that cannot be undone)")
     elif integ.point_of_no_return not in ids and not partial:
-        at((*base, "point_of_no_return"),
-           f"{integ.name}: point_of_no_return {integ.point_of_no_return!r} is not one of its "
-           f"steps ({', '.join(ids)})")
+        at(
+            (*base, "point_of_no_return"),
+            f"{integ.name}: point_of_no_return {integ.point_of_no_return!r} is not one of its "
+            f"steps ({', '.join(ids)})",
+        )
     else:
         ponr_index = ids.index(integ.point_of_no_return)
 
@@ -434,38 +467,56 @@ def _check_steps(integ: Integration, base: tuple[Any, ...], at: Any,
         path = (*base, "steps", k)
         label = f"{integ.name}.{s.id}"
         if s.phase.rank < last_rank:
-            at((*path, "phase"), f"{label}: phase {s.phase.value} comes after a later phase "
-               f"(order: {', '.join(p.value for p in Phase)})")
+            at(
+                (*path, "phase"),
+                f"{label}: phase {s.phase.value} comes after a later phase "
+                f"(order: {', '.join(p.value for p in Phase)})",
+            )
         last_rank = max(last_rank, s.phase.rank)
         _check_action(s, path, label, at, variables)
         if s.undo is not None:
             _check_action(s.undo, (*path, "undo"), f"{label} undo", at, variables)
             if s.undo.kind is StepKind.manual:
-                at((*path, "undo"), f"{label}: an undo cannot be manual (it runs during a "
-                   "rollback, when nobody is asked)")
+                at(
+                    (*path, "undo"),
+                    f"{label}: an undo cannot be manual (it runs during a "
+                    "rollback, when nobody is asked)",
+                )
         if s.check is not None:
             _check_action(s.check, (*path, "check"), f"{label} check", at, variables)
             if s.check.kind is StepKind.manual:
                 at((*path, "check"), f"{label}: a check cannot be manual")
         if ponr_index is not None:
             if k < ponr_index and s.reversible and s.undo is None:
-                at(path, f"{label}: declared reversible but has no `undo` (every reversible "
-                   "step before the point of no return needs one)")
+                at(
+                    path,
+                    f"{label}: declared reversible but has no `undo` (every reversible "
+                    "step before the point of no return needs one)",
+                )
             if k >= ponr_index and (s.reversible or s.undo is not None):
-                at(path, f"{label}: at or after the point of no return a step cannot be "
-                   "reversible or have an undo")
+                at(
+                    path,
+                    f"{label}: at or after the point of no return a step cannot be "
+                    "reversible or have an undo",
+                )
         if not s.reversible and s.undo is not None:
             at((*path, "undo"), f"{label}: has an `undo` but is not declared `reversible: true`")
         if s.kind is not StepKind.manual and s.check is None and not s.idempotent:
-            at(path, f"{label}: declare a `check` or `idempotent: true`, so a run killed in "
-               "this step can tell whether to run it again")
+            at(
+                path,
+                f"{label}: declare a `check` or `idempotent: true`, so a run killed in "
+                "this step can tell whether to run it again",
+            )
         if s.silent_days is not None and s.kind not in (StepKind.sql, StepKind.http):
-            at((*path, "silent_days"),
-               f"{label}: silent_days needs a sql or http step that reports the last message time")
+            at(
+                (*path, "silent_days"),
+                f"{label}: silent_days needs a sql or http step that reports the last message time",
+            )
 
 
-def _check_action(a: Action, path: tuple[Any, ...], label: str, at: Any,
-                  variables: dict[str, str]) -> None:
+def _check_action(
+    a: Action, path: tuple[Any, ...], label: str, at: Any, variables: dict[str, str]
+) -> None:
     if a.kind is StepKind.http:
         if not a.url:
             at(path, f"{label}: an http step needs `url`")
@@ -506,7 +557,7 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
             if nxt not in graph:
                 continue
             if nxt in stack:
-                cycle = stack[stack.index(nxt):]
+                cycle = stack[stack.index(nxt) :]
                 key = frozenset(cycle)
                 if key not in seen_sets and len(cycle) > 1:
                     seen_sets.add(key)
@@ -531,8 +582,7 @@ def _pydantic_message(err: Any) -> str:
     if typ == "missing":
         return f"{prefix}missing `{err['loc'][-1]}`"
     if typ == "string_type" and isinstance(err.get("input"), bool):
-        return (f"{loc}: reads as yes/no ({err['input']}); put the text in quotes, "
-                f"e.g. \"off\"")
+        return f'{loc}: reads as yes/no ({err["input"]}); put the text in quotes, e.g. "off"'
     if typ == "enum":
         return f"{loc}: {err['msg'].lower()} (got {err.get('input')!r})"
     return f"{loc}: {err['msg']}"

@@ -68,8 +68,13 @@ class Counterpart:
                     return
                 parts = self.path.strip("/").split("/")
                 if self.command == "GET" and parts[-1] == "status":
-                    self._answer(200, {"state": owner.state.get(parts[0], "active"),
-                                       "last_message_at": owner.last_message_at})
+                    self._answer(
+                        200,
+                        {
+                            "state": owner.state.get(parts[0], "active"),
+                            "last_message_at": owner.last_message_at,
+                        },
+                    )
                     return
                 if self.command == "POST" and len(parts) == 2:
                     owner.state[parts[0]] = parts[1]
@@ -109,22 +114,36 @@ def make_samsa_db(url: str, last_message: str = "2026-11-01 08:00:00") -> None:
     """A SAMSA-like database: the endpoint table the sql steps change, and messages."""
     engine = create_engine(url)
     with engine.begin() as c:
-        c.execute(text("CREATE TABLE integration_endpoint (name VARCHAR(50) PRIMARY KEY, "
-                       "mode VARCHAR(20) NOT NULL)"))
-        c.execute(text("INSERT INTO integration_endpoint VALUES ('elvis', 'active'), "
-                       "('utdata', 'active')"))
-        c.execute(text("CREATE TABLE message (id INTEGER PRIMARY KEY, receiver VARCHAR(50), "
-                       "sent_at TIMESTAMP NOT NULL)"))
-        c.execute(text("INSERT INTO message VALUES (1, 'elvis', :a), (2, 'utdata', :a)"),
-                  {"a": last_message})
+        c.execute(
+            text(
+                "CREATE TABLE integration_endpoint (name VARCHAR(50) PRIMARY KEY, "
+                "mode VARCHAR(20) NOT NULL)"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO integration_endpoint VALUES ('elvis', 'active'), ('utdata', 'active')"
+            )
+        )
+        c.execute(
+            text(
+                "CREATE TABLE message (id INTEGER PRIMARY KEY, receiver VARCHAR(50), "
+                "sent_at TIMESTAMP NOT NULL)"
+            )
+        )
+        c.execute(
+            text("INSERT INTO message VALUES (1, 'elvis', :a), (2, 'utdata', :a)"),
+            {"a": last_message},
+        )
     engine.dispose()
 
 
 def endpoint_mode(url: str, name: str) -> str:
     engine = create_engine(url)
     with engine.connect() as c:
-        mode = c.execute(text("SELECT mode FROM integration_endpoint WHERE name = :n"),
-                         {"n": name}).scalar_one()
+        mode = c.execute(
+            text("SELECT mode FROM integration_endpoint WHERE name = :n"), {"n": name}
+        ).scalar_one()
     engine.dispose()
     return str(mode)
 
@@ -243,9 +262,10 @@ milestones:
 
 
 def rollout_yaml(status: str) -> str:
-    extra = {"live": "    actual_go_live: 2026-10-01\n",
-             "paused": "    actual_go_live: 2026-10-01\n    paused_on: 2026-12-02\n",
-             }.get(status, "")
+    extra = {
+        "live": "    actual_go_live: 2026-10-01\n",
+        "paused": "    actual_go_live: 2026-10-01\n    paused_on: 2026-12-02\n",
+    }.get(status, "")
     return f"""\
 title: Millennium
 functions: {{inskrivning: Inskrivning}}
@@ -271,14 +291,21 @@ class World:
 
     def engine(self) -> ShutdownEngine:
         gates = PlanGates(self.plan, str(self.rollout))
-        hooks = PlainHooks(self.catalogue, self.db, gates,
-                           notify=lambda s, t: self.notices.append((s, t)))
+        hooks = PlainHooks(
+            self.catalogue, self.db, gates, notify=lambda s, t: self.notices.append((s, t))
+        )
         return ShutdownEngine(self.catalogue, self.ledger, hooks, source_url=self.db)
 
     def approve(self, name: str = "elvis", yes: bool = True, who: str = "Anna Andersson") -> None:
         with self.ledger.unit_of_work() as s:
-            self.ledger.record_approval(s, subject=f"integration:{name}:revoke", kind="approval",
-                                        approver=who, approved=yes, comment="enligt beslut")
+            self.ledger.record_approval(
+                s,
+                subject=f"integration:{name}:revoke",
+                kind="approval",
+                approver=who,
+                approved=yes,
+                comment="enligt beslut",
+            )
 
     def states(self, name: str = "elvis") -> dict[str, StepState]:
         return {k: v.state for k, v in IntegrationLedger(self.ledger).steps(name).items()}
@@ -287,8 +314,9 @@ class World:
         self.rollout.write_text(rollout_yaml(status), encoding="utf-8")
 
 
-def make_world(tmp_path: Path, db_url: str, cp: Counterpart, *, status: str = "live",
-               extra_step: str = "") -> World:
+def make_world(
+    tmp_path: Path, db_url: str, cp: Counterpart, *, status: str = "live", extra_step: str = ""
+) -> World:
     make_samsa_db(db_url)
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN, encoding="utf-8")

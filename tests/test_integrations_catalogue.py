@@ -76,8 +76,17 @@ def test_the_shipped_catalogue_is_valid_and_matches_the_plan() -> None:
     cat = load_integrations(path, gate_names=gate_names)
     names = {i.name for i in cat.integrations}
     # every integration the seed names
-    assert {"elvis", "befreg", "population-register", "siths-hsa", "sambi",
-            "inera-coordinated-planning", "en-vag-in", "utdata", "larplattformen"} <= names
+    assert {
+        "elvis",
+        "befreg",
+        "population-register",
+        "siths-hsa",
+        "sambi",
+        "inera-coordinated-planning",
+        "en-vag-in",
+        "utdata",
+        "larplattformen",
+    } <= names
     for integ in cat.integrations:
         assert integ.point_of_no_return, integ.name
         phases = [s.phase for s in integ.steps]
@@ -85,8 +94,9 @@ def test_the_shipped_catalogue_is_valid_and_matches_the_plan() -> None:
         if integ.connected:
             assert {Phase.announce, Phase.revoke, Phase.confirm} <= set(phases)
     if plan_path.exists():
-        wanted = {m.action_params["integration"] for m in plan.milestones
-                  if m.action == "integration"}
+        wanted = {
+            m.action_params["integration"] for m in plan.milestones if m.action == "integration"
+        }
         assert wanted <= names, f"plan names integrations the catalogue lacks: {wanted - names}"
     # SITHS/HSA authentication goes last: everything else is shut down before it
     order = [i.name for i in cat.shutdown_order()]
@@ -119,33 +129,43 @@ def test_every_problem_is_listed_at_once_with_its_line(tmp_path: Path) -> None:
     ]
     assert len(info.value.problems) == len(expected), text
     assert [p.where for p in info.value.problems] == sorted(
-        (p.where for p in info.value.problems), key=lambda w: int(w.rsplit(":", 1)[1]))
+        (p.where for p in info.value.problems), key=lambda w: int(w.rsplit(":", 1)[1])
+    )
     for line, message in expected:
-        assert any(p.where == f"{where}:{line}" and message in p.message
-                   for p in info.value.problems), (line, message, text)
+        assert any(
+            p.where == f"{where}:{line}" and message in p.message for p in info.value.problems
+        ), (line, message, text)
     assert info.value.exit_code == 2
 
 
 def test_yaml_errors_and_duplicate_keys_have_lines() -> None:
     with pytest.raises(ValidationFailed) as info:
         parse_integrations("integrations:\n  - name: a\n    name: b\n", "x.yaml")
-    assert any(p.where == "x.yaml:3" and "duplicate key 'name'" in p.message
-               for p in info.value.problems)
+    assert any(
+        p.where == "x.yaml:3" and "duplicate key 'name'" in p.message for p in info.value.problems
+    )
     with pytest.raises(ValidationFailed) as info:
         parse_integrations("integrations: [\n", "y.yaml")
     assert "not valid YAML" in str(info.value)
 
 
 def test_a_step_past_the_point_of_no_return_cannot_be_reversible() -> None:
-    text = BAD.split("  - name: befreg")[0].replace("colour: blue\n    ", "").replace(
-        "gate: no-such-gate\n    shutdown_after: [befreg]\n    ", "")
-    text = text.replace("        sql: DELETE FROM cert WHERE host = '${host}'\n",
-                        "        sql: DELETE FROM cert\n        reversible: true\n"
-                        "        undo: {kind: sql, sql: SELECT 1}\n")
+    text = (
+        BAD.split("  - name: befreg")[0]
+        .replace("colour: blue\n    ", "")
+        .replace("gate: no-such-gate\n    shutdown_after: [befreg]\n    ", "")
+    )
+    text = text.replace(
+        "        sql: DELETE FROM cert WHERE host = '${host}'\n",
+        "        sql: DELETE FROM cert\n        reversible: true\n"
+        "        undo: {kind: sql, sql: SELECT 1}\n",
+    )
     with pytest.raises(ValidationFailed) as info:
         parse_integrations(text, "z.yaml")
-    assert any("at or after the point of no return a step cannot be reversible" in p.message
-               for p in info.value.problems), str(info.value)
+    assert any(
+        "at or after the point of no return a step cannot be reversible" in p.message
+        for p in info.value.problems
+    ), str(info.value)
 
 
 def test_variables_resolve_from_catalogue_environment_and_settings() -> None:
@@ -153,14 +173,16 @@ def test_variables_resolve_from_catalogue_environment_and_settings() -> None:
         "variables: {gw: 'https://gw'}\nintegrations:\n"
         "  - {name: a, title: A, counterpart: C, direction: inbound, protocol: P,\n"
         "     point_of_no_return: s, steps: [{id: s, phase: revoke, kind: http,\n"
-        "     url: '${gw}/x', idempotent: true}]}\n", "v.yaml")
+        "     url: '${gw}/x', idempotent: true}]}\n",
+        "v.yaml",
+    )
     assert cat.resolve("${gw}/x", source_url="sqlite://", env={}) == "https://gw/x"
-    assert cat.resolve("${gw}", source_url="", env={"SAMSA_DECOM_VAR_GW": "http://o"}) == \
-        "http://o"
-    assert cat.resolve("${source_url}", source_url="postgresql://h/db", env={}) == \
-        "postgresql://h/db"
+    assert cat.resolve("${gw}", source_url="", env={"SAMSA_DECOM_VAR_GW": "http://o"}) == "http://o"
+    assert (
+        cat.resolve("${source_url}", source_url="postgresql://h/db", env={}) == "postgresql://h/db"
+    )
     assert cat.resolve("Bearer ${env:TOKEN}", source_url="", env={"TOKEN": "t"}) == "Bearer t"
-    assert cat.resolve("Bearer ${env:TOKEN}", source_url="", env={}, secrets=False) == \
-        "Bearer ${env:TOKEN}"
-
-
+    assert (
+        cat.resolve("Bearer ${env:TOKEN}", source_url="", env={}, secrets=False)
+        == "Bearer ${env:TOKEN}"
+    )

@@ -19,9 +19,13 @@ def cli_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
 
     cp = Counterpart().start()
     w = make_world(tmp_path, f"sqlite:///{tmp_path / 'samsa.sqlite'}", cp)
-    env = {"SAMSA_DECOM_SOURCE_URL": w.db, "SAMSA_DECOM_LEDGER_URL": w.db,
-           "SAMSA_DECOM_INTEGRATIONS_PATH": str(tmp_path / "integrations.yaml"),
-           "SAMSA_DECOM_PLAN_PATH": str(w.plan), "SAMSA_DECOM_ROLLOUT_SOURCE": str(w.rollout)}
+    env = {
+        "SAMSA_DECOM_SOURCE_URL": w.db,
+        "SAMSA_DECOM_LEDGER_URL": w.db,
+        "SAMSA_DECOM_INTEGRATIONS_PATH": str(tmp_path / "integrations.yaml"),
+        "SAMSA_DECOM_PLAN_PATH": str(w.plan),
+        "SAMSA_DECOM_ROLLOUT_SOURCE": str(w.rollout),
+    }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
@@ -30,7 +34,8 @@ def cli_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
 
 
 def test_rehearse_then_shut_down_with_a_prerecorded_approval(
-        cli_world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    cli_world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     w = cli_world
     assert main(["integrations", "shutdown", "elvis", "--rehearse", "--as-of", "2026-12-31"]) == 0
     out = capsys.readouterr().out
@@ -51,7 +56,8 @@ def test_rehearse_then_shut_down_with_a_prerecorded_approval(
 
 
 def test_failed_step_exits_1_and_bad_input_exits_2(
-        cli_world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    cli_world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     w = cli_world
     w.cp.fail["/elvis/drain"] = 500
     assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 1
@@ -74,8 +80,13 @@ def test_action_integration_waits_on_a_closed_gate_then_completes(cli_world: Wor
     w = cli_world
     action = resolve_action("integration")
     assert action is not None
-    ctx = ActionContext(milestone_id="integration-elvis-off", as_of=AS_OF, rehearse=False,
-                        ledger_url=w.db, params={"integration": "elvis"})
+    ctx = ActionContext(
+        milestone_id="integration-elvis-off",
+        as_of=AS_OF,
+        rehearse=False,
+        ledger_url=w.db,
+        params={"integration": "elvis"},
+    )
 
     w.set_rollout("planned")
     result = action(ctx)
@@ -95,25 +106,46 @@ def test_action_integration_waits_on_a_closed_gate_then_completes(cli_world: Wor
 
     w.cp.fail["/utdata/revoke"] = 500
     w.approve("utdata")
-    failed = action(ActionContext(milestone_id="integration-utdata-off", as_of=date(2027, 1, 5),
-                                  rehearse=False, ledger_url=w.db,
-                                  params={"integration": "utdata"}))
+    failed = action(
+        ActionContext(
+            milestone_id="integration-utdata-off",
+            as_of=date(2027, 1, 5),
+            rehearse=False,
+            ledger_url=w.db,
+            params={"integration": "utdata"},
+        )
+    )
     assert (failed.done, failed.waiting) == (False, False)
     assert "step revoke failed" in failed.summary
 
 
 def test_rollback_on_request_until_the_point_of_no_return(
-        cli_world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    cli_world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     w = cli_world
     assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
     assert endpoint_mode(w.db, "elvis") == "read-only"  # waiting for approval, steps done
-    assert main(["integrations", "rollback", "elvis", "--by", "Carl Ek",
-                 "--reason", "Millennium pausat igen"]) == 0
+    assert (
+        main(
+            [
+                "integrations",
+                "rollback",
+                "elvis",
+                "--by",
+                "Carl Ek",
+                "--reason",
+                "Millennium pausat igen",
+            ]
+        )
+        == 0
+    )
     assert "undone disable, drain, freeze" in capsys.readouterr().out
     assert endpoint_mode(w.db, "elvis") == "active"
     assert w.cp.posts()[-2:] == ["/elvis/enable", "/elvis/undrain"]
-    assert any(e.action == "integration.rollback.requested" and e.actor == "Carl Ek"
-               for e in w.ledger.audit_entries())
+    assert any(
+        e.action == "integration.rollback.requested" and e.actor == "Carl Ek"
+        for e in w.ledger.audit_entries()
+    )
 
     w.approve()
     assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
@@ -122,8 +154,20 @@ def test_rollback_on_request_until_the_point_of_no_return(
 
 
 def test_a_personnummer_in_a_comment_is_masked_in_the_ledger(cli_world: World) -> None:
-    assert main(["integrations", "approve", "elvis", "--approver", "Anna Andersson",
-                 "--comment", "gäller ärendet för 19121212-1212"]) == 0
+    assert (
+        main(
+            [
+                "integrations",
+                "approve",
+                "elvis",
+                "--approver",
+                "Anna Andersson",
+                "--comment",
+                "gäller ärendet för 19121212-1212",
+            ]
+        )
+        == 0
+    )
     approval = cli_world.ledger.latest_approval("integration:elvis:revoke")
     assert approval is not None and approval.comment == "gäller ärendet för 19121212-****"
     audit = cli_world.ledger.audit_entries()[-1]
@@ -131,13 +175,17 @@ def test_a_personnummer_in_a_comment_is_masked_in_the_ledger(cli_world: World) -
 
 
 def test_a_missing_secret_stops_before_anything_is_touched(
-        cli_world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    cli_world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     path = tmp_path / "integrations.yaml"
     text = path.read_text(encoding="utf-8").replace(
         "        url: ${counterpart}/elvis/drain\n",
         "        url: ${counterpart}/elvis/drain\n"
-        "        headers: {Authorization: 'Bearer ${env:SAMSA_TEST_ADMIN_TOKEN}'}\n")
+        "        headers: {Authorization: 'Bearer ${env:SAMSA_TEST_ADMIN_TOKEN}'}\n",
+    )
     path.write_text(text, encoding="utf-8")
     monkeypatch.delenv("SAMSA_TEST_ADMIN_TOKEN", raising=False)
     assert main(["integrations", "shutdown", "elvis", "--rehearse"]) == 0

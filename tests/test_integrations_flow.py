@@ -47,8 +47,13 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def flow_world(tmp_path: Path, sqlite_url: str, counterpart: Counterpart,
-               monkeypatch: pytest.MonkeyPatch, prefect_harness: None) -> World:
+def flow_world(
+    tmp_path: Path,
+    sqlite_url: str,
+    counterpart: Counterpart,
+    monkeypatch: pytest.MonkeyPatch,
+    prefect_harness: None,
+) -> World:
     """SQLite under the flow (the engine tests cover PostgreSQL for every rule)."""
     from models.settings import get_settings
 
@@ -104,8 +109,14 @@ def test_approval_through_the_pause_form_is_recorded_and_passes(flow_world: Worl
     run = wait_for_paused()
     assert w.cp.count("POST", "/elvis/disable") == 1
     assert w.cp.count("POST", "/elvis/revoke") == 0  # waits at the point of no return
-    resume_flow_run(run.id, run_input={"approver": "Anna Andersson", "approved": True,
-                                       "comment": "Beslut i styrgruppen 2026-12-30"})
+    resume_flow_run(
+        run.id,
+        run_input={
+            "approver": "Anna Andersson",
+            "approved": True,
+            "comment": "Beslut i styrgruppen 2026-12-30",
+        },
+    )
     thread.join(120)
     assert "error" not in out, out.get("error")
     assert out["result"][0]["status"] == "shut_down"
@@ -116,22 +127,24 @@ def test_approval_through_the_pause_form_is_recorded_and_passes(flow_world: Worl
     assert approval.approver == "Anna Andersson"
     assert approval.flow_run_id == str(run.id)
     granted = [e for e in w.ledger.audit_entries() if e.action == "approval.granted"]
-    assert [(e.actor, e.subject) for e in granted] == [("Anna Andersson",
-                                                         "integration:elvis:revoke")]
+    assert [(e.actor, e.subject) for e in granted] == [
+        ("Anna Andersson", "integration:elvis:revoke")
+    ]
     assert w.ledger.verify_audit().ok
     md = artifact_markdown()
     assert "| elvis | shut_down |" in md and "point of no return" in md
 
 
-def test_refusal_through_the_form_stops_before_the_point_of_no_return(
-        flow_world: World) -> None:
+def test_refusal_through_the_form_stops_before_the_point_of_no_return(flow_world: World) -> None:
     from prefect.flow_runs import resume_flow_run
 
     w = flow_world
     thread, out = run_in_thread(integration="elvis", as_of=AS_OF)
     run = wait_for_paused()
-    resume_flow_run(run.id, run_input={"approver": "Bo Berg", "approved": False,
-                                       "comment": "Etapp 4 har inte startat"})
+    resume_flow_run(
+        run.id,
+        run_input={"approver": "Bo Berg", "approved": False, "comment": "Etapp 4 har inte startat"},
+    )
     thread.join(120)
     assert "error" not in out, out.get("error")
     assert out["result"][0]["status"] == "waiting"
@@ -171,8 +184,12 @@ def test_rehearsal_flow_shows_what_would_happen_and_touches_nothing(flow_world: 
 
 
 def test_killed_run_resumes_at_its_step_without_repeating_one(
-        tmp_path: Path, db_url: str, counterpart: Counterpart,
-        monkeypatch: pytest.MonkeyPatch, prefect_harness: None) -> None:
+    tmp_path: Path,
+    db_url: str,
+    counterpart: Counterpart,
+    monkeypatch: pytest.MonkeyPatch,
+    prefect_harness: None,
+) -> None:
     from deploy.cli import main
     from flows.integrations import shutdown_integrations
     from models.settings import get_settings
@@ -183,20 +200,48 @@ def test_killed_run_resumes_at_its_step_without_repeating_one(
     get_settings.cache_clear()
     env = {**os.environ, **settings_env(w, tmp_path), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deploy.cli", "integrations", "shutdown", "elvis",
-         "--as-of", AS_OF.isoformat()],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "deploy.cli",
+            "integrations",
+            "shutdown",
+            "elvis",
+            "--as-of",
+            AS_OF.isoformat(),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     w.cp.kill_after["/elvis/disable"] = proc.pid  # the counterpart acts, then the run dies
     proc.communicate(timeout=120)
     assert proc.returncode == -9
 
     steps = IntegrationLedger(w.ledger).steps("elvis")
     assert {k: v.state for k, v in steps.items()} == {
-        "announce": StepState.done, "freeze": StepState.done, "drain": StepState.done,
-        "silence": StepState.done, "disable": StepState.running}
+        "announce": StepState.done,
+        "freeze": StepState.done,
+        "drain": StepState.done,
+        "silence": StepState.done,
+        "disable": StepState.running,
+    }
 
-    assert main(["integrations", "approve", "elvis", "--approver", "Anna Andersson",
-                 "--comment", "godkänt i förväg"]) == 0
+    assert (
+        main(
+            [
+                "integrations",
+                "approve",
+                "elvis",
+                "--approver",
+                "Anna Andersson",
+                "--comment",
+                "godkänt i förväg",
+            ]
+        )
+        == 0
+    )
     w.cp.kill_after.clear()
     result = shutdown_integrations(integration="elvis", as_of=AS_OF)
     assert result[0]["status"] == "shut_down"
@@ -211,7 +256,8 @@ def test_killed_run_resumes_at_its_step_without_repeating_one(
 
 
 def test_nobody_answering_the_form_leaves_the_integration_waiting(
-        flow_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    flow_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from flows.integrations import shutdown_integrations
     from models.settings import get_settings
 
@@ -227,16 +273,21 @@ def test_nobody_answering_the_form_leaves_the_integration_waiting(
     assert w.ledger.latest_approval("integration:elvis:revoke") is None
 
 
-
 def test_manual_step_is_confirmed_through_its_form(
-        tmp_path: Path, sqlite_url: str, counterpart: Counterpart,
-        monkeypatch: pytest.MonkeyPatch, prefect_harness: None) -> None:
+    tmp_path: Path,
+    sqlite_url: str,
+    counterpart: Counterpart,
+    monkeypatch: pytest.MonkeyPatch,
+    prefect_harness: None,
+) -> None:
     from prefect.flow_runs import resume_flow_run
 
     from models.settings import get_settings
 
-    extra = ("      - id: queue-checked\n        phase: drain\n        kind: manual\n"
-             "        instructions: Kontrollera i Elvis att utkön är tom\n")
+    extra = (
+        "      - id: queue-checked\n        phase: drain\n        kind: manual\n"
+        "        instructions: Kontrollera i Elvis att utkön är tom\n"
+    )
     w = make_world(tmp_path, sqlite_url, counterpart, extra_step=extra)
     for k, v in settings_env(w, tmp_path).items():
         monkeypatch.setenv(k, v)
@@ -245,8 +296,9 @@ def test_manual_step_is_confirmed_through_its_form(
     thread, out = run_in_thread(integration="elvis", as_of=AS_OF)
     run = wait_for_paused()
     assert counterpart.posts() == ["/elvis/announce"]  # waits for the person, nothing more
-    resume_flow_run(run.id, run_input={"confirmed_by": "Carl Ek", "done": True,
-                                       "comment": "kön tom 08:10"})
+    resume_flow_run(
+        run.id, run_input={"confirmed_by": "Carl Ek", "done": True, "comment": "kön tom 08:10"}
+    )
     run = wait_for_paused()  # then the approval of the point of no return
     resume_flow_run(run.id, run_input={"approver": "Anna Andersson", "approved": True})
     thread.join(120)
@@ -258,4 +310,3 @@ def test_manual_step_is_confirmed_through_its_form(
     history = IntegrationLedger(w.ledger).history("elvis")
     done = [e for e in history if e.step_id == "queue-checked" and e.to_state is StepState.done]
     assert [e.actor for e in done] == ["Carl Ek"]
-

@@ -15,6 +15,7 @@ from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepSt
 
 ELVIS_POSTS = ["/elvis/announce", "/elvis/drain", "/elvis/disable", "/elvis/revoke"]
 
+
 @pytest.fixture
 def counterpart():
     cp = Counterpart().start()
@@ -52,12 +53,20 @@ def test_failure_mid_way_rolls_back_exactly_the_reversible_steps_done(world: Wor
 
     assert report.status is ShutdownStatus.failed
     assert report.undone == ["drain", "freeze"]  # newest first; announce/silence not reversible
-    assert world.cp.posts() == ["/elvis/announce", "/elvis/drain", "/elvis/disable",
-                                "/elvis/undrain"]
+    assert world.cp.posts() == [
+        "/elvis/announce",
+        "/elvis/drain",
+        "/elvis/disable",
+        "/elvis/undrain",
+    ]
     assert endpoint_mode(world.db, "elvis") == "active"  # the sql undo ran
-    assert world.states() == {"announce": StepState.done, "freeze": StepState.undone,
-                              "drain": StepState.undone, "silence": StepState.done,
-                              "disable": StepState.failed}
+    assert world.states() == {
+        "announce": StepState.done,
+        "freeze": StepState.undone,
+        "drain": StepState.undone,
+        "silence": StepState.done,
+        "disable": StepState.failed,
+    }
     failed = IntegrationLedger(world.ledger).failed_shutdowns(since)
     assert [(f.integration, f.step_id) for f in failed] == [("elvis", "disable")]
     assert "answered 500" in failed[0].detail
@@ -103,11 +112,15 @@ def test_rehearsal_touches_nothing(world: World) -> None:
     assert IntegrationLedger(world.ledger).statuses() == {}
     lines = reports[0].rehearsal
     assert f"announce: would call POST {world.cp.url}/elvis/announce" in lines
-    assert any(line.startswith("freeze: would run SQL on ") and "UPDATE integration_endpoint"
-               in line for line in lines)
+    assert any(
+        line.startswith("freeze: would run SQL on ") and "UPDATE integration_endpoint" in line
+        for line in lines
+    )
     assert any("POINT OF NO RETURN" in line for line in lines)
     assert [r.integration for r in IntegrationLedger(world.ledger).rehearsals()] == [
-        "elvis", "utdata"]
+        "elvis",
+        "utdata",
+    ]
 
 
 def test_no_point_of_no_return_without_a_recorded_approval(world: World) -> None:
@@ -131,8 +144,9 @@ def test_no_point_of_no_return_without_a_recorded_approval(world: World) -> None
     assert world.cp.count("POST", "/elvis/disable") == 1
 
 
-def test_closed_gate_touches_nothing_even_with_an_approval(tmp_path: Path, db_url: str,
-                                                           counterpart: Counterpart) -> None:
+def test_closed_gate_touches_nothing_even_with_an_approval(
+    tmp_path: Path, db_url: str, counterpart: Counterpart
+) -> None:
     w = make_world(tmp_path, db_url, counterpart, status="planned")
     w.approve()
     report = w.engine().run_one("elvis", as_of=AS_OF)
@@ -146,15 +160,20 @@ def test_closed_gate_touches_nothing_even_with_an_approval(tmp_path: Path, db_ur
 
 
 def test_gate_closing_before_the_point_of_no_return_stops_there(
-        tmp_path: Path, db_url: str, counterpart: Counterpart) -> None:
+    tmp_path: Path, db_url: str, counterpart: Counterpart
+) -> None:
     # a step half-way pauses the successor's rollout (as the real one did in 2024)
     rollout = tmp_path / "rollout.yaml"
-    script = (f"import pathlib,sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-              "from integrations_counterpart import rollout_yaml; "
-              f"pathlib.Path({str(rollout)!r}).write_text(rollout_yaml('paused'))")
-    extra = (f"      - id: rollout-pauses\n        phase: freeze\n        kind: command\n"
-             f"        command: [{sys.executable!r}, -c, {script!r}]\n"
-             f"        idempotent: true\n")
+    script = (
+        f"import pathlib,sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+        "from integrations_counterpart import rollout_yaml; "
+        f"pathlib.Path({str(rollout)!r}).write_text(rollout_yaml('paused'))"
+    )
+    extra = (
+        f"      - id: rollout-pauses\n        phase: freeze\n        kind: command\n"
+        f"        command: [{sys.executable!r}, -c, {script!r}]\n"
+        f"        idempotent: true\n"
+    )
     w = make_world(tmp_path, db_url, counterpart, extra_step=extra)
     w.approve()
     report = w.engine().run_one("elvis", as_of=AS_OF)
@@ -210,8 +229,9 @@ def test_two_runs_at_once_never_do_a_step_twice(world: World) -> None:
     world.approve()
     world.cp.delay["/elvis/drain"] = 1.5  # the first run is busy in this step
     first: dict[str, object] = {}
-    t = threading.Thread(target=lambda: first.setdefault(
-        "r", world.engine().run_one("elvis", as_of=AS_OF)))
+    t = threading.Thread(
+        target=lambda: first.setdefault("r", world.engine().run_one("elvis", as_of=AS_OF))
+    )
     t.start()
     while world.cp.count("POST", "/elvis/drain") == 0:
         threading.Event().wait(0.05)
@@ -223,15 +243,19 @@ def test_two_runs_at_once_never_do_a_step_twice(world: World) -> None:
     assert IntegrationLedger(world.ledger).status("elvis").holder is None
 
 
-@pytest.mark.parametrize(("failing", "undone"), [
-    ("/elvis/announce", []),
-    ("/elvis/drain", ["freeze"]),
-    ("/elvis/disable", ["drain", "freeze"]),
-    ("/elvis/revoke", ["disable", "drain", "freeze"]),  # at the point of no return itself
-    ("/elvis/status", []),  # the confirm step, after the point of no return: nothing undone
-])
+@pytest.mark.parametrize(
+    ("failing", "undone"),
+    [
+        ("/elvis/announce", []),
+        ("/elvis/drain", ["freeze"]),
+        ("/elvis/disable", ["drain", "freeze"]),
+        ("/elvis/revoke", ["disable", "drain", "freeze"]),  # at the point of no return itself
+        ("/elvis/status", []),  # the confirm step, after the point of no return: nothing undone
+    ],
+)
 def test_whichever_step_fails_exactly_the_reversible_done_steps_before_it_are_undone(
-        tmp_path: Path, counterpart: Counterpart, failing: str, undone: list[str]) -> None:
+    tmp_path: Path, counterpart: Counterpart, failing: str, undone: list[str]
+) -> None:
     w = make_world(tmp_path, f"sqlite:///{tmp_path / 'samsa.sqlite'}", counterpart)
     w.approve()
     counterpart.fail[failing] = 502
@@ -242,6 +266,8 @@ def test_whichever_step_fails_exactly_the_reversible_done_steps_before_it_are_un
     assert {k for k, v in states.items() if v is StepState.undone} == set(undone)
     undo_paths = {"drain": "/elvis/undrain", "disable": "/elvis/enable"}
     assert [p for p in counterpart.posts() if p in ("/elvis/undrain", "/elvis/enable")] == [
-        undo_paths[s] for s in undone if s in undo_paths]
-    assert endpoint_mode(w.db, "elvis") == ("active" if "freeze" in undone else
-                                            "read-only" if states.get("freeze") else "active")
+        undo_paths[s] for s in undone if s in undo_paths
+    ]
+    assert endpoint_mode(w.db, "elvis") == (
+        "active" if "freeze" in undone else "read-only" if states.get("freeze") else "active"
+    )

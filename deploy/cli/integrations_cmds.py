@@ -55,16 +55,31 @@ def list_integrations(catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOp
 
     cat = _catalogue(catalogue)
     statuses = IntegrationLedger(_ledger(ledger_url)).statuses()
-    table = Table("integration", "counterpart", "direction", "protocol", "after", "gate",
-                  "status", "step", "waits for")
+    table = Table(
+        "integration",
+        "counterpart",
+        "direction",
+        "protocol",
+        "after",
+        "gate",
+        "status",
+        "step",
+        "waits for",
+    )
     wide = Console(width=None if sys.stdout.isatty() else 200)
     for i in cat.shutdown_order():
         rec = statuses.get(i.name)
-        table.add_row(i.name, i.counterpart, i.direction.value, i.protocol,
-                      ", ".join(i.shutdown_after), i.gate or "",
-                      "not connected" if not i.connected else (
-                          rec.status.value if rec else "not_started"),
-                      (rec.current_step or "") if rec else "", rec.waiting_for if rec else "")
+        table.add_row(
+            i.name,
+            i.counterpart,
+            i.direction.value,
+            i.protocol,
+            ", ".join(i.shutdown_after),
+            i.gate or "",
+            "not connected" if not i.connected else (rec.status.value if rec else "not_started"),
+            (rec.current_step or "") if rec else "",
+            rec.waiting_for if rec else "",
+        )
     wide.print(table)
 
 
@@ -75,11 +90,13 @@ def validate(catalogue: Path = _CatalogueArg) -> None:
 
     settings = get_settings()
     cat = _catalogue(catalogue)
-    out.print(f"{cat.source}: {len(cat.integrations)} integrations, no problems",
-              highlight=False)
+    out.print(f"{cat.source}: {len(cat.integrations)} integrations, no problems", highlight=False)
     if PlanGates(settings.plan_path, settings.rollout_source).gate_names() is None:
-        out.print(f"note: gate names not checked: the plan {settings.plan_path} cannot be "
-                  "read (samsa-decom plan says why)", highlight=False)
+        out.print(
+            f"note: gate names not checked: the plan {settings.plan_path} cannot be "
+            "read (samsa-decom plan says why)",
+            highlight=False,
+        )
 
 
 @integrations_app.command("show")
@@ -95,19 +112,30 @@ def show(name: str, catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOpt)
     table = Table("step", "phase", "kind", "state", "attempt", "what", "how", "note")
     for k, s in enumerate(integ.steps):
         rec = steps.get(s.id)
-        note = "point of no return" if k == integ.ponr_index else (
-            "reversible" if s.reversible else "")
-        table.add_row(s.id, s.phase.value, s.kind.value, rec.state.value if rec else "pending",
-                      str(rec.attempt) if rec else "0", s.title,
-                      describe(s, rehearsal=False, show=show_vars), note)
+        note = (
+            "point of no return"
+            if k == integ.ponr_index
+            else ("reversible" if s.reversible else "")
+        )
+        table.add_row(
+            s.id,
+            s.phase.value,
+            s.kind.value,
+            rec.state.value if rec else "pending",
+            str(rec.attempt) if rec else "0",
+            s.title,
+            describe(s, rehearsal=False, show=show_vars),
+            note,
+        )
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @integrations_app.command("shutdown")
 def shutdown(
     name: str = typer.Argument(..., help="Integration name, or `all` (dependency order)."),
-    rehearse: bool = typer.Option(False, "--rehearse", help="Show what would happen; touch "
-                                  "nothing."),
+    rehearse: bool = typer.Option(
+        False, "--rehearse", help="Show what would happen; touch nothing."
+    ),
     as_of: str = typer.Option(None, "--as-of", help="Day to judge gates and silence (YYYY-MM-DD)."),
     catalogue: Path = CatalogueOpt,
     ledger_url: str = LedgerOpt,
@@ -121,17 +149,25 @@ def shutdown(
     settings = get_settings()
     cat = _catalogue(catalogue)
     gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
-    hooks = PlainHooks(cat, settings.resolved_source_url(), gates,
-                       notify=lambda subject, text: out.print(f"[red]{subject}[/]: {text}"))
-    engine = ShutdownEngine(cat, _ledger(ledger_url), hooks,
-                            source_url=settings.resolved_source_url())
+    hooks = PlainHooks(
+        cat,
+        settings.resolved_source_url(),
+        gates,
+        notify=lambda subject, text: out.print(f"[red]{subject}[/]: {text}"),
+    )
+    engine = ShutdownEngine(
+        cat, _ledger(ledger_url), hooks, source_url=settings.resolved_source_url()
+    )
     if name == "all":
         reports = engine.run_all(as_of=day, rehearse=rehearse)
     else:
         reports = [engine.run_one(name, as_of=day, rehearse=rehearse)]
     for r in reports:
-        out.print(f"[bold]{r.name}[/]: {r.status.value}"
-                  + (f", waits for {r.waiting_for}" if r.waiting_for else ""), highlight=False)
+        out.print(
+            f"[bold]{r.name}[/]: {r.status.value}"
+            + (f", waits for {r.waiting_for}" if r.waiting_for else ""),
+            highlight=False,
+        )
         for line in r.rehearsal:
             out.print(f"  {line}", highlight=False, markup=False)
         if r.detail and r.status is ShutdownStatus.failed:
@@ -164,19 +200,32 @@ def rollback(
     ponr = integ.point_of_no_return or ""
     rec = il.steps(name).get(ponr)
     if rec is not None and rec.state in (StepState.done, StepState.running):
-        raise InputError(f"{name}: the point of no return ({ponr}) is {rec.state.value}; "
-                         "nothing can be rolled back")
-    hooks = PlainHooks(cat, settings.resolved_source_url(),
-                       PlanGates(settings.plan_path, settings.rollout_source))
+        raise InputError(
+            f"{name}: the point of no return ({ponr}) is {rec.state.value}; "
+            "nothing can be rolled back"
+        )
+    hooks = PlainHooks(
+        cat, settings.resolved_source_url(), PlanGates(settings.plan_path, settings.rollout_source)
+    )
     engine = ShutdownEngine(cat, ledger, hooks, source_url=settings.resolved_source_url())
     with ledger.unit_of_work() as s:
-        ledger.append_audit(s, actor=by, action="integration.rollback.requested",
-                            subject=f"integration:{name}", details={"reason": reason})
+        ledger.append_audit(
+            s,
+            actor=by,
+            action="integration.rollback.requested",
+            subject=f"integration:{name}",
+            details={"reason": reason},
+        )
     undone, problem = engine.rollback(integ)
     with ledger.unit_of_work() as s:
-        il.set_status(s, name, ShutdownStatus.failed if problem else ShutdownStatus.rolled_back,
-                      detail=f"rolled back by {by}: {reason}"
-                      + (f"; ROLLBACK INCOMPLETE: {problem}" if problem else ""), actor=by)
+        il.set_status(
+            s,
+            name,
+            ShutdownStatus.failed if problem else ShutdownStatus.rolled_back,
+            detail=f"rolled back by {by}: {reason}"
+            + (f"; ROLLBACK INCOMPLETE: {problem}" if problem else ""),
+            actor=by,
+        )
     out.print(f"{name}: undone {', '.join(undone) or 'nothing'}", highlight=False)
     if problem:
         raise CheckFailed(f"{name}: {problem}")
@@ -196,8 +245,10 @@ def approve(
     integ = _catalogue(catalogue, with_plan=False).get(name)
     step_id = step or integ.point_of_no_return or ""
     if step_id != integ.point_of_no_return:
-        raise InputError(f"{name}: only the point of no return ({integ.point_of_no_return}) "
-                         f"takes an approval, not {step_id!r}")
+        raise InputError(
+            f"{name}: only the point of no return ({integ.point_of_no_return}) "
+            f"takes an approval, not {step_id!r}"
+        )
     _record(ledger_url, integ.subject(step_id), "approval", approver, not refuse, comment)
 
 
@@ -206,8 +257,11 @@ def confirm(
     name: str,
     step: str,
     by: str = typer.Option(..., "--by", help="Your full name."),
-    not_done: bool = typer.Option(False, "--not-done", help="It could not be done (fails the "
-                                  "step; reversible steps are rolled back)."),
+    not_done: bool = typer.Option(
+        False,
+        "--not-done",
+        help="It could not be done (fails the step; reversible steps are rolled back).",
+    ),
     comment: str = typer.Option("", "--comment"),
     catalogue: Path = CatalogueOpt,
     ledger_url: str = LedgerOpt,
@@ -225,16 +279,23 @@ def confirm(
     _record(ledger_url, integ.subject(step), "confirmation", by, not not_done, comment)
 
 
-def _record(ledger_url: str | None, subject: str, kind: str, person: str, yes: bool,
-            comment: str) -> None:
+def _record(
+    ledger_url: str | None, subject: str, kind: str, person: str, yes: bool, comment: str
+) -> None:
     from tasks.integrations.adapters import mask
 
     if len(person.strip()) < 2:
         raise InputError("give the person's full name")
     ledger = _ledger(ledger_url)
     with ledger.unit_of_work() as s:
-        ledger.record_approval(s, subject=subject, kind=kind, approver=person.strip(),
-                               approved=yes, comment=mask(comment, 2000))
+        ledger.record_approval(
+            s,
+            subject=subject,
+            kind=kind,
+            approver=person.strip(),
+            approved=yes,
+            comment=mask(comment, 2000),
+        )
     out.print(f"recorded: {kind} of {subject} {'given' if yes else 'refused'} by {person}")
 
 

@@ -183,8 +183,13 @@ class IntegrationLedger:
         """Move a step to ``state`` (``running`` counts a new attempt); history + audit."""
         rec = session.get(IntegrationStep, (integration, step_id), with_for_update=True)
         if rec is None:
-            rec = IntegrationStep(integration=integration, step_id=step_id,
-                                  state=StepState.pending, attempt=0, detail="")
+            rec = IntegrationStep(
+                integration=integration,
+                step_id=step_id,
+                state=StepState.pending,
+                attempt=0,
+                detail="",
+            )
             session.add(rec)
             previous: StepState | None = None
         else:
@@ -201,15 +206,29 @@ class IntegrationLedger:
         rec.flow_run_id = flow_run_id
         session.add(
             IntegrationStepEvent(
-                integration=integration, step_id=step_id, from_state=previous, to_state=state,
-                attempt=rec.attempt, detail=detail, actor=actor, flow_run_id=flow_run_id, at=now,
+                integration=integration,
+                step_id=step_id,
+                from_state=previous,
+                to_state=state,
+                attempt=rec.attempt,
+                detail=detail,
+                actor=actor,
+                flow_run_id=flow_run_id,
+                at=now,
             )
         )
         self.ledger.append_audit(
-            session, actor=actor, action=f"integration.step.{state.value}",
+            session,
+            actor=actor,
+            action=f"integration.step.{state.value}",
             subject=f"integration:{integration}:{step_id}",
-            details={"from": previous.value if previous else None, "to": state.value,
-                     "attempt": rec.attempt, "detail": detail, "flow_run_id": flow_run_id},
+            details={
+                "from": previous.value if previous else None,
+                "to": state.value,
+                "attempt": rec.attempt,
+                "detail": detail,
+                "flow_run_id": flow_run_id,
+            },
         )
         session.flush()
         return rec
@@ -244,25 +263,36 @@ class IntegrationLedger:
         rec.updated_at = utcnow()
         if changed:
             self.ledger.append_audit(
-                session, actor=actor, action="integration.status",
+                session,
+                actor=actor,
+                action="integration.status",
                 subject=f"integration:{integration}",
-                details={"from": previous.value if previous else None, "to": status.value,
-                         "step": current_step, "waiting_for": waiting_for,
-                         "flow_run_id": flow_run_id},
+                details={
+                    "from": previous.value if previous else None,
+                    "to": status.value,
+                    "step": current_step,
+                    "waiting_for": waiting_for,
+                    "flow_run_id": flow_run_id,
+                },
             )
         session.flush()
         return changed
 
-    def acquire(self, session: Session, integration: str, holder: str,
-                until: datetime) -> str | None:
+    def acquire(
+        self, session: Session, integration: str, holder: str, until: datetime
+    ) -> str | None:
         """Take the integration for ``holder`` until ``until``; the current holder's name if
         another live run has it. A holder on this host whose process is gone, or whose time
         is up, has lost it (a killed run)."""
         rec = session.get(IntegrationStatusRecord, integration, with_for_update=True)
         if rec is None:
-            rec = IntegrationStatusRecord(integration=integration,
-                                          status=ShutdownStatus.not_started, waiting_for="",
-                                          detail="", updated_at=utcnow())
+            rec = IntegrationStatusRecord(
+                integration=integration,
+                status=ShutdownStatus.not_started,
+                waiting_for="",
+                detail="",
+                updated_at=utcnow(),
+            )
             session.add(rec)
         elif rec.holder and rec.holder != holder and _holder_alive(rec.holder, rec.held_until):
             return rec.holder
@@ -278,10 +308,12 @@ class IntegrationLedger:
             rec.held_until = None
             session.flush()
 
-    def record_rehearsal(self, session: Session, integration: str, lines: list[str],
-                         flow_run_id: str | None = None) -> IntegrationRehearsal:
-        rec = IntegrationRehearsal(integration=integration, lines=lines, flow_run_id=flow_run_id,
-                                   at=utcnow())
+    def record_rehearsal(
+        self, session: Session, integration: str, lines: list[str], flow_run_id: str | None = None
+    ) -> IntegrationRehearsal:
+        rec = IntegrationRehearsal(
+            integration=integration, lines=lines, flow_run_id=flow_run_id, at=utcnow()
+        )
         session.add(rec)
         session.flush()
         return rec

@@ -49,8 +49,9 @@ class ActionOutcome:
 Resolver = Callable[[str], str]
 
 
-def run_action(action: Action, resolve: Resolver, *, silent_days: int | None = None,
-               as_of: date | None = None) -> ActionOutcome:
+def run_action(
+    action: Action, resolve: Resolver, *, silent_days: int | None = None, as_of: date | None = None
+) -> ActionOutcome:
     """Carry out ``action`` (http, sql or command); ``resolve`` substitutes ``${…}``."""
     if action.kind is StepKind.http:
         outcome = run_http(action, resolve, want_timestamp=silent_days is not None)
@@ -72,12 +73,19 @@ def judge_silence(last: datetime | None, silent_days: int, as_of: date) -> Actio
     quiet_since = last.astimezone(UTC).date() if last.tzinfo else last.date()
     silent_from = quiet_since + timedelta(days=silent_days)
     if as_of >= silent_from:
-        return ActionOutcome(True, f"last message {quiet_since.isoformat()}: silent "
-                             f"{(as_of - quiet_since).days} days (needed {silent_days})",
-                             last_message_at=last)
-    return ActionOutcome(False, f"last message {quiet_since.isoformat()}: silent from "
-                         f"{silent_from.isoformat()} ({silent_days} days without traffic)",
-                         not_yet=True, last_message_at=last)
+        return ActionOutcome(
+            True,
+            f"last message {quiet_since.isoformat()}: silent "
+            f"{(as_of - quiet_since).days} days (needed {silent_days})",
+            last_message_at=last,
+        )
+    return ActionOutcome(
+        False,
+        f"last message {quiet_since.isoformat()}: silent from "
+        f"{silent_from.isoformat()} ({silent_days} days without traffic)",
+        not_yet=True,
+        last_message_at=last,
+    )
 
 
 # -- http -------------------------------------------------------------------------------
@@ -98,27 +106,35 @@ def run_http(action: Action, resolve: Resolver, *, want_timestamp: bool = False)
     shown = f"{action.method.upper()} {action.url}"
     headers = {k: resolve(v) for k, v in action.headers.items()}
     try:
-        with httpx.Client(timeout=action.timeout, follow_redirects=False,
-                          verify=_tls_context()) as client:
-            resp = client.request(action.method.upper(), url, json=action.json_body,
-                                  headers=headers)
+        with httpx.Client(
+            timeout=action.timeout, follow_redirects=False, verify=_tls_context()
+        ) as client:
+            resp = client.request(
+                action.method.upper(), url, json=action.json_body, headers=headers
+            )
     except httpx.TimeoutException:
         return ActionOutcome(False, f"{shown}: no answer within {action.timeout:g} s")
     except httpx.HTTPError as exc:
         return ActionOutcome(False, f"{shown}: {type(exc).__name__}: {mask(str(exc))}")
     if resp.status_code not in action.expect_status:
-        return ActionOutcome(False, f"{shown}: answered {resp.status_code} (expected "
-                             f"{', '.join(map(str, action.expect_status))}): {mask(resp.text)}")
+        return ActionOutcome(
+            False,
+            f"{shown}: answered {resp.status_code} (expected "
+            f"{', '.join(map(str, action.expect_status))}): {mask(resp.text)}",
+        )
     if action.expect_body is not None and action.expect_body not in resp.text:
-        return ActionOutcome(False, f"{shown}: answer {resp.status_code} lacks "
-                             f"{action.expect_body!r}: {mask(resp.text)}")
+        return ActionOutcome(
+            False,
+            f"{shown}: answer {resp.status_code} lacks {action.expect_body!r}: {mask(resp.text)}",
+        )
     last = None
     if want_timestamp:
         try:
             value = resp.json().get(action.timestamp_field)
         except (ValueError, AttributeError):
-            return ActionOutcome(False, f"{shown}: answer is not a JSON object with "
-                                 f"{action.timestamp_field!r}")
+            return ActionOutcome(
+                False, f"{shown}: answer is not a JSON object with {action.timestamp_field!r}"
+            )
         try:
             last = _as_datetime(value)
         except ValueError as exc:
@@ -151,8 +167,9 @@ def run_sql(action: Action, resolve: Resolver, *, want_timestamp: bool = False) 
                 # raise inside the transaction so nothing it changed stays
                 raise _WrongRowCount(count)
     except _WrongRowCount as exc:
-        return ActionOutcome(False, f"{shown}: {exc.count} rows (expected "
-                             f"{action.expect_rows}); rolled back")
+        return ActionOutcome(
+            False, f"{shown}: {exc.count} rows (expected {action.expect_rows}); rolled back"
+        )
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc
         return ActionOutcome(False, f"{shown}: {type(orig).__name__}: {mask(str(orig))}")
@@ -180,16 +197,18 @@ def run_command(action: Action, resolve: Resolver) -> ActionOutcome:
     argv = [resolve(a) for a in action.command or []]
     shown = " ".join(action.command or [])
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=action.timeout,
-                              check=False)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=action.timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         return ActionOutcome(False, f"{shown}: still running after {action.timeout:g} s; stopped")
     except OSError as exc:
         return ActionOutcome(False, f"{shown}: cannot be started: {exc.strerror}")
     if proc.returncode != action.expect_exit:
         tail = (proc.stderr or proc.stdout or "").strip()[-300:]
-        return ActionOutcome(False, f"{shown}: exit {proc.returncode} (expected "
-                             f"{action.expect_exit}): {mask(tail)}")
+        return ActionOutcome(
+            False, f"{shown}: exit {proc.returncode} (expected {action.expect_exit}): {mask(tail)}"
+        )
     return ActionOutcome(True, f"{shown}: exit {proc.returncode}")
 
 

@@ -68,8 +68,9 @@ class Hooks(Protocol):
 
     def gate(self, gate: str | None, as_of: date) -> GateAnswer: ...
 
-    def run(self, integ: Integration, step: Step, action: Action, purpose: str,
-            as_of: date) -> ActionOutcome: ...
+    def run(
+        self, integ: Integration, step: Step, action: Action, purpose: str, as_of: date
+    ) -> ActionOutcome: ...
 
     def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None: ...
 
@@ -113,9 +114,13 @@ class PlainHooks:
     """Hooks without Prefect: adapters are called directly; decisions come only from the
     ledger (recorded beforehand through the CLI), so a missing one means *waiting*."""
 
-    def __init__(self, catalogue: Catalogue, source_url: str,
-                 gate: Callable[[str | None, date], GateAnswer],
-                 notify: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        source_url: str,
+        gate: Callable[[str | None, date], GateAnswer],
+        notify: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.resolve = make_resolver(catalogue, source_url)
         self._gate = gate
         self._notify = notify
@@ -123,8 +128,9 @@ class PlainHooks:
     def gate(self, gate: str | None, as_of: date) -> GateAnswer:
         return self._gate(gate, as_of)
 
-    def run(self, integ: Integration, step: Step, action: Action, purpose: str,
-            as_of: date) -> ActionOutcome:
+    def run(
+        self, integ: Integration, step: Step, action: Action, purpose: str, as_of: date
+    ) -> ActionOutcome:
         silent = step.silent_days if purpose in ("step", "check") else None
         return run_action(action, self.resolve, silent_days=silent, as_of=as_of)
 
@@ -139,16 +145,18 @@ class PlainHooks:
             self._notify(subject, text)
 
 
-def describe(action: Action, *, rehearsal: bool = True,
-             show: Callable[[str], str] = lambda t: t) -> str:
+def describe(
+    action: Action, *, rehearsal: bool = True, show: Callable[[str], str] = lambda t: t
+) -> str:
     """``would call POST http://…`` / ``would run SQL …``. ``show`` fills in variables for
     display (secrets stay as ``${env:…}``, passwords are hidden)."""
     verb = "would " if rehearsal else ""
     if action.kind is StepKind.http:
         return f"{verb}call {action.method.upper()} {show(action.url or '')}"
     if action.kind is StepKind.sql:
-        return (f"{verb}run SQL on {show(action.database)}: "
-                f"{' '.join(show(action.sql or '').split())}")
+        return (
+            f"{verb}run SQL on {show(action.database)}: {' '.join(show(action.sql or '').split())}"
+        )
     if action.kind is StepKind.command:
         return f"{verb}run {' '.join(show(a) for a in action.command or [])}"
     return f"{verb}ask a person to confirm: {action.instructions}"
@@ -181,19 +189,32 @@ def missing_secrets(integ: Integration, env: Mapping[str, str] | None = None) ->
         for action in (step, step.undo, step.check):
             if action is None:
                 continue
-            texts = [action.url or "", action.sql or "", action.database,
-                     *(action.command or []), *action.headers.values()]
+            texts = [
+                action.url or "",
+                action.sql or "",
+                action.database,
+                *(action.command or []),
+                *action.headers.values(),
+            ]
             for text in texts:
-                names.update(m.group(1)[4:] for m in VAR_RE.finditer(text)
-                             if m.group(1).startswith("env:"))
+                names.update(
+                    m.group(1)[4:] for m in VAR_RE.finditer(text) if m.group(1).startswith("env:")
+                )
     return sorted(n for n in names if n not in env)
 
 
 class ShutdownEngine:
     """Runs shutdowns for one catalogue against one ledger with the given hooks."""
 
-    def __init__(self, catalogue: Catalogue, ledger: Ledger, hooks: Hooks, *,
-                 flow_run_id: str | None = None, source_url: str = "") -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        ledger: Ledger,
+        hooks: Hooks,
+        *,
+        flow_run_id: str | None = None,
+        source_url: str = "",
+    ) -> None:
         self.catalogue = catalogue
         self.show = display_resolver(catalogue, source_url)
         self.ledger = ledger
@@ -209,13 +230,20 @@ class ShutdownEngine:
         """Every integration in dependency order (a waiting one holds back those after it)."""
         reports: dict[str, IntegrationReport] = {}
         for integ in self.catalogue.shutdown_order():
-            reports[integ.name] = self.run_one(integ.name, as_of=as_of, rehearse=rehearse,
-                                               earlier=reports)
+            reports[integ.name] = self.run_one(
+                integ.name, as_of=as_of, rehearse=rehearse, earlier=reports
+            )
         return list(reports.values())
 
     # -- one integration ----------------------------------------------------------------
-    def run_one(self, name: str, *, as_of: date, rehearse: bool = False,
-                earlier: dict[str, IntegrationReport] | None = None) -> IntegrationReport:
+    def run_one(
+        self,
+        name: str,
+        *,
+        as_of: date,
+        rehearse: bool = False,
+        earlier: dict[str, IntegrationReport] | None = None,
+    ) -> IntegrationReport:
         integ = self.catalogue.get(name)
         if rehearse:
             return self._run_one(integ, as_of=as_of, rehearse=True, earlier=earlier)
@@ -232,8 +260,14 @@ class ShutdownEngine:
             with self.ledger.unit_of_work() as s:
                 self.il.release(s, integ.name, self.holder)
 
-    def _run_one(self, integ: Integration, *, as_of: date, rehearse: bool,
-                 earlier: dict[str, IntegrationReport] | None) -> IntegrationReport:
+    def _run_one(
+        self,
+        integ: Integration,
+        *,
+        as_of: date,
+        rehearse: bool,
+        earlier: dict[str, IntegrationReport] | None,
+    ) -> IntegrationReport:
         states = self._states(integ)
         report = IntegrationReport(integ.name, integ.title, ShutdownStatus.not_started)
         if not integ.connected:
@@ -244,8 +278,13 @@ class ShutdownEngine:
         if all(states[s.id] is StepState.done for s in integ.steps):
             if not rehearse and self._recorded_status(integ) is not ShutdownStatus.shut_down:
                 with self.ledger.unit_of_work() as s:  # killed after its last step
-                    self.il.set_status(s, integ.name, ShutdownStatus.shut_down,
-                                       detail="every step done", flow_run_id=self.flow_run_id)
+                    self.il.set_status(
+                        s,
+                        integ.name,
+                        ShutdownStatus.shut_down,
+                        detail="every step done",
+                        flow_run_id=self.flow_run_id,
+                    )
             report.status = ShutdownStatus.shut_down
             report.steps = self._lines(integ, rehearse=False)
             return report
@@ -257,11 +296,14 @@ class ShutdownEngine:
 
         missing = missing_secrets(integ)
         if missing and not rehearse:
-            text = (f"environment variables not set: {', '.join(missing)} (needed by its "
-                    "steps; nothing was touched)")
+            text = (
+                f"environment variables not set: {', '.join(missing)} (needed by its "
+                "steps; nothing was touched)"
+            )
             with self.ledger.unit_of_work() as s:
-                self.il.set_status(s, integ.name, ShutdownStatus.failed, detail=text,
-                                   flow_run_id=self.flow_run_id)
+                self.il.set_status(
+                    s, integ.name, ShutdownStatus.failed, detail=text, flow_run_id=self.flow_run_id
+                )
             self._notify(integ, "cannot-start", f"Integration {integ.name}: cannot start", text)
             report.status = ShutdownStatus.failed
             report.detail = text
@@ -271,8 +313,11 @@ class ShutdownEngine:
         verdict = self.hooks.gate(integ.gate, as_of)
         if rehearse:
             if missing:
-                why_blocked = "; ".join(filter(None, [
-                    why_blocked, f"a real run would fail: not set: {', '.join(missing)}"]))
+                why_blocked = "; ".join(
+                    filter(
+                        None, [why_blocked, f"a real run would fail: not set: {', '.join(missing)}"]
+                    )
+                )
             return self._rehearse(integ, report, verdict, as_of, why_blocked)
         if not verdict.open:
             why = f"gate {integ.gate}: " + "; ".join(verdict.reasons or ["closed"])
@@ -295,23 +340,33 @@ class ShutdownEngine:
             return self._fail(integ, report, k, step, result.detail)
 
         with self.ledger.unit_of_work() as s:
-            self.il.set_status(s, integ.name, ShutdownStatus.shut_down,
-                               detail="every step done", flow_run_id=self.flow_run_id)
+            self.il.set_status(
+                s,
+                integ.name,
+                ShutdownStatus.shut_down,
+                detail="every step done",
+                flow_run_id=self.flow_run_id,
+            )
         report.status = ShutdownStatus.shut_down
         report.steps = self._lines(integ, rehearse=False)
         return report
 
     # -- steps --------------------------------------------------------------------------
-    def _execute(self, integ: Integration, step: Step, state: StepState,
-                 as_of: date) -> ActionOutcome | None:
+    def _execute(
+        self, integ: Integration, step: Step, state: StepState, as_of: date
+    ) -> ActionOutcome | None:
         """Run one step; None when it is done, else the outcome that stopped it."""
         if step.kind is StepKind.manual:
             return self._manual(integ, step, state)
         if state is StepState.running and step.check is not None:
             checked = self.hooks.run(integ, step, step.check, "check", as_of)
             if checked.ok:
-                self._mark(integ, step, StepState.done,
-                           f"interrupted earlier; its check found it done: {checked.detail}")
+                self._mark(
+                    integ,
+                    step,
+                    StepState.done,
+                    f"interrupted earlier; its check found it done: {checked.detail}",
+                )
                 return None
         self._mark(integ, step, StepState.running, "", status=ShutdownStatus.in_progress)
         outcome = self.hooks.run(integ, step, step, "step", as_of)
@@ -325,8 +380,13 @@ class ShutdownEngine:
     def _manual(self, integ: Integration, step: Step, state: StepState) -> ActionOutcome | None:
         subject = integ.subject(step.id)
         if state is not StepState.running:
-            self._mark(integ, step, StepState.running, "asked for confirmation",
-                       status=ShutdownStatus.in_progress)
+            self._mark(
+                integ,
+                step,
+                StepState.running,
+                "asked for confirmation",
+                status=ShutdownStatus.in_progress,
+            )
         started = self.il.steps(integ.name)[step.id].started_at
         recorded = self._decision_since(subject, "confirmation", started)
         if recorded is None:
@@ -334,18 +394,29 @@ class ShutdownEngine:
             if decision is not None:
                 with self.ledger.unit_of_work() as s:
                     self.ledger.record_approval(
-                        s, subject=subject, kind="confirmation", approver=decision.person,
-                        approved=decision.yes, comment=mask(decision.comment, 2000),
-                        flow_run_id=self.flow_run_id)
+                        s,
+                        subject=subject,
+                        kind="confirmation",
+                        approver=decision.person,
+                        approved=decision.yes,
+                        comment=mask(decision.comment, 2000),
+                        flow_run_id=self.flow_run_id,
+                    )
                 recorded = decision
         if recorded is None:
-            return ActionOutcome(False, f"confirmation of {subject} (samsa-decom integrations "
-                                 f"confirm {integ.name} {step.id} --by NAME)", not_yet=True)
+            return ActionOutcome(
+                False,
+                f"confirmation of {subject} (samsa-decom integrations "
+                f"confirm {integ.name} {step.id} --by NAME)",
+                not_yet=True,
+            )
         if not recorded.yes:
-            return ActionOutcome(False, f"{recorded.person} answered not done: "
-                                 f"{mask(recorded.comment)}")
-        self._mark(integ, step, StepState.done, f"confirmed by {recorded.person}",
-                   actor=recorded.person)
+            return ActionOutcome(
+                False, f"{recorded.person} answered not done: {mask(recorded.comment)}"
+            )
+        self._mark(
+            integ, step, StepState.done, f"confirmed by {recorded.person}", actor=recorded.person
+        )
         return None
 
     def _guard_point_of_no_return(self, integ: Integration, step: Step, as_of: date) -> str:
@@ -358,25 +429,36 @@ class ShutdownEngine:
             decision = self.hooks.ask_approval(integ, step, why)
             if decision is None:
                 if latest is not None and not latest.approved:
-                    return (f"approval of {subject} refused by {latest.approver}: "
-                            f"{mask(latest.comment)}")
-                return (f"approval of {subject} (Prefect form, or samsa-decom integrations "
-                        f"approve {integ.name} --approver NAME)")
+                    return (
+                        f"approval of {subject} refused by {latest.approver}: "
+                        f"{mask(latest.comment)}"
+                    )
+                return (
+                    f"approval of {subject} (Prefect form, or samsa-decom integrations "
+                    f"approve {integ.name} --approver NAME)"
+                )
             with self.ledger.unit_of_work() as s:
                 self.ledger.record_approval(
-                    s, subject=subject, kind="approval", approver=decision.person,
-                    approved=decision.yes, comment=mask(decision.comment, 2000),
-                    flow_run_id=self.flow_run_id)
+                    s,
+                    subject=subject,
+                    kind="approval",
+                    approver=decision.person,
+                    approved=decision.yes,
+                    comment=mask(decision.comment, 2000),
+                    flow_run_id=self.flow_run_id,
+                )
             if not decision.yes:
-                return f"approval of {subject} refused by {decision.person}: " \
-                       f"{mask(decision.comment)}"
+                return (
+                    f"approval of {subject} refused by {decision.person}: {mask(decision.comment)}"
+                )
         verdict = self.hooks.gate(integ.gate, as_of)  # at this very moment
         if not verdict.open:
             return f"gate {integ.gate}: " + "; ".join(verdict.reasons or ["closed"])
         return ""
 
-    def _fail(self, integ: Integration, report: IntegrationReport, k: int, step: Step,
-              detail: str) -> IntegrationReport:
+    def _fail(
+        self, integ: Integration, report: IntegrationReport, k: int, step: Step, detail: str
+    ) -> IntegrationReport:
         self._mark(integ, step, StepState.failed, detail)
         undone: list[str] = []
         problem = ""
@@ -388,11 +470,18 @@ class ShutdownEngine:
         if problem:
             text += f"; ROLLBACK INCOMPLETE: {problem}"
         with self.ledger.unit_of_work() as s:
-            self.il.set_status(s, integ.name, ShutdownStatus.failed, current_step=step.id,
-                               detail=text, flow_run_id=self.flow_run_id)
+            self.il.set_status(
+                s,
+                integ.name,
+                ShutdownStatus.failed,
+                current_step=step.id,
+                detail=text,
+                flow_run_id=self.flow_run_id,
+            )
         attempt = self.il.steps(integ.name)[step.id].attempt
-        self._notify(integ, f"{step.id}:{attempt}", f"Integration {integ.name}: shutdown failed",
-                     text)
+        self._notify(
+            integ, f"{step.id}:{attempt}", f"Integration {integ.name}: shutdown failed", text
+        )
         report.status = ShutdownStatus.failed
         report.current_step = step.id
         report.detail = text
@@ -414,24 +503,35 @@ class ShutdownEngine:
             if not outcome.ok:
                 with self.ledger.unit_of_work() as s:
                     self.ledger.append_audit(
-                        s, actor=ACTOR, action="integration.undo.failed",
+                        s,
+                        actor=ACTOR,
+                        action="integration.undo.failed",
                         subject=integ.subject(step.id),
-                        details={"detail": outcome.detail, "flow_run_id": self.flow_run_id})
+                        details={"detail": outcome.detail, "flow_run_id": self.flow_run_id},
+                    )
                 return undone, f"undo of {step.id} failed: {outcome.detail}"
             self._mark(integ, step, StepState.undone, f"rolled back: {outcome.detail}")
             undone.append(step.id)
         return undone, ""
 
     # -- rehearsal ----------------------------------------------------------------------
-    def _rehearse(self, integ: Integration, report: IntegrationReport, verdict: GateAnswer,
-                  as_of: date, why_blocked: str = "") -> IntegrationReport:
+    def _rehearse(
+        self,
+        integ: Integration,
+        report: IntegrationReport,
+        verdict: GateAnswer,
+        as_of: date,
+        why_blocked: str = "",
+    ) -> IntegrationReport:
         states = self._states(integ)
         lines: list[str] = []
         if why_blocked:
             lines.append(f"a real run would wait: {why_blocked}")
         if not verdict.open:
-            lines.append(f"gate {integ.gate} is closed ({'; '.join(verdict.reasons)}): "
-                         "a real run would wait before the first step")
+            lines.append(
+                f"gate {integ.gate} is closed ({'; '.join(verdict.reasons)}): "
+                "a real run would wait before the first step"
+            )
         elif integ.gate:
             lines.append(f"gate {integ.gate} is open")
         for k, step in enumerate(integ.steps):
@@ -441,10 +541,15 @@ class ShutdownEngine:
                 continue
             if k == integ.ponr_index:
                 latest = self.ledger.latest_approval(integ.subject(step.id))
-                have = (f"approved by {latest.approver}" if latest and latest.approved
-                        else "no approval recorded yet")
-                lines.append(f"{step.id}: POINT OF NO RETURN: would need the gate open and an "
-                             f"approval of {integ.subject(step.id)} ({have})")
+                have = (
+                    f"approved by {latest.approver}"
+                    if latest and latest.approved
+                    else "no approval recorded yet"
+                )
+                lines.append(
+                    f"{step.id}: POINT OF NO RETURN: would need the gate open and an "
+                    f"approval of {integ.subject(step.id)} ({have})"
+                )
             if state is StepState.running and step.check is not None:
                 how = describe(step.check, show=self.show)
                 lines.append(f"{step.id}: interrupted earlier; {how} to check whether it is done")
@@ -456,10 +561,13 @@ class ShutdownEngine:
             lines.append(line)
         with self.ledger.unit_of_work() as s:
             self.il.record_rehearsal(s, integ.name, lines, flow_run_id=self.flow_run_id)
-            self.ledger.append_audit(s, actor=ACTOR, action="integration.rehearsal",
-                                     subject=f"integration:{integ.name}",
-                                     details={"steps": len(lines),
-                                              "flow_run_id": self.flow_run_id})
+            self.ledger.append_audit(
+                s,
+                actor=ACTOR,
+                action="integration.rehearsal",
+                subject=f"integration:{integ.name}",
+                details={"steps": len(lines), "flow_run_id": self.flow_run_id},
+            )
         report.status = self._recorded_status(integ)
         report.rehearsal = lines
         waits = [why_blocked] if why_blocked else []
@@ -472,8 +580,10 @@ class ShutdownEngine:
     # -- helpers ------------------------------------------------------------------------
     def _states(self, integ: Integration) -> dict[str, StepState]:
         recorded = self.il.steps(integ.name)
-        return {s.id: recorded[s.id].state if s.id in recorded else StepState.pending
-                for s in integ.steps}
+        return {
+            s.id: recorded[s.id].state if s.id in recorded else StepState.pending
+            for s in integ.steps
+        }
 
     def _is_shut_down(self, integ: Integration) -> bool:
         """Every step done, by the ledger's step records (not the status row)."""
@@ -483,8 +593,9 @@ class ShutdownEngine:
         rec = self.il.status(integ.name)
         return rec.status if rec else ShutdownStatus.not_started
 
-    def _blockers(self, integ: Integration, earlier: dict[str, IntegrationReport],
-                  rehearse: bool) -> list[str]:
+    def _blockers(
+        self, integ: Integration, earlier: dict[str, IntegrationReport], rehearse: bool
+    ) -> list[str]:
         out = []
         for before in integ.shutdown_after:
             if not self.catalogue.get(before).connected:
@@ -505,12 +616,24 @@ class ShutdownEngine:
                 return s.id
         return None
 
-    def _wait(self, integ: Integration, report: IntegrationReport, step_id: str | None,
-              why: str, rehearse: bool) -> IntegrationReport:
+    def _wait(
+        self,
+        integ: Integration,
+        report: IntegrationReport,
+        step_id: str | None,
+        why: str,
+        rehearse: bool,
+    ) -> IntegrationReport:
         if not rehearse:
             with self.ledger.unit_of_work() as s:
-                self.il.set_status(s, integ.name, ShutdownStatus.waiting, current_step=step_id,
-                                   waiting_for=why, flow_run_id=self.flow_run_id)
+                self.il.set_status(
+                    s,
+                    integ.name,
+                    ShutdownStatus.waiting,
+                    current_step=step_id,
+                    waiting_for=why,
+                    flow_run_id=self.flow_run_id,
+                )
         report.status = ShutdownStatus.waiting if not rehearse else self._recorded_status(integ)
         report.current_step = step_id
         report.waiting_for = why
@@ -519,8 +642,7 @@ class ShutdownEngine:
             report.rehearsal = [f"would wait: {why}"]
         return report
 
-    def _decision_since(self, subject: str, kind: str,
-                        since: datetime | None) -> Decision | None:
+    def _decision_since(self, subject: str, kind: str, since: datetime | None) -> Decision | None:
         for a in reversed(self.ledger.approvals(subject)):
             if a.kind != kind:
                 continue
@@ -535,20 +657,37 @@ class ShutdownEngine:
         outcome = notify_event(self.ledger, FAILURE_TAG, key, subject, text)
         self.hooks.notify(subject, f"{text} ({outcome})")
 
-    def _mark(self, integ: Integration, step: Step, state: StepState, detail: str, *,
-              actor: str = ACTOR, status: ShutdownStatus | None = None) -> None:
+    def _mark(
+        self,
+        integ: Integration,
+        step: Step,
+        state: StepState,
+        detail: str,
+        *,
+        actor: str = ACTOR,
+        status: ShutdownStatus | None = None,
+    ) -> None:
         """One committed unit of work: the step's new state (and the integration's status)."""
         with self.ledger.unit_of_work() as s:
             if state is StepState.running:  # renew this run's hold before a step starts
                 other = self.il.acquire(s, integ.name, self.holder, utcnow() + LEASE)
                 if other is not None:
-                    raise CheckFailed(f"{integ.name}: another run took over ({other}); "
-                                      f"{step.id} was not started")
-            self.il.mark_step(s, integ.name, step.id, state, detail=mask(detail), actor=actor,
-                              flow_run_id=self.flow_run_id)
+                    raise CheckFailed(
+                        f"{integ.name}: another run took over ({other}); {step.id} was not started"
+                    )
+            self.il.mark_step(
+                s,
+                integ.name,
+                step.id,
+                state,
+                detail=mask(detail),
+                actor=actor,
+                flow_run_id=self.flow_run_id,
+            )
             if status is not None:
-                self.il.set_status(s, integ.name, status, current_step=step.id,
-                                   flow_run_id=self.flow_run_id)
+                self.il.set_status(
+                    s, integ.name, status, current_step=step.id, flow_run_id=self.flow_run_id
+                )
 
     def _lines(self, integ: Integration, *, rehearse: bool) -> list[StepLine]:
         recorded = self.il.steps(integ.name)
@@ -559,10 +698,16 @@ class ShutdownEngine:
             if rec is not None and rec.detail:
                 note = f"{note}; {rec.detail}" if note else rec.detail
             what = describe(s, rehearsal=rehearse, show=self.show)
-            out.append(StepLine(s.id, s.phase.value, s.kind.value,
-                                rec.state.value if rec else StepState.pending.value,
-                                f"{s.title}: {what}" if s.title else what,
-                                mask(note, 200)))
+            out.append(
+                StepLine(
+                    s.id,
+                    s.phase.value,
+                    s.kind.value,
+                    rec.state.value if rec else StepState.pending.value,
+                    f"{s.title}: {what}" if s.title else what,
+                    mask(note, 200),
+                )
+            )
         return out
 
 

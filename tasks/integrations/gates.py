@@ -18,8 +18,9 @@ from tasks.integrations.engine import GateAnswer
 class PlanGates:
     """Evaluates gates by name; the plan is read once, the rollout on every question."""
 
-    def __init__(self, plan_path: Path, rollout_source: str,
-                 lang: Literal["sv", "en"] = "sv") -> None:
+    def __init__(
+        self, plan_path: Path, rollout_source: str, lang: Literal["sv", "en"] = "sv"
+    ) -> None:
         self.plan_path = plan_path
         self.rollout_source = rollout_source
         self.lang = lang
@@ -45,8 +46,13 @@ class PlanGates:
         try:
             plan = self._load_plan()
         except ImportError:
-            return GateAnswer(False, [f"the plan's gates are not available (models.plan "
-                                      f"missing); gate {gate} counts as closed"])
+            return GateAnswer(
+                False,
+                [
+                    f"the plan's gates are not available (models.plan "
+                    f"missing); gate {gate} counts as closed"
+                ],
+            )
         except Exception as exc:  # noqa: BLE001 - any reason to be unsure closes the gate
             return GateAnswer(False, [f"plan {self.plan_path} cannot be read: {exc}"])
         if gate not in plan.gates:

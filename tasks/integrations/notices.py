@@ -20,8 +20,10 @@ def notify_event(ledger: Any, tag: str, key: str, subject: str, text: str) -> st
     try:
         from tasks.notify import send_notice
     except ImportError:
-        return ("no notice sent (the notify area is not installed); the failure is in the "
-                "ledger for it to pick up")
+        return (
+            "no notice sent (the notify area is not installed); the failure is in the "
+            "ledger for it to pick up"
+        )
     try:
         sent = send_notice(ledger, tag, key, subject, text)
     except Exception as exc:  # noqa: BLE001 - a failing notice must not hide the failure

@@ -12,10 +12,27 @@ down_revision = "0001_foundation"
 branch_labels = None
 depends_on = None
 
-STEP = sa.Enum("pending", "running", "done", "undone", "failed",
-               name="integration_step_state", native_enum=False, length=16)
-STATUS = sa.Enum("not_started", "in_progress", "waiting", "failed", "rolled_back", "shut_down",
-                 name="integration_status_kind", native_enum=False, length=16)
+STEP = sa.Enum(
+    "pending",
+    "running",
+    "done",
+    "undone",
+    "failed",
+    name="integration_step_state",
+    native_enum=False,
+    length=16,
+)
+STATUS = sa.Enum(
+    "not_started",
+    "in_progress",
+    "waiting",
+    "failed",
+    "rolled_back",
+    "shut_down",
+    name="integration_status_kind",
+    native_enum=False,
+    length=16,
+)
 
 
 def upgrade() -> None:
@@ -45,8 +62,9 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_integration_step_event"),
     )
-    op.create_index("ix_integration_step_event_integration", "integration_step_event",
-                    ["integration"])
+    op.create_index(
+        "ix_integration_step_event_integration", "integration_step_event", ["integration"]
+    )
     op.create_index("ix_integration_step_event_at", "integration_step_event", ["at"])
     op.create_table(
         "integration_status",
@@ -70,8 +88,9 @@ def upgrade() -> None:
         sa.Column("lines", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_integration_rehearsal"),
     )
-    op.create_index("ix_integration_rehearsal_integration", "integration_rehearsal",
-                    ["integration"])
+    op.create_index(
+        "ix_integration_rehearsal_integration", "integration_rehearsal", ["integration"]
+    )
 
 
 def downgrade() -> None:
