@@ -352,10 +352,90 @@ def run_integration_action(ctx: ActionContext) -> ActionResult:
     if r.status is ShutdownStatus.shut_down:
         return ActionResult(done=True, summary=f"{name}: shut down", details=details)
     if r.status is ShutdownStatus.waiting:
+        if _needs_person(r) and _under_deployment():
+            asked = request_decision_run(name)
+            if asked:
+                details["decision_run"] = asked
         return ActionResult(
-            done=False, waiting=True, summary=f"{name}: waits for {r.waiting_for}", details=details
+            done=False,
+            waiting=True,
+            summary=f"{name}: waits for {r.waiting_for}",
+            details=details,
         )
     return ActionResult(done=False, summary=f"{name}: {r.detail}", details=details)
+
+
+DEPLOYMENT = "shutdown-integrations/samsa"
+_OPEN_STATES = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED")
+
+
+def _needs_person(r: IntegrationReport) -> bool:
+    return r.waiting_for.startswith(("approval of ", "confirmation of "))
+
+
+def _logger() -> Any:
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        import logging
+
+        return logging.getLogger("samsa_decom.integrations")
+
+
+def _under_deployment() -> bool:
+    from prefect.runtime import deployment
+
+    return bool(deployment.id)
+
+
+def request_decision_run(integration: str, deployment: str = DEPLOYMENT) -> str | None:
+    """Start a run of ``shutdown-integrations`` for ``integration`` so its form waits in the UI
+    (the reconciler cannot show one itself), unless such a run is already open. Returns the
+    new run's id, or None when one was open or the deployment cannot be reached."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.deployments import run_deployment
+
+    logger = _logger()
+    flow_name, _, deployment_name = deployment.partition("/")
+    try:
+        with get_client(sync_client=True) as client:
+            open_runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType(s) for s in _OPEN_STATES])
+                    )
+                ),
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+                deployment_filter=DeploymentFilter(
+                    name=DeploymentFilterName(any_=[deployment_name])
+                ),
+            )
+        if any((fr.parameters or {}).get("integration") == integration for fr in open_runs):
+            return None
+        run: Any = run_deployment(
+            deployment,
+            parameters={"integration": integration},
+            timeout=0,
+            flow_run_name=f"beslut-{integration}",
+            as_subflow=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - a missing deployment must not stop the day
+        logger.warning("cannot start %s for %s: %s", deployment, integration, exc)
+        return None
+    logger.info("%s waits for a person: form in run %s of %s", integration, run.id, flow_name)
+    return str(run.id)
 
 
 if __name__ == "__main__":  # pragma: no cover - one local rehearsal of everything

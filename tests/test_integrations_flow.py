@@ -310,3 +310,24 @@ def test_manual_step_is_confirmed_through_its_form(
     history = IntegrationLedger(w.ledger).history("elvis")
     done = [e for e in history if e.step_id == "queue-checked" and e.to_state is StepState.done]
     assert [e.actor for e in done] == ["Carl Ek"]
+
+
+def test_a_waiting_decision_gets_one_form_run_of_the_deployment(prefect_harness: None) -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.integrations import request_decision_run, shutdown_integrations
+
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow(shutdown_integrations)
+        client.create_deployment(flow_id=flow_id, name="samsa")
+    first = request_decision_run("elvis")
+    assert first is not None
+    assert request_decision_run("elvis") is None  # one open run asks; no second one
+    other = request_decision_run("utdata")
+    assert other is not None and other != first
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(first)
+        assert run.parameters == {"integration": "elvis"}
+        for run_id in (first, other):
+            client.delete_flow_run(run_id)
+    assert request_decision_run("elvis", deployment="shutdown-integrations/nope") is None
