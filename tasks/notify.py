@@ -392,12 +392,23 @@ class Channel:
 class Router:
     """The apprise services of a configuration, found by recipient tag.
 
-    A service with no tag receives every notice; a tagged one only its tags."""
+    A service with no tag (or apprise's reserved tag ``always``) receives every notice; a
+    tagged one only its tags. Build one per run: apprise keeps SMTP connections open."""
 
     channels: list[tuple[frozenset[str], Channel]] = field(default_factory=list)
 
     @classmethod
-    def from_sources(cls, urls: Sequence[str] = (), config: Path | None = None) -> Router:
+    def from_sources(
+        cls,
+        urls: Sequence[str] = (),
+        config: Path | None = None,
+        *,
+        throttle_seconds: float | None = None,
+    ) -> Router:
+        """Channels from ``tag1,tag2=URL`` strings (or bare URLs) and an apprise YAML file.
+
+        ``throttle_seconds`` overrides apprise's pause between two messages through the same
+        service (5.5 s for e-mail by default, kind to mail servers; tests use 0)."""
         import apprise
 
         ap = apprise.Apprise()
@@ -410,7 +421,7 @@ class Router:
                 raise InputError(f"apprise configuration file not found: {config}")
             cfg = apprise.AppriseConfig()
             cfg.add(str(config))
-            servers = cfg.servers()
+            servers = cfg.services()
             if not servers:
                 raise InputError(
                     f"{config}: no usable apprise URL (check the YAML: `urls:` with `tag:`)"
@@ -418,6 +429,8 @@ class Router:
             ap.add(servers)
         found = []
         for server in ap.find(tag=apprise.common.MATCH_ALL_TAG):
+            if throttle_seconds is not None:
+                server.request_rate_per_sec = throttle_seconds
             full = server.url(privacy=False)
             fp = hashlib.sha256(full.encode()).hexdigest()[:16]
             found.append((frozenset(server.tags), Channel(fp, server.url(privacy=True), server)))
@@ -428,7 +441,7 @@ class Router:
         return cls.from_sources(s.apprise_urls, s.apprise_config)
 
     def for_tag(self, tag: str) -> list[Channel]:
-        return [c for tags, c in self.channels if not tags or tag in tags]
+        return [c for tags, c in self.channels if not tags or tag in tags or "always" in tags]
 
 
 def _split_tagged_url(url: str) -> tuple[list[str], str]:
