@@ -30,6 +30,7 @@ def _register_all() -> None:
     from deploy.cli import ledger_cmds
 
     ledger_cmds.register(app)
+    from deploy.cli import plan_cmds; plan_cmds.register(app)  # noqa: E702, I001
 
 
 def main(argv: list[str] | None = None) -> int:
