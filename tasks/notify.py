@@ -32,7 +32,7 @@ import hashlib
 import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -747,7 +747,7 @@ class NotifyRun:
 
 
 def notify_once(
-    ledger: Ledger,
+    ledger: Ledger | None,
     views: Sequence[MilestoneView],
     as_of: date,
     policy: NotifyPolicy,
@@ -758,17 +758,17 @@ def notify_once(
     providers: Sequence[DeadlineProvider] | None = None,
 ) -> NotifyRun:
     """Decide today's notices, write the new ones and the snapshot in one transaction, then
-    send everything outstanding. A dry run decides and returns the new notices only."""
-    previous = load_snapshot(ledger)
-    deadlines = [
-        d
-        for p in (deadline_sources() if providers is None else providers)
-        for d in p.deadlines(as_of)
-    ]
+    send everything outstanding. A dry run decides and returns the new notices only; it
+    writes nothing (``ledger`` may then be None: a ledger that does not exist yet)."""
+    if ledger is None and not dry_run:
+        raise ValueError("a ledger is needed unless it is a dry run")
+    previous = load_snapshot(ledger) if ledger is not None else {}
+    sources = deadline_sources() if providers is None else providers
+    deadlines = [d for p in sources for d in p.deadlines(as_of)]
     notices = decide_notices(views, previous, as_of, policy, deadlines)
     report = DeliveryReport()
-    if dry_run:
-        existing = {(r.notice_key, r.tag) for r in outbox(ledger)}
+    if dry_run or ledger is None:
+        existing = {(r.notice_key, r.tag) for r in outbox(ledger)} if ledger is not None else set()
         fresh = [n for n in notices if (n.key, n.tag) not in existing]
         report.already = len(notices) - len(fresh)
         return NotifyRun(as_of, True, fresh, report)
@@ -780,3 +780,91 @@ def notify_once(
         report.sent, report.messages, report.failed = sent.sent, sent.messages, sent.failed
         report.errors = sent.errors
     return NotifyRun(as_of, False, notices, report)
+
+
+def gather_views(
+    plan: Any, rollout: Any, states: dict[str, Any], as_of: date, lang: Lang = "sv"
+) -> list[MilestoneView]:
+    """Schedule the plan against the rollout (real completion dates from the ledger), judge
+    every gate, and build the milestone views the decision reads."""
+    from models.schedule import compute_schedule
+    from tasks.gates import evaluate_gate
+
+    done = {
+        mid: rec.updated_at.date()
+        for mid, rec in states.items()
+        if getattr(rec.state, "value", rec.state) == "done" and rec.updated_at is not None
+    }
+    schedule = compute_schedule(plan, rollout, as_of, done_dates=done)
+    verdicts = {
+        name: evaluate_gate(gate, rollout, as_of, lang, name=name)
+        for name, gate in plan.gates.items()
+    }
+    return milestone_views(plan, schedule, verdicts, states, as_of)
+
+
+def open_ledger_for(url: str, *, dry_run: bool) -> Ledger | None:
+    """The ledger; for a dry run without creating anything (None when there is none yet)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models.ledger import Ledger
+
+    if not dry_run:
+        return Ledger.open(url)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    ledger = Ledger.open(url, run_migrations=False)
+    try:
+        tables = set(inspect(ledger.engine).get_table_names())
+    except SQLAlchemyError:
+        tables = set()
+    if not {"milestone", "notice_outbox", "notice_milestone_snapshot"} <= tables:
+        ledger.close()
+        return None
+    return ledger
+
+
+def today_in(timezone: str) -> date:
+    """Today's date where the project lives (Europe/Stockholm by default)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
+def run_notifications(
+    settings: Settings,
+    as_of: date | None = None,
+    *,
+    dry_run: bool = False,
+    digest: bool | None = None,
+    flow_run_id: str | None = None,
+    router: Router | None = None,
+) -> NotifyRun:
+    """One whole notify run from settings: plan, rollout, ledger, apprise. Used by the CLI
+    (without Prefect) and by the ``notify-milestones`` flow."""
+    from models.plan import load_plan
+    from models.rollout import load_rollout
+
+    day = as_of or today_in(settings.timezone)
+    policy = NotifyPolicy.from_settings(settings, flow_run_id=flow_run_id)
+    plan = load_plan(settings.plan_path)
+    rollout = load_rollout(settings.rollout_source)
+    if router is None and (not dry_run or settings.apprise_urls or settings.apprise_config):
+        router = Router.from_settings(settings)  # a dry run checks the configuration too
+    ledger = open_ledger_for(settings.resolved_ledger_url(), dry_run=dry_run)
+    try:
+        states = dict(ledger.states()) if ledger is not None else {}
+        views = gather_views(plan, rollout, states, day, policy.lang)
+        return notify_once(
+            ledger,
+            views,
+            day,
+            policy,
+            router,
+            dry_run=dry_run,
+            digest=settings.notify_digest if digest is None else digest,
+        )
+    finally:
+        if ledger is not None:
+            ledger.close()
