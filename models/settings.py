@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     notify_escalation_tag: str = Field("eskalering", description="Apprise tag escalated to.")
     notify_default_tag: str = Field(default="projektledning", description="Tag when none is set.")
     notify_digest: bool = Field(default=False, description="One message per tag per run.")
+    notify_slip_min_days: int = Field(14, ge=1, description="A date move this big is announced.")
     notify_pause_webhook_url: str | None = Field(
         default=None, description="Webhook the 'flow run waits for a person' automation calls."
     )

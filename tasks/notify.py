@@ -8,13 +8,15 @@ Two halves:
   and the day, and returns :class:`Notice` s. A notice's ``key`` names *what* it is about,
   so deciding again on the same day (or the next) gives the same keys:
 
-  - ``due:<milestone>:<threshold>:<due date>`` - the tightest threshold (30, 14, 7, 1 by
-    default; 0 is the day itself) that the days left have reached. A run that missed days
-    catches up with one notice, not a burst. A *new* due date makes new keys: a slip
-    re-arms every reminder.
-  - ``overdue:<milestone>:<n>:<due date>`` - the n-th overdue reminder (day 1, 1+N, 1+2N…);
-    from M days late it also goes to the escalation tag.
-  - ``slip:<milestone>:<old>:<new>`` - once per move.
+  - ``due:<milestone>:<threshold>:<announced date>`` - the tightest threshold (30, 14, 7, 1
+    by default; 0 is the day itself) that the days left have reached. A run that missed
+    days catches up with one notice, not a burst. An announced move (see
+    :func:`announced_due`) makes new keys: a slip re-arms every reminder.
+  - ``overdue:<milestone>:<n>:<announced date>`` - the n-th overdue reminder (day 1, 1+N,
+    1+2N…); from M days late it also goes to the escalation tag.
+  - ``slip:<milestone>:<old>:<new>`` - once per announced move (of at least
+    ``slip_min_days``); when several milestones of one tag move in the same run, one
+    ``slips:<hash of the moves>`` notice lists them all, old and new date side by side.
   - ``gate:<gate>:<open|closed>:<day>`` - when a gate's verdict changes, one notice per gate.
   - ``wait:<milestone>:<since>:<n>`` - a decision waits (and every N days while it waits).
   - ``deadline:<provider key>:<threshold>:<due date>`` - deadlines of other areas.
@@ -31,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -163,9 +165,11 @@ class NotifyPolicy:
     escalate_after_days: int = 14
     escalation_tag: str = "eskalering"
     default_tag: str = "projektledning"
+    slip_min_days: int = 14
     lang: Lang = "sv"
     ui_url: str = "http://127.0.0.1:4200"
     flow_run_id: str | None = None  # this notify run, when running under Prefect
+    date_reasons: tuple[str, ...] = ()  # why dates are projections (the schedule's reasons)
 
     def __post_init__(self) -> None:
         problems = [t for t in self.thresholds if t < 1]
@@ -173,6 +177,8 @@ class NotifyPolicy:
             raise InputError(f"notify thresholds must be whole days >= 1, got {problems}")
         if self.overdue_every_days < 1:
             raise InputError("notify_overdue_every_days must be at least 1")
+        if self.slip_min_days < 1:
+            raise InputError("notify_slip_min_days must be at least 1")
 
     @classmethod
     def from_settings(cls, s: Settings, flow_run_id: str | None = None) -> NotifyPolicy:
@@ -182,6 +188,7 @@ class NotifyPolicy:
             escalate_after_days=s.notify_escalate_after_days,
             escalation_tag=s.notify_escalation_tag,
             default_tag=s.notify_default_tag,
+            slip_min_days=s.notify_slip_min_days,
             lang=s.language,
             ui_url=s.ui_url,
             flow_run_id=flow_run_id,
@@ -228,22 +235,29 @@ def decide_notices(
             out.append(Notice(key, tag, text[0], text[1], lang, kind))
 
     gate_changes: dict[tuple[str, bool], list[MilestoneView]] = {}
+    moves: dict[str, list[tuple[MilestoneView, date, date]]] = {}  # tag -> (m, old, new)
+    link = policy.link()
     for m in milestones:
         if m.final:
             continue
         tags = _tags(m, policy)
-        link = policy.link()
-        if m.due is not None:
+        before = previous.get(m.id)
+        anchor = announced_due(m, before, policy)
+        if before is not None and before.due is not None and m.due is not None:
+            if anchor == m.due and before.due != m.due:
+                for tag in tags:
+                    moves.setdefault(tag, []).append((m, before.due, m.due))
+        if m.due is not None and anchor is not None:
             left = (m.due - as_of).days
             if left >= 0:
                 step = reminder_step(left, policy.thresholds)
                 if step is not None:
-                    key = f"due:{m.id}:{step}:{m.due.isoformat()}"
+                    key = f"due:{m.id}:{step}:{anchor.isoformat()}"
                     add(key, tags, "due", txt.due_text(m.words(), as_of, link, lang))
             else:
                 over = -left
                 n = (over - 1) // policy.overdue_every_days
-                key = f"overdue:{m.id}:{n}:{m.due.isoformat()}"
+                key = f"overdue:{m.id}:{n}:{anchor.isoformat()}"
                 add(key, tags, "overdue", txt.overdue_text(m.words(), as_of, link, lang))
                 if over >= policy.escalate_after_days and policy.escalation_tag not in tags:
                     add(
@@ -252,18 +266,14 @@ def decide_notices(
                         "escalation",
                         txt.overdue_text(m.words(), as_of, link, lang, escalated=True),
                     )
-        before = previous.get(m.id)
-        if before is not None:
-            if before.due is not None and m.due is not None and before.due != m.due:
-                key = f"slip:{m.id}:{before.due.isoformat()}:{m.due.isoformat()}"
-                add(key, tags, "slip", txt.slip_text(m.words(), before.due, m.due, link, lang))
-            if (
-                m.gate is not None
-                and before.gate == m.gate
-                and before.gate_open is not None
-                and before.gate_open != m.gate_open
-            ):
-                gate_changes.setdefault((m.gate, m.gate_open), []).append(m)
+        if (
+            before is not None
+            and m.gate is not None
+            and before.gate == m.gate
+            and before.gate_open is not None
+            and before.gate_open != m.gate_open
+        ):
+            gate_changes.setdefault((m.gate, m.gate_open), []).append(m)
         if m.waiting_since is not None:
             waited = max(0, (as_of - m.waiting_since).days)
             n = waited // policy.overdue_every_days
@@ -272,6 +282,18 @@ def decide_notices(
                 m.words(), m.wait_kind, m.waiting_since, policy.link(m.flow_run_id), lang
             )
             add(key, tags, "waiting", text)
+
+    for tag, moved in sorted(moves.items()):
+        if len(moved) == 1:
+            m, old, new = moved[0]
+            key = f"slip:{m.id}:{old.isoformat()}:{new.isoformat()}"
+            text = txt.slip_text(m.words(), old, new, link, lang, policy.date_reasons)
+            add(key, [tag], "slip", text)
+        else:
+            ident = ",".join(sorted(f"{m.id}:{o.isoformat()}:{n.isoformat()}" for m, o, n in moved))
+            key = f"slips:{hashlib.sha256(ident.encode()).hexdigest()[:16]}"
+            rows = [(m.words(), o, n) for m, o, n in moved]
+            add(key, [tag], "slip", txt.slips_text(rows, policy.date_reasons, link, lang))
 
     for (gate, opened), affected in sorted(gate_changes.items()):
         key = f"gate:{gate}:{'open' if opened else 'closed'}:{as_of.isoformat()}"
@@ -296,9 +318,30 @@ def decide_notices(
     return out
 
 
-def new_snapshot(milestones: Sequence[MilestoneView]) -> dict[str, Snapshot]:
-    """What this run saw, to compare with next time."""
-    return {m.id: Snapshot(m.due, m.gate, m.gate_open if m.gate else None) for m in milestones}
+def announced_due(m: MilestoneView, before: Snapshot | None, policy: NotifyPolicy) -> date | None:
+    """The date people were last told for ``m``; reminder keys hang on it.
+
+    A move of at least ``slip_min_days`` is announced (a slip notice) and becomes the new
+    announced date, which re-arms every reminder; a smaller move is not news (a paused
+    rollout drifts the projection one day per day) and keeps the old keys, so nothing is
+    repeated. The reminders' *text* always shows the current date."""
+    if before is None or before.due is None or m.due is None:
+        return m.due
+    if abs((m.due - before.due).days) >= policy.slip_min_days:
+        return m.due
+    return before.due
+
+
+def new_snapshot(
+    milestones: Sequence[MilestoneView], previous: dict[str, Snapshot], policy: NotifyPolicy
+) -> dict[str, Snapshot]:
+    """What to remember for the next run: announced date and gate state per milestone."""
+    return {
+        m.id: Snapshot(
+            announced_due(m, previous.get(m.id), policy), m.gate, m.gate_open if m.gate else None
+        )
+        for m in milestones
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -716,18 +759,21 @@ def load_snapshot(ledger: Ledger) -> dict[str, Snapshot]:
         return {r.milestone_id: Snapshot(r.due, r.gate, r.gate_open) for r in rows}
 
 
-def save_snapshot(session: Session, milestones: Sequence[MilestoneView], as_of: date) -> None:
+def save_snapshot(
+    session: Session, snapshot: dict[str, Snapshot], views: Sequence[MilestoneView], as_of: date
+) -> None:
     from models.ledger import MilestoneSnapshot, utcnow
 
-    for m in milestones:
-        row = session.get(MilestoneSnapshot, m.id)
+    reasons = {m.id: list(m.gate_reasons) for m in views}
+    for mid, snap in snapshot.items():
+        row = session.get(MilestoneSnapshot, mid)
         if row is None:
-            row = MilestoneSnapshot(milestone_id=m.id)
+            row = MilestoneSnapshot(milestone_id=mid)
             session.add(row)
-        row.due = m.due
-        row.gate = m.gate
-        row.gate_open = m.gate_open if m.gate else None
-        row.gate_reasons = list(m.gate_reasons)
+        row.due = snap.due
+        row.gate = snap.gate
+        row.gate_open = snap.gate_open
+        row.gate_reasons = reasons.get(mid, [])
         row.seen_on = as_of
         row.updated_at = utcnow()
     session.flush()
@@ -774,7 +820,7 @@ def notify_once(
         return NotifyRun(as_of, True, fresh, report)
     with ledger.unit_of_work() as s:
         report.queued, report.already = enqueue(ledger, s, notices)
-        save_snapshot(s, views, as_of)
+        save_snapshot(s, new_snapshot(views, previous, policy), views, as_of)
     if router is not None:
         sent = deliver(ledger, router, digest=digest, lang=policy.lang)
         report.sent, report.messages, report.failed = sent.sent, sent.messages, sent.failed
@@ -784,9 +830,10 @@ def notify_once(
 
 def gather_views(
     plan: Any, rollout: Any, states: dict[str, Any], as_of: date, lang: Lang = "sv"
-) -> list[MilestoneView]:
+) -> tuple[list[MilestoneView], list[str]]:
     """Schedule the plan against the rollout (real completion dates from the ledger), judge
-    every gate, and build the milestone views the decision reads."""
+    every gate, and build the milestone views the decision reads; also why the dates are
+    a projection (the schedule's transition reasons, empty when the transition is sure)."""
     from models.schedule import compute_schedule
     from tasks.gates import evaluate_gate
 
@@ -800,7 +847,8 @@ def gather_views(
         name: evaluate_gate(gate, rollout, as_of, lang, name=name)
         for name, gate in plan.gates.items()
     }
-    return milestone_views(plan, schedule, verdicts, states, as_of)
+    reasons = [] if schedule.transition_confirmed else list(schedule.transition_reasons)
+    return milestone_views(plan, schedule, verdicts, states, as_of), reasons
 
 
 def open_ledger_for(url: str, *, dry_run: bool) -> Ledger | None:
@@ -855,7 +903,8 @@ def run_notifications(
     ledger = open_ledger_for(settings.resolved_ledger_url(), dry_run=dry_run)
     try:
         states = dict(ledger.states()) if ledger is not None else {}
-        views = gather_views(plan, rollout, states, day, policy.lang)
+        views, reasons = gather_views(plan, rollout, states, day, policy.lang)
+        policy = replace(policy, date_reasons=tuple(reasons))
         return notify_once(
             ledger,
             views,

@@ -116,6 +116,8 @@ _L = {
         "s_over": "Försenad milstolpe ({days}): {title}",
         "s_esc": "Eskalering, försenad milstolpe ({days}): {title}",
         "s_slip": "Datum flyttat: {title} {old} → {new}",
+        "s_slips": "Datum flyttade för {n} milstolpar",
+        "moved": "Nya datum (tidigare → nytt)",
         "s_gate_open": "Grind öppnad: {gate}",
         "s_gate_closed": "Grind stängd: {gate}",
         "s_approval": "Väntar på godkännande: {title}",
@@ -157,6 +159,8 @@ _L = {
         "s_over": "Overdue milestone ({days}): {title}",
         "s_esc": "Escalation, overdue milestone ({days}): {title}",
         "s_slip": "Date moved: {title} {old} → {new}",
+        "s_slips": "Dates moved for {n} milestones",
+        "moved": "New dates (previous → new)",
         "s_gate_open": "Gate opened: {gate}",
         "s_gate_closed": "Gate closed: {gate}",
         "s_approval": "Waiting for your approval: {title}",
@@ -240,25 +244,56 @@ def overdue_text(
 
 
 def slip_text(
-    m: MilestoneWords, old: date, new: date, link: str, lang: Lang = "sv"
+    m: MilestoneWords,
+    old: date,
+    new: date,
+    link: str,
+    lang: Lang = "sv",
+    reasons: Sequence[str] = (),
 ) -> tuple[str, str]:
-    """A moved due date: old and new side by side."""
+    """A moved due date: old and new side by side, with why dates move (if known)."""
     t = _L[lang]
     subject = t["s_slip"].format(
         title=m.title, old=format_date(old, lang), new=format_date(new, lang)
     )
-    shift = (new - old).days
     lines = [
         f"{t['milestone']}: {m.title} ({m.id})",
         f"{t['old']}: {format_date(old, lang)}",
         f"{t['new']}: {format_date(new, lang)}",
-        f"{t['shift']}: {'+' if shift > 0 else ''}{shift} {t['calendar']}",
+        f"{t['shift']}: {_shift(old, new)} {t['calendar']}",
     ]
     if m.owner:
         lines.append(f"{t['owner']}: {m.owner}")
-    if m.gate and m.gate_reasons:
+    why = [*reasons, *(m.gate_reasons if m.gate and not m.gate_open else ())]
+    if why:
         lines.append(f"{t['why']}:")
-        lines.extend(f"  - {r}" for r in m.gate_reasons)
+        lines.extend(f"  - {r}" for r in dict.fromkeys(why))
+    return _finish(subject, lines, link, lang)
+
+
+def _shift(old: date, new: date) -> str:
+    days = (new - old).days
+    return f"+{days}" if days > 0 else str(days)
+
+
+def slips_text(
+    moved: Sequence[tuple[MilestoneWords, date, date]],
+    reasons: Sequence[str],
+    link: str,
+    lang: Lang = "sv",
+) -> tuple[str, str]:
+    """Several milestones moved in one go (a rollout slip): one line each, old → new."""
+    t = _L[lang]
+    subject = t["s_slips"].format(n=len(moved))
+    lines = [f"{t['moved']}:"]
+    for m, old, new in moved:
+        lines.append(
+            f"  - {m.title} ({m.id}): {format_date(old, lang)} → {format_date(new, lang)} "
+            f"({_shift(old, new)} {t['calendar']})"
+        )
+    if reasons:
+        lines.append(f"{t['why']}:")
+        lines.extend(f"  - {r}" for r in reasons)
     return _finish(subject, lines, link, lang)
 
 

@@ -248,3 +248,79 @@ def test_personnummer_shaped_text_is_masked_in_every_notice() -> None:
 def test_bad_thresholds_are_refused_with_a_clear_message() -> None:
     with pytest.raises(InputError, match="thresholds must be whole days >= 1"):
         NotifyPolicy(thresholds=(30, 0))
+
+
+def _walk(views_by_day, start: date, days: int, policy: NotifyPolicy = POLICY):  # type: ignore[no-untyped-def]
+    """Run the decision day by day carrying the snapshot, as the flow does; (day, notice)."""
+    from tasks.notify import new_snapshot
+
+    snapshot: dict[str, Snapshot] = {}
+    seen: dict[tuple[str, str], date] = {}
+    for i in range(days):
+        day = start + timedelta(i)
+        views = views_by_day(day)
+        for n in decide_notices(views, snapshot, day, policy):
+            seen.setdefault((n.key, n.tag), day)
+        snapshot = new_snapshot(views, snapshot, policy)
+    return seen
+
+
+def test_a_small_move_is_not_news_and_repeats_no_reminder() -> None:
+    # 9 days before the date it moves 3 days later: no slip notice, no second 14-day notice
+    def views(day: date) -> list[MilestoneView]:
+        due = DUE if day < DUE - timedelta(9) else DUE + timedelta(3)
+        return [archive_milestone(tags=("projektledning",), due=due)]
+
+    seen = _walk(views, DUE - timedelta(40), 44)  # up to the new date
+    assert sorted(k for k, _ in seen) == sorted(
+        f"due:archive-delivered:{t}:2027-03-15" for t in (30, 14, 7, 1, 0)
+    )
+    # the reminders' text shows the current date
+    assert seen[("due:archive-delivered:0:2027-03-15", "projektledning")] == DUE + timedelta(3)
+
+
+def test_a_date_drifting_a_day_per_day_is_announced_every_slip_min_days() -> None:
+    # a paused rollout: the projected date is always 120 days ahead and moves daily
+    def views(day: date) -> list[MilestoneView]:
+        return [archive_milestone(due=day + timedelta(120), tags=("projektledning",))]
+
+    seen = _walk(views, date(2027, 1, 1), 60)
+    slips = sorted(day for (key, _), day in seen.items() if key.startswith("slip:"))
+    assert slips == [date(2027, 1, 15), date(2027, 1, 29), date(2027, 2, 12), date(2027, 2, 26)]
+    assert not [k for k, _ in seen if not k.startswith("slip:")]
+
+
+def test_a_rollout_slip_moving_several_dates_is_one_notice_per_tag_side_by_side() -> None:
+    reasons = ("Södra området: pausad sedan 2024-11-15; omstart kräver 120 dagars varsel",)
+    policy = NotifyPolicy(date_reasons=reasons)
+    a = archive_milestone(due=date(2027, 6, 1))
+    b = MilestoneView(
+        id="db-deleted",
+        title="SAMSA-databasen raderad",
+        tags=("projektledning",),
+        due=date(2027, 9, 30),
+    )
+    before = {
+        "archive-delivered": Snapshot(date(2027, 4, 1), None, None),
+        "db-deleted": Snapshot(date(2027, 8, 1), None, None),
+    }
+    notices = [
+        n for n in decide_notices([a, b], before, date(2027, 1, 10), policy) if n.kind == "slip"
+    ]
+    by_tag = {n.tag: n for n in notices}
+    assert set(by_tag) == {"projektledning", "regionarkivet"}
+    pl = by_tag["projektledning"]
+    assert pl.key.startswith("slips:")
+    assert pl.subject == "Datum flyttade för 2 milstolpar"
+    assert (
+        "  - Arkivpaket levererat till Regionarkivet (archive-delivered): "
+        "1 april 2027 → 1 juni 2027 (+61 kalenderdagar)" in pl.body
+    )
+    assert "SAMSA-databasen raderad (db-deleted): 1 augusti 2027 → 30 september 2027" in pl.body
+    assert reasons[0] in pl.body
+    # regionarkivet only follows archive-delivered: the single-milestone form
+    assert by_tag["regionarkivet"].key == "slip:archive-delivered:2027-04-01:2027-06-01"
+    again = [
+        n for n in decide_notices([a, b], before, date(2027, 1, 10), policy) if n.kind == "slip"
+    ]
+    assert {n.key for n in again} == {n.key for n in notices}  # stable keys: never doubled
