@@ -105,6 +105,7 @@ def notify_milestones(
         "new": r.queued if not run.dry_run else len(run.notices),
         "already": r.already,
         "sent": r.sent,
+        "messages": r.messages,
         "failed": r.failed,
     }
 

@@ -426,9 +426,12 @@ class Channel:
 
         import apprise
 
-        with apprise.LogCapture(level=logging.WARNING) as logs:
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as logs:
             ok = bool(self.server.notify(body=body, title=subject))
-        return ok, "" if ok else (logs.getvalue().strip()[-500:] or "the channel refused")
+        if ok:
+            return True, ""
+        said = "; ".join(line.strip() for line in logs.getvalue().splitlines() if line.strip())
+        return False, said[-500:] or "the channel refused the message"
 
 
 @dataclass
@@ -476,7 +479,12 @@ class Router:
                 server.request_rate_per_sec = throttle_seconds
             full = server.url(privacy=False)
             fp = hashlib.sha256(full.encode()).hexdigest()[:16]
-            found.append((frozenset(server.tags), Channel(fp, server.url(privacy=True), server)))
+            found.append(
+                (
+                    frozenset(server.tags),
+                    Channel(fp, server.url(privacy=True).split("?")[0], server),
+                )
+            )
         return cls(found)
 
     @classmethod
@@ -605,7 +613,9 @@ def _record_delivery(ledger: Ledger, ids: Sequence[int], channel_id: str) -> Non
                 row.delivered_to = [*row.delivered_to, channel_id]
 
 
-def _finish(ledger: Ledger, ids: Sequence[int], needed: dict[int, set[str]], error: str) -> int:
+def _finish(
+    ledger: Ledger, ids: Sequence[int], needed: dict[int, set[str]], errors: dict[int, list[str]]
+) -> int:
     """Mark each claimed notice sent (every needed channel has it) or failed. Returns sent."""
     from models.ledger import NoticeOutbox, NoticeStatus, utcnow
 
@@ -625,7 +635,8 @@ def _finish(ledger: Ledger, ids: Sequence[int], needed: dict[int, set[str]], err
                 action, details = "notice.sent", {"tag": row.tag, "channels": len(needed[i])}
             else:
                 row.status = NoticeStatus.failed
-                row.last_error = error or "not every channel accepted the notice"
+                said = "; ".join(dict.fromkeys(errors.get(i, [])))
+                row.last_error = (said or "not every channel accepted the notice")[:1000]
                 action = "notice.failed"
                 details = {"tag": row.tag, "attempts": row.attempts, "error": row.last_error[:300]}
             ledger.append_audit(
@@ -636,6 +647,21 @@ def _finish(ledger: Ledger, ids: Sequence[int], needed: dict[int, set[str]], err
                 details=details,
             )
     return sent
+
+
+def _delivered_elsewhere(ledger: Ledger, keys: set[str]) -> dict[tuple[str, str], set[str]]:
+    """(key, subject) → channels that already have that message (through any tag's row)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from models.ledger import NoticeOutbox
+
+    found: dict[tuple[str, str], set[str]] = {}
+    with Session(ledger.engine) as s:
+        rows = s.execute(select(NoticeOutbox).where(NoticeOutbox.notice_key.in_(keys))).scalars()
+        for r in rows:
+            found.setdefault((r.notice_key, r.subject), set()).update(r.delivered_to)
+    return found
 
 
 def deliver(
@@ -649,49 +675,60 @@ def deliver(
 ) -> DeliveryReport:
     """Send every outstanding notice (optionally only one tag or one key).
 
-    Each channel of a notice's tag gets it once: a channel that accepted is remembered
-    before the next is tried, so after a failure only the channels still missing are
-    retried on the next run. With ``digest``, each channel gets one message per tag with
-    all of that tag's outstanding notices."""
+    Each channel gets each message once: a channel that accepted is remembered before the
+    next is tried, so after a failure only the channels still missing are retried on the
+    next run; and a channel that carries several tags gets a notice meant for more than one
+    of them once. With ``digest``, each channel gets one message per run with everything
+    outstanding for it (with one channel per tag: one message per recipient tag)."""
     report = DeliveryReport()
     claimed = _claim(ledger, tag=tag, key=key)
-    by_tag: dict[str, list[NoticeOutbox]] = {}
-    for row in claimed:
-        by_tag.setdefault(row.tag, []).append(row)
-    for t, rows in by_tag.items():
-        channels = router.for_tag(t)
-        ids = [r.id for r in rows]
-        if not channels:
-            err = f"no apprise channel carries the tag {t!r}"
+    if not claimed:
+        return report
+    errors: dict[int, list[str]] = {}
+    needed: dict[int, set[str]] = {}
+    channels: dict[str, Channel] = {}
+    for r in claimed:
+        mine = router.for_tag(r.tag)
+        needed[r.id] = {c.id for c in mine}
+        channels.update((c.id, c) for c in mine)
+        if not mine:
+            err = f"no apprise channel carries the tag {r.tag!r}"
+            errors.setdefault(r.id, []).append(err)
             report.errors.append(err)
-            _finish(ledger, ids, {}, err)
-            report.failed += len(rows)
-            continue
-        needed = {r.id: {c.id for c in channels} for r in rows}
-        errors: list[str] = []
-        for ch in channels:
-            todo = [r for r in rows if ch.id not in r.delivered_to]
-            if not todo:
-                continue
-            batches: list[tuple[list[NoticeOutbox], str, str]]
-            if digest and len(todo) > 1:
-                subject, body = txt.digest_text([(r.subject, r.body) for r in todo], lang)
-                batches = [(todo, subject, body)]
+    had = _delivered_elsewhere(ledger, {r.notice_key for r in claimed})
+    for ch in channels.values():
+        todo = [r for r in claimed if ch.id in needed[r.id] and ch.id not in r.delivered_to]
+        groups: dict[tuple[str, str], list[NoticeOutbox]] = {}
+        for r in todo:
+            groups.setdefault((r.notice_key, r.subject), []).append(r)
+        already = [r for k, rs in groups.items() if ch.id in had.get(k, set()) for r in rs]
+        if already:  # this channel has the very message through another tag
+            _record_delivery(ledger, [r.id for r in already], ch.id)
+            for r in already:
+                r.delivered_to = [*r.delivered_to, ch.id]
+        fresh = [(k, rs) for k, rs in groups.items() if ch.id not in had.get(k, set())]
+        batches: list[tuple[list[NoticeOutbox], str, str]]
+        if digest and len(fresh) > 1:
+            subject, body = txt.digest_text([(rs[0].subject, rs[0].body) for _, rs in fresh], lang)
+            batches = [([r for _, rs in fresh for r in rs], subject, body)]
+        else:
+            batches = [(rs, rs[0].subject, rs[0].body) for _, rs in fresh]
+        for batch, subject, body in batches:
+            ok, err = ch.send(subject, body)
+            if ok:
+                report.messages += 1
+                _record_delivery(ledger, [r.id for r in batch], ch.id)
+                for r in batch:
+                    r.delivered_to = [*r.delivered_to, ch.id]
+                    had.setdefault((r.notice_key, r.subject), set()).add(ch.id)
             else:
-                batches = [([r], r.subject, r.body) for r in todo]
-            for batch, subject, body in batches:
-                ok, err = ch.send(subject, body)
-                if ok:
-                    report.messages += 1
-                    _record_delivery(ledger, [r.id for r in batch], ch.id)
-                    for r in batch:
-                        r.delivered_to = [*r.delivered_to, ch.id]
-                else:
-                    errors.append(f"{ch.label}: {err}")
-        sent = _finish(ledger, ids, needed, "; ".join(errors)[:1000])
-        report.sent += sent
-        report.failed += len(rows) - sent
-        report.errors.extend(errors)
+                for r in batch:
+                    errors.setdefault(r.id, []).append(f"{ch.label}: {err}")
+                report.errors.append(f"{ch.label}: {err}")
+    sent = _finish(ledger, [r.id for r in claimed], needed, errors)
+    report.sent += sent
+    report.failed += len(claimed) - sent
+    report.errors = list(dict.fromkeys(report.errors))
     return report
 
 

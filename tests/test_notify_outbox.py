@@ -152,6 +152,25 @@ def test_a_failed_channel_is_retried_without_repeating_the_one_that_accepted(
     assert len(smtp.mails) == 1
 
 
+def test_a_channel_carrying_several_tags_gets_a_shared_notice_once(
+    sqlite_ledger: Ledger, http: HttpReceiver
+) -> None:
+    router = Router.from_sources([f"projektledning,kommuner,eskalering={http.url('/pl')}"])
+    key = "overdue:m:2:2027-03-15"
+    _queue(
+        sqlite_ledger,
+        Notice(key, "projektledning", "Försenad milstolpe", "B"),
+        Notice(key, "kommuner", "Försenad milstolpe", "B"),
+    )
+    assert deliver(sqlite_ledger, router).sent == 2
+    _queue(sqlite_ledger, Notice(key, "eskalering", "Eskalering, försenad milstolpe", "B"))
+    assert deliver(sqlite_ledger, router).sent == 1  # different words: it is news
+    assert [p["title"] for p in http.at("/pl")] == [
+        "Försenad milstolpe",
+        "Eskalering, försenad milstolpe",
+    ]
+
+
 def test_a_tag_without_any_channel_stays_queued_with_a_clear_error(
     sqlite_ledger: Ledger, http: HttpReceiver
 ) -> None:
