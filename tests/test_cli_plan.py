@@ -58,6 +58,8 @@ def test_plan_shows_ledger_states_and_real_completion_dates(
     with ledger.unit_of_work() as s:
         ledger.set_state(s, "archive-accepted", MilestoneState.done, actor="Arkivarie")
         ledger.set_state(s, "samsa-read-only", MilestoneState.awaiting_approval)
+        ledger.set_state(s, "monthly-process-statistics@2026-11", MilestoneState.done)
+        ledger.set_state(s, "monthly-security-review@2026-10", MilestoneState.done)
     ledger.close()
     code, out, _ = run(
         capsys,
@@ -75,6 +77,17 @@ def test_plan_shows_ledger_states_and_real_completion_dates(
     assert by_id["archive-accepted"]["state"] == "done"
     assert by_id["samsa-read-only"]["state"] == "awaiting_approval"
     assert by_id["notice-all-users"]["state"] == "pending"
+    # recurring: the state of the latest occurrence whose day has come (<id>@YYYY-MM)
+    stats = by_id["monthly-process-statistics"]
+    assert stats["occurrence_id"] == "monthly-process-statistics@2026-11"
+    assert (stats["state"], stats["overdue"], stats["next_occurrence"]) == (
+        "done",
+        False,
+        "2026-12-05",
+    )
+    review = by_id["monthly-security-review"]  # November's review (the 15th) is not done
+    assert review["occurrence_id"] == "monthly-security-review@2026-11"
+    assert (review["state"], review["overdue"]) == ("pending", True)
     # done today, so 'after archive-accepted + 14d' follows the real date
     assert by_id["register-extract-routine-moved"]["due"] == "2026-12-11"
 
@@ -191,3 +204,29 @@ def test_gate_unknown_milestone_exits_2_with_near_matches(
     code, out, err = run(capsys, "gate", "samsa-db-delete", "--rollout", REAL_ROLLOUT)
     assert code == 2 and out == ""
     assert "no milestone 'samsa-db-delete'" in err and "'samsa-db-deleted'" in err
+
+
+def test_plan_warns_about_an_action_no_flow_has_registered(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows import actions
+
+    monkeypatch.setattr(actions, "_ACTIONS", {"archive": "flows.archive:archive_action"})
+    text = (PLAN_DIR / "samsa-phaseout.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(text.replace("    action: archive\n", "    action: archiv\n"), encoding="utf-8")
+    code, out, _ = run(
+        capsys,
+        "plan",
+        "--plan",
+        str(bad),
+        "--as-of",
+        "2026-11-27",
+        "--rollout",
+        REAL_ROLLOUT,
+        "--lang",
+        "en",
+    )
+    flat = " ".join(out.split())
+    assert code == 0
+    assert "'archive-package-delivered': action 'archiv' is not registered (known: archive)" in flat

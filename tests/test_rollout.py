@@ -184,3 +184,20 @@ def test_prefect_variable(prefect_harness: None) -> None:
     }
     with pytest.raises(ValidationFailed, match="does not exist"):
         load_rollout("variable:samsa-rollout-nowhere")
+
+
+@pytest.mark.prefect
+def test_prefect_variable_from_inside_an_async_flow(prefect_harness: None) -> None:
+    """An async flow (an event loop is running) still gets a Rollout, not a coroutine."""
+    import asyncio
+
+    from prefect import flow
+    from prefect.variables import Variable
+
+    Variable.set("samsa-rollout-async", rollout_to_data(load_rollout(REAL)), overwrite=True)
+
+    @flow
+    async def read_rollout() -> int:
+        return len(load_rollout("variable:samsa-rollout-async").stages)
+
+    assert asyncio.run(read_rollout()) == 4
