@@ -237,6 +237,20 @@ def test_bad_apprise_configuration_is_an_input_error(tmp_path: Path) -> None:
         Router.from_sources(["nosuch://secret@host"])
 
 
+def test_the_example_configuration_routes_every_tag_the_plan_uses() -> None:
+    from models.plan import load_plan
+    from models.settings import PLAN_DIR
+
+    root = Path(__file__).resolve().parent.parent
+    router = Router.from_sources(config=root / "deploy" / "apprise.example.yaml")
+    plan = load_plan(PLAN_DIR / "samsa-phaseout.yaml")
+    used = {t for m in plan.milestones for t in m.notify}
+    wanted = {"projektledning", "integrationsansvariga", "kommuner", "regionarkivet", "eskalering"}
+    assert {t for t in used | wanted if not router.for_tag(t)} == set()
+    kinds = {c.label.split("://")[0] for _, c in router.channels}
+    assert kinds == {"mailtos", "workflow", "slack", "matrixs", "jsons"}
+
+
 def test_send_notice_for_other_areas_goes_through_the_same_outbox(
     sqlite_ledger: Ledger, http: HttpReceiver
 ) -> None:

@@ -1,5 +1,6 @@
-"""Notification commands: ``samsa-decom notify`` (decide, record and send today's notices)
-and ``samsa-decom outbox`` (what was sent, what waits).
+"""Notification commands: ``samsa-decom notify`` (decide, record and send today's notices),
+``samsa-decom outbox`` (what was sent, what waits) and ``samsa-decom notify-automation``
+(the Prefect automation for runs waiting for a person).
 
 Exit codes: 0 ok; 1 a notice could not be delivered (it stays queued for the next run);
 2 bad input (a bad date, an unreadable plan, rollout or apprise configuration).
@@ -104,6 +105,19 @@ def outbox_cmd(
     out.print(table)
 
 
+def notify_automation(
+    webhook: str = typer.Option(
+        None, help="Webhook URL (default SAMSA_DECOM_NOTIFY_PAUSE_WEBHOOK_URL)."
+    ),
+) -> None:
+    """Create or update the Prefect automation that notifies when a run waits for a person."""
+    from deploy.automations import AUTOMATION_NAME, ensure_pause_automation
+
+    automation = ensure_pause_automation(webhook)
+    out.print(f"automation '{AUTOMATION_NAME}' ready (id {automation.id})", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("notify")(notify)
     app.command("outbox")(outbox_cmd)
+    app.command("notify-automation")(notify_automation)
