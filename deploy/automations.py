@@ -56,12 +56,13 @@ def ensure_pause_block(webhook_url: str) -> UUID:
         raise InputError(
             f"notify_pause_webhook_url must be an http(s) URL, got {webhook_url.split(':')[0]}:…"
         )
-    block = CustomWebhookNotificationBlock(
+    block = CustomWebhookNotificationBlock(  # type: ignore[call-arg]
         name=BLOCK_NAME,
         url=webhook_url,
         json_data={"text": "{{subject}}\n{{body}}", "subject": "{{subject}}", "body": "{{body}}"},
     )
-    return block.save(BLOCK_NAME, overwrite=True)
+    saved: UUID = block.save(BLOCK_NAME, overwrite=True)  # type: ignore[assignment]
+    return saved
 
 
 def pause_automation_spec(block_document_id: UUID, ui_url: str, lang: str = "sv") -> Automation:
@@ -121,9 +122,11 @@ def ensure_pause_automation(
         block_document_id, ui_url or settings.ui_url, lang or settings.language
     )
     try:
-        existing = Automation.read(name=AUTOMATION_NAME)
+        existing: Automation = Automation.read(name=AUTOMATION_NAME)  # type: ignore[assignment]
     except ValueError:  # not there yet
-        return wanted.create()
+        created: Automation = wanted.create()  # type: ignore[assignment]
+        return created
     wanted.id = existing.id
     wanted.update()
-    return Automation.read(id=existing.id)
+    updated: Automation = Automation.read(id=existing.id)  # type: ignore[assignment]
+    return updated

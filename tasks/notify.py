@@ -297,12 +297,12 @@ def decide_notices(
 
     for (gate, opened), affected in sorted(gate_changes.items()):
         key = f"gate:{gate}:{'open' if opened else 'closed'}:{as_of.isoformat()}"
-        tags = [t for m in affected for t in _tags(m, policy)]
+        gate_tags = [t for m in affected for t in _tags(m, policy)]
         reasons = affected[0].gate_reasons
         text = txt.gate_text(
             gate, opened, reasons, [m.words() for m in affected], policy.link(), lang
         )
-        add(key, tags, "gate", text)
+        add(key, gate_tags, "gate", text)
 
     for d in deadlines:
         left = (d.due - as_of).days
@@ -472,7 +472,7 @@ class Router:
                 raise InputError(
                     f"{config}: no usable apprise URL (check the YAML: `urls:` with `tag:`)"
                 )
-            ap.add(servers)
+            ap.add(list(servers))  # type: ignore[arg-type]
         found = []
         for server in ap.find(tag=apprise.common.MATCH_ALL_TAG):
             if throttle_seconds is not None:
