@@ -532,15 +532,19 @@ def enqueue(
     from models.ledger import NoticeOutbox, NoticeStatus
 
     new = already = 0
+    notices = list(notices)
+    keys = {n.key for n in notices}
+    known: set[tuple[str, str]] = set()
+    for chunk in _chunks(sorted(keys), 500):
+        q = select(NoticeOutbox.notice_key, NoticeOutbox.tag).where(
+            NoticeOutbox.notice_key.in_(chunk)
+        )
+        known.update((k, t) for k, t in session.execute(q).all())
     for n in notices:
-        exists = session.execute(
-            select(NoticeOutbox.id).where(
-                NoticeOutbox.notice_key == n.key, NoticeOutbox.tag == n.tag
-            )
-        ).first()
-        if exists:
+        if (n.key, n.tag) in known:
             already += 1
             continue
+        known.add((n.key, n.tag))
         session.add(
             NoticeOutbox(
                 notice_key=n.key,
@@ -567,6 +571,11 @@ def enqueue(
     return new, already
 
 
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 def _claim(ledger: Ledger, tag: str | None = None, key: str | None = None) -> list[NoticeOutbox]:
     """Take the notices that are due to be sent (queued, failed, or abandoned mid-send)."""
     from sqlalchemy import or_, select, update
@@ -575,31 +584,25 @@ def _claim(ledger: Ledger, tag: str | None = None, key: str | None = None) -> li
 
     now = utcnow()
     stale = now - STALE_CLAIM
-    claimed: list[NoticeOutbox] = []
     with ledger.unit_of_work() as s:
-        q = (
-            select(NoticeOutbox)
-            .where(
-                or_(
-                    NoticeOutbox.status.in_([NoticeStatus.queued, NoticeStatus.failed]),
-                    (NoticeOutbox.status == NoticeStatus.sending)
-                    & (NoticeOutbox.claimed_at < stale),
-                )
-            )
-            .order_by(NoticeOutbox.id)
+        claimable = or_(
+            NoticeOutbox.status.in_([NoticeStatus.queued, NoticeStatus.failed]),
+            (NoticeOutbox.status == NoticeStatus.sending) & (NoticeOutbox.claimed_at < stale),
+        )
+        stmt = (
+            update(NoticeOutbox)
+            .where(claimable)
+            .values(status=NoticeStatus.sending, claimed_at=now)
+            .returning(NoticeOutbox.id)
+            .execution_options(synchronize_session=False)
         )
         if tag is not None:
-            q = q.where(NoticeOutbox.tag == tag)
+            stmt = stmt.where(NoticeOutbox.tag == tag)
         if key is not None:
-            q = q.where(NoticeOutbox.notice_key == key)
-        for row in s.execute(q).scalars().all():
-            res = s.execute(
-                update(NoticeOutbox)
-                .where(NoticeOutbox.id == row.id, NoticeOutbox.status == row.status)
-                .values(status=NoticeStatus.sending, claimed_at=now)
-            )
-            if res.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(row)
+            stmt = stmt.where(NoticeOutbox.notice_key == key)
+        ids = list(s.execute(stmt).scalars().all())  # one atomic claim: no run takes a row twice
+        q = select(NoticeOutbox).where(NoticeOutbox.id.in_(ids)).order_by(NoticeOutbox.id)
+        claimed = list(s.execute(q).scalars().all()) if ids else []
     return claimed
 
 
@@ -658,9 +661,10 @@ def _delivered_elsewhere(ledger: Ledger, keys: set[str]) -> dict[tuple[str, str]
 
     found: dict[tuple[str, str], set[str]] = {}
     with Session(ledger.engine) as s:
-        rows = s.execute(select(NoticeOutbox).where(NoticeOutbox.notice_key.in_(keys))).scalars()
-        for r in rows:
-            found.setdefault((r.notice_key, r.subject), set()).update(r.delivered_to)
+        for chunk in _chunks(sorted(keys), 500):
+            q = select(NoticeOutbox).where(NoticeOutbox.notice_key.in_(chunk))
+            for r in s.execute(q).scalars():
+                found.setdefault((r.notice_key, r.subject), set()).update(r.delivered_to)
     return found
 
 

@@ -171,6 +171,41 @@ def test_a_channel_carrying_several_tags_gets_a_shared_notice_once(
     ]
 
 
+def test_two_runs_at_once_send_each_notice_once(ledger: Ledger, http: HttpReceiver) -> None:
+    import threading
+
+    _queue(ledger, *(Notice(f"k{i}", "projektledning", f"S{i}", "B") for i in range(20)))
+    router = Router.from_sources([f"projektledning={http.url('/pl')}"])
+    reports = []
+    threads = [
+        threading.Thread(target=lambda: reports.append(deliver(ledger, router))) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.sent for r in reports) == 20
+    assert sorted(p["title"] for p in http.at("/pl")) == sorted(f"S{i}" for i in range(20))
+
+
+def test_a_notice_abandoned_mid_send_is_taken_over_after_the_claim_expires(
+    sqlite_ledger: Ledger, http: HttpReceiver
+) -> None:
+    from models.ledger import NoticeOutbox, NoticeStatus, utcnow
+    from tasks.notify import STALE_CLAIM
+
+    _queue(sqlite_ledger, Notice("k", "projektledning", "S", "B"))
+    router = Router.from_sources([f"projektledning={http.url('/pl')}"])
+    with sqlite_ledger.unit_of_work() as s:  # a run claimed it, then its process died
+        row = s.query(NoticeOutbox).one()
+        row.status, row.claimed_at = NoticeStatus.sending, utcnow()
+    assert deliver(sqlite_ledger, router).sent == 0  # still someone else's
+    with sqlite_ledger.unit_of_work() as s:
+        s.query(NoticeOutbox).one().claimed_at = utcnow() - STALE_CLAIM - timedelta(seconds=1)
+    assert deliver(sqlite_ledger, router).sent == 1
+    assert [p["title"] for p in http.at("/pl")] == ["S"]
+
+
 def test_a_tag_without_any_channel_stays_queued_with_a_clear_error(
     sqlite_ledger: Ledger, http: HttpReceiver
 ) -> None:
