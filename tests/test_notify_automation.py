@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,23 @@ from models.errors import InputError
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture
+def removes_automation() -> Iterator[None]:
+    """Leave the shared harness as found: other areas' paused runs must not trigger it."""
+    yield
+    from prefect.automations import Automation
+
+    from deploy.automations import AUTOMATION_NAME
+
+    try:
+        Automation.read(name=AUTOMATION_NAME).delete()
+    except ValueError:
+        pass
+
+
 @pytest.mark.prefect
 def test_pause_automation_is_created_once_with_the_right_trigger(
-    prefect_harness: None, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, monkeypatch: pytest.MonkeyPatch, removes_automation: None
 ) -> None:
     from prefect.automations import Automation
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
@@ -53,7 +68,7 @@ def test_pause_automation_is_created_once_with_the_right_trigger(
 
 @pytest.mark.prefect
 def test_the_automation_fires_when_a_flow_run_pauses_under_the_harness(
-    prefect_harness: None,
+    prefect_harness: None, removes_automation: None
 ) -> None:
     """Found: the test harness runs Prefect's trigger and action services, so a pause
     reaches the webhook within seconds here too (no separate server needed)."""
