@@ -324,3 +324,15 @@ def test_a_rollout_slip_moving_several_dates_is_one_notice_per_tag_side_by_side(
         n for n in decide_notices([a, b], before, date(2027, 1, 10), policy) if n.kind == "slip"
     ]
     assert {n.key for n in again} == {n.key for n in notices}  # stable keys: never doubled
+
+
+def test_a_configured_provider_of_an_area_not_in_this_checkout_is_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tasks.notify as notify
+
+    monkeypatch.setattr(notify, "_DEADLINE_PROVIDERS", {"gone": "tasks.no_such_area.x:provider"})
+    assert deadline_sources() == []
+    monkeypatch.setattr(notify, "_DEADLINE_PROVIDERS", {"bad": "tasks.notify:NotifyPolicy"})
+    with pytest.raises(TypeError, match="deadline provider 'bad'"):
+        deadline_sources()

@@ -137,3 +137,30 @@ def test_cli_bad_input_exits_2_and_undelivered_exits_1(
     assert main(["outbox", "--status", "failed"]) == 0
     assert "failed" in capsys.readouterr().out
     assert main(["outbox", "--status", "lost"]) == 2
+
+
+def test_a_milestone_waiting_for_approval_is_told_with_a_link_to_the_waiting_run(
+    configured: str, http: HttpReceiver
+) -> None:
+    from models.ledger import MilestoneState
+    from tasks.notify import pending_decisions
+
+    led = Ledger.open(configured)
+    try:
+        with led.unit_of_work() as s:
+            led.set_state(
+                s,
+                "samsa-db-deleted",
+                MilestoneState.awaiting_approval,
+                reason="väntar på godkännande",
+                flow_run_id="0b7c-run",
+            )
+        assert [r.milestone_id for r in pending_decisions(led)] == ["samsa-db-deleted"]
+    finally:
+        led.close()
+    today = date.today().isoformat()
+    assert main(["notify", "--as-of", today]) == 0
+    waiting = [p for p in http.at("/all") if p["title"].startswith("Väntar på godkännande")]
+    assert [p["title"] for p in waiting] == ["Väntar på godkännande: SAMSA:s databas raderad"]
+    assert waiting[0]["message"].endswith("http://prefect.example:4200/runs/flow-run/0b7c-run")
+    assert "Ett oåterkalleligt steg väntar på ditt godkännande" in waiting[0]["message"]
