@@ -585,16 +585,20 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
 def _claim(ledger: Ledger, tag: str | None = None, key: str | None = None) -> list[NoticeOutbox]:
     """Take the notices that are due to be sent (queued, failed, or abandoned mid-send)."""
     from sqlalchemy import or_, select, update
+    from sqlalchemy.orm import Session
 
     from models.ledger import NoticeOutbox, NoticeStatus, utcnow
 
     now = utcnow()
     stale = now - STALE_CLAIM
+    claimable = or_(
+        NoticeOutbox.status.in_([NoticeStatus.queued, NoticeStatus.failed]),
+        (NoticeOutbox.status == NoticeStatus.sending) & (NoticeOutbox.claimed_at < stale),
+    )
+    with Session(ledger.engine) as peek:  # most mornings there is nothing left: no write
+        if peek.execute(select(NoticeOutbox.id).where(claimable).limit(1)).first() is None:
+            return []
     with ledger.unit_of_work() as s:
-        claimable = or_(
-            NoticeOutbox.status.in_([NoticeStatus.queued, NoticeStatus.failed]),
-            (NoticeOutbox.status == NoticeStatus.sending) & (NoticeOutbox.claimed_at < stale),
-        )
         stmt = (
             update(NoticeOutbox)
             .where(claimable)
@@ -808,22 +812,29 @@ def load_snapshot(ledger: Ledger) -> dict[str, Snapshot]:
 
 def save_snapshot(
     session: Session, snapshot: dict[str, Snapshot], views: Sequence[MilestoneView], as_of: date
-) -> None:
+) -> int:
+    """Store what changed since the previous run (one read, writes only for changes)."""
+    from sqlalchemy import select
+
     from models.ledger import MilestoneSnapshot, utcnow
 
     reasons = {m.id: list(m.gate_reasons) for m in views}
+    rows = {r.milestone_id: r for r in session.execute(select(MilestoneSnapshot)).scalars()}
+    changed = 0
     for mid, snap in snapshot.items():
-        row = session.get(MilestoneSnapshot, mid)
+        row = rows.get(mid)
+        values = (snap.due, snap.gate, snap.gate_open, reasons.get(mid, []))
+        if row is not None and (row.due, row.gate, row.gate_open, row.gate_reasons) == values:
+            continue
         if row is None:
             row = MilestoneSnapshot(milestone_id=mid)
             session.add(row)
-        row.due = snap.due
-        row.gate = snap.gate
-        row.gate_open = snap.gate_open
-        row.gate_reasons = reasons.get(mid, [])
+        row.due, row.gate, row.gate_open, row.gate_reasons = values
         row.seen_on = as_of
         row.updated_at = utcnow()
+        changed += 1
     session.flush()
+    return changed
 
 
 # ---------------------------------------------------------------------------------------
@@ -951,18 +962,37 @@ def run_notifications(
         router = Router.from_settings(settings)  # a dry run checks the configuration too
     ledger = open_ledger_for(settings.resolved_ledger_url(), dry_run=dry_run)
     try:
-        states = dict(ledger.states()) if ledger is not None else {}
-        views, reasons = gather_views(plan, rollout, states, day, policy.lang)
-        policy = replace(policy, date_reasons=tuple(reasons))
-        return notify_once(
+        return notify_day(
+            plan,
+            rollout,
             ledger,
-            views,
-            day,
-            policy,
             router,
+            policy,
+            day,
             dry_run=dry_run,
             digest=settings.notify_digest if digest is None else digest,
         )
     finally:
         if ledger is not None:
             ledger.close()
+
+
+def notify_day(
+    plan: Any,
+    rollout: Any,
+    ledger: Ledger | None,
+    router: Router | None,
+    policy: NotifyPolicy,
+    as_of: date,
+    *,
+    dry_run: bool = False,
+    digest: bool = False,
+    providers: Sequence[DeadlineProvider] | None = None,
+) -> NotifyRun:
+    """One day's run over an already loaded plan, rollout and ledger (rehearsals reuse them)."""
+    states = dict(ledger.states()) if ledger is not None else {}
+    views, reasons = gather_views(plan, rollout, states, as_of, policy.lang)
+    policy = replace(policy, date_reasons=tuple(reasons))
+    return notify_once(
+        ledger, views, as_of, policy, router, dry_run=dry_run, digest=digest, providers=providers
+    )

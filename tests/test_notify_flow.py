@@ -164,3 +164,57 @@ def test_a_milestone_waiting_for_approval_is_told_with_a_link_to_the_waiting_run
     assert [p["title"] for p in waiting] == ["Väntar på godkännande: SAMSA:s databas raderad"]
     assert waiting[0]["message"].endswith("http://prefect.example:4200/runs/flow-run/0b7c-run")
     assert "Ett oåterkalleligt steg väntar på ditt godkännande" in waiting[0]["message"]
+
+
+def test_rehearsal_of_the_real_plan_day_by_day_over_a_year(
+    configured: str, http: HttpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real plan and the resumed-rollout scenario, ``as_of`` each day for a year through
+    the same path as ``samsa-decom notify --as-of``: every reminder threshold of every date
+    arrives exactly once, and nothing arrives twice."""
+    import time
+    from collections import defaultdict
+    from datetime import timedelta
+
+    from models.plan import load_plan
+    from models.rollout import load_rollout
+    from tasks.notify import NotifyPolicy, Router, notify_day, run_notifications
+
+    monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(PLAN_DIR / "rollout-resumed.yaml"))
+    get_settings.cache_clear()
+    settings = get_settings()
+    start = date(2026, 11, 27)
+    t0 = time.perf_counter()
+    assert run_notifications(settings, start).report.failed == 0  # the CLI's path, day one
+    # then the same day-by-day path with plan, rollout and ledger loaded once
+    plan, rollout = load_plan(settings.plan_path), load_rollout(settings.rollout_source)
+    led, router = Ledger.open(configured), Router.from_settings(settings)
+    policy = NotifyPolicy.from_settings(settings)
+    try:
+        for i in range(1, 365):
+            run = notify_day(plan, rollout, led, router, policy, start + timedelta(days=i))
+            assert run.report.failed == 0, run.report.errors
+    finally:
+        led.close()
+    took = time.perf_counter() - t0
+    rows = _rows(configured)
+    assert all(r.status.value == "sent" for r in rows)
+    distinct_messages = {(r.notice_key, r.subject) for r in rows}
+    assert len(http.at("/all")) == len(distinct_messages)  # one channel: each message once
+    steps: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for key in {r.notice_key for r in rows if r.notice_key.startswith("due:")}:
+        _, mid, step, anchor = key.split(":")
+        steps[(mid, anchor)].append(int(step))
+    full = [
+        (mid, anchor)
+        for (mid, anchor) in steps
+        if date.fromisoformat(anchor) >= start + timedelta(days=31)
+        and date.fromisoformat(anchor) <= start + timedelta(days=364)
+    ]
+    assert len(full) >= 10
+    slipped = {r.notice_key.split(":")[1] for r in rows if r.notice_key.startswith("slip:")}
+    for mid, anchor in full:
+        if mid in slipped:
+            continue
+        assert sorted(steps[(mid, anchor)]) == [0, 1, 7, 14, 30], (mid, anchor)
+    assert took < 60, f"a year of daily runs took {took:.0f} s"

@@ -66,5 +66,5 @@ class MilestoneSnapshot(Base):
     gate: Mapped[str | None] = mapped_column(String(100), nullable=True)
     gate_open: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     gate_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    seen_on: Mapped[date] = mapped_column(Date)
+    seen_on: Mapped[date] = mapped_column(Date)  # the run day this row last changed
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
