@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from models.errors import InputError
 from tasks import notify_text as txt
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from models.settings import Settings
 
 Lang = Literal["sv", "en"]
+_T = TypeVar("_T")
 
 #: A claimed notice whose run died is taken over after this long.
 STALE_CLAIM = timedelta(minutes=15)
@@ -577,6 +578,21 @@ def enqueue(
     return new, already
 
 
+def _retrying(ledger: Ledger, work: Callable[[Session], _T], attempts: int = 3) -> _T:
+    """Run ``work`` in a unit of work; when a run at the same moment inserted the same notice
+    first (a unique-key clash), start again: the second try sees its rows and skips them."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with ledger.unit_of_work() as s:
+                return work(s)
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -772,8 +788,7 @@ def send_notice(
 
     settings = get_settings()
     notice = Notice(key, tag, subject, body, lang or settings.language, kind)
-    with ledger.unit_of_work() as s:
-        enqueue(ledger, s, [notice], actor=actor)
+    _retrying(ledger, lambda s: enqueue(ledger, s, [notice], actor=actor))
     deliver(ledger, router or Router.from_settings(settings), tag=tag, key=key)
     with ledger.unit_of_work() as s:
         row = s.execute(
@@ -878,9 +893,14 @@ def notify_once(
         fresh = [n for n in notices if (n.key, n.tag) not in existing]
         report.already = len(notices) - len(fresh)
         return NotifyRun(as_of, True, fresh, report)
-    with ledger.unit_of_work() as s:
-        report.queued, report.already = enqueue(ledger, s, notices)
-        save_snapshot(s, new_snapshot(views, previous, policy), views, as_of)
+    snapshot = new_snapshot(views, previous, policy)
+
+    def record(s: Session) -> tuple[int, int]:
+        counts = enqueue(ledger, s, notices)
+        save_snapshot(s, snapshot, views, as_of)
+        return counts
+
+    report.queued, report.already = _retrying(ledger, record)
     if router is not None:
         sent = deliver(ledger, router, digest=digest, lang=policy.lang)
         report.sent, report.messages, report.failed = sent.sent, sent.messages, sent.failed

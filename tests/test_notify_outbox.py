@@ -188,6 +188,56 @@ def test_two_runs_at_once_send_each_notice_once(ledger: Ledger, http: HttpReceiv
     assert sorted(p["title"] for p in http.at("/pl")) == sorted(f"S{i}" for i in range(20))
 
 
+def test_two_runs_deciding_the_same_notices_at_once_queue_each_once(
+    ledger: Ledger, http: HttpReceiver
+) -> None:
+    import threading
+
+    views = [
+        MilestoneView(
+            id=f"m{i}", title=f"M{i}", tags=("projektledning", "kommuner"), due=date(2027, 3, 15)
+        )
+        for i in range(40)
+    ]
+    router = Router.from_sources(
+        [f"projektledning={http.url('/pl')}", f"kommuner={http.url('/k')}"]
+    )
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            notify_once(ledger, views, date(2027, 3, 8), NotifyPolicy(), router, providers=[])
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(outbox(ledger)) == 80
+    assert len(http.at("/pl")) == 40 and len(http.at("/k")) == 40
+
+
+def test_the_migration_matches_the_tables(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from models.ledger import Base
+
+    led = Ledger.open(db_url)
+    try:
+        with led.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        led.close()
+    mine = [d for d in diff if "notice_" in repr(d)]
+    assert mine == []
+
+
 def test_a_notice_abandoned_mid_send_is_taken_over_after_the_claim_expires(
     sqlite_ledger: Ledger, http: HttpReceiver
 ) -> None:
