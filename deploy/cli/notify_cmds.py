@@ -49,24 +49,37 @@ def notify(
         router = None
         if settings.apprise_urls or settings.apprise_config:
             router = Router.from_settings(settings)
+        head = {
+            "sv": "Provkörning {d}: {n} nya aviseringar skulle skickas ({a} redan kända); "
+            "inget skickas eller sparas.",
+            "en": "Dry run {d}: {n} new notices would be sent ({a} already known); nothing "
+            "is sent or recorded.",
+        }[settings.language]
         out.print(
-            f"Provkörning {run.as_of.isoformat()}: {len(run.notices)} nya aviseringar skulle "
-            f"skickas ({run.report.already} redan kända); inget skickas eller sparas."
+            head.format(d=run.as_of.isoformat(), n=len(run.notices), a=run.report.already),
+            highlight=False,
         )
         for n in run.notices:
             where = ""
             if router is not None:
                 k = len(router.for_tag(n.tag))
                 where = f" [{k} kanal{'er' if k != 1 else ''}]" if k else " [INGEN KANAL]"
+                if settings.language == "en":
+                    where = f" [{k} channel{'s' if k != 1 else ''}]" if k else " [NO CHANNEL]"
             out.print(f"\n[bold]→ {n.tag}{where}[/]  {n.key}", highlight=False)
             out.print(f"  {n.subject}", highlight=False, markup=False)
             for line in n.body.splitlines():
                 out.print(f"    {line}", highlight=False, markup=False)
         return
     r = run.report
+    line = {
+        "sv": "{d}: {q} nya, {a} redan kända, {s} skickade ({m} meddelanden), {f} ej levererade",
+        "en": "{d}: {q} new, {a} already known, {s} sent ({m} messages), {f} not delivered",
+    }[settings.language]
     out.print(
-        f"{run.as_of.isoformat()}: {r.queued} nya, {r.already} redan kända, {r.sent} skickade "
-        f"({r.messages} meddelanden), {r.failed} ej levererade",
+        line.format(
+            d=run.as_of.isoformat(), q=r.queued, a=r.already, s=r.sent, m=r.messages, f=r.failed
+        ),
         highlight=False,
     )
     if r.failed:
