@@ -37,26 +37,44 @@ def decide_and_send(
     )
 
 
-def summary_markdown(run: NotifyRun) -> str:
+_WORDS = {
+    "sv": {
+        "dry": "Provkörning: inget skickat eller sparat",
+        "head": "Aviseringar",
+        "cols": "| nya | redan kända | skickade | meddelanden | ej levererade |",
+        "list": "| mottagare (tagg) | ämne | nyckel |",
+        "errors": "Fel (försöks igen vid nästa körning)",
+    },
+    "en": {
+        "dry": "Dry run: nothing sent or recorded",
+        "head": "Notices",
+        "cols": "| new | already known | sent | messages | not delivered |",
+        "list": "| recipient (tag) | subject | key |",
+        "errors": "Errors (retried on the next run)",
+    },
+}
+
+
+def summary_markdown(run: NotifyRun, lang: str = "sv") -> str:
     """The artifact a project manager reads: counts, then each notice of this run."""
+    w = _WORDS.get(lang, _WORDS["sv"])
     r = run.report
-    head = "Provkörning: inget skickat eller sparat" if run.dry_run else "Aviseringar"
     lines = [
-        f"# {head} {run.as_of.isoformat()}",
+        f"# {w['dry'] if run.dry_run else w['head']} {run.as_of.isoformat()}",
         "",
-        "| nya | redan kända | skickade | meddelanden | ej levererade |",
+        w["cols"],
         "|---:|---:|---:|---:|---:|",
         f"| {r.queued if not run.dry_run else len(run.notices)} | {r.already} | {r.sent} "
         f"| {r.messages} | {r.failed} |",
         "",
     ]
     if run.notices:
-        lines += ["| mottagare (tagg) | ämne | nyckel |", "|---|---|---|"]
+        lines += [w["list"], "|---|---|---|"]
         for n in run.notices:
             subject = n.subject.replace("|", "/")
             lines.append(f"| {n.tag} | {subject} | `{n.key}` |")
     if r.errors:
-        lines += ["", "## Fel (försöks igen vid nästa körning)", ""]
+        lines += ["", f"## {w['errors']}", ""]
         lines += [f"- {e}" for e in dict.fromkeys(r.errors)]
     return "\n".join(lines)
 
@@ -94,7 +112,9 @@ def notify_milestones(
     for error in dict.fromkeys(r.errors):
         logger.warning("Not delivered, retried next run: %s", error)
     create_markdown_artifact(
-        key=ARTIFACT_KEY, markdown=summary_markdown(run), description="Dagens aviseringar"
+        key=ARTIFACT_KEY,
+        markdown=summary_markdown(run, settings.language),
+        description="Dagens aviseringar" if settings.language == "sv" else "Today's notices",
     )
     if r.failed:
         raise CheckFailed(

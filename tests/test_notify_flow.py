@@ -192,7 +192,8 @@ def test_rehearsal_of_the_real_plan_day_by_day_over_a_year(
     policy = NotifyPolicy.from_settings(settings)
     try:
         for i in range(1, 365):
-            run = notify_day(plan, rollout, led, router, policy, start + timedelta(days=i))
+            day = start + timedelta(days=i)  # milestones only: other areas' deadlines aside
+            run = notify_day(plan, rollout, led, router, policy, day, providers=[])
             assert run.report.failed == 0, run.report.errors
     finally:
         led.close()
