@@ -18,6 +18,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from lxml import etree
 
 from models.errors import InputError
 from tasks.archive.container import entry_data_offset
+from tasks.archive.digest import NULL, SEP
 from tasks.archive.escaping import decode_text
 from tasks.archive.metadata import METADATA_NS
 from tasks.archive.tablexsd import TABLE_NS
@@ -220,6 +222,53 @@ class SiardArchive:
             parent = row.getparent()
             while row.getprevious() is not None:
                 del parent[0]
+
+    def digest_from(
+        self, table: ArchivedTable, source: Any, schema: etree.XMLSchema | None = None
+    ) -> tuple[int, int]:
+        """Row count and the (unreduced) sum of the row hashes of ``source`` (a file-like table
+        document): the same ``sha256-rowsum-v1`` as :class:`TableDigest` over :meth:`rows_from`,
+        with less work per row. With ``schema`` (validated while streaming; an invalid document
+        raises XMLSyntaxError), a row's cells are in column order by the table schema's
+        sequence, so the cells' text is joined straight away (absent cells, NULLs, placed by
+        tag); rows with empty cells or LOB files, tables with binary columns (normalised to
+        upper case) and unvalidated documents go through :meth:`_cells`."""
+        layout = _layout(table)
+        index, modes = layout
+        ncols = len(modes)
+        text_cols = [m == 0 for m in modes]
+        direct = schema is not None and 1 not in modes
+        kw: dict[str, Any] = {"schema": schema} if schema is not None else {}
+        total = 0
+        rows = 0
+        for _ev, row in etree.iterparse(source, events=("end",), tag=_ROW, huge_tree=True, **kw):
+            children = list(row)
+            texts = [c.text for c in children]
+            if not direct or None in texts:
+                cells = self._cells(table, row, layout)
+                joined = SEP.join([NULL if c is None else c for c in cells])
+            else:
+                if len(texts) != ncols:  # NULLs: cells absent
+                    present = texts
+                    texts = [NULL] * ncols
+                    for c, t in zip(children, present, strict=True):
+                        texts[index[c.tag]] = t
+                joined = SEP.join(texts)  # type: ignore[arg-type]
+                if "\\" in joined:  # SIARD escapes (\u00XX) in text cells
+                    joined = SEP.join(
+                        [
+                            decode_text(t) if text_cols[i] and "\\" in t else t  # type: ignore[operator]
+                            for i, t in enumerate(texts)
+                        ]  # type: ignore[misc]
+                    )
+            hashed = sha256(joined.encode("utf-8", "surrogateescape")).digest()
+            total += int.from_bytes(hashed, "big")
+            rows += 1
+            row.clear(keep_tail=False)
+            parent = row.getparent()
+            while row.getprevious() is not None:
+                del parent[0]
+        return rows, total
 
     def rows(self, table: str | ArchivedTable) -> Iterator[tuple[Any, ...]]:
         """Rows as tuples of Python values, in archive order (primary-key order)."""

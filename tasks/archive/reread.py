@@ -22,7 +22,7 @@ from lxml import etree
 
 from tasks.archive.container import entry_data_offset
 from tasks.archive.digest import TableDigest
-from tasks.archive.reader import SiardArchive
+from tasks.archive.reader import ArchivedTable, SiardArchive
 
 CHUNK_BYTES = 8 * 1024 * 1024
 _ROW = b"<row>"
@@ -71,31 +71,60 @@ def _chunks(siard: Path, table: str, entry: str, data_offset: int, size: int) ->
     return [Chunk(table, a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
-def _work(args: tuple[str, Chunk]) -> ChunkResult:
-    siard_path, chunk = args
-    siard = Path(siard_path)
-    with SiardArchive(siard) as archive:
-        t = archive.table(chunk.table)
+@dataclass
+class _Prepared:
+    """What a worker needs for every chunk of one table (kept per process)."""
+
+    archive: SiardArchive
+    table: ArchivedTable
+    schema: etree._XMLSchema
+    head: bytes  # the table file up to its first row
+    offset: int  # where the entry's data starts in the .siard
+
+
+#: per process; pool workers live for one :func:`reread_tables` call, in-process runs clear it
+_PREPARED: dict[tuple[str, str], _Prepared] = {}
+
+
+def _prepare(siard: Path, table: str) -> _Prepared:
+    key = (str(siard), table)
+    prep = _PREPARED.get(key)
+    if prep is None:
+        archive = SiardArchive(siard)
+        t = archive.table(table)
         entry = t.entry
-        xsd = archive._zip.read(entry[:-4] + ".xsd")
+        schema = etree.XMLSchema(etree.fromstring(archive._zip.read(entry[:-4] + ".xsd")))
         offset = entry_data_offset(siard, entry)
-        info = archive._zip.getinfo(entry)
+        size = archive._zip.getinfo(entry).file_size
         with open(siard, "rb") as f:
             f.seek(offset)
-            head_all = f.read(min(info.file_size, 64 * 1024))
-            first = head_all.find(_ROW)
-            head = head_all[:first] if first >= 0 else head_all[: info.file_size - 9]
-            f.seek(offset + chunk.start)
-            body = f.read(chunk.end - chunk.start)
-        doc = head + body + b"</table>\n"
-        schema = etree.XMLSchema(etree.fromstring(xsd))
-        digest = TableDigest()
-        try:
-            for cells in archive.rows_from(t, io.BytesIO(doc), schema):
-                digest.add(cells)
-        except etree.XMLSyntaxError as exc:
-            return ChunkResult(chunk.table, 0, 0, f"not valid against {entry[:-4]}.xsd: {exc}")
-        return ChunkResult(chunk.table, digest.rows, digest._sum)
+            head_all = f.read(min(size, 64 * 1024))
+        first = head_all.find(_ROW)
+        head = head_all[:first] if first >= 0 else head_all[: size - 9]
+        prep = _PREPARED[key] = _Prepared(archive, t, schema, head, offset)
+    return prep
+
+
+def _forget_prepared() -> None:
+    """Drop the per-table state (in-process runs: the file may change before the next one)."""
+    for prep in _PREPARED.values():
+        prep.archive.close()
+    _PREPARED.clear()
+
+
+def _work(args: tuple[str, Chunk]) -> ChunkResult:
+    siard_path, chunk = args
+    prep = _prepare(Path(siard_path), chunk.table)
+    with open(siard_path, "rb") as f:
+        f.seek(prep.offset + chunk.start)
+        body = f.read(chunk.end - chunk.start)
+    doc = prep.head + body + b"</table>\n"
+    try:
+        rows, digest_sum = prep.archive.digest_from(prep.table, io.BytesIO(doc), prep.schema)
+    except etree.XMLSyntaxError as exc:
+        entry = prep.table.entry
+        return ChunkResult(chunk.table, 0, 0, f"not valid against {entry[:-4]}.xsd: {exc}")
+    return ChunkResult(chunk.table, rows, digest_sum)
 
 
 def reread_tables(siard: Path, workers: int | None = None) -> dict[str, tuple[int, str, list[str]]]:
@@ -112,7 +141,10 @@ def reread_tables(siard: Path, workers: int | None = None) -> dict[str, tuple[in
     workers = workers or min(len(chunks), os.cpu_count() or 2, 4)
     jobs = [(str(siard), c) for c in chunks]
     if workers <= 1 or len(chunks) <= 1:
-        results = [_work(j) for j in jobs]
+        try:
+            results = [_work(j) for j in jobs]
+        finally:
+            _forget_prepared()
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             results = list(pool.map(_work, jobs))
