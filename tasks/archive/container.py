@@ -53,36 +53,79 @@ def _table_files(folder: Path) -> Iterable[tuple[str, Path]]:
             yield f"{lob.name}/{f.name}", f
 
 
-def assemble_siard(
-    table_dirs: list[Path], metadata: bytes, metadata_xsd: Path, target: Path
-) -> None:
-    """Write the .siard ZIP to ``target`` (via a temporary file renamed at the end)."""
-    part = target.with_name(target.name + ".part")
-    with zipfile.ZipFile(part, "w", allowZip64=True) as zf:
-        zf.writestr(_info("content/", True), b"")
-        zf.writestr(_info("content/schema0/", True), b"")
-        for folder in table_dirs:
-            base = f"content/schema0/{folder.name}/"
-            zf.writestr(_info(base, True), b"")
-            made: set[str] = set()
-            for rel, path in _table_files(folder):
-                if rel == RESULT_FILE:
-                    continue
-                if "/" in rel:
-                    sub = base + rel.split("/")[0] + "/"
-                    if sub not in made:
-                        zf.writestr(_info(sub, True), b"")
-                        made.add(sub)
-                zi = _info(base + rel)
-                zi.file_size = path.stat().st_size
-                with open(path, "rb") as src, zf.open(zi, "w", force_zip64=True) as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
+class SiardWriter:
+    """Writes the .siard ZIP entry by entry: :meth:`add_table` for each finished table folder in
+    order, then :meth:`finish` (the header). The same calls in the same order give the same
+    bytes as :func:`assemble_siard`; the file is ``<target>.part`` until :meth:`finish` renames
+    it. After :meth:`add_table` the table's entries are on disk (flushed), so they can be read
+    while later tables are still being written."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.part = target.with_name(target.name + ".part")
+        self._zf = zipfile.ZipFile(self.part, "w", allowZip64=True)
+        self._zf.writestr(_info("content/", True), b"")
+        self._zf.writestr(_info("content/schema0/", True), b"")
+
+    def add_table(self, folder: Path) -> dict[str, tuple[int, int]]:
+        """Append a finished table folder; returns entry name → (data offset, size) of its
+        files in the .siard (entries are stored, so that is where their bytes are)."""
+        zf = self._zf
+        base = f"content/schema0/{folder.name}/"
+        zf.writestr(_info(base, True), b"")
+        made: set[str] = set()
+        written: list[zipfile.ZipInfo] = []
+        for rel, path in _table_files(folder):
+            if rel == RESULT_FILE:
+                continue
+            if "/" in rel:
+                sub = base + rel.split("/")[0] + "/"
+                if sub not in made:
+                    zf.writestr(_info(sub, True), b"")
+                    made.add(sub)
+            zi = _info(base + rel)
+            zi.file_size = path.stat().st_size
+            with open(path, "rb") as src, zf.open(zi, "w", force_zip64=True) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            written.append(zi)
+        assert zf.fp is not None
+        zf.fp.flush()
+        spans: dict[str, tuple[int, int]] = {}
+        with open(self.part, "rb") as f:
+            for zi in written:
+                f.seek(zi.header_offset)
+                local = f.read(30)
+                if local[:4] != b"PK\x03\x04":
+                    raise ValueError(f"no local file header for {zi.filename}")
+                name_len, extra_len = struct.unpack("<HH", local[26:30])
+                spans[zi.filename] = (zi.header_offset + 30 + name_len + extra_len, zi.file_size)
+        return spans
+
+    def finish(self, metadata: bytes, metadata_xsd: Path) -> None:
+        """Write the header entries and the central directory; rename to the target."""
+        zf = self._zf
         zf.writestr(_info("header/", True), b"")
         zf.writestr(_info("header/metadata.xml"), metadata)
         zf.writestr(_info("header/metadata.xsd"), metadata_xsd.read_bytes())
         zf.writestr(_info("header/siardversion/", True), b"")
         zf.writestr(_info("header/siardversion/2.2/", True), b"")
-    part.replace(target)
+        zf.close()
+        self.part.replace(self.target)
+
+    def abandon(self) -> None:
+        """Close and delete the unfinished file."""
+        self._zf.close()
+        self.part.unlink(missing_ok=True)
+
+
+def assemble_siard(
+    table_dirs: list[Path], metadata: bytes, metadata_xsd: Path, target: Path
+) -> None:
+    """Write the .siard ZIP to ``target`` (via a temporary file renamed at the end)."""
+    writer = SiardWriter(target)
+    for folder in table_dirs:
+        writer.add_table(folder)
+    writer.finish(metadata, metadata_xsd)
 
 
 def entry_data_offset(siard: Path, entry: str) -> int:

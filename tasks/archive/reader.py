@@ -115,6 +115,16 @@ class SiardArchive:
             raise InputError(f"{siard}: not a readable SIARD archive ({exc})") from exc
         self._tables = self._parse_metadata(meta)
 
+    @classmethod
+    def over_entries(cls, siard: Path, tables: list[ArchivedTable], entries: Any) -> SiardArchive:
+        """An archive whose ZIP is still being written: the tables are given, and entries are
+        read through ``entries.read(name)`` (see :mod:`tasks.archive.reread`)."""
+        self = cls.__new__(cls)
+        self.path = siard
+        self._zip = entries
+        self._tables = {t.name: t for t in tables}
+        return self
+
     def __enter__(self) -> SiardArchive:
         return self
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -112,10 +112,8 @@ def _forget_prepared() -> None:
     _PREPARED.clear()
 
 
-def _work(args: tuple[str, Chunk]) -> ChunkResult:
-    siard_path, chunk = args
-    prep = _prepare(Path(siard_path), chunk.table)
-    with open(siard_path, "rb") as f:
+def _digest_chunk(path: str, prep: _Prepared, chunk: Chunk) -> ChunkResult:
+    with open(path, "rb") as f:
         f.seek(prep.offset + chunk.start)
         body = f.read(chunk.end - chunk.start)
     doc = prep.head + body + b"</table>\n"
@@ -125,6 +123,114 @@ def _work(args: tuple[str, Chunk]) -> ChunkResult:
         entry = prep.table.entry
         return ChunkResult(chunk.table, 0, 0, f"not valid against {entry[:-4]}.xsd: {exc}")
     return ChunkResult(chunk.table, rows, digest_sum)
+
+
+def _work(args: tuple[str, Chunk]) -> ChunkResult:
+    siard_path, chunk = args
+    return _digest_chunk(siard_path, _prepare(Path(siard_path), chunk.table), chunk)
+
+
+class _Spans:
+    """Reads the entries of a .siard that is still being written, by (data offset, size)."""
+
+    def __init__(self, path: str, spans: dict[str, tuple[int, int]]) -> None:
+        self.path = path
+        self.spans = spans
+
+    def read(self, name: str) -> bytes:
+        offset, size = self.spans[name]
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            return f.read(size)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class StoredTable:
+    """A table whose entries are complete in a .siard still being written."""
+
+    siard: str
+    table: ArchivedTable
+    spans: dict[str, tuple[int, int]]  # entry name → (data offset, size), this table's only
+
+
+def _prepare_stored(st: StoredTable) -> _Prepared:
+    key = (st.siard + "#writing", st.table.name)
+    prep = _PREPARED.get(key)
+    if prep is None:
+        entries = _Spans(st.siard, st.spans)
+        archive = SiardArchive.over_entries(Path(st.siard), [st.table], entries)
+        entry = st.table.entry
+        schema = etree.XMLSchema(etree.fromstring(entries.read(entry[:-4] + ".xsd")))
+        offset, size = st.spans[entry]
+        with open(st.siard, "rb") as f:
+            f.seek(offset)
+            head_all = f.read(min(size, 64 * 1024))
+        first = head_all.find(_ROW)
+        head = head_all[:first] if first >= 0 else head_all[: size - 9]
+        prep = _PREPARED[key] = _Prepared(archive, st.table, schema, head, offset)
+    return prep
+
+
+def _work_stored(args: tuple[StoredTable, Chunk]) -> ChunkResult:
+    stored, chunk = args
+    return _digest_chunk(stored.siard, _prepare_stored(stored), chunk)
+
+
+def _combine(names: list[str], results: list[ChunkResult]) -> dict[str, tuple[int, str, list[str]]]:
+    out: dict[str, tuple[int, str, list[str]]] = {}
+    for name in names:
+        total = TableDigest()
+        errors: list[str] = []
+        for r in results:
+            if r.table == name:
+                total.rows += r.rows
+                total._sum += r.digest_sum
+                if r.error:
+                    errors.append(r.error)
+        out[name] = (total.rows, total.hexdigest, errors)
+    return out
+
+
+class BackgroundReread:
+    """Re-reads each table of a .siard being written (:class:`~tasks.archive.container.
+    SiardWriter`) in worker processes as soon as its entries are on disk, while the next
+    tables are written: the same parse, schema validation and digest as :func:`reread_tables`,
+    over the same bytes of the same file. The column types come from the caller; compare them
+    with the finished archive's metadata.xml (:meth:`tables`)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers or min(os.cpu_count() or 2, 4), mp_context=get_context("spawn")
+        )
+        self._futures: list[Future[ChunkResult]] = []
+        self._tables: list[ArchivedTable] = []
+
+    def submit(
+        self, siard_part: Path, table: ArchivedTable, spans: dict[str, tuple[int, int]]
+    ) -> None:
+        """Queue ``table`` (its entries' spans from :meth:`SiardWriter.add_table`)."""
+        offset, size = spans[table.entry]
+        stored = StoredTable(str(siard_part), table, spans)
+        for c in _chunks(siard_part, table.name, table.entry, offset, size):
+            self._futures.append(self._pool.submit(_work_stored, (stored, c)))
+        self._tables.append(table)
+
+    def tables(self) -> list[ArchivedTable]:
+        return list(self._tables)
+
+    def results(self) -> dict[str, tuple[int, str, list[str]]]:
+        """Table name → (rows, digest, errors); waits for every queued chunk."""
+        try:
+            results = [f.result() for f in self._futures]
+        finally:
+            self.close()
+        return _combine([t.name for t in self._tables], results)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def reread_tables(siard: Path, workers: int | None = None) -> dict[str, tuple[int, str, list[str]]]:
@@ -148,15 +254,4 @@ def reread_tables(siard: Path, workers: int | None = None) -> dict[str, tuple[in
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             results = list(pool.map(_work, jobs))
-    out: dict[str, tuple[int, str, list[str]]] = {}
-    for name in names:
-        total = TableDigest()
-        errors: list[str] = []
-        for r in results:
-            if r.table == name:
-                total.rows += r.rows
-                total._sum += r.digest_sum
-                if r.error:
-                    errors.append(r.error)
-        out[name] = (total.rows, total.hexdigest, errors)
-    return out
+    return _combine(names, results)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 from models.errors import InputError
 from tasks.archive import STANDARDS_DIR, pg_fast
 from tasks.archive import extras as package_extras
-from tasks.archive.container import SIARD_METADATA_XSD, assemble_siard
+from tasks.archive.container import SIARD_METADATA_XSD, SiardWriter
 from tasks.archive.digest import ALGORITHM
 from tasks.archive.metadata import ArchiveInfo, metadata_xml
 from tasks.archive.package import (
@@ -52,7 +52,8 @@ from tasks.archive.package import (
     root_mets,
     sha256_file,
 )
-from tasks.archive.reader import SiardArchive
+from tasks.archive.reader import ArchivedColumn, ArchivedTable, SiardArchive, kind_of_sql
+from tasks.archive.reread import BackgroundReread
 from tasks.archive.retention import DEFAULT_RETENTION_PATH, load_retention
 from tasks.archive.schema import TableSpec, describe_source, reflect_table
 from tasks.archive.writer import (
@@ -187,9 +188,32 @@ def verify_siard(siard: Path, expected: dict[str, tuple[int, str]]) -> list[str]
     """Re-read the archive: metadata.xml against the official schema, every table file against
     its own schema while streaming, and row counts + digests against ``expected``
     (table name → (rows, digest)). Returns the problems (empty = verified)."""
-    import zipfile
-
     from tasks.archive.reread import reread_tables
+
+    return compare_reread(siard, expected, reread_tables(siard))
+
+
+def _archived_table(spec: TableSpec) -> ArchivedTable:
+    """How the re-read reads ``spec``'s table: the column types as metadata.xml will declare
+    them, each mapped to a value kind by the reader's own function (:func:`kind_of_sql`)."""
+    columns = tuple(
+        ArchivedColumn(c.name, c.sql_type, c.type_original, c.nullable, kind_of_sql(c.sql_type))
+        for c in spec.columns
+    )
+    return ArchivedTable("", "schema0", spec.name, spec.folder, 0, "", columns)
+
+
+def compare_reread(
+    siard: Path,
+    expected: dict[str, tuple[int, str]],
+    found: dict[str, tuple[int, str, list[str]]],
+    read_as: list[ArchivedTable] | None = None,
+) -> list[str]:
+    """The verdict on a re-read (``found``: table name → (rows, digest, errors)) of the finished
+    ``siard``: metadata.xml valid against the official schema, row counts as it declares them,
+    counts and digests as ``expected``; with ``read_as`` (tables re-read while the archive was
+    being written) also the same table folders and column types as metadata.xml declares."""
+    import zipfile
 
     problems: list[str] = []
     meta_schema = etree.XMLSchema(etree.parse(str(SIARD_METADATA_XSD)))
@@ -200,17 +224,30 @@ def verify_siard(siard: Path, expected: dict[str, tuple[int, str]]) -> list[str]
                 f"header/metadata.xml: {e.message} (line {e.line})" for e in meta_schema.error_log
             )
     with SiardArchive(siard) as archive:
-        declared = {t.name: t.rows for t in archive.tables()}
-    found = reread_tables(siard)
+        tables = archive.tables()
+    declared = {t.name: t.rows for t in tables}
+    if read_as is not None:
+
+        def shape(t: ArchivedTable) -> tuple[object, ...]:
+            cols = [(c.name, c.sql_type, c.kind) for c in t.columns]
+            return (t.schema_folder, t.folder, cols)
+
+        in_meta = {t.name: shape(t) for t in tables}
+        for t in read_as:
+            if in_meta.get(t.name) != shape(t):
+                problems.append(
+                    f"{t.name}: re-read as {shape(t)}, but metadata.xml declares "
+                    f"{in_meta.get(t.name)}"
+                )
     seen = set()
     for name, (rows, digest, errors) in found.items():
         seen.add(name)
         problems.extend(f"{name}: {e}" for e in errors)
         if errors:
             continue
-        if declared[name] != rows:
+        if declared.get(name) != rows:
             problems.append(
-                f"{name}: metadata.xml says {declared[name]} rows, the file holds {rows}"
+                f"{name}: metadata.xml says {declared.get(name)} rows, the file holds {rows}"
             )
         want = expected.get(name)
         if want is None:
@@ -222,6 +259,8 @@ def verify_siard(siard: Path, expected: dict[str, tuple[int, str]]) -> list[str]
             )
     for missing in sorted(set(expected) - seen):
         problems.append(f"{missing}: in the source but not in the archive")
+    for extra in sorted(set(declared) - seen):
+        problems.append(f"{extra}: in metadata.xml but not re-read")
     return problems
 
 
@@ -297,6 +336,8 @@ def _archive_locked(
     results: dict[str, TableResult] = {}
     resumed: list[str] = []
     problems: list[str] = []
+    siard_writer: SiardWriter | None = None
+    reread: BackgroundReread | None = None
     try:
         try:
             connection = engine.connect()
@@ -328,6 +369,10 @@ def _archive_locked(
                 )
             counts = [(s.name, _count_rows(conn, s, schema)) for s in specs]
             progress.planned(counts)
+            # the .siard grows table by table; each finished table is re-read by worker
+            # processes while the next one is written
+            siard_writer = SiardWriter(work / "archive.siard")
+            reread = BackgroundReread()
             for spec in specs:
                 dest = work / "tables" / spec.folder
                 if (dest / RESULT_FILE).exists():
@@ -356,9 +401,20 @@ def _archive_locked(
                     )  # fmt: skip
                     progress.table_done(spec.name, res, False)
                 results[spec.folder] = res
+                reread.submit(
+                    siard_writer.part, _archived_table(spec), siard_writer.add_table(dest)
+                )
                 if after_table:
                     after_table(spec.name)
             conn.rollback()
+        progress.stage("verifying: re-reading the archive")
+        found = reread.results()
+    except BaseException:
+        if reread is not None:
+            reread.close()
+        if siard_writer is not None:
+            siard_writer.abandon()
+        raise
     finally:
         engine.dispose()
 
@@ -392,15 +448,13 @@ def _archive_locked(
         database_product=product,
     )
     meta = metadata_xml(info, specs, results)
-    assemble_siard(
-        [work / "tables" / s.folder for s in specs], meta, SIARD_METADATA_XSD, siard_path
-    )
-
-    progress.stage("verifying: re-reading the archive")
+    assert siard_writer is not None and reread is not None
+    siard_writer.finish(meta, SIARD_METADATA_XSD)
+    os.replace(siard_writer.target, siard_path)
     expected = {
         results[s.folder].name: (results[s.folder].rows, results[s.folder].digest) for s in specs
     }
-    problems.extend(verify_siard(siard_path, expected))
+    problems.extend(compare_reread(siard_path, expected, found, reread.tables()))
     verified = not problems
     detail = (
         f"{len(specs)} tables, {sum(r.rows for r in results.values())} rows: counts and "

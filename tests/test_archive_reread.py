@@ -1,0 +1,55 @@
+"""The re-read during archiving is independent of the writer: a wrong escape in the written XML
+(valid XML, wrong value) makes the archive's digest differ from the source's, so the package is
+NOT marked verified, on the PostgreSQL fast path and on the generic writer alike."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tasks.archive import pg_fast, writer
+from tasks.archive.reader import open_siard
+from tasks.archive.run import archive_database, compare_reread
+from tasks.demo_data import generate
+from tests.archive_helpers import ARCHIVAL_DATE
+
+
+def test_a_wrong_escape_in_the_written_xml_fails_the_verification(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate(db_url, scale=600, seed=5)
+    if db_url.startswith("postgresql"):
+        right = pg_fast._escaped_text
+        monkeypatch.setattr(
+            pg_fast, "_escaped_text", lambda col: f"replace({right(col)}, 'ö', 'o')"
+        )
+    else:
+        right_py = writer.encode_text
+        monkeypatch.setattr(writer, "encode_text", lambda v: right_py(v).replace("ö", "o"))
+    outcome = archive_database(db_url, tmp_path / "out", archival_date=ARCHIVAL_DATE)
+    assert not outcome.verified
+    assert any("digest" in p for p in outcome.problems), outcome.problems
+    report = (outcome.package / "documentation" / "archive-report.md").read_text()
+    assert "NOT verified" in report
+
+
+def test_a_table_reread_with_other_column_types_than_metadata_declares_is_a_problem(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    generate(url, scale=300, seed=5)
+    outcome = archive_database(url, tmp_path / "out", archival_date=ARCHIVAL_DATE)
+    assert outcome.verified, outcome.problems
+    with open_siard(outcome.package) as archive:
+        siard = archive.path
+        tables = archive.tables()
+    expected = {t.name: (t.rows, t.digest) for t in outcome.tables}
+    found = {t.name: (t.rows, t.digest, []) for t in outcome.tables}
+    assert compare_reread(siard, expected, found, tables) == []  # type: ignore[arg-type]
+    person = next(t for t in tables if t.name == "person")
+    wrong = replace(person, columns=(replace(person.columns[0], sql_type="VARCHAR(9)"),
+                                     *person.columns[1:]))  # fmt: skip
+    problems = compare_reread(siard, expected, found, [wrong])  # type: ignore[arg-type]
+    assert len(problems) == 1 and problems[0].startswith("person: re-read as")
