@@ -53,3 +53,41 @@ def test_a_table_reread_with_other_column_types_than_metadata_declares_is_a_prob
                                      *person.columns[1:]))  # fmt: skip
     problems = compare_reread(siard, expected, found, [wrong])  # type: ignore[arg-type]
     assert len(problems) == 1 and problems[0].startswith("person: re-read as")
+
+
+def test_the_reread_finds_a_changed_value_and_a_cell_against_the_table_schema(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from tasks.archive.run import verify_siard
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    generate(url, scale=300, seed=5)
+    outcome = archive_database(url, tmp_path / "out", archival_date=ARCHIVAL_DATE)
+    expected = {t.name: (t.rows, t.digest) for t in outcome.tables}
+    with open_siard(outcome.package) as archive:
+        siard = archive.path
+        table = archive.table("message")
+        spans = list(archive.row_spans(table))
+        base = archive.entry_offset(table)
+    assert verify_siard(siard, expected) == []
+    off, length = spans[len(spans) // 2]  # a row in the middle of the table
+    row = siard.read_bytes()[base + off : base + off + length]
+    digit = base + off + row.index(b"<c1>") + 4  # first digit of the message id
+
+    def damaged(byte: bytes) -> list[str]:
+        copy = tmp_path / f"damaged-{byte.decode()}.siard"
+        shutil.copyfile(siard, copy)
+        with open(copy, "r+b") as f:
+            f.seek(digit)
+            old = f.read(1)
+            f.seek(digit)
+            f.write(byte if byte != old else b"8")
+        return verify_siard(copy, expected)
+
+    changed = damaged(b"9")  # still a valid integer: only the digest can tell
+    assert len(changed) == 1 and changed[0].startswith("message: source"), changed
+    invalid = damaged(b"x")  # not an integer: the table schema rejects it
+    assert len(invalid) == 1 and "not valid against" in invalid[0], invalid
+    assert invalid[0].startswith("message: ")
