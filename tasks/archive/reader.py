@@ -253,20 +253,26 @@ class SiardArchive:
         root = etree.fromstring(doc, etree.XMLParser(huge_tree=True))
         if schema is not None:
             schema.assertValid(root)
+        row_elems = list(root.iterchildren(_ROW))
+        sizes = [len(r) for r in row_elems]
+        # the text of every element in document order (table, row, its cells, next row, …):
+        # one C-level pass instead of one per row
+        flat = [e.text for e in root.iter(etree.Element)]
+        if len(flat) != 1 + len(sizes) + sum(sizes):  # comments or other nodes: no shortcut
+            direct = False
+        tags = [f"{{{TABLE_NS}}}c{i + 1}" for i in range(ncols)]
+        nullable = [c.nullable for c in table.columns]
         total = 0
-        rows = 0
-        for row in root.iterchildren(_ROW):
-            children = list(row)
-            texts = [c.text for c in children]
-            if not direct or None in texts:
+        pos = 2  # the first row's first cell
+        for row, n in zip(row_elems, sizes, strict=True):
+            texts = flat[pos : pos + n]
+            pos += n + 1
+            if direct and n != ncols and None not in texts:
+                texts = _place(row, texts, tags, nullable)  # NULLs: cells absent
+            if not direct or texts is None or None in texts:
                 cells = self._cells(table, row, layout)
                 joined = SEP.join([NULL if c is None else c for c in cells])
             else:
-                if len(texts) != ncols:  # NULLs: cells absent
-                    present = texts
-                    texts = [NULL] * ncols
-                    for c, t in zip(children, present, strict=True):
-                        texts[index[c.tag]] = t
                 joined = SEP.join(texts)  # type: ignore[arg-type]
                 if "\\" in joined:  # SIARD escapes (\u00XX) in text cells
                     joined = SEP.join(
@@ -277,7 +283,7 @@ class SiardArchive:
                     )
             hashed = sha256(joined.encode("utf-8", "surrogateescape")).digest()
             total += int.from_bytes(hashed, "big")
-            rows += 1
+        rows = len(sizes)
         return rows, total
 
     def rows(self, table: str | ArchivedTable) -> Iterator[tuple[Any, ...]]:
@@ -322,6 +328,25 @@ class SiardArchive:
         row = etree.fromstring(data)
         cells = self._cells(t, row)
         return tuple(_value(c.kind, v) for c, v in zip(t.columns, cells, strict=True))
+
+
+def _place(
+    row: Any, texts: list[str | None], tags: list[str], nullable: list[bool]
+) -> list[str | None] | None:
+    """A valid row's cell texts by column, with :data:`NULL` for absent cells. Cells come in
+    column order (the table schema's sequence), so only a nullable column's tag is looked at
+    (it may be absent); ``None`` when the cells do not fit the columns."""
+    placed: list[str | None] = [NULL] * len(tags)
+    j = 0
+    n = len(texts)
+    for i, tag in enumerate(tags):
+        if j == n:
+            break
+        if nullable[i] and row[j].tag != tag:
+            continue
+        placed[i] = texts[j]
+        j += 1
+    return placed if j == n else None
 
 
 def _value(kind: Kind, cell: str | None) -> Any:
