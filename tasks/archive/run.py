@@ -186,7 +186,7 @@ def _load_or_start_work(work: Path, specs_json: list[dict[str, Any]], archival: 
 
 def verify_siard(siard: Path, expected: dict[str, tuple[int, str]]) -> list[str]:
     """Re-read the archive: metadata.xml against the official schema, every table file against
-    its own schema while streaming, and row counts + digests against ``expected``
+    its own schema (chunk by chunk), and row counts + digests against ``expected``
     (table name → (rows, digest)). Returns the problems (empty = verified)."""
     from tasks.archive.reread import reread_tables
 
