@@ -46,7 +46,7 @@ FAST_KINDS = {
 
 _CONTROLS = [chr(c) for c in (*range(0x01, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))]
 _CONTROLS += ["\ufffe", "\uffff"]
-_BATCH = 5000  # rows per file write
+_BATCH_BYTES = 1 << 20  # write to the file about every MB
 
 
 def supports(conn: Connection, spec: TableSpec) -> bool:
@@ -240,19 +240,24 @@ def write_table_pg(
         with raw.cursor() as cur, cur.copy(copy_sql) as copy:  # type: ignore[union-attr]
             # each COPY message is one line: b"<row>…</row>\x01<64 hex digits>\n"
             batch: list[bytes] = []
+            size = 0
+            last = 0
             for block in copy:
                 line = bytes(block)
                 if line[-66:-65] != b"\x01":
                     raise RuntimeError(f"{spec.name}: unexpected COPY line after row {rows}")
                 batch.append(line[:-66])
                 total += int(line[-65:-1], 16)
-                if len(batch) == _BATCH:
-                    rows += _BATCH
+                size += len(line)
+                if size >= _BATCH_BYTES:
+                    rows += len(batch)
                     batch.append(b"")
                     out.write(b"\n".join(batch))
                     batch.clear()
-                    if progress and rows % 50_000 == 0:
+                    size = 0
+                    if progress and rows - last >= 50_000:
                         progress(rows)
+                        last = rows
             if batch:
                 rows += len(batch)
                 batch.append(b"")

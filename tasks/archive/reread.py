@@ -23,7 +23,7 @@ from tasks.archive.container import entry_data_offset
 from tasks.archive.digest import TableDigest
 from tasks.archive.reader import ArchivedTable, SiardArchive
 
-CHUNK_BYTES = 2 * 1024 * 1024  # a chunk is parsed whole: ~13× its size in memory
+CHUNK_BYTES = 1024 * 1024  # a chunk is parsed whole: ~13× its size in memory
 _ROW = b"<row>"
 
 
@@ -89,7 +89,9 @@ def _prepare(siard: Path, table: str) -> _Prepared:
     key = (str(siard), table)
     prep = _PREPARED.get(key)
     if prep is None:
-        archive = SiardArchive(siard)
+        # one open archive per file and process (its ZIP directory lists every LOB file)
+        same = next((p.archive for k, p in _PREPARED.items() if k[0] == key[0]), None)
+        archive = same or SiardArchive(siard)
         t = archive.table(table)
         entry = t.entry
         schema = etree.XMLSchema(etree.fromstring(archive._zip.read(entry[:-4] + ".xsd")))
@@ -106,8 +108,8 @@ def _prepare(siard: Path, table: str) -> _Prepared:
 
 def _forget_prepared() -> None:
     """Drop the per-table state (in-process runs: the file may change before the next one)."""
-    for prep in _PREPARED.values():
-        prep.archive.close()
+    for archive in {id(p.archive): p.archive for p in _PREPARED.values()}.values():
+        archive.close()
     _PREPARED.clear()
 
 
