@@ -292,7 +292,9 @@ def _write_lobs(raw: Any, spec: TableSpec, schema_arg: str | None, part: Path, l
             f"FROM {_table(spec, schema_arg)}) t WHERE length({col}) > {int(limit)} ORDER BY rn"
         )
         ext = "bin" if c.kind.is_binary else "txt"
-        with raw.cursor() as cur:
+        # a server-side cursor: large objects stream in small batches instead of all at once
+        with raw.cursor(name=f"samsa_lobs_{i}") as cur:
+            cur.itersize = 16
             cur.execute(sql)
             for rn, value in cur:
                 folder = part / f"lob{i}"

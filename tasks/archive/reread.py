@@ -23,7 +23,7 @@ from tasks.archive.container import entry_data_offset
 from tasks.archive.digest import TableDigest
 from tasks.archive.reader import ArchivedTable, SiardArchive
 
-CHUNK_BYTES = 1024 * 1024  # a chunk is parsed whole: ~13× its size in memory
+CHUNK_BYTES = 512 * 1024  # a chunk is parsed whole: ~13× its size in memory
 _ROW = b"<row>"
 
 
