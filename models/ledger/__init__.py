@@ -9,6 +9,7 @@ from models.ledger.audit import ChainVerdict, verify_chain
 from models.ledger.base import Base, utcnow
 from models.ledger.core import Approval, AuditEntry, MilestoneEvent, MilestoneRecord, MilestoneState
 from models.ledger.repository import Ledger, make_engine, migrate
+from models.ledger.rollout import RolloutStageSnapshot  # noqa: F401 (production)
 
 __all__ = [
     "Approval",

@@ -1,0 +1,135 @@
+"""The embedded default: a Prefect server on SQLite plus one process serving every deployment.
+
+``samsa-decom up`` calls :func:`run_embedded`. Everything lives under the settings' ``home``
+folder (``var/`` by default): the Prefect server's database and log in ``home/prefect``, the
+ledger as ``home/ledger.sqlite``, the synthetic SAMSA database as ``home/samsa-demo.sqlite``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from deploy.server import PrefectServer, port_is_free
+from models.errors import InputError
+from models.settings import get_settings
+
+out = Console()
+
+
+def prefect_home(home: Path) -> Path:
+    return (home / "prefect").resolve()
+
+
+def prepare_environment(home: Path, api_url: str) -> None:
+    """Point this process's Prefect client at the embedded server (before Prefect is used)."""
+    os.environ["PREFECT_HOME"] = str(prefect_home(home))
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_API_URL"] = api_url
+    os.environ.pop("PREFECT_API_AUTH_STRING", None)
+
+
+def ensure_demo_database(say: Callable[[str], None]) -> None:
+    """Create the small synthetic SAMSA database on first start, when none is configured."""
+    settings = get_settings()
+    if settings.source_url:
+        return  # an operator pointed samsa-decom at a real database: never touch it
+    path = Path(settings.resolved_source_url().removeprefix("sqlite:///"))
+    if path.exists():
+        return
+    create = _demo_data_creator()
+    if create is None:
+        say("[yellow]note:[/] the demo-data command is not in this checkout; no demo database")
+        return
+    say(f"==> creating the synthetic SAMSA demo database (small) in {path}")
+    create(path)
+
+
+def _demo_data_creator() -> Callable[[Path], object] | None:
+    """The archive area's demo-data builder, if present in this checkout."""
+    try:
+        from tasks.demo_data import create_demo_database  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+
+    def create(path: Path) -> object:
+        return create_demo_database(f"sqlite:///{path}", scale="small")
+
+    return create
+
+
+def ensure_automations(say: Callable[[str], None]) -> None:
+    """Set up the automations other areas own (e.g. notify's pause notice), when present."""
+    try:
+        from flows.milestones import ensure_pause_automation  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    ensure_pause_automation()
+    say("==> automation for waiting approvals is set up")
+
+
+def deployments_table(deployments: list, missing: list) -> Table:  # type: ignore[type-arg]
+    from deploy.deployments import spec
+
+    table = Table("deployment", "when", "tags", title="samsa-decom deployments")
+    for d in deployments:
+        s = spec(d.flow_name)
+        table.add_row(s.full_name, s.schedule_text, ", ".join(s.tags))
+    for m in missing:
+        table.add_row(f"[yellow]{m.spec.full_name}[/]", "[yellow]not available[/]", m.reason)
+    return table
+
+
+def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -> None:
+    """Start the server, prepare the ledger and demo data, serve every deployment until stopped."""
+    settings = get_settings()
+    home = settings.home.resolve()
+    if not port_is_free(host, port):
+        raise InputError(
+            f"port {port} on {host} is already in use (is samsa-decom or another Prefect "
+            f"server already running?): stop it, or choose another port with --port"
+        )
+    server = PrefectServer(home=prefect_home(home), host=host, port=port)
+    prepare_environment(home, server.api_url)
+    out.print(
+        f"==> starting the Prefect server (SQLite in {server.home}; log {server.log_path})",
+        soft_wrap=True,
+        highlight=False,
+    )
+    server.start()
+    try:
+        from models.ledger import Ledger
+
+        ledger = Ledger.open(settings.resolved_ledger_url())
+        ledger.close()
+        if demo:
+            ensure_demo_database(out.print)
+        ensure_automations(out.print)
+
+        from prefect import serve
+
+        from deploy.deployments import build_deployments
+
+        built = build_deployments()
+        out.print(deployments_table(built.deployments, built.missing))
+        if built.missing:
+            out.print(
+                f"[yellow]warning:[/] {len(built.missing)} deployment(s) not served "
+                "(see the table above)",
+                soft_wrap=True,
+            )
+        out.print(
+            f"[bold green]samsa-decom is running: open {server.url}[/]  (Ctrl-C stops it)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        serve(*built.deployments, print_starting_message=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        out.print("==> stopping the Prefect server")
+        server.stop()
