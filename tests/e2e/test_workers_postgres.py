@@ -1,0 +1,133 @@
+"""Several machines, rehearsed on one: a Prefect server on PostgreSQL with basic auth, the
+deployments registered on the `samsa-pool` process work pool, a `prefect worker` running the
+flows, and the ledger on PostgreSQL. Everything is started here and stopped afterwards."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.server import PrefectServer, free_port
+from tests.e2e.helpers import (
+    Api,
+    Child,
+    asyncpg_url,
+    child_env,
+    postgres_database,
+    run_cli,
+    start_child,
+    write_rollout,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+AUTH = "samsa-ops:correct-horse-battery-staple"
+
+
+@dataclass
+class Cluster:
+    server: PrefectServer
+    worker: Child
+    api: Api
+    env: dict[str, str]
+    ledger_url: str
+    rollout: Path
+    logs: Path
+
+
+@pytest.fixture(scope="module")
+def cluster(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    tmp = tmp_path_factory.mktemp("cluster")
+    logs = tmp / "logs"
+    with (
+        postgres_database(pg_server, "samsa_prefect") as prefect_db,
+        postgres_database(pg_server, "samsa_ledger") as ledger_url,
+    ):
+        server = PrefectServer(
+            home=tmp / "server-home",
+            port=free_port(),
+            database_url=asyncpg_url(prefect_db),
+            auth_string=AUTH,
+        )
+        server.start(timeout=240)
+        worker: Child | None = None
+        try:
+            rollout = tmp / "rollout.yaml"
+            write_rollout(rollout)
+            source_db = tmp / "samsa-source.sqlite"
+            env = child_env(
+                tmp / "client-home",
+                **server.client_environment(),
+                SAMSA_DECOM_HOME=str(tmp / "samsa-home"),
+                SAMSA_DECOM_LEDGER_URL=ledger_url,
+                SAMSA_DECOM_ROLLOUT_SOURCE=str(rollout),
+                SAMSA_DECOM_SOURCE_URL=f"sqlite:///{source_db}",
+                PREFECT_WORKER_QUERY_SECONDS="2",
+                PREFECT_WORKER_PREFETCH_SECONDS="5",
+            )
+            deployed = run_cli(["deploy", "--pool", "samsa-pool", "--no-strict"], env)
+            assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+            worker = start_child(
+                "worker",
+                [sys.executable, "-m", "prefect", "worker", "start", "--pool", "samsa-pool",
+                 "--type", "process", "--limit", "2", "--install-policy", "never"],
+                env,
+                logs,
+            )
+            yield Cluster(server, worker, Api(server.api_url, AUTH), env, ledger_url, rollout,
+                          logs)
+        finally:
+            if worker is not None:
+                worker.stop()
+            server.stop()
+
+
+def test_api_refuses_calls_without_the_auth_string(cluster: Cluster) -> None:
+    api = cluster.server.api_url
+    assert httpx.get(f"{api}/health").status_code == 200  # probes stay open
+    assert httpx.post(f"{api}/deployments/filter", json={}).status_code == 401
+    wrong = Api(api, "samsa-ops:wrong").headers
+    assert httpx.post(f"{api}/deployments/filter", json={}, headers=wrong).status_code == 401
+    right = httpx.post(f"{api}/deployments/filter", json={}, headers=cluster.api.headers)
+    assert right.status_code == 200
+    assert "flows.rollout.sync_rollout" in {d["entrypoint"] for d in right.json()}
+
+
+def test_doctor_names_a_missing_auth_string(cluster: Cluster) -> None:
+    env = {k: v for k, v in cluster.env.items() if k != "PREFECT_API_AUTH_STRING"}
+    result = run_cli(["doctor"], env)
+    assert result.returncode == 1
+    assert "Prefect API auth" in result.stdout and "no auth string given" in result.stdout
+
+
+def test_rollout_sync_runs_on_the_worker_and_records_in_the_ledger(cluster: Cluster) -> None:
+    from models.ledger import Ledger
+    from tasks.rollout import load_snapshots
+
+    api = cluster.api
+    first = api.start_run("sync-rollout/samsa")
+    run = api.wait_for_state(first, {"COMPLETED"}, timeout=180)
+    assert run["work_pool_name"] == "samsa-pool"
+    write_rollout(cluster.rollout, live_on="2026-11-20")
+    second = api.start_run("sync-rollout/samsa")
+    api.wait_for_state(second, {"COMPLETED"}, timeout=180)
+
+    ledger = Ledger.open(cluster.ledger_url)
+    try:
+        assert load_snapshots(ledger)["etapp-1"].status == "live"
+        actions = [(e.action, e.subject) for e in ledger.audit_entries()]
+        assert ("rollout.stage.live", "rollout-stage:etapp-1") in actions
+        assert ledger.verify_audit().ok
+    finally:
+        ledger.close()
+    events = api.post(
+        "/events/filter",
+        {"filter": {"event": {"prefix": ["samsa.rollout.stage."]}}, "limit": 10},
+    )
+    assert [e["event"] for e in events["events"]] == ["samsa.rollout.stage.live"]
+    assert events["events"][0]["resource"]["prefect.resource.id"] == "samsa.rollout.stage.etapp-1"
