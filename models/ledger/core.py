@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.ledger.base import Base, utcnow
 
 
-class MilestoneState(str, enum.Enum):
+class MilestoneState(enum.StrEnum):
     """Where a milestone stands. ``done`` and ``skipped`` are final."""
 
     pending = "pending"

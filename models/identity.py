@@ -1,0 +1,207 @@
+"""Swedish person identities: personnummer, samordningsnummer, VGR reserve numbers.
+
+- Personnummer: century + YYMMDD + three-digit birth number + Luhn check digit, stored as 12
+  digits, shown as ``YYYYMMDD-NNNC``.
+- Samordningsnummer: the same, with 60 added to the day of birth.
+- VGR local reserve number: ``YYYYMMDD`` + sex letter (K, M, X) + two digits + check digit; the
+  check digit is Luhn over YYMMDD, the letter as a digit (K=5, M=7, X=8) and the two digits.
+
+An identity is personal data: errors and :func:`mask` never show it in full. Only the date
+part is shown (``19121212-****``), which is what the project's logs and messages may carry.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from models.errors import InputError
+
+RESERVE_LETTER_DIGIT = {"K": 5, "M": 7, "X": 8}
+
+_PNR_12 = re.compile(r"^(\d{8})[-+]?(\d{4})$")
+_PNR_10 = re.compile(r"^(\d{6})([-+]?)(\d{4})$")
+_RESERVE = re.compile(r"^(\d{8})[-]?([A-Za-z])(\d{2})(\d)$")
+
+
+class IdentityKind(enum.StrEnum):
+    personnummer = "personnummer"
+    samordningsnummer = "samordningsnummer"
+    reservnummer = "reservnummer"
+
+    @property
+    def label_sv(self) -> str:
+        return {
+            "personnummer": "personnummer",
+            "samordningsnummer": "samordningsnummer",
+            "reservnummer": "reservnummer (VGR)",
+        }[self.value]
+
+
+class IdentityError(InputError):
+    """An identity is malformed. ``reason`` is one of: format, check_digit, date, letter.
+
+    The message names what is wrong and shows at most the masked form.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A validated identity in its canonical 12-character form."""
+
+    value: str
+    kind: IdentityKind
+
+    @property
+    def birth_date(self) -> date:
+        y, m, d = int(self.value[:4]), int(self.value[4:6]), int(self.value[6:8])
+        if self.kind is IdentityKind.samordningsnummer:
+            d -= 60
+        return date(y, m, d)
+
+    @property
+    def masked(self) -> str:
+        return mask(self.value)
+
+    def __str__(self) -> str:  # never print the full number by accident
+        return self.masked
+
+    def __repr__(self) -> str:
+        return f"Identity({self.masked!r}, {self.kind.value})"
+
+
+def luhn_check_digit(digits: str) -> int:
+    """The Luhn check digit for a string of digits (weights 2,1,2,1,… from the left)."""
+    total = 0
+    for i, ch in enumerate(digits):
+        v = int(ch) * (2 if i % 2 == 0 else 1)
+        total += v // 10 + v % 10
+    return (10 - total % 10) % 10
+
+
+def mask(identity: str) -> str:
+    """The shareable form: date part kept, the rest replaced (``19121212-****``)."""
+    cleaned = re.sub(r"[\s-]", "", identity or "")
+    if len(cleaned) >= 8 and cleaned[:8].isdigit():
+        return f"{cleaned[:8]}-****"
+    return "****"
+
+
+def _valid_date(y: int, m: int, d: int) -> bool:
+    try:
+        date(y, m, d)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_identity(raw: str, *, today: date | None = None) -> Identity:
+    """Validate ``raw`` and return its canonical form; raise :class:`IdentityError`.
+
+    Accepts ``YYYYMMDDNNNC``, ``YYYYMMDD-NNNC``, ``YYMMDD-NNNC`` / ``YYMMDD+NNNC`` (century from
+    ``today``; ``+`` means 100 years or older) and reserve numbers ``YYYYMMDDLNNC``.
+    """
+    text = (raw or "").strip().replace(" ", "")
+    if not text:
+        raise IdentityError("format", "identity is empty")
+    m = _RESERVE.match(text)
+    if m:
+        return _parse_reserve(m.group(1), m.group(2).upper(), m.group(3), m.group(4))
+    m12 = _PNR_12.match(text)
+    if m12:
+        return _parse_pnr(m12.group(1) + m12.group(2))
+    m10 = _PNR_10.match(text)
+    if m10:
+        yymmdd, sep, rest = m10.groups()
+        today = today or date.today()
+        yy = int(yymmdd[:2])
+        year = (today.year // 100) * 100 + yy
+        if year > today.year:
+            year -= 100
+        if sep == "+":
+            year -= 100
+        return _parse_pnr(f"{year:04d}{yymmdd[2:]}{rest}")
+    shape = re.sub(r"\d", "N", text)
+    shape = re.sub(r"[A-Za-z]", "L", shape)
+    raise IdentityError(
+        "format",
+        f"unknown identity format ({len(text)} characters, shaped {shape}); expected "
+        "YYYYMMDD-NNNC (personnummer/samordningsnummer) or YYYYMMDDLNNC (VGR reserve number)",
+    )
+
+
+def _parse_pnr(twelve: str) -> Identity:
+    y, m, d = int(twelve[:4]), int(twelve[4:6]), int(twelve[6:8])
+    kind = IdentityKind.personnummer
+    if 61 <= d <= 91:
+        kind = IdentityKind.samordningsnummer
+        d -= 60
+    masked = mask(twelve)
+    if not _valid_date(y, m, d):
+        what = "day of birth (+60)" if kind is IdentityKind.samordningsnummer else "date of birth"
+        raise IdentityError("date", f"{masked}: impossible {what} in a {kind.label_sv}")
+    expected = luhn_check_digit(twelve[2:11])
+    if int(twelve[11]) != expected:
+        raise IdentityError(
+            "check_digit", f"{masked}: wrong check digit for a {kind.label_sv} (last digit)"
+        )
+    return Identity(twelve, kind)
+
+
+def _parse_reserve(yyyymmdd: str, letter: str, nn: str, check: str) -> Identity:
+    value = f"{yyyymmdd}{letter}{nn}{check}"
+    masked = mask(value)
+    if letter not in RESERVE_LETTER_DIGIT:
+        raise IdentityError(
+            "letter", f"{masked}: the sex letter of a VGR reserve number must be K, M or X"
+        )
+    y, m, d = int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8])
+    if not _valid_date(y, m, d):
+        raise IdentityError("date", f"{masked}: impossible date in a reserve number")
+    digits = f"{yyyymmdd[2:]}{RESERVE_LETTER_DIGIT[letter]}{nn}"
+    if int(check) != luhn_check_digit(digits):
+        raise IdentityError("check_digit", f"{masked}: wrong check digit for a reserve number")
+    return Identity(value, IdentityKind.reservnummer)
+
+
+def is_valid_identity(raw: str) -> bool:
+    try:
+        parse_identity(raw)
+    except IdentityError:
+        return False
+    return True
+
+
+# -- generation of synthetic identities ------------------------------------------------------
+def make_personnummer(birth: date, birth_number: int, *, coordination: bool = False) -> str:
+    """A 12-digit personnummer (or samordningsnummer) with a correct check digit."""
+    day = birth.day + (60 if coordination else 0)
+    nine = f"{birth.year % 100:02d}{birth.month:02d}{day:02d}{birth_number:03d}"
+    return f"{birth.year:04d}{birth.month:02d}{day:02d}{birth_number:03d}{luhn_check_digit(nine)}"
+
+
+def make_reserve_number(birth: date, letter: str, nn: int) -> str:
+    """A VGR reserve number with a correct check digit."""
+    digits = f"{birth.year % 100:02d}{birth.month:02d}{birth.day:02d}"
+    digits += f"{RESERVE_LETTER_DIGIT[letter]}{nn:02d}"
+    return f"{birth:%Y%m%d}{letter}{nn:02d}{luhn_check_digit(digits)}"
+
+
+def synthetic_identity(rng: random.Random, birth: date) -> tuple[str, IdentityKind]:
+    """A synthetic identity: mostly personnummer with birth numbers 980–999 (a range chosen so
+    they stand out as test data), some samordningsnummer and VGR reserve numbers."""
+    roll = rng.random()
+    if roll < 0.9:
+        return make_personnummer(birth, rng.randint(980, 999)), IdentityKind.personnummer
+    if roll < 0.95:
+        value = make_personnummer(birth, rng.randint(980, 999), coordination=True)
+        return value, IdentityKind.samordningsnummer
+    letter = rng.choice("KMX")
+    return make_reserve_number(birth, letter, rng.randint(0, 99)), IdentityKind.reservnummer
