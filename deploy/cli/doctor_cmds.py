@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-out = Console()
+out = Console(width=max(Console().width, 120))
 
 _STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red"}
 
@@ -27,14 +27,17 @@ def doctor(
     from models.settings import get_settings
 
     checks = run_checks(get_settings(), api_url=api_url, send_test=send_test)
-    table = Table("check", "status", "found", "what to do", title="samsa-decom doctor")
+    table = Table(title="samsa-decom doctor")
+    for column in ("check", "status", "found", "what to do"):
+        table.add_column(column, overflow="fold")
     for c in checks:
         table.add_row(c.name, f"[{_STYLE[c.status]}]{c.status}[/]", c.found, c.todo)
     out.print(table)
     failed = [c for c in checks if c.status == FAIL]
     if failed:
-        out.print(f"[bold red]{len(failed)} check(s) failed[/]")
-        raise typer.Exit(1)
+        from models.errors import CheckFailed
+
+        raise CheckFailed(f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}")
     out.print("[green]all checks passed[/]")
 
 

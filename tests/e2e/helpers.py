@@ -149,6 +149,22 @@ class Api:
             time.sleep(1)
         raise AssertionError(f"flow run {run_id} still {run.get('state', {}).get('type')}")
 
+    def wait_for_events(self, prefix: str, timeout: float = 30) -> list[dict[str, Any]]:
+        """Events whose name starts with ``prefix`` (the server stores them in batches)."""
+        since = "2000-01-01T00:00:00Z"
+        deadline = time.monotonic() + timeout
+        events: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            events = self.post(
+                "/events/filter",
+                {"filter": {"event": {"prefix": [prefix]}, "occurred": {"since": since}},
+                 "limit": 50},
+            )["events"]
+            if events:
+                return events
+            time.sleep(1)
+        return events
+
     def flow_runs(self, flow_name: str) -> list[dict[str, Any]]:
         return self.post(  # type: ignore[no-any-return]
             "/flow_runs/filter", {"flows": {"name": {"any_": [flow_name]}}, "sort": "START_TIME_DESC"}
