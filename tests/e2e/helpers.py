@@ -74,18 +74,29 @@ def start_child(name: str, cmd: list[str], env: dict[str, str], logs: Path) -> C
     log = logs / f"{name}.log"
     fh = log.open("ab")
     proc = subprocess.Popen(
-        cmd, env=env, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        cmd,
+        env=env,
+        cwd=REPO,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     fh.close()
     return Child(name, proc, log)
 
 
-def run_cli(args: list[str], env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """Run ``samsa-decom <args>`` in a child process (this checkout's code)."""
     return subprocess.run(
         [sys.executable, "-m", "deploy.cli", *args],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -129,8 +140,9 @@ class Api:
 
     def start_run(self, full_name: str, parameters: dict[str, Any] | None = None) -> str:
         dep = self.deployment(full_name)
-        run = self.post(f"/deployments/{dep['id']}/create_flow_run",
-                        {"parameters": parameters or {}})
+        run = self.post(
+            f"/deployments/{dep['id']}/create_flow_run", {"parameters": parameters or {}}
+        )
         return str(run["id"])
 
     def flow_run(self, run_id: str) -> dict[str, Any]:
@@ -157,8 +169,10 @@ class Api:
         while time.monotonic() < deadline:
             events = self.post(
                 "/events/filter",
-                {"filter": {"event": {"prefix": [prefix]}, "occurred": {"since": since}},
-                 "limit": 50},
+                {
+                    "filter": {"event": {"prefix": [prefix]}, "occurred": {"since": since}},
+                    "limit": 50,
+                },
             )["events"]
             if events:
                 return events
@@ -167,7 +181,8 @@ class Api:
 
     def flow_runs(self, flow_name: str) -> list[dict[str, Any]]:
         return self.post(  # type: ignore[no-any-return]
-            "/flow_runs/filter", {"flows": {"name": {"any_": [flow_name]}}, "sort": "START_TIME_DESC"}
+            "/flow_runs/filter",
+            {"flows": {"name": {"any_": [flow_name]}}, "sort": "START_TIME_DESC"},
         )
 
 

@@ -76,13 +76,25 @@ def cluster(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             assert deployed.returncode == 0, deployed.stdout + deployed.stderr
             worker = start_child(
                 "worker",
-                [sys.executable, "-m", "prefect", "worker", "start", "--pool", "samsa-pool",
-                 "--type", "process", "--limit", "2", "--install-policy", "never"],
+                [
+                    sys.executable,
+                    "-m",
+                    "prefect",
+                    "worker",
+                    "start",
+                    "--pool",
+                    "samsa-pool",
+                    "--type",
+                    "process",
+                    "--limit",
+                    "2",
+                    "--install-policy",
+                    "never",
+                ],
                 env,
                 logs,
             )
-            yield Cluster(server, worker, Api(server.api_url, AUTH), env, ledger_url, rollout,
-                          logs)
+            yield Cluster(server, worker, Api(server.api_url, AUTH), env, ledger_url, rollout, logs)
         finally:
             if worker is not None:
                 worker.stop()
