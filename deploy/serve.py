@@ -45,19 +45,25 @@ def ensure_demo_database(say: Callable[[str], None]) -> None:
     if create is None:
         say("[yellow]note:[/] the demo-data command is not in this checkout; no demo database")
         return
-    say(f"==> creating the synthetic SAMSA demo database (small) in {path}")
+    say(f"==> creating the synthetic SAMSA demo database ({DEMO_SCALE:,} rows) in {path}")
     create(path)
 
 
+#: Rows in the demo database `up` creates on first start (`samsa-decom demo-data` makes bigger).
+DEMO_SCALE = 20_000
+
+
 def _demo_data_creator() -> Callable[[Path], object] | None:
-    """The archive area's demo-data builder, if present in this checkout."""
+    """The archive area's demo-data generator, if present in this checkout."""
     try:
-        from tasks.demo_data import create_demo_database  # type: ignore[import-not-found]
+        from tasks.demo_data import generate
     except ImportError:
         return None
 
     def create(path: Path) -> object:
-        return create_demo_database(f"sqlite:///{path}", scale="small")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        report = generate(f"sqlite:///{path}", scale=DEMO_SCALE, seed=1)
+        return report
 
     return create
 

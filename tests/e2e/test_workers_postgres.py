@@ -5,6 +5,7 @@ flows, and the ledger on PostgreSQL. Everything is started here and stopped afte
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import pytest
 
 from deploy.server import PrefectServer, free_port
 from tests.e2e.helpers import (
+    REPO,
     Api,
     Child,
     asyncpg_url,
@@ -142,3 +144,21 @@ def test_rollout_sync_runs_on_the_worker_and_records_in_the_ledger(cluster: Clus
     events = api.wait_for_events("samsa.rollout.stage.")
     assert [e["event"] for e in events] == ["samsa.rollout.stage.live"]
     assert events[0]["resource"]["prefect.resource.id"] == "samsa.rollout.stage.etapp-1"
+
+
+def test_prefect_yaml_registers_the_same_deployments_for_the_worker(cluster: Cluster) -> None:
+    """Prefect's own way (`prefect deploy --all` with prefect.yaml) works on the same pool."""
+    env = {**cluster.env, "SAMSA_DECOM_ROOT": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    dep = cluster.api.deployment("sync-rollout/samsa")
+    assert dep["entrypoint"] == "flows/rollout.py:sync_rollout"
+    assert dep["work_pool_name"] == "samsa-pool"
+    assert dep["pull_steps"][0]["prefect.deployments.steps.set_working_directory"] == {
+        "directory": str(REPO)
+    }
+    run = cluster.api.start_run("sync-rollout/samsa")
+    cluster.api.wait_for_state(run, {"COMPLETED"}, timeout=180)
