@@ -118,6 +118,16 @@ SPECS: tuple[DeploymentSpec, ...] = (
         tags=("samsa", "extracts", "on-demand"),
     ),
     DeploymentSpec(
+        flow_name="confirm-extract-receipt",
+        module="flows.extracts",
+        description=(
+            "On demand: a person confirms that one organisation received its register "
+            "extract. The run waits (Paused) for your name and confirmation; the ledger "
+            "records who confirmed."
+        ),
+        tags=("samsa", "extracts", "approval"),
+    ),
+    DeploymentSpec(
         flow_name="extract-person-register",
         module="flows.extracts",
         description=(

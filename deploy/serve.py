@@ -26,8 +26,11 @@ def prefect_home(home: Path) -> Path:
 
 
 def prepare_environment(home: Path, api_url: str) -> None:
-    """Point this process's Prefect client at the embedded server (before Prefect is used)."""
+    """Point this process (and the flow runs it starts) at the embedded server."""
     os.environ["PREFECT_HOME"] = str(prefect_home(home))
+    if not os.environ.get("SAMSA_DECOM_UI_URL"):  # links in notices point at this UI
+        os.environ["SAMSA_DECOM_UI_URL"] = api_url.removesuffix("/api")
+        get_settings.cache_clear()
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["PREFECT_API_URL"] = api_url
     os.environ.pop("PREFECT_API_AUTH_STRING", None)
@@ -69,13 +72,20 @@ def _demo_data_creator() -> Callable[[Path], object] | None:
 
 
 def ensure_automations(say: Callable[[str], None]) -> None:
-    """Set up the automations other areas own (e.g. notify's pause notice), when present."""
+    """Set up the automations other areas own (notify's "a run waits for a person"), when
+    present in this checkout and configured."""
     try:
-        from flows.milestones import ensure_pause_automation  # type: ignore[attr-defined]
+        from deploy.automations import ensure_pause_automation  # type: ignore[import-not-found]
     except ImportError:
         return
+    if not getattr(get_settings(), "notify_pause_webhook_url", None):
+        say(
+            "note: SAMSA_DECOM_NOTIFY_PAUSE_WEBHOOK_URL is not set: a waiting approval is "
+            "announced by the daily notices only, not the moment it starts waiting"
+        )
+        return
     ensure_pause_automation()
-    say("==> automation for waiting approvals is set up")
+    say("==> automation for runs waiting for a person is set up")
 
 
 def deployments_table(deployments: list, missing: list) -> Table:  # type: ignore[type-arg]

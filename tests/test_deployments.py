@@ -20,6 +20,7 @@ CONTRACT = {
     "notify-milestones": "0 7 * * *",
     "archive-samsa-database": None,
     "deliver-register-extracts": None,
+    "confirm-extract-receipt": None,
     "extract-person-register": None,
     "shutdown-integrations": None,
 }

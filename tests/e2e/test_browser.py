@@ -61,8 +61,8 @@ def samsa_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     env = child_env(
         tmp / "client-home",
         SAMSA_DECOM_HOME=str(tmp / "samsa-home"),
-        SAMSA_DECOM_PLAN_PATH=str(DATA / "browser-plan.yaml"),
-        SAMSA_DECOM_ROLLOUT_SOURCE=str(DATA / "browser-rollout.yaml"),
+        SAMSA_DECOM_PLAN_PATH=str(DATA / "phaseout-plan.yaml"),
+        SAMSA_DECOM_ROLLOUT_SOURCE=str(DATA / "phaseout-rollout.yaml"),
         SAMSA_DECOM_APPROVAL_POLL_SECONDS="1",
         SAMSA_DECOM_UI_URL=f"http://127.0.0.1:{port}",
         PREFECT_RUNNER_POLL_FREQUENCY="2",
