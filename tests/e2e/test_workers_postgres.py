@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,18 @@ from tests.e2e.helpers import (
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 AUTH = "samsa-ops:correct-horse-battery-staple"
+DATA = Path(__file__).parent / "data"
+AS_OF = "2026-11-27"
+
+
+def _make_source_database(path: Path) -> None:
+    """The synthetic SAMSA database (small) when the archive area is merged, else empty."""
+    try:
+        from tasks.demo_data import generate
+    except ImportError:
+        sqlite3.connect(path).close()
+        return
+    generate(f"sqlite:///{path}", scale=3000, seed=1)
 
 
 @dataclass
@@ -63,7 +76,7 @@ def cluster(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             rollout = tmp / "rollout.yaml"
             write_rollout(rollout)
             source_db = tmp / "samsa-source.sqlite"
-            sqlite3.connect(source_db).close()  # doctor only needs it to answer
+            _make_source_database(source_db)
             env = child_env(
                 tmp / "client-home",
                 **server.client_environment(),
@@ -71,6 +84,8 @@ def cluster(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 SAMSA_DECOM_LEDGER_URL=ledger_url,
                 SAMSA_DECOM_ROLLOUT_SOURCE=str(rollout),
                 SAMSA_DECOM_SOURCE_URL=f"sqlite:///{source_db}",
+                SAMSA_DECOM_PLAN_PATH=str(DATA / "phaseout-plan.yaml"),
+                SAMSA_DECOM_APPROVAL_POLL_SECONDS="1",
                 PREFECT_WORKER_QUERY_SECONDS="2",
                 PREFECT_WORKER_PREFETCH_SECONDS="5",
             )
@@ -144,6 +159,70 @@ def test_rollout_sync_runs_on_the_worker_and_records_in_the_ledger(cluster: Clus
     events = api.wait_for_events("samsa.rollout.stage.")
     assert [e["event"] for e in events] == ["samsa.rollout.stage.live"]
     assert events[0]["resource"]["prefect.resource.id"] == "samsa.rollout.stage.etapp-1"
+
+
+def test_a_stage_going_live_starts_the_reconciler(cluster: Cluster) -> None:
+    """The deployment trigger on `samsa.rollout.stage.live` (the previous test made one)."""
+    pytest.importorskip("flows.phaseout", reason="reconciler not merged yet")
+    deadline = time.monotonic() + 90
+    runs: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not runs:
+        runs = cluster.api.flow_runs("reconcile-phaseout")
+        time.sleep(1)
+    assert runs, "no reconcile-phaseout run was started by the stage going live"
+    triggered = runs[-1]
+    cluster.api.wait_for_state(str(triggered["id"]), {"COMPLETED"}, timeout=180)
+
+
+def test_reconciler_runs_on_the_worker_and_asks_for_a_decision(cluster: Cluster) -> None:
+    pytest.importorskip("flows.phaseout", reason="reconciler not merged yet")
+    from models.ledger import Ledger, MilestoneState
+
+    api = cluster.api
+    run = api.start_run("reconcile-phaseout/samsa", {"as_of": AS_OF})
+    done = api.wait_for_state(run, {"COMPLETED"}, timeout=180)
+    assert done["work_pool_name"] == "samsa-pool"
+    ledger = Ledger.open(cluster.ledger_url)
+    try:
+        states = ledger.states()
+        assert states["informera-kommunerna"].state is MilestoneState.awaiting_approval
+        assert states["slutrapport"].state in (MilestoneState.pending, MilestoneState.blocked)
+        assert ledger.verify_audit().ok
+    finally:
+        ledger.close()
+    # the decision is asked for in a confirm-milestone run, which waits on the worker
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        waiting = [
+            r
+            for r in api.flow_runs("confirm-milestone")
+            if (r["state"] or {}).get("type") == "PAUSED"
+        ]
+        if waiting:
+            break
+        time.sleep(1)
+    assert waiting, "no confirm-milestone run waits for a decision"
+    assert waiting[0]["parameters"] == {"milestone_id": "informera-kommunerna"}
+
+
+def test_archive_runs_on_the_worker_and_is_recorded(cluster: Cluster) -> None:
+    pytest.importorskip("flows.archive", reason="archive not merged yet")
+    from tasks.archive.record import latest_verified
+
+    from models.ledger import Ledger
+
+    api = cluster.api
+    run = api.start_run("archive-samsa-database/samsa")
+    done = api.wait_for_state(run, {"COMPLETED"}, timeout=300)
+    assert done["work_pool_name"] == "samsa-pool"
+    ledger = Ledger.open(cluster.ledger_url)
+    try:
+        package = latest_verified(ledger, cluster.env["SAMSA_DECOM_SOURCE_URL"])
+        assert package is not None, "no verified archive package in the ledger"
+        assert package.total_rows > 1000
+        assert Path(package.path, "METS.xml").is_file()
+    finally:
+        ledger.close()
 
 
 def test_prefect_yaml_registers_the_same_deployments_for_the_worker(cluster: Cluster) -> None:
