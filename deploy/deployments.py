@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from models.errors import CheckFailed
 
@@ -195,16 +195,19 @@ def find_flow(s: DeploymentSpec) -> tuple[Flow[Any, Any] | None, str | None, str
 
 def stage_live_trigger() -> Any:
     """Runs the reconciler as soon as the rollout sync reports a stage as live."""
+    from datetime import timedelta
+
     from prefect.events import DeploymentEventTrigger
+    from prefect.events.schemas.automations import Posture
 
     return DeploymentEventTrigger(
         name="Rollout stage went live",
         description="A stage of the successor went live: check the phase-out plan now.",
         expect={STAGE_LIVE_EVENT},
         match={"prefect.resource.id": "samsa.rollout.stage.*"},
-        posture="Reactive",
+        posture=Posture.Reactive,
         threshold=1,
-        within=0,
+        within=timedelta(0),
     )
 
 
@@ -249,7 +252,7 @@ def build_deployments(
         if for_work_pool:
             kwargs["work_pool_name"] = for_work_pool
             kwargs["entrypoint_type"] = EntrypointType.MODULE_PATH
-        deployments.append(flow.to_deployment(**kwargs))
+        deployments.append(cast("RunnerDeployment", flow.to_deployment(**kwargs)))
     if strict and missing:
         raise CheckFailed(
             "some deployments cannot be built:\n" + "\n".join(f"  - {m}" for m in missing)

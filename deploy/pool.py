@@ -6,6 +6,7 @@ machine where samsa-decom is installed can run them; no code is copied around.
 
 from __future__ import annotations
 
+from typing import cast
 from uuid import UUID
 
 from rich.console import Console
@@ -39,7 +40,8 @@ def register_on_pool(pool: str, *, create_pool: bool = True, strict: bool = True
         out.print(f"[yellow]warning:[/] not registered: {m}")
     if create_pool and ensure_work_pool(pool):
         out.print(f"created process work pool {pool!r}")
-    return list(
+    return cast(
+        "list[UUID]",
         deploy(
             *built.deployments,
             work_pool_name=pool,
@@ -47,5 +49,5 @@ def register_on_pool(pool: str, *, create_pool: bool = True, strict: bool = True
             push=False,
             print_next_steps_message=False,
             ignore_warnings=True,
-        )
+        ),
     )

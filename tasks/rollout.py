@@ -170,9 +170,9 @@ def save_snapshots(
             if row.stage_id not in current:
                 session.delete(row)
         for s in stages:
-            row = session.get(RolloutStageSnapshot, s.stage_id)
-            if row is None:
-                row = RolloutStageSnapshot(stage_id=s.stage_id)
+            found = session.get(RolloutStageSnapshot, s.stage_id)
+            row = found if found is not None else RolloutStageSnapshot(stage_id=s.stage_id)
+            if found is None:
                 session.add(row)
             row.name = s.name
             row.status = s.status
