@@ -49,7 +49,16 @@ class DeploymentSpec:
 
     @property
     def schedule_text(self) -> str:
-        return f"cron {self.cron} ({TIMEZONE})" if self.cron else "on demand"
+        """The schedule in words: "daily 06:00 (Stockholm)", "hourly", "on demand"."""
+        if not self.cron:
+            return "on demand"
+        minute, hour, *rest = self.cron.split()
+        if rest == ["*", "*", "*"] and minute.isdigit():
+            if hour == "*":
+                return "hourly" if minute == "0" else f"hourly at :{int(minute):02d}"
+            if hour.isdigit():
+                return f"daily {int(hour):02d}:{int(minute):02d} (Stockholm)"
+        return f"cron {self.cron} ({TIMEZONE})"
 
 
 SPECS: tuple[DeploymentSpec, ...] = (

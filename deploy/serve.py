@@ -18,7 +18,7 @@ from deploy.server import PrefectServer, port_is_free
 from models.errors import InputError
 from models.settings import get_settings
 
-out = Console()
+out = Console(width=max(Console().width, 110))
 
 
 def prefect_home(home: Path) -> Path:

@@ -30,6 +30,9 @@ def test_every_flow_of_the_contract_has_a_deployment_with_its_schedule() -> None
     by_name = {s.flow_name: s for s in SPECS}
     for name, cron in CONTRACT.items():
         assert by_name[name].cron == cron, name
+    assert by_name["reconcile-phaseout"].schedule_text == "daily 06:00 (Stockholm)"
+    assert by_name["sync-rollout"].schedule_text == "hourly"
+    assert by_name["archive-samsa-database"].schedule_text == "on demand"
     for s in SPECS:
         assert "samsa" in s.tags
         assert len(s.description) > 60, f"{s.flow_name}: say what it does for a project manager"
