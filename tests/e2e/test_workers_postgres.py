@@ -89,6 +89,8 @@ def cluster(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 PREFECT_WORKER_QUERY_SECONDS="2",
                 PREFECT_WORKER_PREFETCH_SECONDS="5",
             )
+            upgraded = run_cli(["upgrade-ledger"], env)
+            assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
             deployed = run_cli(["deploy", "--pool", "samsa-pool", "--no-strict"], env)
             assert deployed.returncode == 0, deployed.stdout + deployed.stderr
             worker = start_child(
@@ -129,11 +131,15 @@ def test_api_refuses_calls_without_the_auth_string(cluster: Cluster) -> None:
     assert "flows.rollout.sync_rollout" in {d["entrypoint"] for d in right.json()}
 
 
-def test_doctor_names_a_missing_auth_string(cluster: Cluster) -> None:
+def test_doctor_passes_and_names_a_missing_auth_string(cluster: Cluster) -> None:
+    healthy = run_cli(["doctor"], cluster.env)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "all checks passed" in healthy.stdout
     env = {k: v for k, v in cluster.env.items() if k != "PREFECT_API_AUTH_STRING"}
     result = run_cli(["doctor"], env)
     assert result.returncode == 1
     assert "Prefect API auth" in result.stdout and "no auth string given" in result.stdout
+    assert "Prefect API auth" in result.stderr  # the summary line names the failed check
 
 
 def test_rollout_sync_runs_on_the_worker_and_records_in_the_ledger(cluster: Cluster) -> None:
