@@ -111,15 +111,24 @@ class Api:
     def headers(self) -> dict[str, str]:
         return basic_auth_header(self.auth_string) if self.auth_string else {}
 
-    def get(self, path: str) -> Any:
-        r = httpx.get(f"{self.api_url}{path}", headers=self.headers, timeout=30)
-        r.raise_for_status()
-        return r.json()
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        r = httpx.post(f"{self.api_url}{path}", json=body or {}, headers=self.headers, timeout=30)
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One API call; 429/502/503 are retried like Prefect's own client does (SQLite
+        answers 503 while another writer holds the database)."""
+        for attempt in range(6):
+            r = httpx.request(
+                method, f"{self.api_url}{path}", json=body, headers=self.headers, timeout=30
+            )
+            if r.status_code not in (429, 502, 503) or attempt == 5:
+                break
+            time.sleep(0.5 * (attempt + 1))
         r.raise_for_status()
         return r.json() if r.content else None
+
+    def get(self, path: str) -> Any:
+        return self._call("GET", path)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self._call("POST", path, body or {})
 
     def deployment(self, full_name: str) -> dict[str, Any]:
         return self.get(f"/deployments/name/{full_name}")  # type: ignore[no-any-return]
