@@ -126,6 +126,13 @@ def test_project_manager_follows_and_approves_in_the_ui(samsa_up: Running, brows
     from playwright.sync_api import expect
 
     api = samsa_up.api
+    # `up` also set up the trigger: a rollout stage going live starts the reconciler
+    automations = api.post("/automations/filter", {})
+    trigger = [a for a in automations if a["name"] == "Rollout stage went live"]
+    assert trigger and trigger[0]["trigger"]["expect"] == ["samsa.rollout.stage.live"]
+    reconciler = api.deployment("reconcile-phaseout/samsa")
+    assert trigger[0]["actions"][0]["deployment_id"] == reconciler["id"]
+
     reconcile = api.start_run("reconcile-phaseout/samsa", {"as_of": AS_OF})
     api.wait_for_state(reconcile, {"COMPLETED"}, timeout=180)
     waiting = _wait_for_paused_confirmation(api)
