@@ -8,6 +8,7 @@ ledger as ``home/ledger.sqlite``, the synthetic SAMSA database as ``home/samsa-d
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,6 +101,10 @@ def deployments_table(deployments: list, missing: list) -> Table:  # type: ignor
     return table
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -> None:
     """Start the server, prepare the ledger and demo data, serve every deployment until stopped."""
     settings = get_settings()
@@ -109,6 +114,9 @@ def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -
             f"port {port} on {host} is already in use (is samsa-decom or another Prefect "
             f"server already running?): stop it, or choose another port with --port"
         )
+    # SIGTERM before serving starts (Prefect's runner installs its own later) must still
+    # stop the server, which runs in its own session and would otherwise be left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
     server = PrefectServer(home=prefect_home(home), host=host, port=port)
     prepare_environment(home, server.api_url)
     out.print(
@@ -116,8 +124,8 @@ def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -
         soft_wrap=True,
         highlight=False,
     )
-    server.start()
     try:
+        server.start()
         from models.ledger import Ledger
 
         ledger = Ledger.open(settings.resolved_ledger_url())
