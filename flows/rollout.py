@@ -50,24 +50,46 @@ def emit_change(change: StageChange) -> None:
     )
 
 
-def status_markdown(stages: list[StageView], changes: list[StageChange], baseline: bool) -> str:
-    lines = ["# Millennium rollout", ""]
+_TEXT = {
+    "sv": {
+        "title": "# Millenniums införande",
+        "baseline": "Första avläsningen: sparad som utgångsläge, inga händelser.",
+        "changes": "**Ändringar sedan förra avläsningen:**",
+        "none": "Ingen ändring sedan förra avläsningen.",
+        "head": "| etapp | status | planerad driftstart | i drift sedan | pausad |",
+        "status": {"planned": "planerad", "live": "i drift", "paused": "pausad",
+                   "cancelled": "inställd"},
+    },
+    "en": {
+        "title": "# Millennium rollout",
+        "baseline": "First look at the rollout: recorded as the baseline, no events.",
+        "changes": "**Changes since the last look:**",
+        "none": "No change since the last look.",
+        "head": "| stage | status | planned go-live | live since | paused on |",
+        "status": {},
+    },
+}  # fmt: skip
+
+
+def status_markdown(
+    stages: list[StageView], changes: list[StageChange], baseline: bool, lang: str = "sv"
+) -> str:
+    """The `rollout-status` artifact: every stage, and what changed since the last look."""
+    t = _TEXT.get(lang, _TEXT["en"])
+    names: dict[str, str] = t["status"]  # type: ignore[assignment]
+    lines = [str(t["title"]), ""]
     if baseline:
-        lines.append("First look at the rollout: recorded as the baseline, no events.")
+        lines.append(str(t["baseline"]))
     elif changes:
-        lines.append("**Changes since the last look:**")
-        lines += [f"- `{c.kind}` {c.summary}" for c in changes]
+        lines.append(str(t["changes"]))
+        lines += [f"- `{c.event}` {c.summary}" for c in changes]
     else:
-        lines.append("No change since the last look.")
-    lines += [
-        "",
-        "| stage | status | planned go-live | live since | paused on |",
-        "|---|---|---|---|---|",
-    ]
+        lines.append(str(t["none"]))
+    lines += ["", str(t["head"]), "|---|---|---|---|---|"]
     for s in stages:
         lines.append(
-            f"| {s.name} | {s.status} | {s.planned_go_live or ''} | {s.actual_go_live or ''} "
-            f"| {s.paused_on or ''} |"
+            f"| {s.name} | {names.get(s.status, s.status)} | {s.planned_go_live or ''} "
+            f"| {s.actual_go_live or ''} | {s.paused_on or ''} |"
         )
     return "\n".join(lines)
 
@@ -105,7 +127,7 @@ def sync_rollout(source: str | None = None, announce: bool = True) -> RolloutSyn
         ledger.close()
     create_markdown_artifact(
         key="rollout-status",
-        markdown=status_markdown(stages, changes, baseline),
+        markdown=status_markdown(stages, changes, baseline, settings.language),
         description="The successor's rollout, stage by stage, and what changed.",
     )
     logger.info("%d stages read, %d changes", len(stages), len(changes))
