@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     apprise_urls: list[str] = Field(default_factory=list)
     language: Literal["sv", "en"] = "sv"
     timezone: str = "Europe/Stockholm"
+    approval_timeout_days: int = Field(default=7, ge=1, description="How long a confirm-milestone run waits for a person's decision before it gives up (the reconciler asks again).")
+    approval_poll_seconds: int = Field(default=10, ge=1, description="How often a paused confirm-milestone run checks whether it was resumed.")
     ui_url: str = Field(
         default="http://127.0.0.1:4200", description="Prefect UI address used in links."
     )
