@@ -79,7 +79,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
         flow_name="confirm-milestone",
         module="flows.phaseout",
         description=(
-            "A person confirms or approves one milestone: the run waits (Paused) until you "
+            "A person confirms or approves one milestone: the run waits (Suspended) until you "
             "open it, press Resume and fill in your name, your decision and a comment. "
             "The decision is recorded in the ledger with your name."
         ),

@@ -25,9 +25,6 @@ from tests.e2e.helpers import REPO, Api, Child, child_env, start_child
 
 pytestmark = pytest.mark.e2e
 
-# Until the reconciler's flows are merged, this test cannot run (it uses the real flows).
-pytest.importorskip("flows.phaseout", reason="flows/phaseout.py (reconciler) not merged yet")
-
 DATA = Path(__file__).parent / "data"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

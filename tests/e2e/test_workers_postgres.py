@@ -169,7 +169,6 @@ def test_rollout_sync_runs_on_the_worker_and_records_in_the_ledger(cluster: Clus
 
 def test_a_stage_going_live_starts_the_reconciler(cluster: Cluster) -> None:
     """The deployment trigger on `samsa.rollout.stage.live` (the previous test made one)."""
-    pytest.importorskip("flows.phaseout", reason="reconciler not merged yet")
     deadline = time.monotonic() + 90
     runs: list[dict[str, object]] = []
     while time.monotonic() < deadline and not runs:
@@ -181,7 +180,6 @@ def test_a_stage_going_live_starts_the_reconciler(cluster: Cluster) -> None:
 
 
 def test_reconciler_runs_on_the_worker_and_asks_for_a_decision(cluster: Cluster) -> None:
-    pytest.importorskip("flows.phaseout", reason="reconciler not merged yet")
     from models.ledger import Ledger, MilestoneState
 
     api = cluster.api
