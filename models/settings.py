@@ -56,6 +56,19 @@ class Settings(BaseSettings):
     ui_url: str = Field(
         default="http://127.0.0.1:4200", description="Prefect UI address used in links."
     )
+    # -- notifications (owner: notify) --
+    notify_thresholds: list[int] = Field(
+        default=[30, 14, 7, 1], description="Days before a due date when a reminder goes out."
+    )
+    notify_overdue_every_days: int = Field(default=7, ge=1, description="Overdue: every N days.")
+    notify_escalate_after_days: int = Field(default=14, ge=0, description="Days late: escalate.")
+    notify_escalation_tag: str = Field(default="eskalering", description="Escalation tag.")
+    notify_default_tag: str = Field(default="projektledning", description="Tag when none is set.")
+    notify_digest: bool = Field(default=False, description="One message per tag per run.")
+    notify_slip_min_days: int = Field(default=14, ge=1, description="Moves this big: told.")
+    notify_pause_webhook_url: str | None = Field(
+        default=None, description="Webhook the 'flow run waits for a person' automation calls."
+    )
 
     def resolved_ledger_url(self) -> str:
         if self.ledger_url:

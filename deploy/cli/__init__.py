@@ -33,6 +33,7 @@ def _register_all() -> None:
     from deploy.cli import plan_cmds; plan_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import up_cmds; up_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import doctor_cmds; doctor_cmds.register(app)  # noqa: E702, I001
+    from deploy.cli import notify_cmds; notify_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import status_cmds; status_cmds.register(app)  # noqa: E702, I001
 
 

@@ -8,6 +8,7 @@ ledger upgrades to *every* head, so independent branches of migrations coexist.
 from models.ledger.audit import ChainVerdict, verify_chain
 from models.ledger.base import Base, utcnow
 from models.ledger.core import Approval, AuditEntry, MilestoneEvent, MilestoneRecord, MilestoneState
+from models.ledger.notify import MilestoneSnapshot, NoticeOutbox, NoticeStatus  # noqa: F401
 from models.ledger.repository import Ledger, make_engine, migrate
 from models.ledger.rollout import RolloutStageSnapshot  # noqa: F401 (production)
 
