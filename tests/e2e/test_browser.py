@@ -10,12 +10,15 @@ $SAMSA_DECOM_SCREENSHOTS).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -48,10 +51,37 @@ class Running:
     url: str
     api: Api
     home: Path
+    webhook_calls: list[dict[str, object]]
 
 
 @pytest.fixture(scope="module")
-def samsa_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def webhook() -> Iterator[tuple[str, list[dict[str, object]]]]:
+    """A chat webhook on loopback (like Teams'/Slack's): records what it is sent."""
+    received: list[dict[str, object]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append(json.loads(body or b"{}"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def samsa_up(
+    tmp_path_factory: pytest.TempPathFactory, webhook: tuple[str, list[dict[str, object]]]
+) -> Iterator[Running]:
     """`samsa-decom up` on a free port with the browser-test plan; stopped afterwards."""
     tmp = tmp_path_factory.mktemp("browser")
     port = free_port()
@@ -62,6 +92,7 @@ def samsa_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         SAMSA_DECOM_ROLLOUT_SOURCE=str(DATA / "phaseout-rollout.yaml"),
         SAMSA_DECOM_APPROVAL_POLL_SECONDS="1",
         SAMSA_DECOM_UI_URL=f"http://127.0.0.1:{port}",
+        SAMSA_DECOM_NOTIFY_PAUSE_WEBHOOK_URL=webhook[0],
         PREFECT_RUNNER_POLL_FREQUENCY="2",
     )
     up = start_child(
@@ -79,7 +110,7 @@ def samsa_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             assert time.monotonic() < deadline, f"samsa-decom up did not start:\n{up.tail()}"
             time.sleep(0.5)
         api.wait_for_deployments(["reconcile-phaseout/samsa", "confirm-milestone/samsa"])
-        yield Running(up, url, api, tmp / "samsa-home")
+        yield Running(up, url, api, tmp / "samsa-home", webhook[1])
     finally:
         up.stop()
 
@@ -133,6 +164,13 @@ def test_project_manager_follows_and_approves_in_the_ui(samsa_up: Running, brows
     reconcile = api.start_run("reconcile-phaseout/samsa", {"as_of": AS_OF})
     api.wait_for_state(reconcile, {"COMPLETED"}, timeout=180)
     waiting = _wait_for_paused_confirmation(api)
+
+    # notify's automation (set up by `up`) tells the chat the moment a decision waits
+    deadline = time.monotonic() + 60
+    while not samsa_up.webhook_calls and time.monotonic() < deadline:
+        time.sleep(1)
+    assert samsa_up.webhook_calls, "nobody was told that a decision waits"
+    assert str(waiting["id"]) in json.dumps(samsa_up.webhook_calls[0])
 
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(30_000)
