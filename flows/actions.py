@@ -43,6 +43,7 @@ Action = Callable[[ActionContext], ActionResult]
 
 # name -> "module:function"
 _ACTIONS: dict[str, str] = {
+    "integration": "flows.integrations:run_integration_action",
 }
 
 

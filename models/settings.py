@@ -39,6 +39,8 @@ class Settings(BaseSettings):
         "http(s):// URL answering JSON, or `variable:NAME` for a Prefect Variable.",
     )
     integrations_path: Path = Field(default=PLAN_DIR / "integrations.yaml")
+    approval_timeout_seconds: int = Field(default=3600, description="Seconds to wait for a form.")
+    approval_poll_seconds: int = Field(default=10, description="Seconds between form checks.")
     source_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of SAMSA's database (the synthetic demo database by default).",
