@@ -102,7 +102,8 @@ SPECS: tuple[DeploymentSpec, ...] = (
         module="flows.milestones",
         description=(
             "Daily notices (07:00): tells each milestone's owner by email or chat what is "
-            "due soon, what is overdue and what waits for their approval."
+            "due soon, what is overdue, which dates moved and what waits for a decision. "
+            "`dry_run` shows what would be sent."
         ),
         tags=("samsa", "notify", "daily"),
         cron="0 7 * * *",
@@ -149,8 +150,10 @@ SPECS: tuple[DeploymentSpec, ...] = (
         flow_name="shutdown-integrations",
         module="flows.integrations",
         description=(
-            "On demand: shuts SAMSA's integrations down step by step (announce, stop traffic, "
-            "revoke access), each irreversible step only after a recorded approval."
+            "On demand (and started by the reconciler): shuts one of SAMSA's integrations, or "
+            "all in dependency order, down step by step (announce, freeze, drain, disable, "
+            "revoke) while its rollout gate is open; the point of no return waits for an "
+            "approval form. `rehearse` only shows what would happen."
         ),
         tags=("samsa", "integrations", "on-demand"),
     ),
