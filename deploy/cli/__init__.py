@@ -35,6 +35,7 @@ def _register_all() -> None:
     from deploy.cli import doctor_cmds; doctor_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import notify_cmds; notify_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import status_cmds; status_cmds.register(app)  # noqa: E702, I001
+    from deploy.cli import archive_cmds; archive_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import integrations_cmds; integrations_cmds.register(app)  # noqa: E702, I001
 
 
