@@ -4,7 +4,6 @@ flows, and the ledger on PostgreSQL. Everything is started here and stopped afte
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import time
@@ -36,12 +35,9 @@ AS_OF = "2026-11-27"
 
 
 def _make_source_database(path: Path) -> None:
-    """The synthetic SAMSA database (small) when the archive area is merged, else empty."""
-    try:
-        from tasks.demo_data import generate
-    except ImportError:
-        sqlite3.connect(path).close()
-        return
+    """The synthetic SAMSA database, small."""
+    from tasks.demo_data import generate
+
     generate(f"sqlite:///{path}", scale=3000, seed=1)
 
 
@@ -210,10 +206,8 @@ def test_reconciler_runs_on_the_worker_and_asks_for_a_decision(cluster: Cluster)
 
 
 def test_archive_runs_on_the_worker_and_is_recorded(cluster: Cluster) -> None:
-    pytest.importorskip("flows.archive", reason="archive not merged yet")
-    from tasks.archive.record import latest_verified
-
     from models.ledger import Ledger
+    from tasks.archive.record import latest_verified
 
     api = cluster.api
     run = api.start_run("archive-samsa-database/samsa")
