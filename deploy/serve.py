@@ -101,6 +101,27 @@ def deployments_table(deployments: list, missing: list) -> Table:  # type: ignor
     return table
 
 
+def serve_deployments(deployments: list, ui_url: str) -> None:  # type: ignore[type-arg]
+    """What ``prefect.serve`` does, with our message once every deployment is registered."""
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    runner = Runner(pause_on_shutdown=True)
+    for deployment in deployments:
+        runner.add_deployment(deployment)  # registers it with the server now
+    out.print(
+        f"[bold green]samsa-decom is running: open {ui_url}[/]  (Ctrl-C stops it)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        pass
+
+
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -134,8 +155,6 @@ def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -
             ensure_demo_database(out.print)
         ensure_automations(out.print)
 
-        from prefect import serve
-
         from deploy.deployments import build_deployments
 
         built = build_deployments()
@@ -146,12 +165,7 @@ def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -
                 "(see the table above)",
                 soft_wrap=True,
             )
-        out.print(
-            f"[bold green]samsa-decom is running: open {server.url}[/]  (Ctrl-C stops it)",
-            highlight=False,
-            soft_wrap=True,
-        )
-        serve(*built.deployments, print_starting_message=False)
+        serve_deployments(built.deployments, server.url)
     except KeyboardInterrupt:
         pass
     finally:
