@@ -7,6 +7,7 @@ ledger upgrades to *every* head, so independent branches of migrations coexist.
 
 from models.ledger.audit import ChainVerdict, verify_chain
 from models.ledger.base import Base, utcnow
+from models.ledger import extracts as _extracts  # noqa: F401  (register tables)
 from models.ledger.core import Approval, AuditEntry, MilestoneEvent, MilestoneRecord, MilestoneState
 from models.ledger.repository import Ledger, make_engine, migrate
 
