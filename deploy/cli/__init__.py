@@ -30,6 +30,9 @@ def _register_all() -> None:
     from deploy.cli import ledger_cmds
 
     ledger_cmds.register(app)
+    from deploy.cli import archive_cmds
+
+    archive_cmds.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
