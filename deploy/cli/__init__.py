@@ -33,6 +33,9 @@ def _register_all() -> None:
     from deploy.cli import archive_cmds
 
     archive_cmds.register(app)
+    from deploy.cli import extract_cmds
+
+    extract_cmds.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
