@@ -43,6 +43,8 @@ Action = Callable[[ActionContext], ActionResult]
 
 # name -> "module:function"
 _ACTIONS: dict[str, str] = {
+    "extracts": "flows.extracts:extracts_action",
+    "person-extracts": "flows.extracts:person_extracts_action",
 }
 
 
