@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -52,8 +53,14 @@ class BagResult:
     files: int
 
 
-def _encode_path(rel: str) -> str:
-    return rel.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+#: Payload names this writer accepts: no "%", CR or LF, which RFC 8493 percent-encodes but
+#: bagit-python (1.9) decodes only partly — such names would make bags other tools reject.
+_SAFE_NAME = re.compile(r"^[^%\r\n/\\]+$")
+
+
+def _check_name(name: str) -> None:
+    if not _SAFE_NAME.match(name) or name in (".", ".."):
+        raise ValueError(f"payload file name {name!r} is not allowed in a bag")
 
 
 class BagWriter:
@@ -67,6 +74,7 @@ class BagWriter:
 
     def open_text(self, name: str) -> IO[str]:
         """A UTF-8 text stream for the payload file ``data/<name>`` (hashed as it is written)."""
+        _check_name(name)
         rel = f"data/{name}"
         raw = _HashingRaw(self.root / rel)
         stream = io.TextIOWrapper(io.BufferedWriter(raw, 1 << 16), encoding="utf-8", newline="")
@@ -91,7 +99,7 @@ class BagWriter:
         octets = sum(size for _, size in self._done.values())
         oxum = f"{octets}.{len(self._done)}"
         manifest = "".join(
-            f"{sha}  {_encode_path(rel)}\n" for rel, (sha, _) in sorted(self._done.items())
+            f"{sha}  {rel}\n" for rel, (sha, _) in sorted(self._done.items())
         )
         lines = [f"{k}: {v}" for k, v in info.items()]
         lines += [f"Bagging-Date: {bagging_date.isoformat()}", f"Payload-Oxum: {oxum}"]
