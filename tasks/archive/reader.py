@@ -1,0 +1,258 @@
+"""Reading a SIARD 2.2 archive back: tables from ``header/metadata.xml``, rows from the table
+files, values as Python objects equal to what SQLAlchemy reads from the source.
+
+``open_siard(path)`` takes a ``.siard`` file or an E-ARK package folder (it finds
+``representations/*/data/*.siard``). Values: ``str``, ``int``, ``Decimal``, ``bool``,
+``datetime`` (timezone-aware, UTC), ``date``, ``bytes``, ``None``.
+
+Row addressing (for indexes such as the extracts' person index): table entries are stored
+uncompressed, so ``row_spans(table)`` yields ``(offset, length)`` of every ``<row>…</row>`` in
+the entry ``content/schema0/tableN/tableN.xml``; add ``entry_data_offset(siard, entry)`` to get
+the position in the .siard file, and ``parse_row(table, data)`` turns those bytes into values.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from models.errors import InputError
+from tasks.archive.container import entry_data_offset
+from tasks.archive.escaping import decode_text
+from tasks.archive.metadata import METADATA_NS
+from tasks.archive.tablexsd import TABLE_NS
+from tasks.archive.types import PARSE, Kind
+
+_M = f"{{{METADATA_NS}}}"
+_ROW = f"{{{TABLE_NS}}}row"
+_NS_LEN = len(TABLE_NS) + 2
+
+
+def kind_of_sql(sql: str) -> Kind:
+    """The value kind of a SIARD SQL:2008 type string."""
+    t = re.sub(r"\s+", " ", sql.upper().strip())
+    base = t.split("(")[0].strip()
+    if base in ("INTEGER", "INT", "SMALLINT", "BIGINT"):
+        return Kind.integer
+    if base in ("NUMERIC", "DECIMAL", "DEC"):
+        return Kind.decimal
+    if base == "REAL":
+        return Kind.real
+    if base.startswith("FLOAT") or base == "DOUBLE PRECISION":
+        return Kind.double
+    if base == "BOOLEAN":
+        return Kind.boolean
+    if base in ("CLOB", "NCLOB", "XML") or "LARGE OBJECT" in base and "BINARY" not in base:
+        return Kind.clob
+    if base in ("BLOB", "BINARY LARGE OBJECT"):
+        return Kind.blob
+    if base.startswith(("BINARY", "VARBINARY")):
+        return Kind.binary
+    if base.startswith(("CHAR", "VARCHAR", "NATIONAL", "NCHAR")):
+        return Kind.string
+    if base == "DATE":
+        return Kind.date
+    if base.startswith("TIMESTAMP"):
+        return Kind.timestamp
+    if base.startswith("TIME"):
+        return Kind.time
+    if base.startswith("INTERVAL"):
+        return Kind.interval
+    raise InputError(f"unsupported SIARD column type {sql!r}")
+
+
+@dataclass(frozen=True)
+class ArchivedColumn:
+    name: str
+    sql_type: str
+    type_original: str | None
+    nullable: bool
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class ArchivedTable:
+    schema: str
+    schema_folder: str
+    name: str
+    folder: str
+    rows: int
+    description: str
+    columns: tuple[ArchivedColumn, ...]
+
+    @property
+    def entry(self) -> str:
+        return f"content/{self.schema_folder}/{self.folder}/{self.folder}.xml"
+
+
+def find_siard(path: Path) -> Path:
+    """The .siard file at ``path`` (a file) or inside a package folder."""
+    if path.is_file():
+        return path
+    found = sorted(path.glob("representations/*/data/*.siard"))
+    if not found:
+        raise InputError(f"{path}: no representations/*/data/*.siard in this package")
+    return found[0]
+
+
+class SiardArchive:
+    """An open SIARD archive (use as a context manager or call :meth:`close`)."""
+
+    def __init__(self, siard: Path) -> None:
+        self.path = siard
+        try:
+            self._zip = zipfile.ZipFile(siard)
+            meta = self._zip.read("header/metadata.xml")
+        except (zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise InputError(f"{siard}: not a readable SIARD archive ({exc})") from exc
+        self._tables = self._parse_metadata(meta)
+
+    def __enter__(self) -> SiardArchive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._zip.close()
+
+    @staticmethod
+    def _parse_metadata(data: bytes) -> dict[str, ArchivedTable]:
+        root = etree.fromstring(data)
+        tables: dict[str, ArchivedTable] = {}
+        for schema in root.iter(f"{_M}schema"):
+            sname = schema.findtext(f"{_M}name") or ""
+            sfolder = schema.findtext(f"{_M}folder") or ""
+            for t in schema.iter(f"{_M}table"):
+                cols = []
+                for c in t.find(f"{_M}columns").iter(f"{_M}column"):  # type: ignore[union-attr]
+                    sql = c.findtext(f"{_M}type") or ""
+                    cols.append(
+                        ArchivedColumn(
+                            name=c.findtext(f"{_M}name") or "",
+                            sql_type=sql,
+                            type_original=c.findtext(f"{_M}typeOriginal"),
+                            nullable=(c.findtext(f"{_M}nullable") or "true") == "true",
+                            kind=kind_of_sql(sql),
+                        )
+                    )
+                name = t.findtext(f"{_M}name") or ""
+                tables[name] = ArchivedTable(
+                    schema=sname,
+                    schema_folder=sfolder,
+                    name=name,
+                    folder=t.findtext(f"{_M}folder") or "",
+                    rows=int(t.findtext(f"{_M}rows") or 0),
+                    description=t.findtext(f"{_M}description") or "",
+                    columns=tuple(cols),
+                )
+        return tables
+
+    # -- structure --------------------------------------------------------------------------
+    def tables(self) -> list[ArchivedTable]:
+        return list(self._tables.values())
+
+    def table(self, name: str | ArchivedTable) -> ArchivedTable:
+        if isinstance(name, ArchivedTable):
+            return name
+        try:
+            return self._tables[name]
+        except KeyError:
+            raise InputError(f"no table {name!r} in {self.path.name}") from None
+
+    # -- rows -------------------------------------------------------------------------------
+    def _cells(self, table: ArchivedTable, row: Any) -> list[str | bytes | None]:
+        """Canonical cells of a parsed row: text unescaped, binaries as bytes, LOB files read."""
+        cols = table.columns
+        cells: list[str | bytes | None] = [None] * len(cols)
+        for child in row:
+            i = int(child.tag[_NS_LEN + 1 :] if child.tag[0] == "{" else child.tag[1:]) - 1
+            kind = cols[i].kind
+            file = child.get("file")
+            if file is not None:
+                data = self._zip.read(file)
+                cells[i] = data if kind.is_binary else data.decode("utf-8")
+                continue
+            text = child.text or ""
+            if kind.is_binary:
+                cells[i] = PARSE[kind](text)
+            elif kind in (Kind.string, Kind.clob):
+                cells[i] = decode_text(text)
+            else:
+                cells[i] = text
+        return cells
+
+    def raw_rows(
+        self, table: str | ArchivedTable, schema: etree.XMLSchema | None = None
+    ) -> Iterator[list[str | bytes | None]]:
+        """Rows as canonical cells (what the content digest is computed over); with ``schema``
+        the table file is validated while it streams (an invalid file raises XMLSyntaxError)."""
+        t = self.table(table)
+        with self._zip.open(t.entry) as f:
+            kw: dict[str, Any] = {"schema": schema} if schema is not None else {}
+            for _ev, row in etree.iterparse(f, events=("end",), tag=_ROW, huge_tree=True, **kw):
+                yield self._cells(t, row)
+                row.clear(keep_tail=False)
+                parent = row.getparent()
+                while row.getprevious() is not None:
+                    del parent[0]
+
+    def rows(self, table: str | ArchivedTable) -> Iterator[tuple[Any, ...]]:
+        """Rows as tuples of Python values, in archive order (primary-key order)."""
+        t = self.table(table)
+        kinds = [c.kind for c in t.columns]
+        for cells in self.raw_rows(t):
+            yield tuple(_value(k, c) for k, c in zip(kinds, cells, strict=True))
+
+    # -- row addressing ---------------------------------------------------------------------
+    def row_spans(self, table: str | ArchivedTable) -> Iterator[tuple[int, int]]:
+        """``(offset, length)`` of each ``<row>…</row>`` within the table's entry."""
+        t = self.table(table)
+        pos = 0
+        carry = b""
+        with self._zip.open(t.entry) as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                data = carry + chunk
+                base = pos - len(carry)
+                start = 0
+                while True:
+                    s = data.find(b"<row>", start)
+                    if s < 0:
+                        break
+                    e = data.find(b"</row>", s)
+                    if e < 0:
+                        break
+                    yield base + s, e + 6 - s
+                    start = e + 6
+                carry = data[start:] if data.find(b"<row>", start) >= 0 else data[-5:]
+                pos += len(chunk)
+
+    def entry_offset(self, table: str | ArchivedTable) -> int:
+        return entry_data_offset(self.path, self.table(table).entry)
+
+    def parse_row(self, table: str | ArchivedTable, data: bytes) -> tuple[Any, ...]:
+        """Values of one ``<row>…</row>`` given as bytes (from :meth:`row_spans`)."""
+        t = self.table(table)
+        row = etree.fromstring(data)
+        cells = self._cells(t, row)
+        return tuple(_value(c.kind, v) for c, v in zip(t.columns, cells, strict=True))
+
+
+def _value(kind: Kind, cell: str | bytes | None) -> Any:
+    if cell is None or kind in (Kind.string, Kind.clob) or kind.is_binary:
+        return cell
+    return PARSE[kind](cell)  # type: ignore[arg-type]
+
+
+def open_siard(path: str | Path) -> SiardArchive:
+    """Open a .siard file, or the .siard inside an E-ARK package folder."""
+    return SiardArchive(find_siard(Path(path)))

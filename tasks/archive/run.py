@@ -1,0 +1,414 @@
+"""Archiving a database end to end: snapshot → SIARD tables → .siard → verification → E-ARK SIP.
+
+Plain functions (no Prefect); ``flows/archive.py`` and the CLI wrap them.
+
+Resumability: work happens in ``<out>/.samsa-archive-work/<source-key>/``; each finished table
+is a folder renamed into place atomically, with its row count and digest. A run killed at any
+moment (even ``kill -9``) and started again skips finished tables and redoes the rest; finished
+tables are re-digested in the new snapshot, so a source that changed in between is detected
+and the package is then NOT marked verified. The package itself is assembled in
+``<out>/<OBJID>.part`` and renamed when complete. Output is deterministic: same source and
+archival date, same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from lxml import etree
+from sqlalchemy import Connection, create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from models.errors import InputError
+from tasks.archive import STANDARDS_DIR
+from tasks.archive.container import SIARD_METADATA_XSD, assemble_siard
+from tasks.archive.digest import ALGORITHM, TableDigest
+from tasks.archive.extras import PACKAGE_EXTRAS
+from tasks.archive.metadata import ArchiveInfo, metadata_xml
+from tasks.archive.package import (
+    REPRESENTATION,
+    SCHEMA_FILES,
+    FileFact,
+    PackageFacts,
+    TableFact,
+    archival_datetime,
+    copy_schemas,
+    premis_xml,
+    report_md,
+    representation_mets,
+    retention_xml,
+    root_mets,
+    sha256_file,
+)
+from tasks.archive.reader import SiardArchive
+from tasks.archive.retention import DEFAULT_RETENTION_PATH, load_retention
+from tasks.archive.schema import TableSpec, describe_source, reflect_table
+from tasks.archive.writer import LOB_INLINE_LIMIT, RESULT_FILE, TableResult, digest_table, write_table
+
+log = logging.getLogger(__name__)
+
+SOFTWARE = "samsa-decom"
+SOFTWARE_VERSION = "0.1.0"
+WORK_DIR_NAME = ".samsa-archive-work"
+
+
+class Progress(Protocol):
+    """What a progress display receives (rich bar in the CLI, a Prefect artifact in the flow)."""
+
+    def planned(self, tables: list[tuple[str, int]]) -> None: ...
+    def rows(self, table: str, done: int) -> None: ...
+    def table_done(self, table: str, result: TableResult, resumed: bool) -> None: ...
+    def stage(self, name: str) -> None: ...
+
+
+class NoProgress:
+    def planned(self, tables: list[tuple[str, int]]) -> None:
+        pass
+
+    def rows(self, table: str, done: int) -> None:
+        pass
+
+    def table_done(self, table: str, result: TableResult, resumed: bool) -> None:
+        pass
+
+    def stage(self, name: str) -> None:
+        pass
+
+
+@dataclass
+class ArchiveOutcome:
+    """The result of one archiving run."""
+
+    package: Path
+    objid: str
+    mets_sha256: str
+    siard_sha256: str
+    siard_bytes: int
+    tables: list[TableFact]
+    verified: bool
+    problems: list[str] = field(default_factory=list)
+    resumed_tables: list[str] = field(default_factory=list)
+    unclassified_tables: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    def counts(self) -> dict[str, Any]:
+        return {t.name: {"rows": t.rows, "digest": t.digest, "retention": t.retention} for t in self.tables}
+
+
+def source_key(url: str) -> str:
+    """A stable, password-free key for a source URL (names the work folder)."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False))
+    os.replace(tmp, path)
+
+
+def _begin_snapshot(conn: Connection) -> str:
+    """Start a consistent read: REPEATABLE READ (read only) on PostgreSQL, a read transaction
+    on SQLite. Returns a description for the record."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return "PostgreSQL REPEATABLE READ, read only"
+    if dialect == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()  # takes the read lock
+        return "SQLite read transaction"
+    return f"{dialect}: default isolation (changes detected by re-digesting)"
+
+
+def _database_product(conn: Connection) -> str:
+    dialect = conn.dialect.name
+    try:
+        if dialect == "postgresql":
+            v = conn.execute(text("SHOW server_version")).scalar()
+            return f"PostgreSQL {str(v).split()[0]}"
+        if dialect == "sqlite":
+            return f"SQLite {conn.execute(text('select sqlite_version()')).scalar()}"
+    except Exception:  # noqa: BLE001 - a label only
+        pass
+    return dialect
+
+
+def _count_rows(conn: Connection, spec: TableSpec, schema_arg: str | None) -> int:
+    table = reflect_table(conn, spec, schema_arg)
+    return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+
+def _load_or_start_work(work: Path, specs_json: list[dict[str, Any]], archival: date) -> date:
+    """The work folder's manifest; starts over when the source's structure changed."""
+    manifest = work / "manifest.json"
+    if manifest.exists():
+        data = json.loads(manifest.read_text())
+        if data.get("tables") == specs_json:
+            return date.fromisoformat(data["archival_date"])
+        log.warning("source structure changed since the interrupted run; starting over")
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "tables").mkdir(exist_ok=True)
+    _write_json_atomic(
+        work / "manifest.json",
+        {"tables": specs_json, "archival_date": archival.isoformat(), "digest": ALGORITHM},
+    )
+    return archival
+
+
+def verify_siard(siard: Path, expected: dict[str, tuple[int, str]]) -> list[str]:
+    """Re-read the archive: metadata.xml against the official schema, every table file against
+    its own schema while streaming, and row counts + digests against ``expected``
+    (table name → (rows, digest)). Returns the problems (empty = verified)."""
+    problems: list[str] = []
+    import zipfile
+
+    meta_schema = etree.XMLSchema(etree.parse(str(SIARD_METADATA_XSD)))
+    with zipfile.ZipFile(siard) as zf:
+        meta = etree.fromstring(zf.read("header/metadata.xml"))
+        if not meta_schema.validate(meta):
+            problems.extend(f"header/metadata.xml: {e.message} (line {e.line})" for e in meta_schema.error_log)
+    with SiardArchive(siard) as archive:
+        seen = set()
+        for t in archive.tables():
+            seen.add(t.name)
+            digest = TableDigest()
+            xsd_entry = t.entry[:-4] + ".xsd"
+            schema = etree.XMLSchema(etree.fromstring(archive._zip.read(xsd_entry)))
+            try:
+                for cells in archive.raw_rows(t, schema=schema):
+                    digest.add(cells)
+            except etree.XMLSyntaxError as exc:
+                problems.append(f"{t.entry}: not valid against {xsd_entry}: {exc}")
+                continue
+            if t.rows != digest.rows:
+                problems.append(f"{t.name}: metadata.xml says {t.rows} rows, the file holds {digest.rows}")
+            want = expected.get(t.name)
+            if want is None:
+                problems.append(f"{t.name}: in the archive but not in the source")
+            elif want != (digest.rows, digest.hexdigest):
+                problems.append(
+                    f"{t.name}: source {want[0]} rows / digest {want[1][:16]}…, archive "
+                    f"{digest.rows} rows / digest {digest.hexdigest[:16]}…"
+                )
+        for missing in sorted(set(expected) - seen):
+            problems.append(f"{missing}: in the source but not in the archive")
+    return problems
+
+
+def archive_database(
+    source_url: str,
+    out_dir: Path,
+    *,
+    archival_date: date | None = None,
+    retention_path: Path | None = None,
+    dbname: str = "SAMSA",
+    schema: str | None = None,
+    lob_limit: int = LOB_INLINE_LIMIT,
+    progress: Progress | None = None,
+    after_table: Callable[[str], None] | None = None,
+) -> ArchiveOutcome:
+    """Archive the database at ``source_url`` into an E-ARK SIP under ``out_dir``."""
+    t0 = time.perf_counter()
+    progress = progress or NoProgress()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    retention = load_retention(retention_path)
+    try:
+        engine = create_engine(source_url)
+    except Exception as exc:
+        raise InputError(f"cannot use source URL ({type(exc).__name__}: {exc})") from None
+    work = out_dir / WORK_DIR_NAME / source_key(source_url)
+    results: dict[str, TableResult] = {}
+    resumed: list[str] = []
+    problems: list[str] = []
+    try:
+        with engine.connect() as conn:
+            snapshot = _begin_snapshot(conn)
+            product = _database_product(conn)
+            specs = describe_source(conn, schema)
+            if not specs:
+                raise InputError("the source database has no tables to archive")
+            specs = [
+                TableSpec(**{**s.__dict__, "retention": retention.for_table(s.name).model_dump(mode="json")})
+                for s in specs
+            ]
+            archival = _load_or_start_work(
+                work, [s.to_json() for s in specs], archival_date or datetime.now(UTC).date()
+            )
+            if archival_date and archival != archival_date:
+                raise InputError(
+                    f"an interrupted run for this source used archival date {archival}; resume "
+                    f"with that date or delete {work}"
+                )
+            counts = [(s.name, _count_rows(conn, s, schema)) for s in specs]
+            progress.planned(counts)
+            for spec in specs:
+                dest = work / "tables" / spec.folder
+                if (dest / RESULT_FILE).exists():
+                    res = TableResult.load(dest)
+                    resumed.append(spec.name)
+                    rows, digest = digest_table(conn, spec, schema)
+                    if (rows, digest) != (res.rows, res.digest):
+                        problems.append(
+                            f"{spec.name}: the source changed after this table was archived in "
+                            "an earlier, interrupted run"
+                        )
+                    progress.table_done(spec.name, res, True)
+                else:
+                    res = write_table(
+                        conn, spec, schema, dest, lob_limit=lob_limit,
+                        progress=lambda n, name=spec.name: progress.rows(name, n),
+                    )  # fmt: skip
+                    progress.table_done(spec.name, res, False)
+                results[spec.folder] = res
+                if after_table:
+                    after_table(spec.name)
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+    progress.stage("assembling the SIARD archive")
+    facts_tables = [
+        TableFact(s.name, s.folder, results[s.folder].rows, results[s.folder].digest,
+                  retention.for_table(s.name).label())
+        for s in specs
+    ]  # fmt: skip
+    content_id = hashlib.sha256(
+        json.dumps([(t.name, t.rows, t.digest) for t in facts_tables]).encode()
+    ).hexdigest()
+    objid = f"samsa-{uuid.uuid5(uuid.NAMESPACE_URL, f'samsa-decom:{content_id}:{archival}')}"
+    final = out_dir / objid
+    staging = out_dir / f"{objid}.part"
+    shutil.rmtree(staging, ignore_errors=True)
+    rep = staging / "representations" / REPRESENTATION
+    (rep / "data").mkdir(parents=True)
+    siard_name = f"{_safe_name(dbname)}.siard"
+    siard_path = rep / "data" / siard_name
+    info = ArchiveInfo(
+        dbname=dbname,
+        description=f"SAMSA IT-tjänst database, archived by {SOFTWARE} ({snapshot}).",
+        data_owner="Västra Götalandsregionen and the 49 municipalities of Västra Götaland (SAMSA IT-tjänst)",
+        data_origin_timespan=f"until {archival.isoformat()}",
+        archival_date=archival,
+        producer=f"{SOFTWARE} {SOFTWARE_VERSION}",
+        database_product=product,
+    )
+    meta = metadata_xml(info, specs, results)
+    assemble_siard(
+        [work / "tables" / s.folder for s in specs], meta, SIARD_METADATA_XSD, siard_path
+    )
+
+    progress.stage("verifying: re-reading the archive")
+    expected = {results[s.folder].name: (results[s.folder].rows, results[s.folder].digest) for s in specs}
+    problems.extend(verify_siard(siard_path, expected))
+    verified = not problems
+    detail = (
+        f"{len(specs)} tables, {sum(r.rows for r in results.values())} rows: counts and "
+        f"{ALGORITHM} digests of source and archive match"
+        if verified
+        else f"{len(problems)} problem(s): " + "; ".join(problems)
+    )
+
+    progress.stage("packaging (E-ARK SIP, METS, PREMIS)")
+    extras_dir = work / "extras"
+    shutil.rmtree(extras_dir, ignore_errors=True)
+    extras_dir.mkdir()
+    extra_files: list[Path] = []
+    for extra in PACKAGE_EXTRAS:
+        extra_files.extend(extra(siard_path, source_url, extras_dir))
+    other = staging / "metadata" / "other"
+    extra_facts = []
+    for f in sorted(extra_files, key=lambda p: p.name):
+        other.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, other / f.name)
+        extra_facts.append(FileFact.of(other / f.name, f"metadata/other/{f.name}"))
+
+    facts = PackageFacts(
+        objid=objid,
+        label=f"{dbname} database archive (SIARD 2.2)",
+        created=archival_datetime(archival),
+        software=SOFTWARE,
+        software_version=SOFTWARE_VERSION,
+        submitting_agent="Västra Götalandsregionen, SAMSA IT-tjänst (förvaltning GITS)",
+        archival_creator="Västra Götalandsregionen och de 49 kommunerna i Västra Götaland",
+        preservation_agent="Regionarkivet, Västra Götalandsregionen",
+        database_product=product,
+        siard_name=siard_name,
+        tables=facts_tables,
+        verified=verified,
+        verification_detail=detail,
+    )
+    siard_fact = FileFact.of(siard_path, f"data/{siard_name}")
+    (rep / "METS.xml").write_bytes(representation_mets(facts, [siard_fact]))
+    copy_schemas(staging / "schemas")
+    (staging / "metadata" / "descriptive").mkdir(parents=True)
+    (staging / "metadata" / "preservation").mkdir(parents=True)
+    retention_file = staging / "metadata" / "descriptive" / "retention.xml"
+    retention_file.write_bytes(
+        retention_xml(facts, str(retention_path or DEFAULT_RETENTION_PATH.name))
+    )
+    premis_file = staging / "metadata" / "preservation" / "premis.xml"
+    premis_file.write_bytes(premis_xml(facts, siard_fact))
+    (staging / "documentation").mkdir()
+    report = staging / "documentation" / "archive-report.md"
+    report.write_bytes(report_md(facts))
+    mets = root_mets(
+        facts,
+        retention=FileFact.of(retention_file, "metadata/descriptive/retention.xml"),
+        premis=FileFact.of(premis_file, "metadata/preservation/premis.xml"),
+        extras=extra_facts,
+        documentation=[FileFact.of(report, "documentation/archive-report.md")],
+        schemas=[FileFact.of(staging / "schemas" / n, f"schemas/{n}") for n in SCHEMA_FILES],
+        rep_mets=FileFact.of(rep / "METS.xml", f"representations/{REPRESENTATION}/METS.xml"),
+    )
+    (staging / "METS.xml").write_bytes(mets)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+    shutil.rmtree(work, ignore_errors=True)
+    _remove_if_empty(out_dir / WORK_DIR_NAME)
+    return ArchiveOutcome(
+        package=final,
+        objid=objid,
+        mets_sha256=sha256_file(final / "METS.xml"),
+        siard_sha256=siard_fact.sha256,
+        siard_bytes=siard_fact.size,
+        tables=facts_tables,
+        verified=verified,
+        problems=problems,
+        resumed_tables=resumed,
+        unclassified_tables=[s.name for s in specs if s.name not in retention.tables],
+        seconds=round(time.perf_counter() - t0, 2),
+    )
+
+
+def _remove_if_empty(p: Path) -> None:
+    try:
+        p.rmdir()
+    except OSError:
+        pass
+
+
+def _safe_name(name: str) -> str:
+    s = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_") or "database"
+    return s if s[0].isalpha() else f"db_{s}"
+
+
+__all__ = ["ArchiveOutcome", "Progress", "archive_database", "verify_siard", "STANDARDS_DIR"]

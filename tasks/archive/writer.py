@@ -1,0 +1,188 @@
+"""Writing one table: rows in primary-key order into ``tableN.xml`` (+ ``tableN.xsd`` and LOB
+files), the row count and content digest taken from the same stream.
+
+Each table is written into ``<dest>.part`` and renamed to ``<dest>`` only when complete (with a
+``result.json`` inside), so a run killed at any moment leaves either a complete table or
+nothing; a resumed run skips complete tables and rewrites the rest.
+
+Large objects: CLOB/BLOB values up to :data:`LOB_INLINE_LIMIT` characters/bytes are inline (text,
+or hex for binaries); larger ones are separate files ``lobK/recordR.txt|.bin`` (K = column index
+from 0, R = row index from 0) referenced by ``file``, ``length``, ``digestType="SHA-256"`` and
+``digest``, as the SIARD 2.2 specification and the SFA tools do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from tasks.archive.digest import TableDigest
+from tasks.archive.escaping import encode_text
+from tasks.archive.schema import TableSpec, reflect_table
+from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head, table_xsd
+from tasks.archive.types import LEXICAL, Kind
+
+LOB_INLINE_LIMIT = 64 * 1024
+FETCH_ROWS = 5000
+RESULT_FILE = "result.json"
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """One table written: where, how many rows, its digest, its size."""
+
+    folder: str
+    name: str
+    rows: int
+    digest: str
+    xml_bytes: int
+    lob_files: int
+    seconds: float
+
+    @staticmethod
+    def load(folder: Path) -> TableResult:
+        return TableResult(**json.loads((folder / RESULT_FILE).read_text()))
+
+
+def lob_entry(schema_folder: str, spec: TableSpec, col_index0: int, row_index0: int) -> str:
+    ext = "bin" if spec.columns[col_index0].kind.is_binary else "txt"
+    return f"content/{schema_folder}/{spec.folder}/lob{col_index0}/record{row_index0}.{ext}"
+
+
+def _rows(conn: Connection, spec: TableSpec, schema_arg: str | None) -> Any:
+    table = reflect_table(conn, spec, schema_arg)
+    stmt = select(*[table.c[c.name] for c in spec.columns]).order_by(
+        *[table.c[n] for n in spec.order_by]
+    )
+    return conn.execution_options(yield_per=FETCH_ROWS, stream_results=True).execute(stmt)
+
+
+def write_table(
+    conn: Connection,
+    spec: TableSpec,
+    schema_arg: str | None,
+    dest: Path,
+    *,
+    schema_folder: str = "schema0",
+    lob_limit: int = LOB_INLINE_LIMIT,
+    progress: Callable[[int], None] | None = None,
+) -> TableResult:
+    """Write ``spec``'s rows to ``dest`` (a folder), atomically. Returns the result."""
+    t0 = time.perf_counter()
+    part = dest.with_name(dest.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
+    (part / f"{spec.folder}.xsd").write_bytes(table_xsd(spec))
+    digest = TableDigest()
+    kinds = [c.kind for c in spec.columns]
+    enc = [LEXICAL[k] for k in kinds]
+    opens = [f"<c{i}>" for i in range(1, len(kinds) + 1)]
+    closes = [f"</c{i}>" for i in range(1, len(kinds) + 1)]
+    is_text = [k in (Kind.string, Kind.clob) for k in kinds]
+    is_bin = [k.is_binary for k in kinds]
+    is_lob = [k.is_lob for k in kinds]
+    ncols = len(kinds)
+    lob_files = 0
+    row_index = 0
+    xml_path = part / f"{spec.folder}.xml"
+    with open(xml_path, "wb", buffering=1 << 20) as out:
+        out.write(table_xml_head(spec))
+        buf: list[str] = []
+        result = _rows(conn, spec, schema_arg)
+        for row in result:
+            cells: list[str | bytes | None] = [None] * ncols
+            buf.append("<row>")
+            for i in range(ncols):
+                v = row[i]
+                if v is None:
+                    continue
+                if is_text[i]:
+                    cells[i] = v
+                    if is_lob[i] and len(v) > lob_limit:
+                        lob_files += 1
+                        buf.append(_lob(part, spec, schema_folder, i, row_index, v.encode(), len(v)))
+                    else:
+                        buf.append(opens[i] + encode_text(v) + closes[i])
+                elif is_bin[i]:
+                    b = bytes(v)
+                    cells[i] = b
+                    if is_lob[i] and len(b) > lob_limit:
+                        lob_files += 1
+                        buf.append(_lob(part, spec, schema_folder, i, row_index, b, len(b)))
+                    else:
+                        buf.append(opens[i] + enc[i](b) + closes[i])
+                else:
+                    lex = enc[i](v)
+                    cells[i] = lex
+                    buf.append(opens[i] + lex + closes[i])
+            buf.append("</row>\n")
+            digest.add(cells)
+            row_index += 1
+            if row_index % FETCH_ROWS == 0:
+                out.write("".join(buf).encode("utf-8"))
+                buf.clear()
+                if progress:
+                    progress(row_index)
+        out.write("".join(buf).encode("utf-8"))
+        out.write(TABLE_XML_TAIL)
+        xml_bytes = out.tell()
+    if progress:
+        progress(row_index)
+    res = TableResult(
+        folder=spec.folder,
+        name=spec.name,
+        rows=digest.rows,
+        digest=digest.hexdigest,
+        xml_bytes=xml_bytes,
+        lob_files=lob_files,
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+    (part / RESULT_FILE).write_text(json.dumps(asdict(res), sort_keys=True))
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(part, dest)
+    return res
+
+
+def _lob(
+    part: Path, spec: TableSpec, schema_folder: str, i: int, row: int, data: bytes, length: int
+) -> str:
+    entry = lob_entry(schema_folder, spec, i, row)
+    folder = part / f"lob{i}"
+    folder.mkdir(exist_ok=True)
+    (folder / entry.rsplit("/", 1)[1]).write_bytes(data)
+    digest = sha256(data).hexdigest().upper()
+    return (
+        f'<c{i + 1} file="{entry}" length="{length}" digestType="SHA-256" digest="{digest}"/>'
+    )
+
+
+def digest_table(conn: Connection, spec: TableSpec, schema_arg: str | None) -> tuple[int, str]:
+    """Row count and digest of ``spec``'s rows in the source, without writing anything."""
+    digest = TableDigest()
+    kinds = [c.kind for c in spec.columns]
+    enc = [LEXICAL[k] for k in kinds]
+    plain = [k in (Kind.string, Kind.clob) for k in kinds]
+    binary = [k.is_binary for k in kinds]
+    for row in _rows(conn, spec, schema_arg):
+        digest.add(
+            [
+                None
+                if v is None
+                else v
+                if plain[i]
+                else bytes(v)
+                if binary[i]
+                else enc[i](v)
+                for i, v in enumerate(row)
+            ]
+        )
+    return digest.rows, digest.hexdigest
