@@ -36,6 +36,7 @@ def _register_all() -> None:
     from deploy.cli import extract_cmds
 
     extract_cmds.register(app)
+    from deploy.cli import plan_cmds; plan_cmds.register(app)  # noqa: E702, I001
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,363 @@
+"""Plan commands: ``samsa-decom plan`` (milestones, dates, states, gates, budget) and
+``samsa-decom gate MILESTONE`` (why a milestone's gate is open or closed).
+
+Exit codes: 0 ok (a closed gate is an answer, not an error); 2 bad input (an invalid plan
+or rollout, listing every problem; an unknown milestone, naming near matches; a bad date).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.errors import InputError
+from models.settings import get_settings
+
+if TYPE_CHECKING:
+    from models.plan import Plan
+    from models.rollout import Rollout
+    from models.schedule import Schedule
+
+out = Console()
+err = Console(stderr=True)
+
+_L: dict[str, dict[str, str]] = {
+    "transition": {"sv": "Övergång till efterträdaren", "en": "Transition to the successor"},
+    "confirmed": {"sv": "bekräftad", "en": "confirmed"},
+    "projected": {"sv": "prognos, ej bekräftad", "en": "projection, not confirmed"},
+    "as_of": {"sv": "per", "en": "as of"},
+    "id": {"sv": "id", "en": "id"},
+    "title": {"sv": "milstolpe", "en": "milestone"},
+    "ws": {"sv": "arbetsområde", "en": "workstream"},
+    "due": {"sv": "datum", "en": "due"},
+    "spec": {"sv": "beräknas från", "en": "computed from"},
+    "state": {"sv": "läge", "en": "state"},
+    "gate": {"sv": "grind", "en": "gate"},
+    "open": {"sv": "öppen", "en": "open"},
+    "closed": {"sv": "stängd", "en": "closed"},
+    "irreversible": {"sv": "oåterkallelig", "en": "irreversible"},
+    "overdue": {"sv": "försenad", "en": "overdue"},
+    "next": {"sv": "nästa", "en": "next"},
+    "budget": {
+        "sv": "Budget: uppskattade kostnader mot ramen",
+        "en": "Budget: cost estimates against the frame",
+    },
+    "year": {"sv": "år", "en": "year"},
+    "estimate": {"sv": "uppskattning (kr)", "en": "estimate (SEK)"},
+    "frame": {"sv": "ram (kr)", "en": "frame (SEK)"},
+    "verdict": {"sv": "bedömning", "en": "verdict"},
+    "within": {"sv": "inom ramen", "en": "within"},
+    "over": {"sv": "över ramen", "en": "over"},
+    "under": {"sv": "under ramen", "en": "under"},
+    "no-frame": {"sv": "ingen ram", "en": "no frame"},
+    "warnings": {"sv": "Att se över", "en": "To look at"},
+    "no_gate": {"sv": "ingen grind", "en": "no gate"},
+    "ledger_missing": {
+        "sv": "liggaren finns inte än; alla lägen visas som pending",
+        "en": "no ledger yet; every state shows as pending",
+    },
+}
+
+
+def _l(key: str, lang: str) -> str:
+    return _L[key].get(lang, _L[key]["en"])
+
+
+# -- shared helpers (also used by other areas' commands) ---------------------------------------
+
+
+def parse_as_of(value: str | None) -> date:
+    """An ISO date, or today in the configured time zone when ``value`` is None."""
+    if value is None:
+        from zoneinfo import ZoneInfo
+
+        return datetime.now(ZoneInfo(get_settings().timezone)).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--as-of: '{value}' is not a date; write YYYY-MM-DD") from None
+
+
+def load_inputs(plan_path: Path | None, rollout_source: str | None) -> tuple[Plan, Rollout]:
+    """The validated plan and rollout (defaults from settings); ValidationFailed on problems."""
+    from models.plan import load_plan
+    from models.rollout import load_rollout
+
+    settings = get_settings()
+    plan = load_plan(plan_path or settings.plan_path)
+    rollout = load_rollout(rollout_source or settings.rollout_source)
+    return plan, rollout
+
+
+def ledger_records(url: str | None) -> tuple[dict[str, Any], str | None]:
+    """(milestone id → ledger record, note) without creating or migrating anything.
+
+    A SQLite ledger file that does not exist yet, or a database without the ledger's tables,
+    means no milestone has a state yet (every one is ``pending``).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models.ledger import Ledger
+
+    url = url or get_settings().resolved_ledger_url()
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        if not Path(url.removeprefix("sqlite:///")).exists():
+            return {}, "ledger_missing"
+    try:
+        ledger = Ledger.open(url, run_migrations=False)
+    except SQLAlchemyError as exc:
+        return {}, f"ledger unreadable ({type(exc).__name__}); states shown as pending"
+    try:
+        return dict(ledger.states()), None
+    except SQLAlchemyError:
+        return {}, "ledger_missing"
+    finally:
+        ledger.close()
+
+
+def _done_dates(records: dict[str, Any]) -> dict[str, date]:
+    found: dict[str, date] = {}
+    for mid, rec in records.items():
+        state = getattr(rec.state, "value", rec.state)
+        if state == "done" and rec.updated_at is not None:
+            found[mid] = rec.updated_at.date()
+    return found
+
+
+def plan_rows(
+    plan: Plan, rollout: Rollout, schedule: Schedule, records: dict[str, Any], lang: str
+) -> list[dict[str, Any]]:
+    """One JSON-able object per milestone: dates, state, gate verdict."""
+    from tasks.gates import evaluate_gate
+
+    rows: list[dict[str, Any]] = []
+    for m in plan.milestones:
+        verdict = evaluate_gate(
+            plan.gate_for(m),
+            rollout,
+            schedule.as_of,
+            lang=lang,  # type: ignore[arg-type]
+            name=m.gate,
+        )
+        rec = records.get(m.id)
+        state = getattr(rec.state, "value", rec.state) if rec is not None else "pending"
+        due = schedule.due[m.id]
+        nxt = schedule.next_occurrence(m.id) if m.recurring else None
+        final = state in ("done", "skipped")
+        rows.append(
+            {
+                "id": m.id,
+                "title": m.title,
+                "workstream": m.workstream.value,
+                "phase": m.phase,
+                "owner": m.owner,
+                "due": due.isoformat(),
+                "due_spec": m.due,
+                "next_occurrence": nxt.isoformat() if nxt else None,
+                "occurrences": len(schedule.occurrences.get(m.id, [])) if m.recurring else None,
+                "overdue": (not final) and (nxt or due) < schedule.as_of,
+                "state": state,
+                "gate": m.gate,
+                "gate_open": verdict.open,
+                "gate_reasons": verdict.reasons,
+                "irreversible": m.irreversible,
+                "action": m.action,
+                "action_params": m.action_params,
+                "depends_on": list(m.depends_on),
+                "notify": list(m.notify),
+                "cost_estimate": m.cost_estimate,
+            }
+        )
+    return rows
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Plan YAML (default from settings).")]
+RolloutOpt = Annotated[
+    str | None,
+    typer.Option("--rollout", help="Rollout: YAML file, http(s) URL or variable:NAME."),
+]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="sv or en.")]
+
+
+def plan_command(
+    plan_file: PlanOpt = None,
+    rollout: RolloutOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Compute for this day (YYYY-MM-DD).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of milestones.")
+    ] = False,
+    ledger_url: Annotated[
+        str | None, typer.Option("--ledger", help="Ledger URL (default from settings).")
+    ] = None,
+    lang: LangOpt = None,
+) -> None:
+    """The milestones with computed dates, ledger state and gate, and the budget per year."""
+    from models.schedule import budget_by_year, compute_schedule
+
+    language = _lang(lang)
+    day = parse_as_of(as_of)
+    plan, ro = load_inputs(plan_file, rollout)
+    records, note = ledger_records(ledger_url)
+    schedule = compute_schedule(plan, ro, day, done_dates=_done_dates(records))
+    rows = plan_rows(plan, ro, schedule, records, language)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+
+    status = (
+        _l("confirmed", language) if schedule.transition_confirmed else _l("projected", language)
+    )
+    out.print(f"[bold]{plan.title}[/] – {_l('as_of', language)} {day}")
+    out.print(f"{_l('transition', language)}: [bold]{schedule.transition}[/] ({status})")
+    for reason in schedule.transition_reasons:
+        out.print(f"  · {reason}", highlight=False)
+    if note:
+        err.print(_L[note][language] if note in _L else note)
+
+    table = Table(
+        _l("id", language),
+        _l("title", language),
+        _l("ws", language),
+        _l("due", language),
+        _l("spec", language),
+        _l("state", language),
+        _l("gate", language),
+    )
+    for row in rows:
+        due = row["due"]
+        if row["next_occurrence"]:
+            due = f"{_l('next', language)} {row['next_occurrence']} (… {row['due']})"
+        if row["overdue"]:
+            due = f"[red]{due} {_l('overdue', language)}[/]"
+        if row["gate"]:
+            word = _l("open", language) if row["gate_open"] else _l("closed", language)
+            colour = "green" if row["gate_open"] else "red"
+            gate = f"[{colour}]{word}[/] {row['gate']}"
+        else:
+            gate = f"[dim]{_l('no_gate', language)}[/]"
+        title = row["title"] + (
+            f" [bold red]({_l('irreversible', language)})[/]" if row["irreversible"] else ""
+        )
+        table.add_row(row["id"], title, row["workstream"], due, row["due_spec"], row["state"], gate)
+    out.print(table)
+
+    budget = Table(
+        _l("year", language),
+        _l("estimate", language),
+        _l("frame", language),
+        _l("verdict", language),
+        title=_l("budget", language),
+    )
+    for b in budget_by_year(plan, schedule):
+        if b.frame_low_sek is not None and b.frame_percent is not None:
+            low, high = b.frame_percent
+            frame = (
+                f"{_sek(b.frame_low_sek)}–{_sek(b.frame_high_sek or 0)} "
+                f"({_pct(low)}–{_pct(high)} %)"
+            )
+        else:
+            frame = "–"
+        colour = {"over": "red", "within": "green"}.get(b.verdict, "yellow")
+        budget.add_row(
+            str(b.year), _sek(b.estimate_sek), frame, f"[{colour}]{_l(b.verdict, language)}[/]"
+        )
+    out.print(budget)
+    if schedule.warnings:
+        out.print(f"[yellow]{_l('warnings', language)}:[/]")
+        for w in schedule.warnings:
+            out.print(f"  · {w}", highlight=False)
+
+
+def gate_command(
+    milestone: Annotated[str, typer.Argument(help="Milestone id, e.g. samsa-db-deleted.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluate on this day (YYYY-MM-DD).")
+    ] = None,
+    plan_file: PlanOpt = None,
+    rollout: RolloutOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    lang: LangOpt = None,
+) -> None:
+    """Why a milestone's gate is open or closed on a day (exit 0 either way)."""
+    from tasks.gates import evaluate_gate
+
+    language = _lang(lang)
+    day = parse_as_of(as_of)
+    plan, ro = load_inputs(plan_file, rollout)
+    try:
+        m = plan.milestone(milestone)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    gate = plan.gate_for(m)
+    verdict = evaluate_gate(gate, ro, day, lang=language, name=m.gate)  # type: ignore[arg-type]
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "milestone": m.id,
+                    "gate": m.gate,
+                    "as_of": day.isoformat(),
+                    "open": verdict.open,
+                    "reasons": verdict.reasons,
+                    "checks": [{"ok": c.ok, "text": c.text} for c in verdict.checks],
+                    "irreversible": m.irreversible,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    word = _l("open", language) if verdict.open else _l("closed", language)
+    colour = "green" if verdict.open else "red"
+    out.print(f"[bold]{m.id}[/] – {m.title}", highlight=False)
+    if m.gate and gate is not None:
+        desc = f" ({gate.description.strip()})" if gate.description else ""
+        out.print(f"{_l('gate', language)}: {m.gate}{desc}", highlight=False)
+    out.print(f"{_l('as_of', language)} {day}: [bold {colour}]{word.upper()}[/]")
+    for c in verdict.checks or []:
+        mark = "[green]✓[/]" if c.ok else "[red]✗[/]"
+        out.print(f"  {mark} {c.text}", highlight=False)
+    if not verdict.checks:
+        for r in verdict.reasons:
+            out.print(f"  · {r}", highlight=False)
+    if m.irreversible:
+        out.print(
+            "[bold]"
+            + (
+                "Oåterkallelig: kräver dessutom ett registrerat godkännande."
+                if language == "sv"
+                else "Irreversible: also needs a recorded approval."
+            )
+            + "[/]"
+        )
+
+
+def _lang(value: str | None) -> str:
+    language = value or get_settings().language
+    if language not in ("sv", "en"):
+        raise InputError(f"--lang: '{value}' is not supported; use sv or en")
+    return language
+
+
+def _sek(v: float) -> str:
+    return f"{v:,.0f}".replace(",", " ")
+
+
+def _pct(v: float) -> str:
+    return f"{v:g}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan_command)
+    app.command("gate")(gate_command)

@@ -1,0 +1,318 @@
+"""The successor's rollout: which stages cover which areas, organisations and SAMSA functions,
+and whether each is planned, live, paused or cancelled.
+
+The rollout is data that changes (the Millennium rollout went live in the southern area on
+2024-11-12 and was paused three days later), so it is read fresh from one of three sources,
+all giving the same validated :class:`Rollout`:
+
+- a YAML file path (``deploy/plan/rollout.yaml``), problems named by ``file:line``;
+- an ``http://`` or ``https://`` URL answering JSON;
+- ``variable:NAME``: a Prefect Variable holding the same structure, so a project manager can
+  edit it in the Prefect UI.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from models.errors import Problem, ValidationFailed
+from models.plan import AREA_NAMES, ID_PATTERN, Area
+from models.yamlsource import LineMap, problems_from_pydantic, read_yaml
+
+#: Default notice the vendor needs before a paused rollout restarts (the formal pause of
+#: February 2025 requires at least four months).
+DEFAULT_RESTART_NOTICE_DAYS = 120
+
+
+class StageStatus(enum.StrEnum):
+    """Where a rollout stage stands."""
+
+    planned = "planned"
+    live = "live"
+    paused = "paused"
+    cancelled = "cancelled"
+
+
+class Stage(BaseModel):
+    """One stage of the successor's rollout."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(..., pattern=ID_PATTERN)
+    name: str = Field(..., min_length=1, description="Swedish name shown to people.")
+    areas: list[Area] = Field(..., min_length=1)
+    organisations: list[str] = Field(default_factory=list)
+    functions: list[str] = Field(default_factory=list)
+    planned_go_live: date | None = None
+    actual_go_live: date | None = None
+    status: StageStatus = StageStatus.planned
+    paused_on: date | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Stage:
+        if self.status is StageStatus.live and self.actual_go_live is None:
+            raise ValueError("status 'live' needs actual_go_live (the date it went live)")
+        if self.status is StageStatus.paused and self.paused_on is None:
+            raise ValueError("status 'paused' needs paused_on (the date it was paused)")
+        if self.status is StageStatus.planned and self.planned_go_live is None:
+            raise ValueError("status 'planned' needs planned_go_live")
+        if (
+            self.paused_on
+            and self.actual_go_live
+            and self.paused_on < self.actual_go_live
+            and self.status is StageStatus.paused
+        ):
+            raise ValueError(
+                f"impossible dates: paused_on {self.paused_on} is before "
+                f"actual_go_live {self.actual_go_live}"
+            )
+        return self
+
+    def is_live(self, as_of: date) -> bool:
+        """Live on ``as_of`` (status live and go-live date reached)."""
+        return (
+            self.status is StageStatus.live
+            and self.actual_go_live is not None
+            and self.actual_go_live <= as_of
+        )
+
+    def live_days(self, as_of: date) -> int:
+        """Days live as of ``as_of`` (0 when not live)."""
+        if not self.is_live(as_of) or self.actual_go_live is None:
+            return 0
+        return (as_of - self.actual_go_live).days
+
+    def projected_go_live(self, as_of: date, restart_notice_days: int) -> date:
+        """When this stage can be expected to be live (the rule of :mod:`models.schedule`).
+
+        live: its actual go-live. planned: the planned date, or ``as_of`` once that has passed
+        (it is late, and can at the earliest go live today). paused or cancelled: the planned
+        date, but never before ``as_of`` + the restart notice.
+        """
+        if self.status is StageStatus.live and self.actual_go_live is not None:
+            return self.actual_go_live
+        planned = self.planned_go_live or as_of
+        if self.status is StageStatus.planned:
+            return max(planned, as_of)
+        return max(planned, as_of + timedelta(days=restart_notice_days))
+
+
+class Rollout(BaseModel):
+    """The successor's rollout: its stages and the SAMSA functions they must take over."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = "Millennium"
+    updated: date | None = Field(None, description="When this status was last checked.")
+    restart_notice_days: int = Field(DEFAULT_RESTART_NOTICE_DAYS, ge=0)
+    functions: dict[str, str] = Field(
+        default_factory=dict, description="SAMSA function id → Swedish name."
+    )
+    stages: list[Stage] = Field(default_factory=list)
+    note: str = ""
+    source: str = Field("", description="Where this was read from (set by load_rollout).")
+
+    @model_validator(mode="after")
+    def _references(self) -> Rollout:
+        seen: set[str] = set()
+        problems: list[str] = []
+        for i, s in enumerate(self.stages):
+            if s.id in seen:
+                problems.append(f"stages[{i}].id: duplicate stage id '{s.id}'")
+            seen.add(s.id)
+            if self.functions:
+                for f in s.functions:
+                    if f not in self.functions:
+                        problems.append(
+                            f"stages[{i}].functions: unknown function '{f}' (known: "
+                            f"{', '.join(self.functions)})"
+                        )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def stage(self, stage_id: str) -> Stage | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+    def stages_in(self, area: str) -> list[Stage]:
+        return [s for s in self.stages if area in s.areas]
+
+    @property
+    def areas(self) -> list[str]:
+        """The areas the rollout's stages cover, in the usual order."""
+        covered = {a for s in self.stages for a in s.areas}
+        return [a for a in AREA_NAMES if a in covered]
+
+    def function_name(self, function_id: str) -> str:
+        return self.functions.get(function_id, function_id)
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def _cross_check(data: dict[str, Any], lines: LineMap) -> list[Problem]:
+    """Cross-reference problems with their lines (duplicate stages, unknown functions)."""
+    problems: list[Problem] = []
+    functions = data.get("functions") if isinstance(data.get("functions"), dict) else {}
+    seen: dict[str, int] = {}
+    for i, s in enumerate(data.get("stages") or []):
+        if not isinstance(s, dict):
+            continue
+        sid = s.get("id")
+        if isinstance(sid, str):
+            if sid in seen:
+                problems.append(
+                    lines.problem(
+                        ("stages", i, "id"),
+                        f"duplicate stage id '{sid}' (first at stages[{seen[sid]}])",
+                    )
+                )
+            else:
+                seen[sid] = i
+        if functions:
+            for j, f in enumerate(s.get("functions") or []):
+                if f not in functions:
+                    problems.append(
+                        lines.problem(
+                            ("stages", i, "functions", j),
+                            f"unknown function '{f}' (known: {', '.join(map(str, functions))})",
+                        )
+                    )
+    return problems
+
+
+def parse_rollout(data: Any, lines: LineMap) -> Rollout:
+    """Validate plain data into a Rollout; ValidationFailed lists every problem."""
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            lines.source, [Problem(lines.where(()), "rollout data must be a mapping")]
+        )
+    problems = _cross_check(data, lines)
+    data = {**data, "source": lines.source}
+    try:
+        rollout = Rollout.model_validate(data)
+    except ValidationError as exc:
+        for p in problems_from_pydantic(exc, lines):
+            # the model's own cross-check repeats what _cross_check located better
+            if "duplicate stage id" in p.message or "unknown function" in p.message:
+                continue
+            problems.append(p)
+        raise ValidationFailed(lines.source, problems) from None
+    if problems:
+        raise ValidationFailed(lines.source, problems)
+    return rollout
+
+
+def rollout_from_yaml_text(text: str, source: str = "rollout.yaml") -> Rollout:
+    data, lines, problems = read_yaml(text, source)
+    if problems:
+        extra: list[Problem] = []
+        if data is not None:
+            try:
+                parse_rollout(data, lines)
+            except ValidationFailed as exc:
+                extra = exc.problems
+        raise ValidationFailed(source, problems + extra)
+    return parse_rollout(data, lines)
+
+
+def _from_http(url: str, timeout: float) -> Rollout:
+    import httpx
+
+    try:
+        resp = httpx.get(
+            url, timeout=timeout, follow_redirects=True, headers={"Accept": "application/json"}
+        )
+        resp.raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        raise ValidationFailed(
+            url, [Problem(url, f"rollout endpoint answered HTTP {exc.response.status_code}")]
+        ) from None
+    except httpx.HTTPError as exc:
+        cause = type(exc).__name__
+        raise ValidationFailed(
+            url, [Problem(url, f"cannot fetch rollout status ({cause}: {exc})")]
+        ) from None
+    try:
+        data = resp.json()
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise ValidationFailed(
+            url, [Problem(url, f"rollout endpoint did not answer JSON: {exc}")]
+        ) from None
+    return parse_rollout(data, LineMap(url))
+
+
+def _from_variable(name: str) -> Rollout:
+    from prefect.variables import Variable  # lazily: models stay free of Prefect at import
+
+    where = f"variable:{name}"
+    try:
+        value = Variable.get(name, default=None)
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the API is named
+        raise ValidationFailed(
+            where, [Problem(where, f"cannot read Prefect Variable '{name}': {exc}")]
+        ) from None
+    if value is None:
+        raise ValidationFailed(where, [Problem(where, f"Prefect Variable '{name}' does not exist")])
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(
+                where, [Problem(where, f"Prefect Variable '{name}' is not JSON: {exc}")]
+            ) from None
+    return parse_rollout(value, LineMap(where))
+
+
+def load_rollout(source: str | Path, *, timeout: float = 10.0) -> Rollout:
+    """The rollout from a YAML path, an http(s) URL answering JSON, or ``variable:NAME``."""
+    text_source = str(source)
+    if text_source.startswith(("http://", "https://")):
+        return _from_http(text_source, timeout)
+    if text_source.startswith("variable:"):
+        name = text_source.removeprefix("variable:").strip()
+        if not name:
+            raise ValidationFailed(text_source, [Problem(text_source, "no variable name")])
+        return _from_variable(name)
+    path = Path(text_source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationFailed(
+            text_source, [Problem(text_source, "rollout file not found")]
+        ) from None
+    except OSError as exc:
+        raise ValidationFailed(text_source, [Problem(text_source, f"cannot read: {exc}")]) from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(
+                path.name, [Problem(f"{path.name}:{exc.lineno}", f"not valid JSON: {exc.msg}")]
+            ) from None
+        return parse_rollout(data, LineMap(path.name))
+    return rollout_from_yaml_text(text, path.name)
+
+
+def rollout_to_data(rollout: Rollout) -> dict[str, Any]:
+    """Plain JSON-able data (for a Prefect Variable or an HTTP answer)."""
+    return rollout.model_dump(mode="json", exclude={"source"})
+
+
+__all__ = [
+    "DEFAULT_RESTART_NOTICE_DAYS",
+    "Rollout",
+    "Stage",
+    "StageStatus",
+    "load_rollout",
+    "parse_rollout",
+    "rollout_from_yaml_text",
+    "rollout_to_data",
+]

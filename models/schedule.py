@@ -1,0 +1,310 @@
+"""The schedule: every milestone's date, computed from its anchors and the successor's rollout.
+
+**The transition date** is the day the successor covers all of SAMSA's functions in every
+area, i.e. the latest go-live of all stages. Each stage contributes:
+
+- *live*: its actual go-live date;
+- *planned*: its planned date; once that has passed without a go-live, ``as_of`` (it is late
+  and can at the earliest go live today, so the transition slips a day per day);
+- *paused*: ``max(planned, as_of + restart_notice_days)``: a paused rollout needs the vendor's
+  restart notice (120 days by default, ``restart_notice_days`` in the rollout data);
+- *cancelled*: nobody knows; it is treated like a paused stage (``as_of`` + restart notice)
+  and ``transition_confirmed`` is False with a reason.
+
+``transition_confirmed`` is True only when every stage is live or planned on a date still
+ahead; a paused, late or cancelled stage makes the transition a projection that moves with
+every day that passes. A slip of the transition moves every date that hangs on it.
+
+**An area's date** (``area south + 30d``) is the latest projected go-live among the stages
+covering that area, by the same rule; an area no stage covers falls back to the transition
+date, with a warning.
+
+Relative dates: ``transition + 90d``; ``after X + 14d`` = X's due + 14 days, or X's real
+completion date + 14 days when ``done_dates`` has one; ``before X - 30d`` = X's due (or
+completion) − 30 days.
+
+Recurring milestones: occurrences on ``day`` of each month from the milestone's own due date
+until the ``until`` milestone's due (or completion) date; ``due`` of a recurring milestone is
+its *last* occurrence (the series is complete then); use :meth:`Schedule.next_occurrence`.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from models.plan import Milestone, Plan
+from models.rollout import Rollout, StageStatus
+
+#: A recurring series is capped so that a runaway ``until`` cannot produce endless dates.
+MAX_OCCURRENCES = 240
+
+
+@dataclass(frozen=True)
+class StageProjection:
+    """How one stage counts toward the transition date."""
+
+    stage_id: str
+    status: StageStatus
+    date: date
+    basis: str  # "actual", "planned", "late", "restart-notice", "unknown"
+
+
+@dataclass
+class Schedule:
+    """Computed dates for one plan, rollout and day (``as_of``)."""
+
+    as_of: date
+    transition: date
+    transition_confirmed: bool
+    transition_reasons: list[str]
+    due: dict[str, date]
+    occurrences: dict[str, list[date]] = field(default_factory=dict)
+    stages: list[StageProjection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    areas: dict[str, date] = field(default_factory=dict)
+
+    def next_occurrence(self, milestone_id: str, on_or_after: date | None = None) -> date | None:
+        """The next occurrence of a recurring milestone on or after a day (default as_of)."""
+        day = on_or_after or self.as_of
+        return next((d for d in self.occurrences.get(milestone_id, []) if d >= day), None)
+
+
+@dataclass(frozen=True)
+class DateChange:
+    """A milestone whose date moved between two schedules (None: added or removed)."""
+
+    milestone_id: str
+    old: date | None
+    new: date | None
+
+    @property
+    def days(self) -> int | None:
+        """How many days later (positive) or earlier (negative) it now is."""
+        if self.old is None or self.new is None:
+            return None
+        return (self.new - self.old).days
+
+
+def compute_transition(
+    rollout: Rollout, as_of: date
+) -> tuple[date, bool, list[str], list[StageProjection]]:
+    """(transition date, confirmed, reasons, per-stage projections) by the module's rule."""
+    notice = rollout.restart_notice_days
+    projections: list[StageProjection] = []
+    reasons: list[str] = []
+    confirmed = True
+    if not rollout.stages:
+        return as_of, False, ["utrullningen har inga etapper; övergången är okänd"], []
+    for s in rollout.stages:
+        when = s.projected_go_live(as_of, notice)
+        if s.status is StageStatus.live and s.actual_go_live is not None:
+            basis = "actual" if s.actual_go_live <= as_of else "planned"
+        elif s.status is StageStatus.planned:
+            basis = "planned" if (s.planned_go_live or as_of) >= as_of else "late"
+            if basis == "late":
+                confirmed = False
+                reasons.append(
+                    f"{s.name}: planerad {s.planned_go_live}, ännu inte i drift; "
+                    f"antas tidigast {when}"
+                )
+        elif s.status is StageStatus.paused:
+            basis = "restart-notice"
+            confirmed = False
+            reasons.append(
+                f"{s.name}: pausad sedan {s.paused_on}; omstart kräver {notice} "
+                f"dagars varsel, tidigast {when}"
+            )
+        else:
+            basis = "unknown"
+            confirmed = False
+            reasons.append(
+                f"{s.name}: avbruten; ingen känd ersättning, övergången är okänd "
+                f"(antas tidigast {when})"
+            )
+        projections.append(StageProjection(s.id, s.status, when, basis))
+    transition = max(p.date for p in projections)
+    return transition, confirmed, reasons, projections
+
+
+def _occurrences(start: date, end: date, day: int) -> list[date]:
+    out: list[date] = []
+    year, month = start.year, start.month
+    if start.day > day:
+        month += 1
+    while len(out) < MAX_OCCURRENCES:
+        if month > 12:
+            year, month = year + 1, month - 12
+        d = date(year, month, min(day, calendar.monthrange(year, month)[1]))
+        if d > end:
+            break
+        out.append(d)
+        month += 1
+    return out
+
+
+def compute_schedule(
+    plan: Plan,
+    rollout: Rollout,
+    as_of: date,
+    done_dates: dict[str, date] | None = None,
+) -> Schedule:
+    """Every milestone's date on ``as_of``; ``done_dates`` are real completion dates.
+
+    The plan must be valid (see :func:`models.plan.load_plan`): anchors exist and form no
+    cycle. Dates that still cannot be resolved raise ValueError naming the milestone.
+    """
+    done = done_dates or {}
+    transition, confirmed, reasons, projections = compute_transition(rollout, as_of)
+    projected = {p.stage_id: p.date for p in projections}
+    areas: dict[str, date] = {}
+    for area in rollout.areas:
+        areas[area] = max(projected[s.id] for s in rollout.stages_in(area))
+    warnings: list[str] = []
+    by_id: dict[str, Milestone] = {m.id: m for m in plan.milestones}
+    base: dict[str, date] = {}  # the milestone's own spec (first occurrence if recurring)
+    due: dict[str, date] = {}
+    occurrences: dict[str, list[date]] = {}
+    resolving: list[str] = []
+
+    def anchor_date(mid: str) -> date:
+        return done.get(mid) or resolve(mid)
+
+    def resolve(mid: str) -> date:
+        if mid in due:
+            return due[mid]
+        if mid not in by_id:
+            raise ValueError(f"unknown milestone '{mid}'")
+        if mid in resolving:
+            raise ValueError(
+                "relative dates form a cycle: "
+                + " → ".join([*resolving[resolving.index(mid) :], mid])
+            )
+        resolving.append(mid)
+        try:
+            m = by_id[mid]
+            spec = m.due_spec
+            if spec.kind == "absolute":
+                assert spec.absolute is not None
+                start = spec.absolute
+            elif spec.kind == "transition":
+                start = spec.apply(transition)
+            elif spec.kind == "area":
+                assert spec.anchor is not None
+                if spec.anchor not in areas:
+                    warnings.append(
+                        f"'{mid}': no stage covers area '{spec.anchor}'; its date follows "
+                        "the transition instead"
+                    )
+                start = spec.apply(areas.get(spec.anchor, transition))
+            else:
+                assert spec.anchor is not None
+                start = spec.apply(anchor_date(spec.anchor))
+            base[mid] = start
+            if m.recurring is not None:
+                end = anchor_date(m.recurring.until)
+                occ = _occurrences(start, end, m.recurring.day)
+                occurrences[mid] = occ
+                due[mid] = occ[-1] if occ else start
+            else:
+                due[mid] = start
+        finally:
+            resolving.pop()
+        return due[mid]
+
+    for m in plan.milestones:
+        resolve(m.id)
+
+    for m in plan.milestones:
+        for d in m.depends_on:
+            if d in due and due[d] > due[m.id] and m.recurring is None:
+                warnings.append(f"'{m.id}' is due {due[m.id]} but depends on '{d}', due {due[d]}")
+    return Schedule(
+        as_of=as_of,
+        transition=transition,
+        transition_confirmed=confirmed,
+        transition_reasons=reasons,
+        due={m.id: due[m.id] for m in plan.milestones},
+        occurrences=occurrences,
+        stages=projections,
+        warnings=warnings,
+        areas=areas,
+    )
+
+
+def schedule_changes(old: Schedule, new: Schedule) -> list[DateChange]:
+    """Milestones whose date differs between two schedules, in the new schedule's order."""
+    changes: list[DateChange] = []
+    for mid, new_date in new.due.items():
+        old_date = old.due.get(mid)
+        if old_date != new_date:
+            changes.append(DateChange(mid, old_date, new_date))
+    for mid, old_date in old.due.items():
+        if mid not in new.due:
+            changes.append(DateChange(mid, old_date, None))
+    return changes
+
+
+# -- the budget view ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetYear:
+    """One year's summed cost estimates against the budget frame."""
+
+    year: int
+    estimate_sek: int
+    frame_low_sek: float | None
+    frame_high_sek: float | None
+    frame_percent: tuple[float, float] | None
+
+    @property
+    def verdict(self) -> str:
+        """``within``, ``over``, ``under`` the frame, or ``no-frame``."""
+        if self.frame_low_sek is None or self.frame_high_sek is None:
+            return "no-frame"
+        if self.estimate_sek > self.frame_high_sek:
+            return "over"
+        if self.estimate_sek < self.frame_low_sek:
+            return "under"
+        return "within"
+
+
+def budget_by_year(plan: Plan, schedule: Schedule) -> list[BudgetYear]:
+    """Each year's cost estimates (by due date; per occurrence for recurring milestones)
+    against the plan's frame. Years with a frame but no cost are listed too."""
+    totals: dict[int, int] = defaultdict(int)
+    for m in plan.milestones:
+        if not m.cost_estimate:
+            continue
+        dates = schedule.occurrences.get(m.id) if m.recurring else [schedule.due[m.id]]
+        for d in dates or []:
+            totals[d.year] += m.cost_estimate
+    years = sorted(set(totals) | set(plan.budget.frames_percent))
+    out: list[BudgetYear] = []
+    for y in years:
+        frame = plan.budget.frame_sek(y)
+        out.append(
+            BudgetYear(
+                year=y,
+                estimate_sek=totals.get(y, 0),
+                frame_low_sek=frame[0] if frame else None,
+                frame_high_sek=frame[1] if frame else None,
+                frame_percent=plan.budget.frames_percent.get(y),
+            )
+        )
+    return out
+
+
+__all__ = [
+    "BudgetYear",
+    "DateChange",
+    "Schedule",
+    "StageProjection",
+    "budget_by_year",
+    "compute_schedule",
+    "compute_transition",
+    "schedule_changes",
+]

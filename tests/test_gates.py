@@ -1,0 +1,175 @@
+"""Gate evaluation: open only when the successor really covers what the gate asks for."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from models.plan import Gate, load_plan
+from models.rollout import Rollout, Stage, load_rollout
+from models.settings import PLAN_DIR
+from tasks.gates import evaluate_gate
+
+AS_OF = date(2026, 11, 27)
+FUNCS = {"inskrivning": "Inskrivningsmeddelande", "en-vag-in": "Remisser från En väg in"}
+
+
+def stage(sid: str, areas: list[str], status: str, **kw: Any) -> Stage:
+    data = {
+        "id": sid,
+        "name": f"Etapp {sid}",
+        "areas": areas,
+        "status": status,
+        "functions": list(FUNCS),
+        **kw,
+    }
+    return Stage.model_validate(data)
+
+
+def rollout(*stages: Stage) -> Rollout:
+    return Rollout(stages=list(stages), functions=FUNCS, source="test")
+
+
+SOUTH_1 = stage("s1", ["south"], "live", actual_go_live="2026-09-01", organisations=["Borås"])
+SOUTH_2 = stage("s2", ["south"], "live", actual_go_live="2026-11-20", organisations=["Vårgårda"])
+NORTH_EAST = stage(
+    "ne", ["north", "east"], "planned", planned_go_live="2027-04-15", organisations=["Uddevalla"]
+)
+WEST = stage("w", ["west"], "planned", planned_go_live="2026-10-15", organisations=["Göteborg"])
+
+
+def test_no_gate_is_open() -> None:
+    verdict = evaluate_gate(None, rollout(), AS_OF)
+    assert verdict.open and verdict.reasons == ["ingen grind: får köras när beroendena är klara"]
+
+
+def test_live_area_opens_its_gate() -> None:
+    verdict = evaluate_gate(Gate(areas=["south"]), rollout(SOUTH_1, SOUTH_2, WEST), AS_OF)
+    assert verdict.open
+    assert verdict.reasons == [
+        "Etapp s1: i drift sedan 2026-09-01",
+        "Etapp s2: i drift sedan 2026-11-20",
+    ]
+
+
+def test_planned_area_keeps_it_closed_with_a_readable_reason() -> None:
+    r = rollout(SOUTH_1, SOUTH_2, NORTH_EAST, WEST)
+    verdict = evaluate_gate(Gate(areas=["west"]), r, date(2026, 10, 1))
+    assert not verdict.open
+    assert verdict.reasons == ["Västra området: planerad 2026-10-15, ännu inte i drift"]
+    late = evaluate_gate(Gate(areas=["west"]), r, AS_OF)
+    assert late.reasons == ["Västra området: planerad 2026-10-15, försenad och ännu inte i drift"]
+    english = evaluate_gate(Gate(areas=["west"]), r, date(2026, 10, 1), lang="en")
+    assert english.reasons == ["Western area: planned 2026-10-15, not live yet"]
+
+
+def test_partially_live_area_is_closed() -> None:
+    half = stage("s2", ["south"], "planned", planned_go_live="2026-12-10")
+    verdict = evaluate_gate(Gate(areas=["south"]), rollout(SOUTH_1, half), AS_OF)
+    assert not verdict.open
+    assert verdict.reasons == ["Etapp s2: planerad 2026-12-10, ännu inte i drift"]
+    assert [c.ok for c in verdict.checks] == [True, False]
+
+
+def test_paused_stage_keeps_the_gate_closed() -> None:
+    paused = stage(
+        "s1",
+        ["south"],
+        "paused",
+        planned_go_live="2024-11-12",
+        actual_go_live="2024-11-12",
+        paused_on="2024-11-15",
+    )
+    verdict = evaluate_gate(Gate(areas=["south"]), rollout(paused), AS_OF)
+    assert not verdict.open
+    assert verdict.reasons == ["Södra området: i drift 2024-11-12 men pausad sedan 2024-11-15"]
+
+
+def test_cancelled_stage_keeps_the_gate_closed() -> None:
+    gone = stage("w", ["west"], "cancelled", planned_go_live="2026-10-15")
+    verdict = evaluate_gate(Gate(all_live=True), rollout(SOUTH_1, SOUTH_2, gone), AS_OF)
+    assert not verdict.open
+    assert verdict.reasons == ["Västra området: avbruten, ingen ersättning i drift"]
+
+
+def test_live_for_days_waits_for_stable_operation() -> None:
+    gate = Gate(areas=["south"], live_for_days=30)
+    r = rollout(SOUTH_1, SOUTH_2)
+    verdict = evaluate_gate(gate, r, AS_OF)
+    assert not verdict.open
+    assert verdict.reasons == ["Etapp s2: i drift sedan 2026-11-20, 7 av 30 dagars stabil drift"]
+    assert evaluate_gate(gate, r, date(2026, 12, 20)).open
+    assert not evaluate_gate(gate, r, date(2026, 12, 19)).open
+
+
+def test_a_go_live_date_still_ahead_does_not_count() -> None:
+    future = stage("w", ["west"], "live", actual_go_live="2027-09-13")
+    verdict = evaluate_gate(Gate(areas=["west"]), rollout(future), AS_OF)
+    assert not verdict.open
+    assert verdict.reasons == [
+        "Västra området: markerad i drift från 2027-09-13, den dagen har inte kommit"
+    ]
+    assert evaluate_gate(Gate(areas=["west"]), rollout(future), date(2027, 9, 13)).open
+
+
+def test_all_live_needs_every_stage_and_every_function_everywhere() -> None:
+    west_live = stage("w", ["west"], "live", actual_go_live="2026-10-15", functions=["inskrivning"])
+    r = rollout(SOUTH_1, SOUTH_2, west_live)
+    verdict = evaluate_gate(Gate(all_live=True), r, AS_OF)
+    assert not verdict.open
+    assert verdict.reasons == ["Västra området: ingen etapp tar över Remisser från En väg in"]
+    ok = rollout(SOUTH_1, SOUTH_2, stage("w", ["west"], "live", actual_go_live="2026-10-15"))
+    assert evaluate_gate(Gate(all_live=True), ok, AS_OF).open
+
+
+def test_function_gate_checks_every_stage_carrying_it() -> None:
+    r = rollout(SOUTH_1, SOUTH_2, NORTH_EAST)
+    verdict = evaluate_gate(Gate(functions=["en-vag-in"]), r, AS_OF)
+    assert not verdict.open
+    assert verdict.reasons == [
+        "Norra området och Östra området: planerad 2027-04-15, ännu inte i drift"
+    ]
+    unknown = evaluate_gate(Gate(functions=["fax"]), r, AS_OF)
+    assert unknown.reasons == ["funktionen 'fax' finns inte i utrullningsdata"]
+
+
+def test_organisation_gate() -> None:
+    r = rollout(SOUTH_1, SOUTH_2, WEST)
+    assert evaluate_gate(Gate(organisations=["Borås", "Vårgårda"]), r, AS_OF).open
+    verdict = evaluate_gate(Gate(organisations=["Borås", "Göteborg", "Ankeborg"]), r, AS_OF)
+    assert not verdict.open
+    assert verdict.reasons == [
+        "Göteborg: planerad 2026-10-15, försenad och ännu inte i drift",
+        "Ankeborg: ingen etapp omfattar organisationen",
+    ]
+
+
+def test_unknown_stage_and_empty_rollout_fail_closed() -> None:
+    verdict = evaluate_gate(Gate(stages=["etapp-9"]), rollout(SOUTH_1), AS_OF)
+    assert not verdict.open
+    assert verdict.reasons == ["etappen 'etapp-9' finns inte i utrullningsdata (test)"]
+    assert not evaluate_gate(Gate(all_live=True), rollout(), AS_OF).open
+    assert not evaluate_gate(Gate(areas=["north"]), rollout(SOUTH_1), AS_OF).open
+    assert not evaluate_gate(Gate(), rollout(SOUTH_1), AS_OF).open
+
+
+def test_every_gate_of_the_real_plan_is_closed_today() -> None:
+    plan = load_plan(PLAN_DIR / "samsa-phaseout.yaml")
+    real = load_rollout(PLAN_DIR / "rollout.yaml")
+    for name, gate in plan.gates.items():
+        verdict = evaluate_gate(gate, real, AS_OF, name=name)
+        assert not verdict.open, name
+        assert all("pausad" in r or "ingen" in r for r in verdict.reasons), verdict.reasons
+
+
+def test_resumed_scenario_opens_gates_as_time_passes() -> None:
+    plan = load_plan(PLAN_DIR / "samsa-phaseout.yaml")
+    resumed = load_rollout(PLAN_DIR / "rollout-resumed.yaml")
+
+    def open_gates(day: date) -> set[str]:
+        return {n for n, g in plan.gates.items() if evaluate_gate(g, resumed, day).open}
+
+    assert open_gates(AS_OF) == {"area-south-live"}
+    assert open_gates(date(2027, 4, 14)) == {"area-south-live", "area-north-live", "area-east-live"}
+    assert "successor-stable" not in open_gates(date(2027, 12, 11))
+    assert open_gates(date(2027, 12, 12)) == set(plan.gates)
