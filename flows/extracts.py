@@ -273,12 +273,15 @@ def extracts_action(ctx: ActionContext) -> ActionResult:
 
 
 def person_extracts_action(ctx: ActionContext) -> ActionResult:
-    """Milestone action "person-extracts": answer every open request for a register extract.
+    """Milestone action "person-extracts" (the register-extract routine works from the archive).
 
-    Each request runs as its own ``extract-person-register`` run (request id only). In a
-    rehearsal nothing is answered; the open requests are counted.
+    Answers every open request, each as its own ``extract-person-register`` run (request id
+    only). Done once at least one request has been answered from the archive package; until
+    then it waits (register a real request with ``samsa-decom extract request``; with
+    ``SAMSA_DECOM_EXTRACT_PERSON_SOURCE=archive`` or SAMSA switched off it is answered from
+    the archive). In a rehearsal nothing is answered.
     """
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from models.ledger.extracts import PersonRequest, RequestState
 
@@ -295,10 +298,18 @@ def person_extracts_action(ctx: ActionContext) -> ActionResult:
         return ActionResult(done=True, summary=f"Genrepetition: {len(open_ids)} öppna begäranden.")
     for request_id in open_ids:
         extract_person_register(request_id)
-    return ActionResult(
-        done=True, summary=f"{len(open_ids)} begäranden om registerutdrag besvarade.",
-        details={"answered": open_ids},
-    )  # fmt: skip
+    with ledger.unit_of_work() as s:
+        from_archive = s.execute(
+            select(func.count()).where(PersonRequest.answered_from == "archive")
+        ).scalar_one()
+    summary = f"{len(open_ids)} begäranden besvarade nu; {from_archive} totalt ur arkivet."
+    if not from_archive:
+        return ActionResult(
+            done=False, waiting=True,
+            summary=summary + " Väntar på en begäran som besvaras ur arkivpaketet.",
+            details={"answered": open_ids},
+        )  # fmt: skip
+    return ActionResult(done=True, summary=summary, details={"answered": open_ids})
 
 
 if __name__ == "__main__":  # pragma: no cover - run once locally
