@@ -69,9 +69,13 @@ def _stored_by_prefect() -> dict[str, bytes]:
 
 
 def test_no_personnummer_in_anything_prefect_stored(
-    prefect_harness: None, capsys: pytest.CaptureFixture[str]
+    prefect_harness: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from datetime import date
+
+    from flows.actions import ActionContext, resolve_action
     from flows.extracts import deliver_register_extracts, extract_person_register
+    from tasks.archive.run import archive_database
 
     settings = get_settings()
     db_path = Path(settings.resolved_source_url().removeprefix("sqlite:///"))
@@ -90,6 +94,21 @@ def test_no_personnummer_in_anything_prefect_stored(
     assert summary["bags"] > 100
     with pytest.raises(Exception, match="no extract request"):
         extract_person_register("00000000-0000-4000-8000-000000000000")
+
+    # after shutdown: the routine's action answers from the archive package
+    archive_database(settings.resolved_source_url(), settings.resolved_archive_dir())
+    monkeypatch.setenv("SAMSA_DECOM_EXTRACT_PERSON_SOURCE", "archive")
+    get_settings.cache_clear()
+    ctx = ActionContext("register-extract-routine-moved", date.today(), False,
+                        settings.resolved_ledger_url())  # fmt: skip
+    action = resolve_action("person-extracts")
+    assert action is not None
+    waiting = action(ctx)  # no open request yet, none answered from the archive
+    assert waiting.waiting and not waiting.done
+    assert main(["extract", "request", "--id", identities[-1]]) == 0
+    request_ids.append(capsys.readouterr().out.split()[0])
+    done = action(ctx)
+    assert done.done and done.details["answered"] == [request_ids[-1]]
 
     stored = _stored_by_prefect()
     assert any(rid.encode() in b for b in stored.values() for rid in request_ids)  # scan works
