@@ -84,7 +84,11 @@ def extract_request(
     if bool(identity) == bool(file):
         raise InputError("give exactly one of --id IDENTITY and --file PATH")
     day = _day(received)
-    identities = [parse_identity(identity)] if identity else read_request_file(file)
+    if identity:
+        identities = [parse_identity(identity)]
+    else:
+        assert file is not None
+        identities = read_request_file(file)
     ledger = _ledger(ledger_url)
     for ident in identities:
         req = register_request(ledger, ident, received_on=day, registered_by=by)

@@ -186,15 +186,15 @@ def write_org_bags(
         n = 0
         for row in source.rows(spec.name):
             raw_org = row[org_i]  # type: ignore[index]
-            oid = None if raw_org is None else str(raw_org)
-            target = streams.get(oid) if oid is not None else None
+            row_org = None if raw_org is None else str(raw_org)
+            target = streams.get(row_org) if row_org is not None else None
             if target is None:
                 if only_org is None:
-                    unknown[f"{spec.name}:{oid}"] += 1
+                    unknown[f"{spec.name}:{row_org}"] += 1
                 continue
             target.write(convert(row))
             if person_i is not None and row[person_i] is not None:
-                persons_of[row[person_i]].add(oid)
+                persons_of[row[person_i]].add(row_org)  # type: ignore[arg-type]
             n += 1
         _close_table(writers, streams, spec, counts)
         if progress:
