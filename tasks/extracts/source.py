@@ -205,7 +205,16 @@ def _spec_from_reader(reader: Any, table: Any) -> TableSpec:
     if columns is None:
         raise InputError(f"archive reader gives no columns for table {name}")
     names = tuple(c if isinstance(c, str) else c.name for c in columns)
-    return TableSpec(name, names, tuple("any" for _ in names))
+    kinds = tuple(_ARCHIVE_KINDS.get(str(getattr(c, "kind", "")), "any") for c in columns)
+    return TableSpec(name, names, kinds)
+
+
+#: The archive reader's value kinds (tasks.archive.types.Kind) as the extracts' kinds.
+_ARCHIVE_KINDS = {
+    "integer": "int", "string": "text", "clob": "text", "real": "float", "double": "float",
+    "boolean": "bool", "date": "date", "timestamp": "datetime", "decimal": "decimal",
+    "binary": "bytes", "blob": "bytes",
+}  # fmt: skip
 
 
 def open_source(source_url: str | None, archive: Path | None) -> RecordSource:
