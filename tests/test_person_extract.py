@@ -105,3 +105,18 @@ def test_unknown_person_gets_an_answer_that_says_nothing_is_held(samsa: str) -> 
                                produced_on=date(2026, 11, 27))  # fmt: skip
     assert doc["found"] is False and doc["person"] == [] and doc["access_log"] == []
     assert all(rows == [] for rows in doc["records"].values())
+
+
+def test_request_file_reports_every_bad_line_without_the_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "requests.txt"
+    f.write_text(f"# begäranden\n{VALID}\n{WRONG_CHECK}\n\nabc\n{RESERVE}\n", encoding="utf-8")
+    code = main(["extract", "request", "--file", str(f), "--ledger",
+                 f"sqlite:///{tmp_path / 'ledger.sqlite'}"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{f}:3: check_digit" in err and f"{f}:5: format" in err and "2 problems" in err
+    assert WRONG_CHECK not in err and VALID not in err
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    assert ledger.audit_entries() == []  # nothing registered when any line is bad
