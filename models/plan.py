@@ -29,6 +29,7 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -152,6 +153,9 @@ def parse_due(text: str) -> DueSpec:
     return DueSpec(rel, anchor=m["anchor"], amount=amount, unit=unit)  # type: ignore[arg-type]
 
 
+_parse_due_cached = lru_cache(maxsize=8192)(parse_due)
+
+
 # -- the models --------------------------------------------------------------------------
 
 
@@ -265,7 +269,7 @@ class Milestone(_Strict):
 
     @property
     def due_spec(self) -> DueSpec:
-        return parse_due(self.due)
+        return _parse_due_cached(self.due)
 
     @property
     def is_manual(self) -> bool:
@@ -321,7 +325,7 @@ def near_matches(word: str, candidates: list[str], n: int = 3) -> list[str]:
     """Up to ``n`` candidates that look like ``word`` (for 'did you mean' hints)."""
     import difflib
 
-    found = difflib.get_close_matches(word, candidates, n=n, cutoff=0.5)
+    found = difflib.get_close_matches(word, candidates, n=n, cutoff=0.6)
     if len(word) >= 3:
         found += [c for c in candidates if word in c and c not in found]
     return found[:n]
@@ -331,69 +335,92 @@ def near_matches(word: str, candidates: list[str], n: int = 3) -> list[str]:
 
 
 def _find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
-    """Each elementary cycle found by depth-first search, once (as a → b → a)."""
+    """Each cycle met by depth-first search, once (as a → b → a); iterative, so long chains
+    of milestones cannot exhaust Python's recursion limit."""
     cycles: list[list[str]] = []
     seen_keys: set[tuple[str, ...]] = set()
-    color: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> None:
-        color[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, []):
+    color: dict[str, int] = {}  # 1 on the current path, 2 finished
+    for root in graph:
+        if root in color:
+            continue
+        path: list[str] = [root]
+        color[root] = 1
+        iters = [iter(graph.get(root, []))]
+        while iters:
+            nxt = next(iters[-1], None)
+            if nxt is None:
+                color[path.pop()] = 2
+                iters.pop()
+                continue
             if nxt not in graph:
                 continue
-            if color.get(nxt) == 1:
-                cyc = stack[stack.index(nxt) :]
+            state = color.get(nxt)
+            if state == 1:
+                cyc = path[path.index(nxt) :]
                 i = cyc.index(min(cyc))
                 key = tuple(cyc[i:] + cyc[:i])
                 if key not in seen_keys:
                     seen_keys.add(key)
                     cycles.append([*key, key[0]])
-            elif color.get(nxt) is None:
-                visit(nxt)
-        stack.pop()
-        color[node] = 2
-
-    for node in graph:
-        if color.get(node) is None:
-            visit(node)
+            elif state is None:
+                color[nxt] = 1
+                path.append(nxt)
+                iters.append(iter(graph.get(nxt, [])))
     return cycles
+
+
+def anchor_order(plan: Plan) -> list[str]:
+    """Milestone ids ordered so that every date anchor (``after``/``before`` milestone, a
+    recurring series' ``until``) comes before the milestones hanging on it. Anchors in a
+    cycle or unknown are left out of the ordering constraints (validation reports them)."""
+    ids = {m.id for m in plan.milestones}
+    anchors: dict[str, list[str]] = {}
+    for m in plan.milestones:
+        found: list[str] = []
+        try:
+            spec = m.due_spec
+        except ValueError:
+            spec = None
+        if spec is not None and spec.kind in ("after", "before") and spec.anchor in ids:
+            found.append(spec.anchor)  # type: ignore[arg-type]
+        if m.recurring is not None and m.recurring.until in ids:
+            found.append(m.recurring.until)
+        anchors.setdefault(m.id, []).extend(found)
+    order: list[str] = []
+    color: dict[str, int] = {}
+    for root in anchors:
+        if root in color:
+            continue
+        color[root] = 1
+        stack = [(root, iter(anchors[root]))]
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                color[node] = 2
+                order.append(node)
+            elif nxt not in color:
+                color[nxt] = 1
+                stack.append((nxt, iter(anchors.get(nxt, []))))
+    return order
 
 
 def _static_dates(plan: Plan) -> dict[str, date]:
     """Dates that follow from absolute dates alone (no rollout needed)."""
     by_id = {m.id: m for m in plan.milestones}
     out: dict[str, date] = {}
-    visiting: set[str] = set()
-
-    def resolve(mid: str) -> date | None:
-        if mid in out:
-            return out[mid]
-        m = by_id.get(mid)
-        if m is None or mid in visiting:
-            return None
+    for mid in anchor_order(plan):
+        if by_id[mid].recurring is not None:  # its date is its last occurrence
+            continue
         try:
-            spec = m.due_spec
+            spec = by_id[mid].due_spec
         except ValueError:
-            return None
-        visiting.add(mid)
-        try:
-            if spec.kind == "absolute":
-                result = spec.absolute
-            elif spec.kind in ("transition", "area") or spec.anchor is None:
-                result = None
-            else:
-                base = resolve(spec.anchor)
-                result = spec.apply(base) if base else None
-        finally:
-            visiting.discard(mid)
-        if result is not None:
-            out[mid] = result
-        return result
-
-    for m in plan.milestones:
-        resolve(m.id)
+            continue
+        if spec.kind == "absolute":
+            out[mid] = spec.absolute  # type: ignore[assignment]
+        elif spec.kind in ("after", "before") and spec.anchor in out:
+            out[mid] = spec.apply(out[spec.anchor])  # type: ignore[index]
     return out
 
 
@@ -627,7 +654,7 @@ def _partial_plan(data: dict[str, Any]) -> Plan:
     gates: dict[str, Gate] = {}
     for name, raw in (raw_gates or {}).items():
         gate = _salvage(Gate, raw)
-        gates[str(name)] = gate if gate is not None else Gate(all_live=True)
+        gates[str(name)] = gate if gate is not None else Gate(all_live=True, live_for_days=0)
     raw_phases = data.get("phases")
     phases: list[Phase] = []
     for raw in raw_phases if isinstance(raw_phases, list) else []:

@@ -254,7 +254,8 @@ def _from_variable(name: str) -> Rollout:
 
     where = f"variable:{name}"
     try:
-        value = Variable.get(name, default=None)
+        # _sync: the plain call even when the caller runs inside an event loop (async flows)
+        value = Variable.get(name, default=None, _sync=True)  # type: ignore[call-overload]
     except Exception as exc:  # noqa: BLE001 - any failure to reach the API is named
         raise ValidationFailed(
             where, [Problem(where, f"cannot read Prefect Variable '{name}': {exc}")]

@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from models.plan import Milestone, Plan
+from models.plan import Milestone, Plan, anchor_order
 from models.rollout import Rollout, StageStatus
 
 #: A recurring series is capped so that a runaway ``until`` cannot produce endless dates.
@@ -88,8 +89,44 @@ class DateChange:
         return (self.new - self.old).days
 
 
+_TEXTS: dict[str, dict[str, str]] = {
+    "no_stages": {
+        "sv": "utrullningen har inga etapper; övergången är okänd",
+        "en": "the rollout has no stages; the transition is unknown",
+    },
+    "late": {
+        "sv": "{name}: planerad {planned}, ännu inte i drift; antas tidigast {when}",
+        "en": "{name}: planned {planned}, not live yet; assumed {when} at the earliest",
+    },
+    "paused": {
+        "sv": "{name}: pausad sedan {paused}; omstart kräver {notice} dagars varsel, "
+        "tidigast {when}",
+        "en": "{name}: paused since {paused}; a restart needs {notice} days' notice, "
+        "{when} at the earliest",
+    },
+    "cancelled": {
+        "sv": "{name}: avbruten; ingen känd ersättning, övergången är okänd "
+        "(antas tidigast {when})",
+        "en": "{name}: cancelled; no known replacement, the transition is unknown "
+        "(assumed {when} at the earliest)",
+    },
+    "no_area": {
+        "sv": "'{mid}': ingen etapp omfattar området '{area}'; datumet följer övergången",
+        "en": "'{mid}': no stage covers area '{area}'; its date follows the transition instead",
+    },
+    "before_dep": {
+        "sv": "'{mid}' har datum {due} men beror på '{dep}' med datum {dep_due}",
+        "en": "'{mid}' is due {due} but depends on '{dep}', due {dep_due}",
+    },
+}
+
+
+def _text(key: str, lang: str, **kw: object) -> str:
+    return _TEXTS[key].get(lang, _TEXTS[key]["sv"]).format(**kw)
+
+
 def compute_transition(
-    rollout: Rollout, as_of: date
+    rollout: Rollout, as_of: date, lang: str = "sv"
 ) -> tuple[date, bool, list[str], list[StageProjection]]:
     """(transition date, confirmed, reasons, per-stage projections) by the module's rule."""
     notice = rollout.restart_notice_days
@@ -97,7 +134,7 @@ def compute_transition(
     reasons: list[str] = []
     confirmed = True
     if not rollout.stages:
-        return as_of, False, ["utrullningen har inga etapper; övergången är okänd"], []
+        return as_of, False, [_text("no_stages", lang)], []
     for s in rollout.stages:
         when = s.projected_go_live(as_of, notice)
         if s.status is StageStatus.live and s.actual_go_live is not None:
@@ -107,23 +144,18 @@ def compute_transition(
             if basis == "late":
                 confirmed = False
                 reasons.append(
-                    f"{s.name}: planerad {s.planned_go_live}, ännu inte i drift; "
-                    f"antas tidigast {when}"
+                    _text("late", lang, name=s.name, planned=s.planned_go_live, when=when)
                 )
         elif s.status is StageStatus.paused:
             basis = "restart-notice"
             confirmed = False
             reasons.append(
-                f"{s.name}: pausad sedan {s.paused_on}; omstart kräver {notice} "
-                f"dagars varsel, tidigast {when}"
+                _text("paused", lang, name=s.name, paused=s.paused_on, notice=notice, when=when)
             )
         else:
             basis = "unknown"
             confirmed = False
-            reasons.append(
-                f"{s.name}: avbruten; ingen känd ersättning, övergången är okänd "
-                f"(antas tidigast {when})"
-            )
+            reasons.append(_text("cancelled", lang, name=s.name, when=when))
         projections.append(StageProjection(s.id, s.status, when, basis))
     transition = max(p.date for p in projections)
     return transition, confirmed, reasons, projections
@@ -150,77 +182,65 @@ def compute_schedule(
     rollout: Rollout,
     as_of: date,
     done_dates: dict[str, date] | None = None,
+    lang: str = "sv",
 ) -> Schedule:
     """Every milestone's date on ``as_of``; ``done_dates`` are real completion dates.
+
+    ``lang`` ("sv" or "en") is the language of ``transition_reasons`` and ``warnings``.
 
     The plan must be valid (see :func:`models.plan.load_plan`): anchors exist and form no
     cycle. Dates that still cannot be resolved raise ValueError naming the milestone.
     """
     done = done_dates or {}
-    transition, confirmed, reasons, projections = compute_transition(rollout, as_of)
+    transition, confirmed, reasons, projections = compute_transition(rollout, as_of, lang)
     projected = {p.stage_id: p.date for p in projections}
     areas: dict[str, date] = {}
     for area in rollout.areas:
         areas[area] = max(projected[s.id] for s in rollout.stages_in(area))
     warnings: list[str] = []
     by_id: dict[str, Milestone] = {m.id: m for m in plan.milestones}
-    base: dict[str, date] = {}  # the milestone's own spec (first occurrence if recurring)
     due: dict[str, date] = {}
     occurrences: dict[str, list[date]] = {}
-    resolving: list[str] = []
 
     def anchor_date(mid: str) -> date:
-        return done.get(mid) or resolve(mid)
-
-    def resolve(mid: str) -> date:
-        if mid in due:
-            return due[mid]
-        if mid not in by_id:
-            raise ValueError(f"unknown milestone '{mid}'")
-        if mid in resolving:
+        if mid in done:
+            return done[mid]
+        if mid not in due:
             raise ValueError(
-                "relative dates form a cycle: "
-                + " → ".join([*resolving[resolving.index(mid) :], mid])
+                f"cannot resolve a date anchored on '{mid}': unknown milestone or a cycle "
+                "(validate the plan with load_plan)"
             )
-        resolving.append(mid)
-        try:
-            m = by_id[mid]
-            spec = m.due_spec
-            if spec.kind == "absolute":
-                assert spec.absolute is not None
-                start = spec.absolute
-            elif spec.kind == "transition":
-                start = spec.apply(transition)
-            elif spec.kind == "area":
-                assert spec.anchor is not None
-                if spec.anchor not in areas:
-                    warnings.append(
-                        f"'{mid}': no stage covers area '{spec.anchor}'; its date follows "
-                        "the transition instead"
-                    )
-                start = spec.apply(areas.get(spec.anchor, transition))
-            else:
-                assert spec.anchor is not None
-                start = spec.apply(anchor_date(spec.anchor))
-            base[mid] = start
-            if m.recurring is not None:
-                end = anchor_date(m.recurring.until)
-                occ = _occurrences(start, end, m.recurring.day)
-                occurrences[mid] = occ
-                due[mid] = occ[-1] if occ else start
-            else:
-                due[mid] = start
-        finally:
-            resolving.pop()
         return due[mid]
 
-    for m in plan.milestones:
-        resolve(m.id)
+    for mid in anchor_order(plan):
+        m = by_id[mid]
+        spec = m.due_spec
+        if spec.kind == "absolute":
+            assert spec.absolute is not None
+            start = spec.absolute
+        elif spec.kind == "transition":
+            start = spec.apply(transition)
+        elif spec.kind == "area":
+            assert spec.anchor is not None
+            if spec.anchor not in areas:
+                warnings.append(_text("no_area", lang, mid=mid, area=spec.anchor))
+            start = spec.apply(areas.get(spec.anchor, transition))
+        else:
+            assert spec.anchor is not None
+            start = spec.apply(anchor_date(spec.anchor))
+        if m.recurring is not None:
+            occ = _occurrences(start, anchor_date(m.recurring.until), m.recurring.day)
+            occurrences[mid] = occ
+            due[mid] = occ[-1] if occ else start
+        else:
+            due[mid] = start
 
     for m in plan.milestones:
         for d in m.depends_on:
             if d in due and due[d] > due[m.id] and m.recurring is None:
-                warnings.append(f"'{m.id}' is due {due[m.id]} but depends on '{d}', due {due[d]}")
+                warnings.append(
+                    _text("before_dep", lang, mid=m.id, due=due[m.id], dep=d, dep_due=due[d])
+                )
     return Schedule(
         as_of=as_of,
         transition=transition,
@@ -234,15 +254,22 @@ def compute_schedule(
     )
 
 
-def schedule_changes(old: Schedule, new: Schedule) -> list[DateChange]:
-    """Milestones whose date differs between two schedules, in the new schedule's order."""
+def schedule_changes(
+    old: Schedule | Mapping[str, date], new: Schedule | Mapping[str, date]
+) -> list[DateChange]:
+    """Milestones whose date differs between two schedules, in the new schedule's order.
+
+    Either side may also be a plain ``{milestone id: date}`` mapping, e.g. the due dates the
+    ledger remembers from the last run."""
+    old_due = old.due if isinstance(old, Schedule) else old
+    new_due = new.due if isinstance(new, Schedule) else new
     changes: list[DateChange] = []
-    for mid, new_date in new.due.items():
-        old_date = old.due.get(mid)
+    for mid, new_date in new_due.items():
+        old_date = old_due.get(mid)
         if old_date != new_date:
             changes.append(DateChange(mid, old_date, new_date))
-    for mid, old_date in old.due.items():
-        if mid not in new.due:
+    for mid, old_date in old_due.items():
+        if mid not in new_due:
             changes.append(DateChange(mid, old_date, None))
     return changes
 

@@ -10,7 +10,7 @@ which YAML loaders silently overwrite, are reported as problems instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +22,13 @@ from models.errors import Problem
 Path_ = tuple[str | int, ...]
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text, so an impossible date (2026-02-30) becomes a
-    located validation problem instead of a crash inside the YAML library."""
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """Safe loader (C-accelerated when libyaml is there) that leaves dates as text, so an
+    impossible date (2026-02-30) becomes a located validation problem instead of a crash
+    inside the YAML library."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -105,8 +109,12 @@ def read_yaml(text: str, source: str) -> tuple[Any, LineMap, list[Problem]]:
     lm = LineMap(source)
     problems: list[Problem] = []
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -120,7 +128,7 @@ def read_yaml(text: str, source: str) -> tuple[Any, LineMap, list[Problem]]:
     return data, lm, problems
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     kind = err.get("type", "")
     if kind == "extra_forbidden":
         return "unknown key (not part of the format; check the spelling)"

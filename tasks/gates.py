@@ -219,11 +219,11 @@ def evaluate_gate(
             checks.append(Check(False, _t("unknown_function", lang, f=f)))
             continue
         fname = rollout.function_name(f)
-        for area in rollout.areas:
-            carriers = [s for s in rollout.stages_in(area) if f in s.functions]
+        for covered in rollout.areas:
+            carriers = [s for s in rollout.stages_in(covered) if f in s.functions]
             if not carriers:
                 checks.append(
-                    Check(False, _t("function_missing", lang, a=area_name(area, lang), f=fname))
+                    Check(False, _t("function_missing", lang, a=area_name(covered, lang), f=fname))
                 )
             for stage in carriers:
                 involve(stage)

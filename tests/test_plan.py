@@ -312,3 +312,32 @@ def test_real_plan_deletes_the_database_only_after_an_accepted_archive() -> None
     assert gate.all_live and gate.live_for_days >= 90
     assert all(m.gate for m in plan.milestones if m.irreversible)
     assert plan.milestone("decommissioning-completed").due == "transition + 12m"
+
+
+def test_a_long_chain_of_milestones_loads_and_schedules() -> None:
+    """No recursion limit: 1,500 milestones each anchored on the one before."""
+    from models.rollout import Rollout, Stage
+    from models.schedule import compute_schedule
+
+    rows = ["milestones:"]
+    for i in range(1500):
+        due = "transition" if i == 0 else f"after m{i - 1} + 1d"
+        deps = f"[m{i - 1}]" if i else "[]"
+        rows.append(
+            f"  - {{id: m{i}, title: M, owner: PM, workstream: archive, due: '{due}', "
+            f"depends_on: {deps}}}"
+        )
+    plan = load_plan_text("\n".join(rows) + "\n", "long.yaml")
+    live = Stage(
+        id="s",
+        name="S",
+        areas=["south"],
+        status="live",  # type: ignore[arg-type]
+        actual_go_live=date(2026, 1, 1),
+    )
+    s = compute_schedule(plan, Rollout(stages=[live]), date(2026, 11, 27))
+    assert s.due["m1499"] == date(2026, 1, 1) + (s.due["m1"] - s.due["m0"]) * 1499
+    # and a cycle closing the chain is found and named
+    with pytest.raises(ValidationFailed) as info:
+        load_plan_text("\n".join(rows).replace("depends_on: []", "depends_on: [m1499]") + "\n")
+    assert "dependency cycle: m0 → m1499 → m1498" in str(info.value)

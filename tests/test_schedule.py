@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from models.plan import Plan, load_plan, load_plan_text
 from models.rollout import Rollout, Stage, load_rollout
 from models.schedule import budget_by_year, compute_schedule, schedule_changes
@@ -80,6 +83,11 @@ def test_a_slip_moves_every_date_that_hangs_on_it_and_nothing_else() -> None:
     assert changes["archive"].old == date(2027, 7, 15)
     assert changes["archive"].new == date(2027, 10, 15)
     assert schedule_changes(before, before) == []
+    # against the dates a ledger remembers (a plain mapping), including a removed milestone
+    remembered = {**before.due, "gone": date(2027, 1, 1)}
+    from_ledger = {c.milestone_id: c for c in schedule_changes(remembered, after)}
+    assert from_ledger["gone"].new is None and from_ledger["gone"].days is None
+    assert from_ledger["archive"].days == 92
 
 
 def test_late_planned_stage_slips_day_by_day() -> None:
@@ -198,3 +206,30 @@ def test_real_plan_with_the_resumed_rollout_is_confirmed() -> None:
     s = compute_schedule(plan, resumed, AS_OF)
     assert s.transition == date(2027, 9, 13) and s.transition_confirmed
     assert s.warnings == []
+
+
+REAL_PLAN = load_plan(PLAN_DIR / "samsa-phaseout.yaml")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    first=st.dates(date(2026, 12, 1), date(2029, 12, 31)),
+    slip=st.integers(min_value=1, max_value=900),
+)
+def test_a_later_go_live_never_moves_any_date_earlier(first: date, slip: int) -> None:
+    """Property: slipping the last stage moves dates later or leaves them, never earlier."""
+    from datetime import timedelta
+
+    def west(day: date) -> Stage:
+        return stage("w", ["west"], "planned", planned_go_live=day.isoformat())
+
+    early = compute_schedule(REAL_PLAN, rollout(LIVE_SOUTH, west(first)), AS_OF)
+    late = compute_schedule(
+        REAL_PLAN, rollout(LIVE_SOUTH, west(first + timedelta(days=slip))), AS_OF
+    )
+    assert late.transition - early.transition == timedelta(days=slip)
+    for change in schedule_changes(early, late):
+        assert change.days is not None and change.days > 0, change
+    # a date in days after the transition moves by the whole slip ('+ 10m' may not: month
+    # ends are clamped, 30 and 31 January + 10m are both 30 November)
+    assert (late.due["samsa-read-only"] - early.due["samsa-read-only"]).days == slip

@@ -58,6 +58,15 @@ _L: dict[str, dict[str, str]] = {
     "no-frame": {"sv": "ingen ram", "en": "no frame"},
     "warnings": {"sv": "Att se över", "en": "To look at"},
     "no_gate": {"sv": "ingen grind", "en": "no gate"},
+    "stage": {"sv": "etapp", "en": "stage"},
+    "from": {"sv": "från", "en": "from"},
+    "areas": {"sv": "områden", "en": "areas"},
+    "status": {"sv": "status", "en": "status"},
+    "planned": {"sv": "planerad", "en": "planned"},
+    "actual": {"sv": "i drift", "en": "went live"},
+    "counts_as": {"sv": "räknas som", "en": "counts as"},
+    "updated": {"sv": "uppdaterad", "en": "updated"},
+    "stale": {"sv": "mer än 14 dagar gammal", "en": "older than 14 days"},
     "ledger_missing": {
         "sv": "liggaren finns inte än; alla lägen visas som pending",
         "en": "no ledger yet; every state shows as pending",
@@ -145,11 +154,21 @@ def plan_rows(
             lang=lang,  # type: ignore[arg-type]
             name=m.gate,
         )
-        rec = records.get(m.id)
-        state = getattr(rec.state, "value", rec.state) if rec is not None else "pending"
         due = schedule.due[m.id]
         nxt = schedule.next_occurrence(m.id) if m.recurring else None
+        current = m.id
+        if m.recurring:
+            # the reconciler tracks each occurrence as <id>@YYYY-MM; show the latest one due
+            past = [d for d in schedule.occurrences.get(m.id, []) if d <= schedule.as_of]
+            if past:
+                current = f"{m.id}@{past[-1]:%Y-%m}"
+        rec = records.get(current) or records.get(m.id)
+        state = getattr(rec.state, "value", rec.state) if rec is not None else "pending"
         final = state in ("done", "skipped")
+        if m.recurring and current != m.id:
+            overdue = not final  # the latest occurrence whose day has come is not done
+        else:
+            overdue = (not final) and due < schedule.as_of
         rows.append(
             {
                 "id": m.id,
@@ -161,7 +180,8 @@ def plan_rows(
                 "due_spec": m.due,
                 "next_occurrence": nxt.isoformat() if nxt else None,
                 "occurrences": len(schedule.occurrences.get(m.id, [])) if m.recurring else None,
-                "overdue": (not final) and (nxt or due) < schedule.as_of,
+                "overdue": overdue,
+                "occurrence_id": current if current != m.id else None,
                 "state": state,
                 "gate": m.gate,
                 "gate_open": verdict.open,
@@ -209,7 +229,7 @@ def plan_command(
     day = parse_as_of(as_of)
     plan, ro = load_inputs(plan_file, rollout)
     records, note = ledger_records(ledger_url)
-    schedule = compute_schedule(plan, ro, day, done_dates=_done_dates(records))
+    schedule = compute_schedule(plan, ro, day, done_dates=_done_dates(records), lang=language)
     rows = plan_rows(plan, ro, schedule, records, language)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -222,6 +242,7 @@ def plan_command(
     out.print(f"{_l('transition', language)}: [bold]{schedule.transition}[/] ({status})")
     for reason in schedule.transition_reasons:
         out.print(f"  · {reason}", highlight=False)
+    _print_stages(ro, schedule, language)
     if note:
         err.print(_L[note][language] if note in _L else note)
 
@@ -273,10 +294,31 @@ def plan_command(
             str(b.year), _sek(b.estimate_sek), frame, f"[{colour}]{_l(b.verdict, language)}[/]"
         )
     out.print(budget)
-    if schedule.warnings:
+    warnings = schedule.warnings + unregistered_actions(plan, language)
+    if warnings:
         out.print(f"[yellow]{_l('warnings', language)}:[/]")
-        for w in schedule.warnings:
+        for w in warnings:
             out.print(f"  · {w}", highlight=False)
+
+
+def unregistered_actions(plan: Plan, language: str = "sv") -> list[str]:
+    """Milestones whose ``action`` no flow has registered (flows/actions.py): the reconciler
+    would treat them as manual and wait for a person, so a misspelt action must be seen."""
+    from flows.actions import known_actions
+
+    known = set(known_actions())
+    found: list[str] = []
+    for m in plan.milestones:
+        if m.action != "manual" and m.action not in known:
+            listed = ", ".join(sorted(known)) or "–"
+            found.append(
+                f"'{m.id}': åtgärden '{m.action}' är inte registrerad (kända: {listed}); "
+                "milstolpen väntar på att en person bekräftar den"
+                if language == "sv"
+                else f"'{m.id}': action '{m.action}' is not registered (known: {listed}); "
+                "the milestone will wait for a person to confirm it"
+            )
+    return found
 
 
 def gate_command(
@@ -341,6 +383,43 @@ def gate_command(
             )
             + "[/]"
         )
+
+
+def _print_stages(ro: Rollout, schedule: Schedule, language: str) -> None:
+    """The rollout's stages: status, dates and how each counts toward the transition."""
+    from tasks.gates import area_name
+
+    updated = f", {_l('updated', language)} {ro.updated}" if ro.updated else ""
+    stale = ro.updated is not None and (schedule.as_of - ro.updated).days > 14
+    warn = f" [yellow]({_l('stale', language)})[/]" if stale else ""
+    table = Table(
+        _l("stage", language),
+        _l("areas", language),
+        _l("status", language),
+        _l("planned", language),
+        _l("actual", language),
+        _l("counts_as", language),
+        title=f"{ro.title} ({ro.source}{updated}){warn}",
+    )
+    projected = {p.stage_id: p for p in schedule.stages}
+    for st in ro.stages:
+        p = projected.get(st.id)
+        status = st.status.value + (f" {st.paused_on}" if st.paused_on else "")
+        table.add_row(
+            st.name,
+            ", ".join(area_name(a, language) for a in st.areas),  # type: ignore[arg-type]
+            status,
+            str(st.planned_go_live or "–"),
+            _actual(st.actual_go_live, schedule.as_of, language),
+            f"{p.date} ({p.basis})" if p else "–",
+        )
+    out.print(table)
+
+
+def _actual(day: date | None, as_of: date, language: str) -> str:
+    if day is None:
+        return "–"
+    return str(day) if day <= as_of else f"{_l('from', language)} {day}"
 
 
 def _lang(value: str | None) -> str:

@@ -1,0 +1,232 @@
+"""`samsa-decom plan` and `samsa-decom gate` through the real entry point: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from deploy.cli import main
+from models.ledger import Ledger, MilestoneState
+from models.settings import PLAN_DIR
+
+REAL_ROLLOUT = str(PLAN_DIR / "rollout.yaml")
+RESUMED = str(PLAN_DIR / "rollout-resumed.yaml")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_plan_json_lists_every_milestone_with_dates_state_and_gate(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ledger_file = tmp_path / "never.sqlite"
+    code, out, _ = run(
+        capsys,
+        "plan",
+        "--json",
+        "--as-of",
+        "2026-11-27",
+        "--rollout",
+        REAL_ROLLOUT,
+        "--ledger",
+        f"sqlite:///{ledger_file}",
+    )
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) >= 25
+    by_id = {r["id"]: r for r in rows}
+    db = by_id["samsa-db-deleted"]
+    assert db["due"] == "2028-01-27"  # transition 2027-03-27 (paused: today + 120 days) + 10m
+    assert db["gate"] == "successor-stable" and db["gate_open"] is False
+    assert db["irreversible"] is True and db["state"] == "pending"
+    assert all(date.fromisoformat(r["due"]) for r in rows)
+    assert all(isinstance(r["gate_open"], bool) for r in rows)
+    assert {r["state"] for r in rows} == {"pending"}
+    assert not ledger_file.exists()  # looking never creates a ledger
+
+
+def test_plan_shows_ledger_states_and_real_completion_dates(
+    capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    ledger = Ledger.open(db_url)
+    with ledger.unit_of_work() as s:
+        ledger.set_state(s, "archive-accepted", MilestoneState.done, actor="Arkivarie")
+        ledger.set_state(s, "samsa-read-only", MilestoneState.awaiting_approval)
+        ledger.set_state(s, "monthly-process-statistics@2026-11", MilestoneState.done)
+        ledger.set_state(s, "monthly-security-review@2026-10", MilestoneState.done)
+    ledger.close()
+    code, out, _ = run(
+        capsys,
+        "plan",
+        "--json",
+        "--as-of",
+        "2026-11-27",
+        "--rollout",
+        REAL_ROLLOUT,
+        "--ledger",
+        db_url,
+    )
+    assert code == 0
+    by_id = {r["id"]: r for r in json.loads(out)}
+    assert by_id["archive-accepted"]["state"] == "done"
+    assert by_id["samsa-read-only"]["state"] == "awaiting_approval"
+    assert by_id["notice-all-users"]["state"] == "pending"
+    # recurring: the state of the latest occurrence whose day has come (<id>@YYYY-MM)
+    stats = by_id["monthly-process-statistics"]
+    assert stats["occurrence_id"] == "monthly-process-statistics@2026-11"
+    assert (stats["state"], stats["overdue"], stats["next_occurrence"]) == (
+        "done",
+        False,
+        "2026-12-05",
+    )
+    review = by_id["monthly-security-review"]  # November's review (the 15th) is not done
+    assert review["occurrence_id"] == "monthly-security-review@2026-11"
+    assert (review["state"], review["overdue"]) == ("pending", True)
+    # done today, so 'after archive-accepted + 14d' follows the real date
+    assert by_id["register-extract-routine-moved"]["due"] == "2026-12-11"
+
+
+def test_plan_on_a_database_without_ledger_tables_shows_pending(
+    capsys: pytest.CaptureFixture[str], pg_url: str
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "plan",
+        "--json",
+        "--as-of",
+        "2026-11-27",
+        "--rollout",
+        REAL_ROLLOUT,
+        "--ledger",
+        pg_url,
+    )
+    assert code == 0
+    assert {r["state"] for r in json.loads(out)} == {"pending"}
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(pg_url)
+    assert inspect(engine).get_table_names() == []  # nothing was created
+    engine.dispose()
+
+
+def test_plan_table_shows_transition_gates_and_budget(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "plan", "--as-of", "2026-11-27", "--rollout", REAL_ROLLOUT)
+    assert code == 0
+    assert "Övergång till efterträdaren: 2027-03-27 (prognos, ej bekräftad)" in out
+    assert "pausad sedan 2024-11-15" in out
+    assert "stängd" in out and "öppen" not in out.replace("ingen grind", "")
+    assert "Budget" in out and "2027" in out and "över ramen" in out
+    assert "liggaren finns inte än" in err
+
+
+def test_invalid_plan_exits_2_listing_every_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = (PLAN_DIR / "samsa-phaseout.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "    gate: successor-stable\n    irreversible: true\n", "    irreversible: true\n", 1
+    )
+    text = text.replace("depends_on: [samsa-read-only]", "depends_on: [samsa-read-onyl]", 1)
+    text = text.replace("    due: 2025-12-31\n", "    due: 2025-12-31\n    duedate: x\n", 1)
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "plan", "--plan", str(bad), "--rollout", REAL_ROLLOUT)
+    assert code == 2 and out == ""
+    flat = " ".join(err.split())
+    assert "plan.yaml: 3 problems" in flat
+    assert "duedate: unknown key" in flat
+    assert "unknown milestone 'samsa-read-onyl' (did you mean 'samsa-read-only'" in flat
+    assert "'backups-destroyed' is irreversible but has no gate" in flat
+    assert flat.count("plan.yaml:") >= 3  # each problem names its line
+
+
+def test_bad_inputs_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "plan", "--as-of", "27/11/2026")
+    assert code == 2 and "not a date" in err
+    code, _, err = run(capsys, "plan", "--rollout", str(tmp_path / "gone.yaml"))
+    assert code == 2 and "rollout file not found" in err
+
+
+def test_gate_closed_explains_why_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "gate",
+        "samsa-db-deleted",
+        "--as-of",
+        "2026-11-27",
+        "--rollout",
+        REAL_ROLLOUT,
+        "--json",
+    )
+    assert code == 0
+    verdict = json.loads(out)
+    assert verdict["open"] is False and verdict["gate"] == "successor-stable"
+    assert (
+        "Västra området: planerad 2026-10-15, pausad sedan 2025-02-01, inte i drift"
+        in (verdict["reasons"])
+    )
+    code, out, _ = run(
+        capsys, "gate", "samsa-db-deleted", "--as-of", "2026-11-27", "--rollout", REAL_ROLLOUT
+    )
+    assert code == 0 and "STÄNGD" in out and "registrerat godkännande" in out
+
+
+def test_gate_opens_in_the_resumed_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "gate",
+        "area-south-switched",
+        "--as-of",
+        "2026-11-27",
+        "--rollout",
+        RESUMED,
+        "--lang",
+        "en",
+    )
+    assert code == 0 and "OPEN" in out and "live since 2026-03-16" in out
+    code, out, _ = run(
+        capsys, "gate", "samsa-db-deleted", "--as-of", "2027-12-12", "--rollout", RESUMED, "--json"
+    )
+    assert code == 0 and json.loads(out)["open"] is True
+
+
+def test_gate_unknown_milestone_exits_2_with_near_matches(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "gate", "samsa-db-delete", "--rollout", REAL_ROLLOUT)
+    assert code == 2 and out == ""
+    assert "no milestone 'samsa-db-delete'" in err and "'samsa-db-deleted'" in err
+
+
+def test_plan_warns_about_an_action_no_flow_has_registered(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows import actions
+
+    monkeypatch.setattr(actions, "_ACTIONS", {"archive": "flows.archive:archive_action"})
+    text = (PLAN_DIR / "samsa-phaseout.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(text.replace("    action: archive\n", "    action: archiv\n"), encoding="utf-8")
+    code, out, _ = run(
+        capsys,
+        "plan",
+        "--plan",
+        str(bad),
+        "--as-of",
+        "2026-11-27",
+        "--rollout",
+        REAL_ROLLOUT,
+        "--lang",
+        "en",
+    )
+    flat = " ".join(out.split())
+    assert code == 0
+    assert "'archive-package-delivered': action 'archiv' is not registered (known: archive)" in flat
