@@ -18,6 +18,13 @@ TABLE_SV: dict[str, str] = {
     "discharge": "Utskrivningsklar-meddelanden och utskrivningar",
     "consent": "Samtycken",
     "deviation": "Avvikelser i samverkan",
+    "sip_plan": "Samordnade individuella planer (SIP)",
+    "sip_participant": "Deltagare i SIP-möten",
+    "sip_action": "Åtgärder som beslutats i SIP",
+    "attachment": "Bilagor till meddelanden (innehållet i base64)",
+    "monthly_statistic": "Månadsstatistik (Utdata SAMSA) för organisationen",
+    "user_account": "Organisationens användare i SAMSA (HSA-id)",
+    "access_right": "Behörigheter för organisationens användare",
 }
 
 
@@ -42,19 +49,27 @@ def org_readme(org: Any, counts: dict[str, int], bagging_date: date, source_labe
     if records == 0:
         lines += [
             "DETTA PAKET INNEHÅLLER INGA POSTER: SAMSA har inga poster som er organisation",
-            "ansvarar för. Filerna nedan innehåller därför bara kolumnrubriker.",
+            "ansvarar för. CSV-filerna nedan har därför bara kolumnrubriker och JSON-filerna",
+            "är tomma listor.",
             "",
         ]
-    lines += ["Innehåll (en CSV-fil och en JSON-fil per posttyp):", ""]
+    lines += [
+        "Innehåll (en CSV-fil och en JSON-fil per posttyp, t.ex. message.csv och message.json):",
+        "",
+    ]
+    width = max((len(t) for t in counts), default=10)
     for table, n in counts.items():
         desc = TABLE_SV.get(table, f"Poster i tabellen {table}")
-        lines.append(f"  {table}.csv / {table}.json  {n:>10} rader  – {desc}")
+        lines.append(f"  {table:<{width}}  {n:>10} rader  {desc}")
+    lines.append(f"  {'Summa poster':<{width}}  {records:>10} rader  (utöver personerna)")
     lines += [
         "",
         "Format",
         "------",
         "CSV: UTF-8, kommaavgränsad, första raden är kolumnnamn, radslut CRLF. Tomt fält betyder",
-        "att värdet saknas. Sanningsvärden skrivs true/false, tidpunkter enligt ISO 8601 i UTC.",
+        "att värdet saknas (i CSV syns ingen skillnad mellan saknad och tom text; i JSON är",
+        "ett saknat värde null). Sanningsvärden skrivs true/false, tidpunkter enligt ISO 8601",
+        "i UTC (slutar på Z).",
         "Enstaka fält (fritext, bilagor i base64) kan vara längre än 1 MB.",
         "JSON: en lista med ett objekt per rad och samma kolumnnamn som i CSV-filen.",
         "",
