@@ -45,6 +45,7 @@ Action = Callable[[ActionContext], ActionResult]
 _ACTIONS: dict[str, str] = {
     "extracts": "flows.extracts:extracts_action",
     "person-extracts": "flows.extracts:person_extracts_action",
+    "integration": "flows.integrations:run_integration_action",
 }
 
 

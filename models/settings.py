@@ -39,6 +39,8 @@ class Settings(BaseSettings):
         "http(s):// URL answering JSON, or `variable:NAME` for a Prefect Variable.",
     )
     integrations_path: Path = Field(default=PLAN_DIR / "integrations.yaml")
+    approval_timeout_seconds: int = Field(default=3600, description="Seconds to wait for a form.")
+    approval_poll_seconds: int = Field(default=10, description="Seconds between form checks.")
     source_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of SAMSA's database (the synthetic demo database by default).",
@@ -55,8 +57,23 @@ class Settings(BaseSettings):
     apprise_urls: list[str] = Field(default_factory=list)
     language: Literal["sv", "en"] = "sv"
     timezone: str = "Europe/Stockholm"
+    approval_timeout_days: int = Field(default=7, ge=1, description="How long a confirm-milestone run waits for a person's decision before it gives up (the reconciler asks again).")
+    approval_poll_seconds: int = Field(default=10, ge=1, description="How often a paused confirm-milestone run checks whether it was resumed.")
     ui_url: str = Field(
         default="http://127.0.0.1:4200", description="Prefect UI address used in links."
+    )
+    # -- notifications (owner: notify) --
+    notify_thresholds: list[int] = Field(
+        default=[30, 14, 7, 1], description="Days before a due date when a reminder goes out."
+    )
+    notify_overdue_every_days: int = Field(default=7, ge=1, description="Overdue: every N days.")
+    notify_escalate_after_days: int = Field(default=14, ge=0, description="Days late: escalate.")
+    notify_escalation_tag: str = Field(default="eskalering", description="Escalation tag.")
+    notify_default_tag: str = Field(default="projektledning", description="Tag when none is set.")
+    notify_digest: bool = Field(default=False, description="One message per tag per run.")
+    notify_slip_min_days: int = Field(default=14, ge=1, description="Moves this big: told.")
+    notify_pause_webhook_url: str | None = Field(
+        default=None, description="Webhook the 'flow run waits for a person' automation calls."
     )
 
     def resolved_ledger_url(self) -> str:

@@ -37,6 +37,9 @@ def _register_all() -> None:
 
     extract_cmds.register(app)
     from deploy.cli import plan_cmds; plan_cmds.register(app)  # noqa: E702, I001
+    from deploy.cli import notify_cmds; notify_cmds.register(app)  # noqa: E702, I001
+    from deploy.cli import status_cmds; status_cmds.register(app)  # noqa: E702, I001
+    from deploy.cli import integrations_cmds; integrations_cmds.register(app)  # noqa: E702, I001
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,442 @@
+"""Shut down SAMSA's integrations: in order, gated on the successor's rollout, reversible up to
+the point of no return, and past it only with a person's recorded approval.
+
+Run it from the Prefect UI (deployment ``shutdown-integrations/samsa``) for one integration or
+all of them; as the action ``integration`` of a plan milestone under the reconciler; or from
+the command line (``samsa-decom integrations shutdown NAME``). The rules live in
+:mod:`tasks.integrations.engine`; this module adds Prefect: each step is a task run, the
+approval and manual confirmations are pause forms, and every run ends with the keyed artifact
+``integrations-shutdown``.
+
+A closed gate is not a failure: the run completes, the artifact and the log say what the
+integration waits for and why, and the next run picks it up.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.input import RunInput
+from pydantic import Field, field_validator
+
+from flows.actions import ActionContext, ActionResult
+from models.integrations import Action, Catalogue, Integration, Step, load_integrations
+from models.ledger import Ledger
+from models.ledger.integrations import ShutdownStatus
+from models.settings import get_settings
+from tasks.integrations.adapters import ActionOutcome, run_action
+from tasks.integrations.engine import (
+    Decision,
+    GateAnswer,
+    IntegrationReport,
+    PlainHooks,
+    ShutdownEngine,
+    make_resolver,
+)
+from tasks.integrations.gates import PlanGates
+
+ARTIFACT_KEY = "integrations-shutdown"
+
+
+class ShutdownApproval(RunInput):
+    """Approval of an integration's point of no return (it cannot be undone)."""
+
+    approver: str = Field(
+        title="Ditt namn (godkännare)", description="Your full name; it is recorded in the ledger."
+    )
+    approved: bool = Field(
+        default=False,
+        title="Godkänd",
+        description="Tick to approve the step that cannot be undone; leave empty to refuse.",
+    )
+    comment: str = Field(
+        default="",
+        title="Kommentar",
+        description="Why (recorded with the decision). No personnummer.",
+    )
+
+    @field_validator("approver")
+    @classmethod
+    def _named(cls, v: str) -> str:
+        if len(v.strip()) < 2:
+            raise ValueError("give your name")
+        return v.strip()
+
+
+class StepConfirmation(RunInput):
+    """A person confirms a manual shutdown step (e.g. the counterpart was told)."""
+
+    confirmed_by: str = Field(
+        title="Ditt namn", description="Your full name; it is recorded in the ledger."
+    )
+    done: bool = Field(
+        default=True,
+        title="Utfört",
+        description="Done? Untick if it could not be done (the step fails and "
+        "the reversible steps before it are undone).",
+    )
+    comment: str = Field(
+        default="",
+        title="Kommentar",
+        description="What was done (e.g. a ticket number), or why not.",
+    )
+
+    @field_validator("confirmed_by")
+    @classmethod
+    def _named(cls, v: str) -> str:
+        if len(v.strip()) < 2:
+            raise ValueError("give your name")
+        return v.strip()
+
+
+@task(name="shutdown-step", cache_policy=NO_CACHE, task_run_name="{purpose}-{label}")
+def run_step_task(
+    action: Action,
+    variables: dict[str, str],
+    label: str,
+    purpose: str,
+    silent_days: int | None,
+    as_of: date,
+) -> ActionOutcome:
+    """Carry out one step, check or undo of an integration's shutdown."""
+    catalogue = Catalogue(variables=variables, integrations=[])
+    resolve = make_resolver(catalogue, get_settings().resolved_source_url())
+    outcome = run_action(action, resolve, silent_days=silent_days, as_of=as_of)
+    logger = get_run_logger()
+    if outcome.ok:
+        logger.info("%s %s: %s", purpose, label, outcome.detail)
+    elif outcome.not_yet:
+        logger.info("%s %s not yet: %s", purpose, label, outcome.detail)
+    else:
+        logger.error("%s %s failed: %s", purpose, label, outcome.detail)
+    return outcome
+
+
+class PrefectHooks:
+    """Steps as task runs; approvals and confirmations as pause forms in the flow run."""
+
+    def __init__(
+        self, catalogue: Catalogue, gates: PlanGates, *, timeout: int, poll_interval: int
+    ) -> None:
+        self.catalogue = catalogue
+        self.gates = gates
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.logger = get_run_logger()
+
+    def gate(self, gate: str | None, as_of: date) -> GateAnswer:
+        answer = self.gates(gate, as_of)
+        if not answer.open:
+            self.logger.warning("gate %s closed: %s", gate, "; ".join(answer.reasons))
+        return answer
+
+    def run(
+        self, integ: Integration, step: Step, action: Action, purpose: str, as_of: date
+    ) -> ActionOutcome:
+        silent = step.silent_days if purpose in ("step", "check") else None
+        return run_step_task(
+            action, self.catalogue.variables, f"{integ.name}-{step.id}", purpose, silent, as_of
+        )
+
+    def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None:
+        text = (
+            f"## Approve the point of no return of **{integ.title}** ({integ.name})\n\n"
+            f"Step **{step.id}**: {step.title or step.describe()}.\n\n"
+            f"This cannot be undone. Counterpart: {integ.counterpart}. "
+            f"Waits for: {integ.waits_for or integ.gate or 'nothing'}.\n\n"
+            "The gate is checked again right after your approval."
+        )
+        answer = self._pause(ShutdownApproval, text, f"approve-{integ.name}-{step.id}")
+        if answer is None:
+            return None
+        return Decision(answer.approver, answer.approved, answer.comment)
+
+    def ask_confirmation(self, integ: Integration, step: Step) -> Decision | None:
+        text = (
+            f"## Confirm a manual step of **{integ.title}** ({integ.name})\n\n"
+            f"Step **{step.id}** ({step.phase.value}): {step.instructions}"
+        )
+        answer = self._pause(StepConfirmation, text, f"confirm-{integ.name}-{step.id}")
+        if answer is None:
+            return None
+        return Decision(answer.confirmed_by, answer.done, answer.comment)
+
+    def _pause(self, model: type[RunInput], text: str, key: str) -> Any:
+        from prefect.exceptions import FlowPauseTimeout
+        from prefect.flow_runs import pause_flow_run
+        from prefect.runtime import flow_run
+
+        self.logger.info("waiting for a person: %s (form in the UI)", key)
+        try:
+            return pause_flow_run(
+                wait_for_input=model.with_initial_data(description=text),
+                timeout=self.timeout,
+                poll_interval=self.poll_interval,
+                key=f"{key}-{flow_run.get_id()}",
+            )
+        except FlowPauseTimeout:
+            self.logger.warning(
+                "nobody answered %s within %s s; the integration waits", key, self.timeout
+            )
+            self._running_again(flow_run.get_id())
+            return None
+
+    @staticmethod
+    def _running_again(flow_run_id: Any) -> None:
+        """After an unanswered form the run goes on (to record *waiting* and finish).
+
+        Prefect fails a run that leaves an expired pause on its own; the integration is not
+        failed, it waits, so the run is set back to Running (forced: the pause is over)."""
+        from prefect.client.orchestration import get_client
+        from prefect.states import Running
+
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(
+                flow_run_id,
+                Running(message="no answer to the form; the integration waits"),
+                force=True,
+            )
+
+    def notify(self, subject: str, text: str) -> None:
+        # The failure is in the ledger (failed_shutdowns), the audit chain and the artifact;
+        # the notify area sends notices from there.
+        self.logger.error("%s: %s", subject, text)
+
+
+@flow(name="shutdown-integrations", log_prints=False)
+def shutdown_integrations(
+    integration: str | None = None,
+    rehearse: bool = False,
+    as_of: date | None = None,
+) -> list[dict[str, Any]]:
+    """Shut down one of SAMSA's integrations, or all of them in dependency order.
+
+    Each integration runs its steps (announce, freeze, drain, observe silence, disable, revoke,
+    confirm) only while its rollout gate is open. The point of no return asks for approval
+    with a form; a failing step undoes the reversible steps before it. `rehearse` shows what
+    would happen without touching anything. See the artifact `integrations-shutdown`.
+    """
+    from prefect.runtime import flow_run
+
+    logger = get_run_logger()
+    settings = get_settings()
+    as_of = as_of or date.today()
+    catalogue = load_integrations(settings.integrations_path)
+    gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
+    ledger = Ledger.open(settings.resolved_ledger_url())
+    hooks = PrefectHooks(
+        catalogue,
+        gates,
+        timeout=settings.approval_timeout_seconds,
+        poll_interval=settings.approval_poll_seconds,
+    )
+    engine = ShutdownEngine(
+        catalogue,
+        ledger,
+        hooks,
+        flow_run_id=str(flow_run.get_id()),
+        source_url=settings.resolved_source_url(),
+    )
+    if integration:
+        reports = [engine.run_one(integration, as_of=as_of, rehearse=rehearse)]
+    else:
+        reports = engine.run_all(as_of=as_of, rehearse=rehearse)
+    for r in reports:
+        logger.info(
+            "%s: %s%s",
+            r.name,
+            r.status.value,
+            f" (waits for {r.waiting_for})" if r.waiting_for else "",
+        )
+    publish_artifact(reports, rehearse=rehearse, as_of=as_of)
+    failed = [r for r in reports if r.status is ShutdownStatus.failed]
+    if failed and not rehearse:
+        from models.errors import CheckFailed
+
+        raise CheckFailed("; ".join(f"{r.name}: {r.detail}" for r in failed))
+    return [report_dict(r) for r in reports]
+
+
+def report_dict(r: IntegrationReport) -> dict[str, Any]:
+    return {
+        "integration": r.name,
+        "status": r.status.value,
+        "current_step": r.current_step,
+        "waiting_for": r.waiting_for,
+        "detail": r.detail,
+        "undone": r.undone,
+        "rehearsal": r.rehearsal,
+    }
+
+
+def render_markdown(reports: list[IntegrationReport], *, rehearse: bool, as_of: date) -> str:
+    """The artifact: each integration, its current step, and what waits for whom."""
+    head = "Rehearsal (nothing was touched)" if rehearse else "Shutdown"
+    out = [
+        f"# Integrations: {head}, {as_of.isoformat()}",
+        "",
+        "| integration | status | current step | waits for | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for r in reports:
+        out.append(
+            f"| {r.name} | {r.status.value} | {r.current_step or ''} | "
+            f"{_cell(r.waiting_for)} | {_cell(r.detail)} |"
+        )
+    for r in reports:
+        out += ["", f"## {r.title} ({r.name})", ""]
+        if r.rehearsal:
+            out += [f"- {_cell(line)}" for line in r.rehearsal] + [""]
+        out += ["| step | phase | kind | state | what | note |", "|---|---|---|---|---|---|"]
+        out += [
+            f"| {s.step_id} | {s.phase} | {s.kind} | {s.state} | {_cell(s.what)} | "
+            f"{_cell(s.note)} |"
+            for s in r.steps
+        ]
+    return "\n".join(out) + "\n"
+
+
+def publish_artifact(reports: list[IntegrationReport], *, rehearse: bool, as_of: date) -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(
+        key=ARTIFACT_KEY,
+        markdown=render_markdown(reports, rehearse=rehearse, as_of=as_of),
+        description="Integration shutdown: status, current step and what waits for whom",
+    )
+
+
+def _cell(text: str) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+# -- the reconciler's action "integration" ------------------------------------------------
+
+
+def run_integration_action(ctx: ActionContext) -> ActionResult:
+    """The action ``integration``: shut down ``ctx.params["integration"]``.
+
+    No form is shown here (the reconciler runs unattended): the approval of the point of no
+    return must already be in the ledger. A closed gate, a missing approval or confirmation,
+    traffic that has not yet stopped: ``waiting``; a failed step: not done, not waiting.
+    """
+    name = (ctx.params or {}).get("integration")
+    if not name:
+        from models.errors import InputError
+
+        raise InputError(f"milestone {ctx.milestone_id}: action_params needs `integration`")
+    settings = get_settings()
+    catalogue = load_integrations(settings.integrations_path)
+    gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
+    ledger = Ledger.open(ctx.ledger_url)
+    hooks = PlainHooks(catalogue, settings.resolved_source_url(), gates)
+    engine = ShutdownEngine(
+        catalogue,
+        ledger,
+        hooks,
+        flow_run_id=ctx.flow_run_id,
+        source_url=settings.resolved_source_url(),
+    )
+    r = engine.run_one(name, as_of=ctx.as_of, rehearse=ctx.rehearse)
+    details = report_dict(r)
+    if ctx.rehearse:
+        return ActionResult(
+            done=False,
+            waiting=True,
+            summary=f"{name}: rehearsal, {len(r.rehearsal)} lines",
+            details=details,
+        )
+    if r.status is ShutdownStatus.shut_down:
+        return ActionResult(done=True, summary=f"{name}: shut down", details=details)
+    if r.status is ShutdownStatus.waiting:
+        if _needs_person(r) and _under_deployment():
+            asked = request_decision_run(name)
+            if asked:
+                details["decision_run"] = asked
+        return ActionResult(
+            done=False,
+            waiting=True,
+            summary=f"{name}: waits for {r.waiting_for}",
+            details=details,
+        )
+    return ActionResult(done=False, summary=f"{name}: {r.detail}", details=details)
+
+
+DEPLOYMENT = "shutdown-integrations/samsa"
+_OPEN_STATES = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED")
+
+
+def _needs_person(r: IntegrationReport) -> bool:
+    return r.waiting_for.startswith(("approval of ", "confirmation of "))
+
+
+def _logger() -> Any:
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        import logging
+
+        return logging.getLogger("samsa_decom.integrations")
+
+
+def _under_deployment() -> bool:
+    from prefect.runtime import deployment
+
+    return bool(deployment.id)
+
+
+def request_decision_run(integration: str, deployment: str = DEPLOYMENT) -> str | None:
+    """Start a run of ``shutdown-integrations`` for ``integration`` so its form waits in the UI
+    (the reconciler cannot show one itself), unless such a run is already open. Returns the
+    new run's id, or None when one was open or the deployment cannot be reached."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.deployments import run_deployment
+
+    logger = _logger()
+    flow_name, _, deployment_name = deployment.partition("/")
+    try:
+        with get_client(sync_client=True) as client:
+            open_runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType(s) for s in _OPEN_STATES])
+                    )
+                ),
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+                deployment_filter=DeploymentFilter(
+                    name=DeploymentFilterName(any_=[deployment_name])
+                ),
+            )
+        if any((fr.parameters or {}).get("integration") == integration for fr in open_runs):
+            return None
+        run: Any = run_deployment(
+            deployment,
+            parameters={"integration": integration},
+            timeout=0,
+            flow_run_name=f"beslut-{integration}",
+            as_subflow=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - a missing deployment must not stop the day
+        logger.warning("cannot start %s for %s: %s", deployment, integration, exc)
+        return None
+    logger.info("%s waits for a person: form in run %s of %s", integration, run.id, flow_name)
+    return str(run.id)
+
+
+if __name__ == "__main__":  # pragma: no cover - one local rehearsal of everything
+    shutdown_integrations(rehearse=True)

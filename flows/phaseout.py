@@ -1,0 +1,497 @@
+"""The daily reconciler of SAMSA's phase-out, and the form a person answers when asked.
+
+Each morning ``reconcile-phaseout`` reads the plan, the successor's rollout and the ledger,
+works out every milestone's date and gate, and starts what is due and allowed: a milestone
+whose dependencies are done, whose gate is open and whose date has come. Steps done by hand
+(``manual``) and steps that cannot be undone (``irreversible``) wait for a person: each gets a
+``confirm-milestone`` run, paused on a form in the Prefect UI, where a project manager gives
+name, decision and comment. Every change is written to the ledger; running the reconciler
+twice changes nothing the second time, and a run killed half-way resumes the next time.
+
+The ``phaseout-status`` artifact shows the milestone table and a timeline picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+
+from flows.actions import ActionContext, ActionResult, resolve_action
+from flows.forms import MilestoneDecision, mask_personnummer
+from models.errors import CheckFailed, InputError
+from models.ledger import Ledger, MilestoneRecord, MilestoneState
+from models.plan import Plan, load_plan
+from models.rollout import Rollout, load_rollout
+from models.schedule import Schedule, compute_schedule
+from models.settings import Settings, get_settings
+from tasks.gates import evaluate_gate
+from tasks.ledger_view import (
+    decision_awaited,
+    done_dates,
+    note_decision_request,
+    read_facts,
+    record_decision,
+)
+from tasks.reconcile import (
+    Facts,
+    Instance,
+    Transition,
+    build_instances,
+    decide,
+    decision_kind,
+    expand_dependencies,
+    settle,
+)
+from tasks.status import status_markdown, status_rows
+from tasks.timeline import timeline_svg
+
+STATUS_KEY = "phaseout-status"
+REHEARSAL_KEY = "phaseout-rehearsal"
+CONFIRM_DEPLOYMENT = "confirm-milestone/samsa"
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _today(settings: Settings) -> date:
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def _has_action(name: str) -> bool:
+    return resolve_action(name) is not None
+
+
+@dataclass
+class World:
+    """Everything the reconciler reads at the start of a run."""
+
+    settings: Settings
+    as_of: date
+    plan: Plan
+    rollout: Rollout
+    ledger: Ledger
+    verdicts: dict[str, Any]
+    schedule: Schedule = field(init=False)
+    instances: list[Instance] = field(init=False)
+
+    def refresh(self) -> None:
+        """Dates and instances again, with the completion dates the ledger now holds
+        (``after X + 14d`` counts from X's real completion)."""
+        done = done_dates(self.ledger, self.settings.timezone, self.as_of)
+        self.schedule = compute_schedule(self.plan, self.rollout, self.as_of, done_dates=done)
+        states = {k: r.state for k, r in self.ledger.states().items()}
+        self.instances = expand_dependencies(build_instances(
+            self.plan.milestones, self.schedule.due, self.schedule.occurrences, self.as_of,
+            done, states,
+        ))
+
+
+def _load_world(
+    as_of: date | None, plan_path: str | None, rollout_source: str | None
+) -> World:
+    settings = get_settings()
+    day = as_of or _today(settings)
+    plan = load_plan(Path(plan_path) if plan_path else settings.plan_path)
+    rollout = load_rollout(rollout_source or settings.rollout_source)
+    ledger = Ledger.open(settings.resolved_ledger_url())
+    verdicts = {
+        m.id: evaluate_gate(plan.gate_for(m), rollout, day, lang=settings.language)
+        for m in plan.milestones
+    }
+    world = World(settings, day, plan, rollout, ledger, verdicts)
+    world.refresh()
+    return world
+
+
+def _flow_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    fid = flow_run.id
+    return str(fid) if fid else None
+
+
+def _under_deployment() -> bool:
+    from prefect.runtime import deployment
+
+    return bool(deployment.id)
+
+
+@task(name="run-milestone-action", task_run_name="åtgärd-{ctx.milestone_id}")
+def run_milestone_action(ctx: ActionContext, action_name: str) -> ActionResult:
+    """Carry out one milestone's registered action (idempotent by contract)."""
+    action = resolve_action(action_name)
+    if action is None:  # pragma: no cover - guarded by the decision
+        raise InputError(f"no action registered as {action_name!r}")
+    return action(ctx)
+
+
+@dataclass
+class RunReport:
+    """What one reconciler run did (the flow's return value)."""
+
+    as_of: str
+    rehearse: bool
+    changes: list[str] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+# -- the daily run ---------------------------------------------------------------------------
+
+
+def _apply_due_changes(world: World, facts: Mapping[str, Facts], run_id: str | None) -> int:
+    """Store moved dates (audited as ``milestone.rescheduled``); returns how many moved."""
+    moved = 0
+    with world.ledger.unit_of_work() as s:
+        for inst in world.instances:
+            f = facts.get(inst.id)
+            if f is None or f.state is None or f.state.final or inst.due is None:
+                continue
+            if f.due != inst.due:
+                world.ledger.set_state(s, inst.id, f.state, due=inst.due)
+                world.ledger.append_audit(
+                    s, actor="samsa-decom", action="milestone.rescheduled",
+                    subject=f"milestone:{inst.id}",
+                    details={"from": str(f.due) if f.due else None, "to": str(inst.due),
+                             "flow_run_id": run_id},
+                )
+                moved += 1
+    return moved
+
+
+def _save(world: World, t: Transition, run_id: str | None, state: MilestoneState | None = None,
+          reason: str | None = None) -> bool:
+    with world.ledger.unit_of_work() as s:
+        return world.ledger.set_state(
+            s, t.milestone_id, state or t.to_state, reason=reason or t.reason, due=t.due,
+            flow_run_id=run_id,
+        )
+
+
+def _save_reason(world: World, milestone_id: str, reason: str) -> None:
+    """Keep the ledger's current reason true without a state change (no history entry)."""
+    with world.ledger.unit_of_work() as s:
+        rec = s.get(MilestoneRecord, milestone_id)
+        if rec is not None:
+            rec.detail = reason
+
+
+def _request_decision(world: World, milestone_id: str, run_id: str | None) -> str | None:
+    """Start a ``confirm-milestone`` run for a waiting milestone unless one is still open."""
+    logger = get_run_logger()
+    if not _under_deployment():
+        logger.info(
+            "Milstolpe %s väntar på beslut: starta confirm-milestone med milestone_id=%s "
+            "eller kör 'samsa-decom approve %s --approver NAMN'.",
+            milestone_id, milestone_id, milestone_id,
+        )
+        return None
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    rec = world.ledger.states().get(milestone_id)
+    if rec is not None and rec.flow_run_id:
+        try:
+            with get_client(sync_client=True) as client:
+                earlier = client.read_flow_run(UUID(rec.flow_run_id))
+            open_request = (
+                (earlier.parameters or {}).get("milestone_id") == milestone_id
+                and earlier.state is not None and not earlier.state.is_final()
+            )
+        except Exception:  # noqa: BLE001 - an unknown run is not an open request
+            open_request = False
+        if open_request:
+            return None
+    try:
+        fr: Any = run_deployment(
+            CONFIRM_DEPLOYMENT, parameters={"milestone_id": milestone_id}, timeout=0,
+            flow_run_name=f"bekräfta-{milestone_id}",
+            as_subflow=False,  # a subflow could not suspend while it waits for the person
+        )
+    except Exception as exc:  # noqa: BLE001 - a missing deployment must not stop the day
+        logger.warning("Kunde inte begära beslut för %s: %s", milestone_id, exc)
+        return None
+    with world.ledger.unit_of_work() as s:
+        note_decision_request(world.ledger, s, milestone_id, str(fr.id), run_id)
+    return str(fr.id)
+
+
+def _run_action(world: World, inst: Instance, run_id: str | None) -> ActionResult:
+    ctx = ActionContext(
+        milestone_id=inst.id, as_of=world.as_of, rehearse=False,
+        ledger_url=world.settings.resolved_ledger_url(),
+        params=dict(inst.milestone.action_params or {}), flow_run_id=run_id,
+    )
+    try:
+        return run_milestone_action(ctx, inst.milestone.action)
+    except Exception as exc:  # noqa: BLE001 - recorded as the milestone's failure
+        return ActionResult(done=False, summary=f"{type(exc).__name__}: {exc}")
+
+
+def _reconcile(world: World, report: RunReport) -> None:
+    """Decide and act until nothing changes (a later round sees dates moved by completions)."""
+    logger = get_run_logger()
+    run_id = _flow_run_id()
+    ran: set[str] = set()
+    asked: set[str] = set()
+    acted = 0
+
+    def apply(t: Transition) -> MilestoneState:
+        nonlocal acted
+        if t.run_action and t.milestone_id in ran:  # once per run (waiting or failed)
+            return t.from_state or t.to_state
+        state = t.to_state
+        if t.only_reason:
+            _save_reason(world, t.milestone_id, t.reason)
+            return state
+        saved = t.changes_state and _save(world, t, run_id)
+        if saved:
+            acted += 1
+            report.changes.append(f"{t.milestone_id}: {t.to_state.value}")
+            logger.info("%s → %s (%s)", t.milestone_id, t.to_state.value, t.reason)
+        elif t.changes_state and t.run_action:
+            # another run saved it `running` since we read the ledger: that run acts on it
+            ran.add(t.milestone_id)
+            logger.warning("%s startades av en annan körning; hoppar över.", t.milestone_id)
+            return MilestoneState.running
+        if t.run_action:
+            acted += 1
+            ran.add(t.milestone_id)
+            state = _act(world, by_id[t.milestone_id], t, run_id, report)
+        if t.request_decision and t.milestone_id not in asked:
+            asked.add(t.milestone_id)
+            if _request_decision(world, t.milestone_id, run_id):
+                report.requested.append(t.milestone_id)
+        return state
+
+    for _round in range(len(world.plan.milestones) + 10):
+        world.refresh()
+        by_id = {i.id: i for i in world.instances}
+        acted = _apply_due_changes(world, read_facts(world.ledger), run_id)
+        if acted:
+            report.changes.append(f"{acted} datum flyttade")
+        decide(world.instances, read_facts(world.ledger), world.verdicts, world.as_of,
+               _has_action, apply)
+        if not acted:
+            break
+    else:  # pragma: no cover - would mean two rules undo each other
+        logger.warning("Avstämningen blev inte stabil; nästa körning fortsätter.")
+
+
+def _act(world: World, inst: Instance, t: Transition, run_id: str | None,
+         report: RunReport) -> MilestoneState:
+    """Run one milestone's action (saved ``running`` before) and record how it ended."""
+    logger = get_run_logger()
+    report.started.append(inst.id)
+    result = _run_action(world, inst, run_id)
+    summary = mask_personnummer(result.summary)
+    if result.done:
+        _save(world, t, run_id, MilestoneState.done, summary or "klar")
+        report.done.append(inst.id)
+        report.changes.append(f"{inst.id}: done")
+        logger.info("%s klar: %s", inst.id, summary)
+        return MilestoneState.done
+    if result.waiting:
+        report.waiting.append(inst.id)
+        logger.info("%s pågår och väntar: %s", inst.id, summary)
+        return MilestoneState.running
+    _save(world, t, run_id, MilestoneState.failed, summary or "misslyckades")
+    report.failed.append(f"{inst.id}: {summary}")
+    report.changes.append(f"{inst.id}: failed")
+    logger.error("%s misslyckades: %s", inst.id, summary)
+    return MilestoneState.failed
+
+
+def _write_status(world: World, facts: Mapping[str, Facts], *, rehearse: bool,
+                  notes: list[str]) -> str:
+    rows = status_rows(world.instances, facts, world.verdicts, world.as_of)
+    svg = timeline_svg(rows, as_of=world.as_of, transition=world.schedule.transition,
+                       title=f"Avveckling av SAMSA – tidslinje per {world.as_of}"
+                       + (" (repetition)" if rehearse else ""))
+    md = status_markdown(
+        rows, as_of=world.as_of, transition=world.schedule.transition,
+        transition_confirmed=world.schedule.transition_confirmed, svg=svg,
+        rehearsal=rehearse, notes=notes,
+    )
+    create_markdown_artifact(
+        key=REHEARSAL_KEY if rehearse else STATUS_KEY,
+        markdown=md,
+        description=f"Avvecklingens läge per {world.as_of}"
+        + (" (repetition, inget sparat)" if rehearse else ""),
+    )
+    return md
+
+
+def _run_name() -> str:
+    """``avstämning-2026-11-27`` or ``repetition-2028-06-01`` in the UI's run list."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters or {}
+    day = params.get("as_of") or _today(get_settings())
+    return f"{'repetition' if params.get('rehearse') else 'avstämning'}-{day}"
+
+
+@flow(name="reconcile-phaseout", flow_run_name=_run_name, log_prints=False)
+def reconcile_phaseout(
+    as_of: date | None = None,
+    rehearse: bool = False,
+    plan_path: str | None = None,
+    rollout_source: str | None = None,
+) -> dict[str, Any]:
+    """Daily check of SAMSA's phase-out: start what is due and allowed, ask people to decide.
+
+    Reads the plan, the successor's rollout and the ledger; moves dates that hang on the
+    rollout; starts every milestone whose dependencies are done, whose gate is open and whose
+    date has come. Manual and irreversible steps wait for a person's decision (a
+    `confirm-milestone` run with a form). Writes the `phaseout-status` artifact: the milestone
+    table and a timeline.
+
+    - `as_of`: the day to act as (default: today). With `rehearse`, any date can be tried.
+    - `rehearse`: only show what would happen (artifact `phaseout-rehearsal`); nothing is
+      written to the ledger and no action runs.
+    - `plan_path`, `rollout_source`: override the configured plan file and rollout source.
+    """
+    logger = get_run_logger()
+    world = _load_world(as_of, plan_path, rollout_source)
+    report = RunReport(as_of=str(world.as_of), rehearse=rehearse)
+    notes = list(world.schedule.transition_reasons)
+    if rehearse:
+        result = settle(world.instances, read_facts(world.ledger), world.verdicts,
+                        world.as_of, _has_action)
+        for t in result.transitions:
+            report.changes.append(f"{t.milestone_id}: {t.to_state.value}")
+            if t.run_action:
+                report.started.append(t.milestone_id)
+            logger.info("[repetition] %s → %s (%s)", t.milestone_id, t.to_state.value,
+                        t.reason)
+        notes.insert(0, "Repetition: tabellen visar läget om varje startad åtgärd lyckas; "
+                        "inget har sparats i liggaren.")
+        _write_status(world, result.facts, rehearse=True, notes=notes)
+        return report.as_dict()
+
+    _reconcile(world, report)
+    _write_status(world, read_facts(world.ledger), rehearse=False, notes=notes)
+    logger.info("Avstämning per %s: %d ändringar, %d startade, %d klara, %d misslyckade",
+                world.as_of, len(report.changes), len(report.started), len(report.done),
+                len(report.failed))
+    if report.failed:
+        raise CheckFailed("milestone action failed: " + "; ".join(report.failed))
+    return report.as_dict()
+
+
+# -- the person's decision -------------------------------------------------------------------
+
+
+def decision_description(plan: Plan, milestone_id: str, verdict: Any, detail: str,
+                         irreversible: bool, manual: bool, due: date | None) -> str:
+    """The markdown shown above the form: what is decided, the gate, the warning."""
+    m = plan.milestone(milestone_id.split("@")[0])
+    if manual:
+        ask = ("**Bekräfta att steget är utfört.** Kryssa i *Klar / godkänd* när det är gjort; "
+               "lämna tomt om det inte är klart ännu (du tillfrågas igen).")
+    else:
+        ask = ("**Godkänn att steget körs.** Reconcilern kör det vid nästa körning, efter att "
+               "spärren kontrollerats igen.")
+    gate = "ingen spärr" if m.gate is None else (
+        f"`{m.gate}`: **{'öppen' if verdict.open else 'STÄNGD'}** – "
+        + "; ".join(verdict.reasons)
+    )
+    lines = [
+        f"## Beslut: {m.title}",
+        f"Milstolpe `{milestone_id}` · ansvarig: {m.owner} · datum: {due or 'okänt'}",
+        "",
+        ask,
+        "",
+        f"- Spärr: {gate}",
+        f"- Läge i liggaren: {detail or '–'}",
+    ]
+    if m.description:
+        lines += ["", m.description.strip()]
+    if irreversible:
+        lines += ["", "> ⚠ **Oåterkalleligt.** Det här steget kan inte göras ogjort. Godkänn "
+                      "bara om efterföljaren tagit över allt som SAMSA gör för de berörda."]
+    lines += ["", "Skriv ditt namn: det sparas i liggaren som beslutsfattare."]
+    return "\n".join(lines)
+
+
+def _wait_for_decision(form: type[MilestoneDecision], settings: Settings) -> MilestoneDecision:
+    """Wait for the person's answer on the form.
+
+    Under a deployment the run is *suspended*: no process waits for days, and a restart of
+    the serving process loses nothing; on resume Prefect runs the flow again from the top
+    (everything before this point only reads) and this call returns the answer. Run
+    directly (tests, a local run) it *pauses*, keeping the process and polling.
+    """
+    from prefect.flow_runs import pause_flow_run, suspend_flow_run
+
+    timeout = settings.approval_timeout_days * 86400
+    if _under_deployment():
+        answer = suspend_flow_run(wait_for_input=form, timeout=timeout, key="beslut")
+    else:
+        answer = pause_flow_run(wait_for_input=form, timeout=timeout, key="beslut",
+                                poll_interval=settings.approval_poll_seconds)
+    return answer
+
+
+@flow(name="confirm-milestone", log_prints=False)
+def confirm_milestone(milestone_id: str) -> str:
+    """A person confirms a manual step or approves an irreversible one (a form in the UI).
+
+    The run pauses on a form: your name, done/approved or not, and a comment. The decision is
+    written to the ledger with your name. An approved irreversible step runs on the
+    reconciler's next run, and only if its gate is still open then.
+    """
+    logger = get_run_logger()
+    settings = get_settings()
+    plan = load_plan(settings.plan_path)
+    base_id = milestone_id.split("@")[0]
+    try:
+        m = plan.milestone(base_id)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    ledger = Ledger.open(settings.resolved_ledger_url())
+    why_not = decision_awaited(ledger, milestone_id)
+    if why_not is not None:
+        logger.info("Inget beslut väntar: %s", why_not)
+        return why_not
+    rec = ledger.states()[milestone_id]
+    rollout = load_rollout(settings.rollout_source)
+    today = _today(settings)
+    verdict = evaluate_gate(plan.gate_for(m), rollout, today, lang=settings.language)
+    manual = not _has_action(m.action)
+    form = MilestoneDecision.with_initial_data(
+        description=decision_description(plan, milestone_id, verdict, rec.detail,
+                                         m.irreversible, manual, rec.due),
+    )
+    decision = _wait_for_decision(form, settings)
+    # the gate is evaluated again now: a decision given days later meets today's rollout
+    rollout = load_rollout(settings.rollout_source)
+    verdict = evaluate_gate(plan.gate_for(m), rollout, _today(settings), lang=settings.language)
+    recorded = record_decision(
+        ledger, milestone_id=milestone_id, kind=decision_kind(m),
+        approver=decision.approver, approved=decision.approved, comment=decision.comment,
+        manual=manual, gate_open=verdict.open,
+        flow_run_id=_flow_run_id(),
+    )
+    outcome = recorded.new_state.value if recorded.new_state else "väntar på reconcilern"
+    logger.info("Beslut om %s registrerat (%s, %s): %s", milestone_id, recorded.kind,
+                "ja" if decision.approved else "nej", outcome)
+    return f"{milestone_id}: {'godkänt' if decision.approved else 'ej godkänt'} → {outcome}"
+
+
+if __name__ == "__main__":  # pragma: no cover - a local rehearsal
+    print(reconcile_phaseout(rehearse=True))

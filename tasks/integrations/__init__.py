@@ -1,0 +1,1 @@
+"""Integration shutdown: adapters per step kind (http, sql, command) and the shutdown engine."""

@@ -1,0 +1,227 @@
+"""Adapters that carry out one :class:`~models.integrations.Action` of a shutdown step.
+
+``http``: httpx with a timeout; the answer's status must be one of ``expect_status`` and, when
+given, its body must contain ``expect_body``. ``sql``: SQLAlchemy against ``database`` (default
+SAMSA's own database, ``${source_url}``), one statement in one transaction; ``expect_rows``
+checks the rows changed (or returned). ``command``: a program run without a shell, with a
+timeout; its exit code must be ``expect_exit``.
+
+A step with ``silent_days`` asks for the time of the last message instead (a ``sql`` query
+answering one timestamp, or an ``http`` answer with JSON field ``timestamp_field``) and is
+*silent* when no message came for that many days before ``as_of``.
+
+Every function here is plain and synchronous; nothing is retried (the engine decides).
+Details kept for the ledger are masked: no personnummer leaves an adapter.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from models.integrations import Action, StepKind
+
+_PNR = re.compile(r"\b(\d{6}|\d{8})[-+]?\d{4}\b")
+
+
+def mask(text: str, limit: int = 300) -> str:
+    """``text`` shortened, with anything shaped like a personnummer masked (19121212-****)."""
+    text = _PNR.sub(lambda m: f"{m.group(1)}-****", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What an action did. ``ok`` False is a failure unless ``not_yet`` (wait and try later)."""
+
+    ok: bool
+    detail: str
+    not_yet: bool = False
+    last_message_at: datetime | None = None
+
+
+Resolver = Callable[[str], str]
+
+
+def run_action(
+    action: Action, resolve: Resolver, *, silent_days: int | None = None, as_of: date | None = None
+) -> ActionOutcome:
+    """Carry out ``action`` (http, sql or command); ``resolve`` substitutes ``${…}``."""
+    if action.kind is StepKind.http:
+        outcome = run_http(action, resolve, want_timestamp=silent_days is not None)
+    elif action.kind is StepKind.sql:
+        outcome = run_sql(action, resolve, want_timestamp=silent_days is not None)
+    elif action.kind is StepKind.command:
+        outcome = run_command(action, resolve)
+    else:  # manual actions are asked for by the engine, never run here
+        raise ValueError("a manual action is confirmed by a person, not run by an adapter")
+    if silent_days is None or not outcome.ok:
+        return outcome
+    return judge_silence(outcome.last_message_at, silent_days, as_of or date.today())
+
+
+def judge_silence(last: datetime | None, silent_days: int, as_of: date) -> ActionOutcome:
+    """Silent when the last message is at least ``silent_days`` days before ``as_of``."""
+    if last is None:
+        return ActionOutcome(True, "no message at all: silent", last_message_at=None)
+    quiet_since = last.astimezone(UTC).date() if last.tzinfo else last.date()
+    silent_from = quiet_since + timedelta(days=silent_days)
+    if as_of >= silent_from:
+        return ActionOutcome(
+            True,
+            f"last message {quiet_since.isoformat()}: silent "
+            f"{(as_of - quiet_since).days} days (needed {silent_days})",
+            last_message_at=last,
+        )
+    return ActionOutcome(
+        False,
+        f"last message {quiet_since.isoformat()}: silent from "
+        f"{silent_from.isoformat()} ({silent_days} days without traffic)",
+        not_yet=True,
+        last_message_at=last,
+    )
+
+
+# -- http -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (building one reads the CA bundle: ~50 ms)."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+def run_http(action: Action, resolve: Resolver, *, want_timestamp: bool = False) -> ActionOutcome:
+    import httpx
+
+    url = resolve(action.url or "")
+    shown = f"{action.method.upper()} {action.url}"
+    headers = {k: resolve(v) for k, v in action.headers.items()}
+    try:
+        with httpx.Client(
+            timeout=action.timeout, follow_redirects=False, verify=_tls_context()
+        ) as client:
+            resp = client.request(
+                action.method.upper(), url, json=action.json_body, headers=headers
+            )
+    except httpx.TimeoutException:
+        return ActionOutcome(False, f"{shown}: no answer within {action.timeout:g} s")
+    except httpx.HTTPError as exc:
+        return ActionOutcome(False, f"{shown}: {type(exc).__name__}: {mask(str(exc))}")
+    if resp.status_code not in action.expect_status:
+        return ActionOutcome(
+            False,
+            f"{shown}: answered {resp.status_code} (expected "
+            f"{', '.join(map(str, action.expect_status))}): {mask(resp.text)}",
+        )
+    if action.expect_body is not None and action.expect_body not in resp.text:
+        return ActionOutcome(
+            False,
+            f"{shown}: answer {resp.status_code} lacks {action.expect_body!r}: {mask(resp.text)}",
+        )
+    last = None
+    if want_timestamp:
+        try:
+            value = resp.json().get(action.timestamp_field)
+        except (ValueError, AttributeError):
+            return ActionOutcome(
+                False, f"{shown}: answer is not a JSON object with {action.timestamp_field!r}"
+            )
+        try:
+            last = _as_datetime(value)
+        except ValueError as exc:
+            return ActionOutcome(False, f"{shown}: {action.timestamp_field}: {exc}")
+    return ActionOutcome(True, f"{shown}: {resp.status_code}", last_message_at=last)
+
+
+# -- sql --------------------------------------------------------------------------------
+
+
+def run_sql(action: Action, resolve: Resolver, *, want_timestamp: bool = False) -> ActionOutcome:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = resolve(action.database)
+    sql = resolve(action.sql or "")
+    shown = " ".join((action.sql or "").split())
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(sql))
+            if result.returns_rows:
+                rows = result.fetchall()
+                count = len(rows)
+                first = rows[0][0] if rows and len(rows[0]) else None
+            else:
+                count = result.rowcount
+                first = None
+            if action.expect_rows is not None and count != action.expect_rows:
+                # raise inside the transaction so nothing it changed stays
+                raise _WrongRowCount(count)
+    except _WrongRowCount as exc:
+        return ActionOutcome(
+            False, f"{shown}: {exc.count} rows (expected {action.expect_rows}); rolled back"
+        )
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None) or exc
+        return ActionOutcome(False, f"{shown}: {type(orig).__name__}: {mask(str(orig))}")
+    finally:
+        engine.dispose()
+    last = None
+    if want_timestamp:
+        try:
+            last = _as_datetime(first)
+        except ValueError as exc:
+            return ActionOutcome(False, f"{shown}: {exc}")
+    return ActionOutcome(True, f"{shown}: {count} rows", last_message_at=last)
+
+
+class _WrongRowCount(Exception):
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+# -- command ----------------------------------------------------------------------------
+
+
+def run_command(action: Action, resolve: Resolver) -> ActionOutcome:
+    argv = [resolve(a) for a in action.command or []]
+    shown = " ".join(action.command or [])
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=action.timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return ActionOutcome(False, f"{shown}: still running after {action.timeout:g} s; stopped")
+    except OSError as exc:
+        return ActionOutcome(False, f"{shown}: cannot be started: {exc.strerror}")
+    if proc.returncode != action.expect_exit:
+        tail = (proc.stderr or proc.stdout or "").strip()[-300:]
+        return ActionOutcome(
+            False, f"{shown}: exit {proc.returncode} (expected {action.expect_exit}): {mask(tail)}"
+        )
+    return ActionOutcome(True, f"{shown}: exit {proc.returncode}")
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    raise ValueError(f"not a timestamp: {str(value)[:40]!r}")

@@ -1,0 +1,199 @@
+"""Reading and writing what the reconciler needs from the ledger (plain functions).
+
+:func:`read_facts` turns the ledger's milestone rows, their history and the approvals into
+:class:`tasks.reconcile.Facts`; :func:`record_decision` writes a person's decision the same
+way from the Prefect form and from the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.errors import InputError
+from models.ledger import Approval, Ledger, MilestoneEvent, MilestoneRecord, MilestoneState
+from models.ledger.base import utcnow
+from tasks.reconcile import Decision, Facts, subject_of
+
+_PREFIX = "milestone:"
+
+
+def aware(at: datetime) -> datetime:
+    """A UTC-aware datetime (SQLite hands back naive ones; the ledger stores UTC)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def read_facts(ledger: Ledger) -> dict[str, Facts]:
+    """What the ledger knows about every milestone instance, keyed by ledger id."""
+    with Session(ledger.engine) as s:
+        records = s.execute(select(MilestoneRecord)).scalars().all()
+        awaiting = dict(
+            s.execute(
+                select(MilestoneEvent.milestone_id, func.max(MilestoneEvent.at))
+                .where(MilestoneEvent.to_state == MilestoneState.awaiting_approval)
+                .group_by(MilestoneEvent.milestone_id)
+            ).all()
+        )
+        approvals = s.execute(
+            select(Approval).where(Approval.subject.like(_PREFIX + "%")).order_by(Approval.id)
+        ).scalars().all()
+    newest: dict[str, Approval] = {}
+    for a in approvals:
+        mid = a.subject[len(_PREFIX):]
+        since = awaiting.get(mid)
+        if since is not None and aware(a.at) >= aware(since):
+            newest[mid] = a  # ordered by id: the last one wins
+    out: dict[str, Facts] = {}
+    for r in records:
+        since = awaiting.get(r.milestone_id)
+        latest = newest.get(r.milestone_id)
+        out[r.milestone_id] = Facts(
+            state=r.state,
+            due=r.due,
+            awaiting_since=aware(since) if since else None,
+            decision=Decision(latest.approver, latest.approved, aware(latest.at),
+                              latest.comment, latest.kind)
+            if latest
+            else None,
+            detail=r.detail or "",
+        )
+    return out
+
+
+def done_dates(ledger: Ledger, tz: str, as_of: date | None = None) -> dict[str, date]:
+    """The local date each milestone became ``done`` (for dates anchored on it).
+
+    With ``as_of``, a date after it is taken as ``as_of``: a run acting as an earlier day
+    (a catch-up or a test) sees steps it completes as done on that day.
+    """
+    zone = ZoneInfo(tz)
+    with Session(ledger.engine) as s:
+        rows = s.execute(
+            select(MilestoneEvent.milestone_id, func.max(MilestoneEvent.at))
+            .where(MilestoneEvent.to_state == MilestoneState.done)
+            .group_by(MilestoneEvent.milestone_id)
+        ).all()
+        done = {
+            r.milestone_id
+            for r in s.execute(
+                select(MilestoneRecord).where(MilestoneRecord.state == MilestoneState.done)
+            ).scalars()
+        }
+    out = {mid: aware(at).astimezone(zone).date() for mid, at in rows if mid in done}
+    if as_of is not None:
+        out = {mid: min(d, as_of) for mid, d in out.items()}
+    return out
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    """What :func:`record_decision` wrote."""
+
+    milestone_id: str
+    kind: str
+    approved: bool
+    new_state: MilestoneState | None
+
+
+def record_decision(
+    ledger: Ledger,
+    *,
+    milestone_id: str,
+    kind: str,
+    approver: str,
+    approved: bool,
+    comment: str,
+    manual: bool,
+    gate_open: bool,
+    flow_run_id: str | None,
+) -> RecordedDecision:
+    """Record a person's decision on a waiting milestone, in one transaction.
+
+    The approval row (subject ``milestone:<id>``) always; then, for a *manual* step confirmed
+    done while its gate is open, ``done``; for an irreversible step refused, ``blocked`` with
+    the reason. An approved irreversible step stays ``awaiting_approval``: the reconciler runs
+    its action on its next run, after checking the gate again. Raises :class:`InputError`
+    when nothing about this milestone waits for a decision.
+    """
+    approver = " ".join(approver.split())
+    if not approver:
+        raise InputError("the approver's name is required")
+    with ledger.unit_of_work() as s:
+        rec = s.get(MilestoneRecord, milestone_id, with_for_update=True)
+        if rec is None:
+            raise InputError(f"milestone {milestone_id!r} is not in the ledger yet")
+        if rec.state not in (MilestoneState.awaiting_approval, MilestoneState.blocked):
+            raise InputError(
+                f"milestone {milestone_id!r} is {rec.state.value}: no decision is awaited"
+            )
+        if rec.state is MilestoneState.blocked and not _refused_last(s, milestone_id):
+            raise InputError(
+                f"milestone {milestone_id!r} is blocked ({rec.detail}): it cannot be decided "
+                "until its gate and dependencies allow it"
+            )
+        if rec.state is MilestoneState.blocked:
+            # a person decides again on a refused step: it waits anew (new decision epoch)
+            ledger.set_state(s, milestone_id, MilestoneState.awaiting_approval,
+                             reason="nytt beslut begärt", actor=approver,
+                             flow_run_id=flow_run_id)
+        ledger.record_approval(
+            s, subject=subject_of(milestone_id), kind=kind, approver=approver,
+            approved=approved, comment=comment, flow_run_id=flow_run_id,
+        )
+        new_state: MilestoneState | None = None
+        note = f": {comment}" if comment else ""
+        if manual and approved and gate_open:
+            new_state = MilestoneState.done
+            ledger.set_state(s, milestone_id, new_state,
+                             reason=f"bekräftat klart av {approver}{note}", actor=approver,
+                             flow_run_id=flow_run_id)
+        elif not manual and not approved:
+            new_state = MilestoneState.blocked
+            ledger.set_state(s, milestone_id, new_state,
+                             reason=f"avslaget av {approver}{note}", actor=approver,
+                             flow_run_id=flow_run_id)
+    return RecordedDecision(milestone_id, kind, approved, new_state)
+
+
+def decision_awaited(ledger: Ledger, milestone_id: str) -> str | None:
+    """None when a person may decide on ``milestone_id`` now, else why not (a sentence)."""
+    with Session(ledger.engine) as s:
+        rec = s.get(MilestoneRecord, milestone_id)
+        if rec is None:
+            return f"milestone {milestone_id!r} is not in the ledger yet"
+        if rec.state is MilestoneState.awaiting_approval:
+            return None
+        if rec.state is MilestoneState.blocked and _refused_last(s, milestone_id):
+            return None
+        if rec.state is MilestoneState.blocked:
+            return (f"milestone {milestone_id!r} is blocked ({rec.detail}): it cannot be "
+                    "decided until its gate and dependencies allow it")
+        return f"milestone {milestone_id!r} is {rec.state.value}: no decision is awaited"
+
+
+def _refused_last(s: Session, milestone_id: str) -> bool:
+    last = s.execute(
+        select(Approval).where(Approval.subject == subject_of(milestone_id))
+        .order_by(Approval.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return last is not None and not last.approved
+
+
+def note_decision_request(
+    ledger: Ledger, s: Session, milestone_id: str, request_run_id: str, by_run_id: str | None
+) -> None:
+    """Remember the ``confirm-milestone`` run that asks a person about ``milestone_id``."""
+    rec = s.get(MilestoneRecord, milestone_id, with_for_update=True)
+    if rec is None:
+        return
+    rec.flow_run_id = request_run_id
+    rec.updated_at = rec.updated_at or utcnow()
+    ledger.append_audit(
+        s, actor="samsa-decom", action="milestone.decision_requested",
+        subject=subject_of(milestone_id),
+        details={"request_flow_run_id": request_run_id, "flow_run_id": by_run_id},
+    )

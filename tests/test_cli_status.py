@@ -1,0 +1,125 @@
+"""``samsa-decom status`` and ``samsa-decom approve`` through the real entry point."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from deploy.cli import main
+from models.ledger import Ledger, MilestoneState
+from models.settings import get_settings
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def ledger(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Ledger:
+    """A ledger as the reconciler leaves it on 2026-03-01 with the test plan (and the test
+    actions registered, so c-radera is an irreversible *action*, not a manual step)."""
+    import flows.actions
+    from tests.reconciler_actions import REGISTRY
+
+    for name, target in REGISTRY.items():
+        monkeypatch.setitem(flows.actions._ACTIONS, name, target)
+    monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", db_url)
+    monkeypatch.setenv("SAMSA_DECOM_PLAN_PATH", str(DATA / "reconciler-plan.yaml"))
+    monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-live.yaml"))
+    monkeypatch.setenv("COLUMNS", "220")
+    get_settings.cache_clear()
+    lg = Ledger.open(db_url)
+    with lg.unit_of_work() as s:
+        lg.set_state(s, "a-forbered", MilestoneState.done, reason="utförd",
+                     due=date(2026, 1, 10))
+        lg.set_state(s, "b-exportera", MilestoneState.done, due=date(2026, 1, 15))
+        lg.set_state(s, "c-radera", MilestoneState.awaiting_approval,
+                     reason="väntar på godkännande", due=date(2026, 2, 25))
+        lg.set_state(s, "d-informera", MilestoneState.awaiting_approval,
+                     reason="väntar på bekräftelse", due=date(2026, 1, 20))
+        lg.set_state(s, "f-senare", MilestoneState.pending, due=date(2026, 9, 30))
+    return lg
+
+
+def test_status_shows_the_ledger_with_titles_and_days(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--as-of", "2026-03-01"]) == 0
+    text = capsys.readouterr().out
+    assert "Radera SAMSA-databasen" in text and "Systemförvaltare" in text
+    assert "väntar på beslut" in text
+    assert "40 d försenad" in text  # d-informera, due 2026-01-20
+    assert "om 213 d" in text  # f-senare, due 2026-09-30
+    assert "5 milstolpar per 2026-03-01" in text
+
+
+def test_status_waiting_lists_only_what_awaits_a_person(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--waiting", "--as-of", "2026-03-01"]) == 0
+    text = capsys.readouterr().out
+    assert "c-radera" in text and "d-informera" in text and "f-senare" not in text
+
+
+def test_approve_a_manual_step_marks_it_done_with_the_approver(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["approve", "d-informera", "--approver", "Cecilia  Ek",
+                 "--comment", "utskick gjort, se 19121212-1212"])
+    assert code == 0, capsys.readouterr().err
+    assert "d-informera: confirmed by Cecilia Ek → done" in capsys.readouterr().out
+    rec = ledger.states()["d-informera"]
+    assert rec.state is MilestoneState.done
+    approval = ledger.latest_approval("milestone:d-informera")
+    assert approval.approver == "Cecilia Ek" and approval.kind == "confirmation"
+    assert "19121212-****" in approval.comment and "1212-1212" not in approval.comment
+    assert ledger.verify_audit().ok
+
+
+def test_approve_an_irreversible_step_leaves_it_to_the_reconciler(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["approve", "c-radera", "--approver", "Anna Andersson"]) == 0
+    assert "acts on its next run" in capsys.readouterr().out
+    assert ledger.states()["c-radera"].state is MilestoneState.awaiting_approval
+    assert ledger.latest_approval("milestone:c-radera").kind == "approval"
+
+
+def test_an_irreversible_step_without_its_action_is_confirmed_by_hand(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.actions
+
+    monkeypatch.delitem(flows.actions._ACTIONS, "test-ok")  # its workstream is not built yet
+    assert main(["approve", "c-radera", "--approver", "Anna Andersson"]) == 0
+    assert "confirmed by Anna Andersson → done" in capsys.readouterr().out
+    assert ledger.latest_approval("milestone:c-radera").kind == "approval"
+
+
+def test_refuse_an_irreversible_step_blocks_it(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["approve", "c-radera", "--approver", "Bo Berg", "--refuse",
+                 "--comment", "revisionen först"]) == 0
+    rec = ledger.states()["c-radera"]
+    assert rec.state is MilestoneState.blocked and "Bo Berg" in rec.detail
+    # a new decision after a refusal is allowed (the step waits anew)
+    assert main(["approve", "c-radera", "--approver", "Anna Andersson"]) == 0
+    assert ledger.states()["c-radera"].state is MilestoneState.awaiting_approval
+    assert ledger.latest_approval("milestone:c-radera").approved
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["approve", "f-senare", "--approver", "Anna"], "is pending: no decision is awaited"),
+        (["approve", "d-informera", "--approver", "  "], "your name is required"),
+        (["approve", "c-radra", "--approver", "Anna"], "did you mean 'c-radera'"),
+        (["status", "--as-of", "2026-13-01"], "--as-of: '2026-13-01' is not a date"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_problem(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

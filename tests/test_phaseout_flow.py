@@ -1,0 +1,438 @@
+"""The reconciler and the decision form under Prefect's test harness, on a real ledger."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models.ledger import Ledger, MilestoneState
+from models.settings import get_settings
+
+pytestmark = pytest.mark.prefect
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).parent / "data"
+AS_OF = date(2026, 3, 1)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, prefect_harness: None) -> dict[str, str]:
+    """Settings pointing at the test plan, a live rollout and a fresh SQLite ledger; the test
+    actions registered."""
+    import flows.actions
+    from tests.reconciler_actions import REGISTRY
+
+    values = {
+        "SAMSA_DECOM_PLAN_PATH": str(DATA / "reconciler-plan.yaml"),
+        "SAMSA_DECOM_ROLLOUT_SOURCE": str(DATA / "rollout-live.yaml"),
+        "SAMSA_DECOM_LEDGER_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        "SAMSA_DECOM_APPROVAL_POLL_SECONDS": "1",
+        "SAMSA_TEST_ACTION_LOG": str(tmp_path / "actions.log"),
+        "SAMSA_TEST_CRASH_MARKER": str(tmp_path / "crashed"),
+    }
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    for name, target in REGISTRY.items():
+        monkeypatch.setitem(flows.actions._ACTIONS, name, target)
+    Path(values["SAMSA_TEST_CRASH_MARKER"]).write_text("no crash in this test\n")
+    get_settings.cache_clear()
+    return values
+
+
+def ledger() -> Ledger:
+    return Ledger.open(get_settings().resolved_ledger_url())
+
+
+def snapshot(lg: Ledger) -> dict[str, tuple[str, Any]]:
+    return {k: (r.state.value, r.due) for k, r in sorted(lg.states().items())}
+
+
+def actions_called(env: dict[str, str]) -> list[str]:
+    p = Path(env["SAMSA_TEST_ACTION_LOG"])
+    return p.read_text().split() if p.exists() else []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_ledger(request: pytest.FixtureRequest, env: dict[str, str],
+               monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's ledger on SQLite (from ``env``) or on a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", request.getfixturevalue("pg_url"))
+        get_settings.cache_clear()
+    return request.param
+
+
+def test_second_run_changes_nothing(env: dict[str, str], any_ledger: str) -> None:
+    from flows.phaseout import reconcile_phaseout
+
+    first = reconcile_phaseout(as_of=AS_OF)
+    lg = ledger()
+    states = snapshot(lg)
+    assert states["a-forbered"][0] == "done" and states["b-exportera"][0] == "done"
+    assert states["c-radera"][0] == "awaiting_approval"  # irreversible: waits for a person
+    assert states["d-informera"][0] == "awaiting_approval"  # manual: waits for a person
+    assert states["f-senare"][0] == "pending"
+    assert "a-forbered" in first["done"]
+    audit_before = lg.verify_audit().entries
+    calls_before = actions_called(env)
+
+    second = reconcile_phaseout(as_of=AS_OF)
+    assert second["changes"] == [] and second["started"] == []
+    assert snapshot(lg) == states
+    assert lg.verify_audit().entries == audit_before  # not one ledger entry more
+    assert actions_called(env) == calls_before  # no action ran again
+
+
+def test_status_artifact_has_table_and_timeline(env: dict[str, str]) -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.phaseout import reconcile_phaseout
+
+    reconcile_phaseout(as_of=AS_OF)
+    with get_client(sync_client=True) as client:
+        art = client.read_latest_artifacts(limit=50)
+    latest = next(a for a in art if a.key == "phaseout-status")
+    md = latest.data
+    assert "data:image/svg+xml;base64," in md
+    assert "| `c-radera` | Radera SAMSA-databasen ⚠ oåterkallelig" in md
+    assert "väntar på beslut" in md and "2026-03-01" in md
+
+
+def test_killed_run_resumes_to_the_same_end(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.phaseout import reconcile_phaseout
+
+    # the reference: an uninterrupted run on its own ledger
+    reconcile_phaseout(as_of=AS_OF)
+    reference = snapshot(ledger())
+
+    # a run in another process that dies (os._exit) inside b-exportera's action
+    monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", f"sqlite:///{tmp_path / 'killed.sqlite'}")
+    Path(env["SAMSA_TEST_CRASH_MARKER"]).unlink()
+    Path(env["SAMSA_TEST_ACTION_LOG"]).unlink()
+    get_settings.cache_clear()
+    code = (
+        "import flows.actions as a, tests.reconciler_actions as t\n"
+        "a._ACTIONS.update(t.REGISTRY)\n"
+        "from datetime import date\n"
+        "from flows.phaseout import reconcile_phaseout\n"
+        "reconcile_phaseout(as_of=date(2026, 3, 1))\n"
+    )
+    child_env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()),
+                     PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_env,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    half = snapshot(ledger())
+    assert half["a-forbered"][0] == "done"
+    assert half["b-exportera"][0] == "running"  # saved before its action started
+    assert "c-radera" not in half or half["c-radera"][0] != "done"
+
+    reconcile_phaseout(as_of=AS_OF)  # the next run, in this process
+    assert snapshot(ledger()) == reference
+    calls = actions_called(env)
+    assert calls.count("a-forbered") == 1  # done work is not redone
+    assert calls.count("b-exportera") == 2  # the interrupted action is called again
+    assert ledger().verify_audit().ok
+
+
+def test_rehearsal_writes_nothing(env: dict[str, str]) -> None:
+    from flows.phaseout import reconcile_phaseout
+
+    report = reconcile_phaseout(as_of=date(2026, 10, 1), rehearse=True)
+    assert "a-forbered" in report["started"]
+    assert any(c.startswith("c-radera: awaiting_approval") for c in report["changes"])
+    lg = ledger()
+    assert lg.states() == {} and lg.verify_audit().entries == 0
+    assert actions_called(env) == []  # no action ran
+
+
+def _wait_paused(flow_name: str, timeout: float = 60) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])))
+            paused = [r for r in runs if r.state and r.state.is_paused()]
+            if paused:
+                return paused[0]
+            time.sleep(0.3)
+    raise AssertionError("the confirm-milestone run never paused")
+
+
+def _confirm_in_thread(milestone_id: str) -> tuple[threading.Thread, dict[str, Any]]:
+    from flows.phaseout import confirm_milestone
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = confirm_milestone(milestone_id)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            box["error"] = exc
+
+    th = threading.Thread(target=target, daemon=True)
+    th.start()
+    return th, box
+
+
+def test_approval_through_the_pause_form_is_recorded_with_its_approver(
+    env: dict[str, str],
+) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.phaseout import reconcile_phaseout
+
+    reconcile_phaseout(as_of=AS_OF)
+    assert ledger().states()["c-radera"].state is MilestoneState.awaiting_approval
+
+    th, box = _confirm_in_thread("c-radera")
+    run = _wait_paused("confirm-milestone")
+    resume_flow_run(run.id, run_input={"approver": "Anna Andersson", "approved": True,
+                                       "comment": "Arkivet är verifierat. 19121212-1212"})
+    th.join(60)
+    assert "error" not in box, box.get("error")
+    lg = ledger()
+    approval = lg.latest_approval("milestone:c-radera")
+    assert approval is not None and approval.approver == "Anna Andersson"
+    assert approval.approved and approval.kind == "approval"
+    assert "1212-1212" not in approval.comment and "19121212-****" in approval.comment
+    assert approval.flow_run_id == str(run.id)
+    # an approved irreversible step still waits: the reconciler runs it after the gate check
+    assert lg.states()["c-radera"].state is MilestoneState.awaiting_approval
+
+    report = reconcile_phaseout(as_of=AS_OF)
+    assert "c-radera" in report["done"]
+    hist = lg.history("c-radera")
+    assert any("Anna Andersson" in h.reason for h in hist)
+
+
+def test_manual_step_confirmed_done_through_the_form(env: dict[str, str]) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.phaseout import reconcile_phaseout
+
+    reconcile_phaseout(as_of=AS_OF)
+    th, box = _confirm_in_thread("d-informera")
+    run = _wait_paused("confirm-milestone")
+    resume_flow_run(run.id, run_input={"approver": "Cecilia Ek", "approved": True})
+    th.join(60)
+    assert "error" not in box, box.get("error")
+    lg = ledger()
+    rec = lg.states()["d-informera"]
+    assert rec.state is MilestoneState.done and "Cecilia Ek" in rec.detail
+    assert lg.latest_approval("milestone:d-informera").kind == "confirmation"
+    assert lg.history("d-informera")[-1].actor == "Cecilia Ek"
+
+
+def test_irreversible_never_runs_with_a_closed_gate_even_with_an_approval(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.phaseout import reconcile_phaseout
+    from tasks.ledger_view import record_decision
+
+    reconcile_phaseout(as_of=AS_OF)
+    lg = ledger()
+    record_decision(lg, milestone_id="c-radera", kind="approval", approver="Anna Andersson",
+                    approved=True, comment="", manual=False, gate_open=True, flow_run_id=None)
+    # the successor is paused again before the next morning
+    monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-paused.yaml"))
+    get_settings.cache_clear()
+    report = reconcile_phaseout(as_of=AS_OF)
+    assert "c-radera" not in report["started"]
+    rec = lg.states()["c-radera"]
+    assert rec.state is MilestoneState.blocked and "pausad" in rec.detail
+    assert "c-radera" not in actions_called(env)
+
+    # the gate opens again: the old approval no longer counts, a new decision is needed
+    monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-live.yaml"))
+    get_settings.cache_clear()
+    report = reconcile_phaseout(as_of=AS_OF)
+    assert "c-radera" not in report["started"]
+    assert lg.states()["c-radera"].state is MilestoneState.awaiting_approval
+
+
+def test_a_failed_action_fails_the_run_after_the_others(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import flows.actions
+    from flows.phaseout import reconcile_phaseout
+
+    monkeypatch.setitem(flows.actions._ACTIONS, "test-ok", "tests.reconciler_actions:fail")
+    state = reconcile_phaseout(as_of=AS_OF, return_state=True)
+    assert state.is_failed()
+    assert "källdatabasen svarar inte" in state.message
+    lg = ledger()
+    assert lg.states()["a-forbered"].state is MilestoneState.failed
+    # the others were still processed, each with its own failure
+    assert lg.states()["e-statistik@2026-03"].state is MilestoneState.failed
+
+
+def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    from flows.phaseout import confirm_milestone, reconcile_phaseout
+
+    confirm_milestone.to_deployment(name="samsa").apply()
+    # act as a run of the reconciler's deployment (Prefect's own runtime override)
+    monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", str(uuid.uuid4()))
+    first = reconcile_phaseout(as_of=AS_OF)
+    assert sorted(first["requested"]) == ["c-radera", "d-informera"]
+    lg = ledger()
+    request_id = lg.states()["c-radera"].flow_run_id
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            name=FlowRunFilterName(any_=["bekräfta-c-radera"])))
+    assert [str(r.id) for r in runs] == [request_id]
+    assert runs[0].parameters == {"milestone_id": "c-radera"}
+    assert runs[0].parent_task_run_id is None  # its own run: it may suspend while it waits
+
+    second = reconcile_phaseout(as_of=AS_OF)  # the request is still open: no second one
+    assert second["requested"] == [] and second["changes"] == []
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            name=FlowRunFilterName(any_=["bekräfta-c-radera"])))
+    assert len(runs) == 1
+
+
+def test_confirm_on_a_milestone_that_waits_for_nothing_does_not_pause(
+    env: dict[str, str],
+) -> None:
+    from flows.phaseout import confirm_milestone, reconcile_phaseout
+
+    reconcile_phaseout(as_of=AS_OF)
+    answer = confirm_milestone("a-forbered")  # done: returns at once, no form
+    assert "is done: no decision is awaited" in answer
+    assert ledger().approvals("milestone:a-forbered") == []
+
+
+def test_the_real_plan_today_and_rehearsed_with_a_resumed_rollout(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.phaseout import reconcile_phaseout
+    from models.plan import load_plan
+
+    plan_dir = ROOT / "deploy" / "plan"
+    monkeypatch.setenv("SAMSA_DECOM_PLAN_PATH", str(plan_dir / "samsa-phaseout.yaml"))
+    monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(plan_dir / "rollout.yaml"))
+    get_settings.cache_clear()
+    plan = load_plan(plan_dir / "samsa-phaseout.yaml")
+    irreversible = {m.id for m in plan.milestones if m.irreversible}
+    assert irreversible
+
+    report = reconcile_phaseout(as_of=date(2026, 11, 27))
+    states = ledger().states()
+    assert {m.id for m in plan.milestones if not m.recurring} <= set(states)
+    assert not any(states[i].state is MilestoneState.done for i in irreversible)
+    assert report["failed"] == []
+
+    # rehearse a day after a resumed rollout: what would happen, with nothing written
+    before = ledger().verify_audit().entries
+    rehearsal = reconcile_phaseout(
+        as_of=date(2028, 6, 1), rehearse=True,
+        rollout_source=str(plan_dir / "rollout-resumed.yaml"))
+    assert rehearsal["changes"]
+    assert ledger().verify_audit().entries == before
+
+
+@pytest.mark.e2e
+def test_served_decision_run_suspends_and_records_the_answer_after_resume(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As in production: the reconciler asks through the served `confirm-milestone`
+    deployment; the run suspends (no process waits), and after Resume with the form's input
+    it runs again from the top and records the answer once."""
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.phaseout import reconcile_phaseout
+
+    # the served runs execute in fresh processes where the test actions are not registered,
+    # so the manual step d-informera is the one answered here
+    code = (
+        "from flows.phaseout import confirm_milestone\n"
+        "confirm_milestone.serve(name='samsa', print_starting_message=False)\n"
+    )
+    child_env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()),
+                     PYTHONPATH=str(ROOT), PREFECT_RUNNER_POLL_FREQUENCY="1")
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=child_env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def state_of(run_id: str) -> Any:
+        with get_client(sync_client=True) as client:
+            return client.read_flow_run(uuid.UUID(run_id)).state
+
+    try:
+        deadline = time.monotonic() + 90
+        with get_client(sync_client=True) as client:
+            while True:  # until the served deployment is registered
+                try:
+                    client.read_deployment_by_name("confirm-milestone/samsa")
+                    break
+                except Exception:
+                    assert server.poll() is None, server.stderr.read()[-2000:]
+                    assert time.monotonic() < deadline, "deployment never appeared"
+                    time.sleep(0.5)
+        # the reconciler, acting as a run of its own deployment, asks for the decisions
+        monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", str(uuid.uuid4()))
+        report = reconcile_phaseout(as_of=AS_OF)
+        assert sorted(report["requested"]) == ["c-radera", "d-informera"]
+        run_id = ledger().states()["d-informera"].flow_run_id
+        assert run_id
+
+        deadline = time.monotonic() + 120
+        while not ((st := state_of(run_id)) and st.is_paused()):
+            assert server.poll() is None, server.stderr.read()[-2000:]
+            assert time.monotonic() < deadline, f"never suspended: {st}"
+            time.sleep(0.5)
+        assert st.name == "Suspended"
+        resume_flow_run(uuid.UUID(run_id), run_input={
+            "approver": "Dan Dahl", "approved": True, "comment": "Utskicket gjort"})
+        deadline = time.monotonic() + 120
+        while not (st := state_of(run_id)).is_final():
+            assert time.monotonic() < deadline, f"never finished: {st}"
+            time.sleep(0.5)
+        assert st.is_completed(), st
+    finally:
+        server.terminate()
+        server.wait(30)
+    lg = ledger()
+    answer = lg.latest_approval("milestone:d-informera")
+    assert answer is not None and answer.approver == "Dan Dahl" and answer.approved
+    assert answer.flow_run_id == run_id and answer.kind == "confirmation"
+    rec = lg.states()["d-informera"]
+    assert rec.state is MilestoneState.done and "Dan Dahl" in rec.detail
+    assert len(lg.approvals("milestone:d-informera")) == 1  # recorded once, not per rerun
+
+
+def test_runs_are_named_by_the_day_they_act_as(env: dict[str, str]) -> None:
+    from flows.phaseout import reconcile_phaseout
+
+    state = reconcile_phaseout(as_of=AS_OF, rehearse=True, return_state=True)
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert run.name == "repetition-2026-03-01"
