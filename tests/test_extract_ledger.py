@@ -68,3 +68,17 @@ def test_request_and_delivery_lifecycle(db_url: str, tmp_path: Path) -> None:
     audit_text = json.dumps([[e.subject, e.details] for e in ledger.audit_entries()])
     assert identity not in audit_text and identity[:8] not in audit_text
     ledger.close()
+
+
+def test_notify_engine_sees_the_deadlines_without_personal_data() -> None:
+    from models.settings import get_settings
+    from tasks.notify import deadline_sources
+
+    ledger = Ledger.open(get_settings().resolved_ledger_url())
+    identity = make_personnummer(date(1970, 12, 24), 987)
+    req = register_request(ledger, parse_identity(identity), received_on=date(2027, 5, 3))
+    [provider] = [p for p in deadline_sources() if type(p).__name__ == "ExtractsDeadlineProvider"]
+    [deadline] = list(provider.deadlines(date(2027, 5, 20)))
+    assert deadline.key == f"extract-request:{req.request_id}"
+    assert deadline.due == date(2027, 6, 3) and deadline.tag == "projektledning"
+    assert identity not in deadline.title and identity[:8] not in deadline.title

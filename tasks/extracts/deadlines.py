@@ -19,7 +19,8 @@ from sqlalchemy import select
 from models.ledger import Ledger
 from models.ledger.extracts import PersonRequest, RequestState
 
-TAG = "registerutdrag"
+#: Reminders go to the project management (they chase the recipient or answer the request).
+TAG = "projektledning"
 
 
 @dataclass(frozen=True)
