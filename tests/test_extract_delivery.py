@@ -98,3 +98,22 @@ def test_bad_drops_file_lists_every_problem(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as info:
         load_drops(f, tmp_path)
     assert len(info.value.problems) == 3
+
+
+def test_cli_receipt_and_bad_arguments(
+    delivered: tuple[Ledger, str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deploy.cli import main
+
+    ledger, src, root = delivered
+    url = ledger.url
+    sha = current_deliveries(ledger)["2"].sha256
+    assert main(["extract", "receipt", "--sha256", sha, "--by", "Li", "--ledger", url]) == 0
+    assert "receipt confirmed" in capsys.readouterr().out
+    assert main(["extract", "receipt", "--sha256", "zz", "--by", "Li", "--ledger", url]) == 2
+    assert main(["extract", "orgs", "--source", src, "--archive", str(root), "--out",
+                 str(root / "x")]) == 2  # fmt: skip
+    assert main(["extract", "orgs", "--source", src, "--org", "nope", "--out",
+                 str(root / "x"), "--ledger", url]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "exactly one of --source" in err and "--org nope" in err

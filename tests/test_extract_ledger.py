@@ -38,8 +38,9 @@ def test_request_and_delivery_lifecycle(db_url: str, tmp_path: Path) -> None:
     req = register_request(ledger, parse_identity(identity), received_on=date(2027, 1, 31),
                            registered_by="Handläggare")  # fmt: skip
     assert get_request(ledger, req.request_id).deadline == date(2027, 2, 28)
-    with pytest.raises(InputError, match="not a request id"):
-        get_request(ledger, "19610502-9910")
+    with pytest.raises(InputError, match="not a request id") as info:
+        get_request(ledger, identity)  # an identity pasted where the request id belongs
+    assert identity not in str(info.value) and identity[:8] not in str(info.value)
 
     org = OrgInfo("7", "Borås kommun", "municipality")
     record_produced(ledger, [_org_bag(tmp_path / "bags", org)])

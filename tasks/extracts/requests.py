@@ -78,7 +78,11 @@ def get_request(ledger: Ledger, request_id: str) -> PersonRequest:
     try:
         uuid.UUID(request_id)
     except ValueError:
-        raise InputError(f"request id {request_id!r} is not a request id (a UUID)") from None
+        # not echoed: someone may have pasted an identity where the request id belongs
+        raise InputError(
+            f"the request id ({len(request_id)} characters) is not a request id (a UUID); use "
+            "the id printed by `samsa-decom extract request`"
+        ) from None
     with ledger.unit_of_work() as s:
         req = s.get(PersonRequest, request_id)
         if req is None:
