@@ -120,7 +120,8 @@ class UserAccount(SourceBase):
 
 
 class AccessRight(SourceBase):
-    """An access right: user + organisation link + role (read, report analysis, closing, log review)."""
+    """An access right: user + organisation link + role (read, report analysis, closing cases,
+    log review)."""
 
     __tablename__ = "access_right"
 

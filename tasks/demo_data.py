@@ -462,7 +462,8 @@ class _Generator:
                 out["sip_action"].append(
                     (self._next("sip_action"), plan_id, pid, muni if rng.random() < 0.6 else ward,
                      text(0.0, 0.08) or "Hemtjänst tre gånger dagligen",
-                     planning.date() + timedelta(days=rng.randrange(60)) if rng.random() < 0.8 else None,
+                     (planning.date() + timedelta(days=rng.randrange(60))
+                      if rng.random() < 0.8 else None),
                      rng.random() < 0.5,
                      Decimal(rng.randrange(0, 4000)) / 100 if rng.random() < 0.7 else None)
                 )  # fmt: skip

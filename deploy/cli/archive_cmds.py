@@ -31,10 +31,11 @@ def demo_data(
     if target.startswith("sqlite:///"):
         Path(target.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     with Progress(
-        TextColumn("[bold]demo-data"), BarColumn(), TextColumn("{task.completed}/{task.total} persons"),
+        TextColumn("[bold]demo-data"), BarColumn(),
+        TextColumn("{task.completed}/{task.total} persons"),
         TimeElapsedColumn(), console=err, transient=True,
     ) as bar:  # fmt: skip
-        task = bar.add_task("persons", total=None)
+        task = bar.add_task("persons", total=0)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -47,5 +48,124 @@ def demo_data(
     )
 
 
+class _RichProgress:
+    """The archive's progress as a rich bar (rows of all tables)."""
+
+    def __init__(self, bar) -> None:  # type: ignore[no-untyped-def]
+        self.bar = bar
+        self.task = bar.add_task("reading the source", total=0)
+        self.done = 0
+        self.current = 0
+
+    def planned(self, tables: list[tuple[str, int]]) -> None:
+        self.bar.update(self.task, total=sum(n for _, n in tables) or 1)
+
+    def rows(self, table: str, done: int) -> None:
+        self.current = done
+        self.bar.update(self.task, completed=self.done + done, description=table)
+
+    def table_done(self, table: str, result, resumed: bool) -> None:  # type: ignore[no-untyped-def]
+        self.done += result.rows
+        self.current = 0
+        self.bar.update(self.task, completed=self.done, description=table)
+
+    def stage(self, name: str) -> None:
+        self.bar.update(self.task, description=name)
+
+
+def archive(
+    source: str = typer.Option(None, "--source", help="SQLAlchemy URL of the database."),
+    out: Path = typer.Option(None, "--out", help="Folder for the package (default: settings)."),  # noqa: B008
+    archival_date: str = typer.Option(
+        None, "--date", help="Archival date YYYY-MM-DD (default: today; kept on resume)."
+    ),
+    ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default: settings)."),
+) -> None:
+    """Archive a database as SIARD 2.2 in an E-ARK SIP; the last line printed is the package.
+
+    Running it again on the same --out resumes an interrupted run.
+    """
+    from datetime import date
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from models.errors import CheckFailed, InputError
+    from models.ledger import Ledger
+    from tasks.archive.record import archival_date_of, record_package
+    from tasks.archive.run import archive_database
+
+    settings = get_settings()
+    url = source or settings.resolved_source_url()
+    target = out or settings.resolved_archive_dir()
+    try:
+        when = date.fromisoformat(archival_date) if archival_date else None
+    except ValueError:
+        raise InputError(f"--date {archival_date!r} is not a date (YYYY-MM-DD)") from None
+    with Progress(
+        TextColumn("[bold]{task.description:<28}"), BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} rows"), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:  # fmt: skip
+        outcome = archive_database(url, target, archival_date=when, progress=_RichProgress(bar))
+    ledger = Ledger.open(ledger_url or settings.resolved_ledger_url())
+    try:
+        record_package(
+            ledger, outcome, source_url=url, archival_date=archival_date_of(outcome, when)
+        )
+    finally:
+        ledger.close()
+    verdict = "verified" if outcome.verified else "NOT VERIFIED"
+    err.print(
+        f"{verdict}: {outcome.total_rows:,} rows in {len(outcome.tables)} tables, "
+        f".siard {outcome.siard_bytes:,} bytes, {outcome.seconds:.1f} s"
+        + (
+            f" (kept {len(outcome.resumed_tables)} tables from an earlier run)"
+            if outcome.resumed_tables
+            else ""
+        ),
+        soft_wrap=True,
+    )
+    for problem in outcome.problems:
+        err.print(f"  - {problem}", highlight=False)
+    print(outcome.package)
+    if not outcome.verified:
+        raise CheckFailed(f"package {outcome.objid} was made but NOT verified")
+
+
+def verify(
+    package: Path = typer.Argument(..., help="The package folder to check."),  # noqa: B008
+    deep: bool = typer.Option(
+        False, "--deep", help="Also re-read the SIARD archive and compare counts and digests."
+    ),
+    ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default: settings)."),
+) -> None:
+    """Check a package: exit 0 when intact, 1 naming every damaged, missing or unexpected file."""
+    from models.errors import CheckFailed, InputError
+    from models.ledger import Ledger
+    from tasks.archive.record import find_package
+    from tasks.archive.verify import verify_package
+
+    if not package.exists():
+        raise InputError(f"{package}: no such package folder")
+    expected = None
+    ledger = Ledger.open(ledger_url or get_settings().resolved_ledger_url())
+    try:
+        record = find_package(ledger, package)
+        if record is not None:
+            expected = record.mets_sha256
+    finally:
+        ledger.close()
+    verdict = verify_package(package, deep=deep, expected_mets_sha256=expected)
+    if not verdict.ok:
+        for problem in verdict.problems:
+            err.print(str(problem), highlight=False, soft_wrap=True)
+        raise CheckFailed(f"{package.name}: {len(verdict.problems)} problem(s) found")
+    extra = f", {verdict.tables_checked} tables re-read" if deep else ""
+    known = "METS.xml matches the ledger" if expected else "package not in this ledger"
+    out.print(f"intact: {verdict.files_checked} files checked{extra}; {known}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("demo-data")(demo_data)
+    app.command("archive")(archive)
+    app.command("verify")(verify)

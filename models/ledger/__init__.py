@@ -5,6 +5,7 @@ migration in ``migrations/versions`` whose ``down_revision`` is ``"0001_foundati
 ledger upgrades to *every* head, so independent branches of migrations coexist.
 """
 
+from models.ledger import archive as _archive  # noqa: F401  (archive_package table)
 from models.ledger import integrations as _integrations  # noqa: F401  (tables)
 from models.ledger.audit import ChainVerdict, verify_chain
 from models.ledger.base import Base, utcnow

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (XML and SQL templates read better unwrapped)
 """``header/metadata.xml`` (SIARD 2.2, namespace ``…/siard/2/metadata.xsd``): the database,
 its schema, tables, columns with SQL:2008 types, keys, row counts and, in each table's
 description, its retention class from the plan."""
@@ -46,7 +47,9 @@ def _table_description(spec: TableSpec) -> str:
     return text
 
 
-def metadata_xml(info: ArchiveInfo, specs: list[TableSpec], results: dict[str, TableResult]) -> bytes:
+def metadata_xml(
+    info: ArchiveInfo, specs: list[TableSpec], results: dict[str, TableResult]
+) -> bytes:
     """The metadata.xml document for ``specs`` with their written ``results`` (by folder)."""
     schema_name = specs[0].schema if specs else "main"
     out: list[str] = [
@@ -92,8 +95,12 @@ def metadata_xml(info: ArchiveInfo, specs: list[TableSpec], results: dict[str, T
             for fk in spec.foreign_keys:
                 out.append("            <foreignKey>\n")
                 out.append(f"              <name>{_e(fk.name)}</name>\n")
-                out.append(f"              <referencedSchema>{_e(fk.referenced_schema)}</referencedSchema>\n")
-                out.append(f"              <referencedTable>{_e(fk.referenced_table)}</referencedTable>\n")
+                out.append(
+                    f"              <referencedSchema>{_e(fk.referenced_schema)}</referencedSchema>\n"
+                )
+                out.append(
+                    f"              <referencedTable>{_e(fk.referenced_table)}</referencedTable>\n"
+                )
                 for col, ref in zip(fk.columns, fk.referenced_columns, strict=True):
                     out.append(
                         f"              <reference><column>{_e(col)}</column>"

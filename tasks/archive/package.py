@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (XML and SQL templates read better unwrapped)
 """The E-ARK CSIP/SIP 2.1 package (= Riksarkivet's FGS Paketstruktur 2.0) around the .siard.
 
 Layout::
@@ -79,7 +80,12 @@ class FileFact:
 
     @staticmethod
     def of(path: Path, href: str) -> FileFact:
-        return FileFact(href, path.stat().st_size, sha256_file(path), MIME.get(path.suffix, "application/octet-stream"))
+        return FileFact(
+            href,
+            path.stat().st_size,
+            sha256_file(path),
+            MIME.get(path.suffix, "application/octet-stream"),
+        )
 
 
 @dataclass(frozen=True)
@@ -168,8 +174,8 @@ def _header(facts: PackageFacts, objid: str, root: bool) -> str:
         f'<mets xmlns="{NS_METS}" xmlns:xlink="{NS_XLINK}" xmlns:csip="{NS_CSIP}" '
         f'xmlns:sip="{NS_SIP}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         f'xsi:schemaLocation="{NS_METS} {"" if root else "../../"}schemas/mets.xsd '
-        f'{NS_XLINK} {"" if root else "../../"}schemas/xlink.xsd '
-        f'{NS_CSIP} {"" if root else "../../"}schemas/DILCISExtensionMETS.xsd '
+        f"{NS_XLINK} {'' if root else '../../'}schemas/xlink.xsd "
+        f"{NS_CSIP} {'' if root else '../../'}schemas/DILCISExtensionMETS.xsd "
         f'{NS_SIP} {"" if root else "../../"}schemas/DILCISExtensionSIPMETS.xsd" '
         f'OBJID="{objid}" LABEL={quoteattr(facts.label)} TYPE="Databases" '
         f'csip:CONTENTINFORMATIONTYPE="{CONTENT_INFORMATION_TYPE}"{profile}>\n'
@@ -205,7 +211,9 @@ def root_mets(
         out.append("  </digiprovMD>\n")
     out.append("  </amdSec>\n")
     out.append('  <fileSec ID="filesec">\n')
-    out.append(f'    <fileGrp ID="grp-documentation" USE="Documentation" {_grp_type("documentation")}>\n')
+    out.append(
+        f'    <fileGrp ID="grp-documentation" USE="Documentation" {_grp_type("documentation")}>\n'
+    )
     out.extend(_file_el(f, c) for f in documentation)
     out.append("    </fileGrp>\n")
     out.append(f'    <fileGrp ID="grp-schemas" USE="Schemas" {_grp_type("schemas")}>\n')
@@ -266,11 +274,11 @@ def premis_xml(facts: PackageFacts, siard: FileFact) -> bytes:
     the events extraction, validation and message digest calculation, and the software agent."""
     c = facts.created
     props = "".join(
-        "      <significantProperties>\n"
-        f"        <significantPropertiesType>table {escape(t.name)}</significantPropertiesType>\n"
-        f"        <significantPropertiesValue>rows={t.rows} {ALGORITHM}={t.digest} "
+        "    <significantProperties>\n"
+        f"      <significantPropertiesType>table {escape(t.name)}</significantPropertiesType>\n"
+        f"      <significantPropertiesValue>rows={t.rows} {ALGORITHM}={t.digest} "
         f"retention={escape(t.retention)}</significantPropertiesValue>\n"
-        "      </significantProperties>\n"
+        "    </significantProperties>\n"
         for t in facts.tables
     )
     total_rows = sum(t.rows for t in facts.tables)
@@ -304,6 +312,7 @@ def premis_xml(facts: PackageFacts, siard: FileFact) -> bytes:
         '  <object xsi:type="file">\n'
         "    <objectIdentifier><objectIdentifierType>local</objectIdentifierType>"
         "<objectIdentifierValue>object-siard</objectIdentifierValue></objectIdentifier>\n"
+        f"{props}"
         "    <objectCharacteristics>\n"
         "      <compositionLevel>0</compositionLevel>\n"
         "      <fixity><messageDigestAlgorithm>SHA-256</messageDigestAlgorithm>"
@@ -313,7 +322,6 @@ def premis_xml(facts: PackageFacts, siard: FileFact) -> bytes:
         "      <format><formatDesignation><formatName>SIARD</formatName>"
         "<formatVersion>2.2</formatVersion></formatDesignation></format>\n"
         "    </objectCharacteristics>\n"
-        f"{props.replace('      <significantProperties>', '    <significantProperties>').replace('      </significantProperties>', '    </significantProperties>')}"
         f"    <originalName>representations/{REPRESENTATION}/data/{escape(facts.siard_name)}</originalName>\n"
         "  </object>\n"
         + event(
@@ -360,7 +368,7 @@ def retention_xml(facts: PackageFacts, plan_source: str) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<retentionPlan xmlns="urn:samsa-decom:retention:1" source={quoteattr(plan_source)}>\n'
         f"{rows}</retentionPlan>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def report_md(facts: PackageFacts) -> bytes:

@@ -13,6 +13,7 @@ the position in the .siard file, and ``parse_row(table, data)`` turns those byte
 
 from __future__ import annotations
 
+import binascii
 import re
 import zipfile
 from collections.abc import Iterator
@@ -31,7 +32,6 @@ from tasks.archive.types import PARSE, Kind
 
 _M = f"{{{METADATA_NS}}}"
 _ROW = f"{{{TABLE_NS}}}row"
-_NS_LEN = len(TABLE_NS) + 2
 
 
 def kind_of_sql(sql: str) -> Kind:
@@ -167,41 +167,59 @@ class SiardArchive:
             raise InputError(f"no table {name!r} in {self.path.name}") from None
 
     # -- rows -------------------------------------------------------------------------------
-    def _cells(self, table: ArchivedTable, row: Any) -> list[str | bytes | None]:
-        """Canonical cells of a parsed row: text unescaped, binaries as bytes, LOB files read."""
-        cols = table.columns
-        cells: list[str | bytes | None] = [None] * len(cols)
+    def _cells(
+        self, table: ArchivedTable, row: Any, layout: tuple[dict[str, int], list[int]] | None = None
+    ) -> list[str | None]:
+        """Canonical cells of a parsed row: SIARD lexical values, text unescaped, binaries as
+        upper-case hex, LOB files read."""
+        index, modes = layout or _layout(table)
+        cells: list[str | None] = [None] * len(modes)
         for child in row:
-            i = int(child.tag[_NS_LEN + 1 :] if child.tag[0] == "{" else child.tag[1:]) - 1
-            kind = cols[i].kind
-            file = child.get("file")
-            if file is not None:
-                data = self._zip.read(file)
-                cells[i] = data if kind.is_binary else data.decode("utf-8")
-                continue
+            i = index[child.tag]
+            mode = modes[i]
+            if child.attrib:
+                file = child.get("file")
+                if file is not None:
+                    data = self._zip.read(file)
+                    cells[i] = _hexstr(data) if mode == 1 else data.decode("utf-8")
+                    continue
             text = child.text or ""
-            if kind.is_binary:
-                cells[i] = PARSE[kind](text)
-            elif kind in (Kind.string, Kind.clob):
-                cells[i] = decode_text(text)
+            if mode == 0:
+                cells[i] = decode_text(text) if "\\" in text else text
+            elif mode == 1:
+                cells[i] = text.strip().upper()
             else:
                 cells[i] = text
         return cells
 
     def raw_rows(
         self, table: str | ArchivedTable, schema: etree.XMLSchema | None = None
-    ) -> Iterator[list[str | bytes | None]]:
+    ) -> Iterator[list[str | None]]:
         """Rows as canonical cells (what the content digest is computed over); with ``schema``
         the table file is validated while it streams (an invalid file raises XMLSyntaxError)."""
         t = self.table(table)
+        layout = _layout(t)
         with self._zip.open(t.entry) as f:
             kw: dict[str, Any] = {"schema": schema} if schema is not None else {}
             for _ev, row in etree.iterparse(f, events=("end",), tag=_ROW, huge_tree=True, **kw):
-                yield self._cells(t, row)
+                yield self._cells(t, row, layout)
                 row.clear(keep_tail=False)
                 parent = row.getparent()
                 while row.getprevious() is not None:
                     del parent[0]
+
+    def rows_from(
+        self, table: ArchivedTable, source: Any, schema: etree.XMLSchema | None = None
+    ) -> Iterator[list[str | None]]:
+        """Canonical cells of the rows in ``source`` (a file-like table document)."""
+        layout = _layout(table)
+        kw: dict[str, Any] = {"schema": schema} if schema is not None else {}
+        for _ev, row in etree.iterparse(source, events=("end",), tag=_ROW, huge_tree=True, **kw):
+            yield self._cells(table, row, layout)
+            row.clear(keep_tail=False)
+            parent = row.getparent()
+            while row.getprevious() is not None:
+                del parent[0]
 
     def rows(self, table: str | ArchivedTable) -> Iterator[tuple[Any, ...]]:
         """Rows as tuples of Python values, in archive order (primary-key order)."""
@@ -247,10 +265,27 @@ class SiardArchive:
         return tuple(_value(c.kind, v) for c, v in zip(t.columns, cells, strict=True))
 
 
-def _value(kind: Kind, cell: str | bytes | None) -> Any:
-    if cell is None or kind in (Kind.string, Kind.clob) or kind.is_binary:
+def _value(kind: Kind, cell: str | None) -> Any:
+    if cell is None or kind in (Kind.string, Kind.clob):
         return cell
-    return PARSE[kind](cell)  # type: ignore[arg-type]
+    return PARSE[kind](cell)
+
+
+def _hexstr(data: bytes) -> str:
+    return binascii.hexlify(data).decode("ascii").upper()
+
+
+def _layout(table: ArchivedTable) -> tuple[dict[str, int], list[int]]:
+    """Tag → column index (namespaced and bare), and per column 0 text / 1 binary / 2 other."""
+    index: dict[str, int] = {}
+    for i in range(len(table.columns)):
+        index[f"{{{TABLE_NS}}}c{i + 1}"] = i
+        index[f"c{i + 1}"] = i
+    modes = [
+        0 if c.kind in (Kind.string, Kind.clob) else 1 if c.kind.is_binary else 2
+        for c in table.columns
+    ]
+    return index, modes
 
 
 def open_siard(path: str | Path) -> SiardArchive:

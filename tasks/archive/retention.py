@@ -1,4 +1,4 @@
-"""Retention classes per table (bevarande och gallring), read from ``deploy/plan/retention.yaml``."""
+"""Retention classes per table (bevarande och gallring), from ``deploy/plan/retention.yaml``."""
 
 from __future__ import annotations
 

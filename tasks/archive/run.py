@@ -29,12 +29,13 @@ from typing import Any, Protocol
 from lxml import etree
 from sqlalchemy import Connection, create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from models.errors import InputError
-from tasks.archive import STANDARDS_DIR
+from tasks.archive import STANDARDS_DIR, pg_fast
+from tasks.archive import extras as package_extras
 from tasks.archive.container import SIARD_METADATA_XSD, assemble_siard
-from tasks.archive.digest import ALGORITHM, TableDigest
-from tasks.archive.extras import PACKAGE_EXTRAS
+from tasks.archive.digest import ALGORITHM
 from tasks.archive.metadata import ArchiveInfo, metadata_xml
 from tasks.archive.package import (
     REPRESENTATION,
@@ -54,7 +55,13 @@ from tasks.archive.package import (
 from tasks.archive.reader import SiardArchive
 from tasks.archive.retention import DEFAULT_RETENTION_PATH, load_retention
 from tasks.archive.schema import TableSpec, describe_source, reflect_table
-from tasks.archive.writer import LOB_INLINE_LIMIT, RESULT_FILE, TableResult, digest_table, write_table
+from tasks.archive.writer import (
+    LOB_INLINE_LIMIT,
+    RESULT_FILE,
+    TableResult,
+    digest_table,
+    write_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +114,10 @@ class ArchiveOutcome:
         return sum(t.rows for t in self.tables)
 
     def counts(self) -> dict[str, Any]:
-        return {t.name: {"rows": t.rows, "digest": t.digest, "retention": t.retention} for t in self.tables}
+        return {
+            t.name: {"rows": t.rows, "digest": t.digest, "retention": t.retention}
+            for t in self.tables
+        }
 
 
 def source_key(url: str) -> str:
@@ -157,6 +167,7 @@ def _count_rows(conn: Connection, spec: TableSpec, schema_arg: str | None) -> in
 def _load_or_start_work(work: Path, specs_json: list[dict[str, Any]], archival: date) -> date:
     """The work folder's manifest; starts over when the source's structure changed."""
     manifest = work / "manifest.json"
+    specs_json = json.loads(json.dumps(specs_json))  # tuples → lists, as stored
     if manifest.exists():
         data = json.loads(manifest.read_text())
         if data.get("tables") == specs_json:
@@ -176,39 +187,41 @@ def verify_siard(siard: Path, expected: dict[str, tuple[int, str]]) -> list[str]
     """Re-read the archive: metadata.xml against the official schema, every table file against
     its own schema while streaming, and row counts + digests against ``expected``
     (table name → (rows, digest)). Returns the problems (empty = verified)."""
-    problems: list[str] = []
     import zipfile
 
+    from tasks.archive.reread import reread_tables
+
+    problems: list[str] = []
     meta_schema = etree.XMLSchema(etree.parse(str(SIARD_METADATA_XSD)))
     with zipfile.ZipFile(siard) as zf:
         meta = etree.fromstring(zf.read("header/metadata.xml"))
         if not meta_schema.validate(meta):
-            problems.extend(f"header/metadata.xml: {e.message} (line {e.line})" for e in meta_schema.error_log)
+            problems.extend(
+                f"header/metadata.xml: {e.message} (line {e.line})" for e in meta_schema.error_log
+            )
     with SiardArchive(siard) as archive:
-        seen = set()
-        for t in archive.tables():
-            seen.add(t.name)
-            digest = TableDigest()
-            xsd_entry = t.entry[:-4] + ".xsd"
-            schema = etree.XMLSchema(etree.fromstring(archive._zip.read(xsd_entry)))
-            try:
-                for cells in archive.raw_rows(t, schema=schema):
-                    digest.add(cells)
-            except etree.XMLSyntaxError as exc:
-                problems.append(f"{t.entry}: not valid against {xsd_entry}: {exc}")
-                continue
-            if t.rows != digest.rows:
-                problems.append(f"{t.name}: metadata.xml says {t.rows} rows, the file holds {digest.rows}")
-            want = expected.get(t.name)
-            if want is None:
-                problems.append(f"{t.name}: in the archive but not in the source")
-            elif want != (digest.rows, digest.hexdigest):
-                problems.append(
-                    f"{t.name}: source {want[0]} rows / digest {want[1][:16]}…, archive "
-                    f"{digest.rows} rows / digest {digest.hexdigest[:16]}…"
-                )
-        for missing in sorted(set(expected) - seen):
-            problems.append(f"{missing}: in the source but not in the archive")
+        declared = {t.name: t.rows for t in archive.tables()}
+    found = reread_tables(siard)
+    seen = set()
+    for name, (rows, digest, errors) in found.items():
+        seen.add(name)
+        problems.extend(f"{name}: {e}" for e in errors)
+        if errors:
+            continue
+        if declared[name] != rows:
+            problems.append(
+                f"{name}: metadata.xml says {declared[name]} rows, the file holds {rows}"
+            )
+        want = expected.get(name)
+        if want is None:
+            problems.append(f"{name}: in the archive but not in the source")
+        elif want != (rows, digest):
+            problems.append(
+                f"{name}: source {want[0]} rows / digest {want[1][:16]}…, archive "
+                f"{rows} rows / digest {digest[:16]}…"
+            )
+    for missing in sorted(set(expected) - seen):
+        problems.append(f"{missing}: in the source but not in the archive")
     return problems
 
 
@@ -223,30 +236,86 @@ def archive_database(
     lob_limit: int = LOB_INLINE_LIMIT,
     progress: Progress | None = None,
     after_table: Callable[[str], None] | None = None,
+    fast: bool = True,
 ) -> ArchiveOutcome:
-    """Archive the database at ``source_url`` into an E-ARK SIP under ``out_dir``."""
+    """Archive the database at ``source_url`` into an E-ARK SIP under ``out_dir``.
+
+    One run per source and output folder at a time (a lock file that the operating system
+    releases even after ``kill -9``); a second concurrent run is refused as bad input.
+    """
+    import fcntl
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = out_dir / f".samsa-archive-{source_key(source_url)}.lock"
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"another archive run is already working on this source in {out_dir}"
+            ) from None
+        try:
+            return _archive_locked(
+                source_url, out_dir, archival_date=archival_date, retention_path=retention_path,
+                dbname=dbname, schema=schema, lob_limit=lob_limit, progress=progress,
+                after_table=after_table, fast=fast,
+            )  # fmt: skip
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _archive_locked(
+    source_url: str,
+    out_dir: Path,
+    *,
+    archival_date: date | None = None,
+    retention_path: Path | None = None,
+    dbname: str = "SAMSA",
+    schema: str | None = None,
+    lob_limit: int = LOB_INLINE_LIMIT,
+    progress: Progress | None = None,
+    after_table: Callable[[str], None] | None = None,
+    fast: bool = True,
+) -> ArchiveOutcome:
+    """The archiving itself (see :func:`archive_database`)."""
     t0 = time.perf_counter()
     progress = progress or NoProgress()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     retention = load_retention(retention_path)
+    shown = _shown_url(source_url)
     try:
         engine = create_engine(source_url)
     except Exception as exc:
-        raise InputError(f"cannot use source URL ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"cannot use source URL {shown} ({type(exc).__name__})") from None
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        if not Path(database).is_file():
+            raise InputError(f"source database {shown}: no such SQLite file")
     work = out_dir / WORK_DIR_NAME / source_key(source_url)
     results: dict[str, TableResult] = {}
     resumed: list[str] = []
     problems: list[str] = []
     try:
-        with engine.connect() as conn:
+        try:
+            connection = engine.connect()
+        except OperationalError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            raise InputError(f"cannot connect to source database {shown}: {reason}") from None
+        with connection as conn:
             snapshot = _begin_snapshot(conn)
             product = _database_product(conn)
             specs = describe_source(conn, schema)
             if not specs:
                 raise InputError("the source database has no tables to archive")
             specs = [
-                TableSpec(**{**s.__dict__, "retention": retention.for_table(s.name).model_dump(mode="json")})
+                TableSpec(
+                    **{
+                        **s.__dict__,
+                        "retention": retention.for_table(s.name).model_dump(mode="json"),
+                    }
+                )
                 for s in specs
             ]
             archival = _load_or_start_work(
@@ -264,7 +333,11 @@ def archive_database(
                 if (dest / RESULT_FILE).exists():
                     res = TableResult.load(dest)
                     resumed.append(spec.name)
-                    rows, digest = digest_table(conn, spec, schema)
+                    rows, digest = (
+                        pg_fast.digest_table_pg(conn, spec, schema)
+                        if fast and pg_fast.supports(conn, spec)
+                        else digest_table(conn, spec, schema)
+                    )
                     if (rows, digest) != (res.rows, res.digest):
                         problems.append(
                             f"{spec.name}: the source changed after this table was archived in "
@@ -272,9 +345,14 @@ def archive_database(
                         )
                     progress.table_done(spec.name, res, True)
                 else:
-                    res = write_table(
+                    writer = (
+                        pg_fast.write_table_pg
+                        if fast and pg_fast.supports(conn, spec)
+                        else write_table
+                    )
+                    res = writer(
                         conn, spec, schema, dest, lob_limit=lob_limit,
-                        progress=lambda n, name=spec.name: progress.rows(name, n),
+                        progress=_rows_reporter(progress, spec.name),
                     )  # fmt: skip
                     progress.table_done(spec.name, res, False)
                 results[spec.folder] = res
@@ -304,7 +382,10 @@ def archive_database(
     info = ArchiveInfo(
         dbname=dbname,
         description=f"SAMSA IT-tjänst database, archived by {SOFTWARE} ({snapshot}).",
-        data_owner="Västra Götalandsregionen and the 49 municipalities of Västra Götaland (SAMSA IT-tjänst)",
+        data_owner=(
+            "Västra Götalandsregionen and the 49 municipalities of Västra Götaland "
+            "(SAMSA IT-tjänst)"
+        ),
         data_origin_timespan=f"until {archival.isoformat()}",
         archival_date=archival,
         producer=f"{SOFTWARE} {SOFTWARE_VERSION}",
@@ -316,7 +397,9 @@ def archive_database(
     )
 
     progress.stage("verifying: re-reading the archive")
-    expected = {results[s.folder].name: (results[s.folder].rows, results[s.folder].digest) for s in specs}
+    expected = {
+        results[s.folder].name: (results[s.folder].rows, results[s.folder].digest) for s in specs
+    }
     problems.extend(verify_siard(siard_path, expected))
     verified = not problems
     detail = (
@@ -331,7 +414,7 @@ def archive_database(
     shutil.rmtree(extras_dir, ignore_errors=True)
     extras_dir.mkdir()
     extra_files: list[Path] = []
-    for extra in PACKAGE_EXTRAS:
+    for extra in package_extras.PACKAGE_EXTRAS:
         extra_files.extend(extra(siard_path, source_url, extras_dir))
     other = staging / "metadata" / "other"
     extra_facts = []
@@ -397,6 +480,20 @@ def archive_database(
         unclassified_tables=[s.name for s in specs if s.name not in retention.tables],
         seconds=round(time.perf_counter() - t0, 2),
     )
+
+
+def _rows_reporter(progress: Progress, table: str) -> Callable[[int], None]:
+    def report(done: int) -> None:
+        progress.rows(table, done)
+
+    return report
+
+
+def _shown_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - unparsable URL: show nothing of it
+        return "(unparsable URL)"
 
 
 def _remove_if_empty(p: Path) -> None:

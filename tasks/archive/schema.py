@@ -70,7 +70,9 @@ class TableSpec:
                 if d["primary_key"]
                 else None
             ),
-            candidate_keys=tuple(KeySpec(k["name"], tuple(k["columns"])) for k in d["candidate_keys"]),
+            candidate_keys=tuple(
+                KeySpec(k["name"], tuple(k["columns"])) for k in d["candidate_keys"]
+            ),
             foreign_keys=tuple(
                 ForeignKeySpec(
                     **{
@@ -114,7 +116,10 @@ def describe_source(conn: Connection, schema: str | None = None) -> list[TableSp
             else None
         )
         uniques = [
-            KeySpec(u.get("name") or f"uq_{name}_{'_'.join(u['column_names'])}", tuple(u["column_names"]))
+            KeySpec(
+                u.get("name") or f"uq_{name}_{'_'.join(u['column_names'])}",
+                tuple(u["column_names"]),
+            )
             for u in insp.get_unique_constraints(name, schema=schema)
         ]
         for ix in insp.get_indexes(name, schema=schema):

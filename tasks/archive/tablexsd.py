@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (XML and SQL templates read better unwrapped)
 """The per-table XML schema (``tableN.xsd``) generated for each table, as SIARD 2.2 requires:
 cells ``c1…cN`` in column order, NOT NULL columns without ``minOccurs="0"``, and the
 date/time/LOB types declared inside the schema (as the SFA tools do)."""
@@ -106,7 +107,7 @@ def table_xml_head(spec: TableSpec) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<table xmlns="{TABLE_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         f'xsi:schemaLocation="{TABLE_NS} {spec.folder}.xsd" version="2.2">\n'
-    ).encode("utf-8")
+    ).encode()
 
 
 TABLE_XML_TAIL = b"</table>\n"

@@ -25,11 +25,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from tasks.archive.digest import TableDigest
+from tasks.archive.digest import NULL, SEP, TableDigest
 from tasks.archive.escaping import encode_text
 from tasks.archive.schema import TableSpec, reflect_table
 from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head, table_xsd
-from tasks.archive.types import LEXICAL, Kind
+from tasks.archive.types import LEXICAL, Kind, _hex
 
 LOB_INLINE_LIMIT = 64 * 1024
 FETCH_ROWS = 5000
@@ -87,45 +87,49 @@ def write_table(
     enc = [LEXICAL[k] for k in kinds]
     opens = [f"<c{i}>" for i in range(1, len(kinds) + 1)]
     closes = [f"</c{i}>" for i in range(1, len(kinds) + 1)]
-    is_text = [k in (Kind.string, Kind.clob) for k in kinds]
-    is_bin = [k.is_binary for k in kinds]
-    is_lob = [k.is_lob for k in kinds]
-    ncols = len(kinds)
+    # per column: 0 text, 1 binary, 2 other (lexical form needs no escaping)
+    modes = [0 if k in (Kind.string, Kind.clob) else 1 if k.is_binary else 2 for k in kinds]
+    lob = [k.is_lob for k in kinds]
+    cols = list(range(len(kinds)))
     lob_files = 0
     row_index = 0
+    add_row = digest.add_joined
     xml_path = part / f"{spec.folder}.xml"
     with open(xml_path, "wb", buffering=1 << 20) as out:
         out.write(table_xml_head(spec))
         buf: list[str] = []
-        result = _rows(conn, spec, schema_arg)
-        for row in result:
-            cells: list[str | bytes | None] = [None] * ncols
-            buf.append("<row>")
-            for i in range(ncols):
+        append = buf.append
+        for row in _rows(conn, spec, schema_arg):
+            cells: list[str] = []
+            append("<row>")
+            for i in cols:
                 v = row[i]
                 if v is None:
+                    cells.append(NULL)
                     continue
-                if is_text[i]:
-                    cells[i] = v
-                    if is_lob[i] and len(v) > lob_limit:
-                        lob_files += 1
-                        buf.append(_lob(part, spec, schema_folder, i, row_index, v.encode(), len(v)))
-                    else:
-                        buf.append(opens[i] + encode_text(v) + closes[i])
-                elif is_bin[i]:
-                    b = bytes(v)
-                    cells[i] = b
-                    if is_lob[i] and len(b) > lob_limit:
-                        lob_files += 1
-                        buf.append(_lob(part, spec, schema_folder, i, row_index, b, len(b)))
-                    else:
-                        buf.append(opens[i] + enc[i](b) + closes[i])
-                else:
+                mode = modes[i]
+                if mode == 2:
                     lex = enc[i](v)
-                    cells[i] = lex
-                    buf.append(opens[i] + lex + closes[i])
-            buf.append("</row>\n")
-            digest.add(cells)
+                    cells.append(lex)
+                    append(opens[i] + lex + closes[i])
+                elif mode == 0:
+                    cells.append(v)
+                    if lob[i] and len(v) > lob_limit:
+                        lob_files += 1
+                        append(_lob(part, spec, schema_folder, i, row_index, v.encode(), len(v)))
+                    else:
+                        append(opens[i] + encode_text(v) + closes[i])
+                else:
+                    b = bytes(v)
+                    lex = _hex(b)
+                    cells.append(lex)
+                    if lob[i] and len(b) > lob_limit:
+                        lob_files += 1
+                        append(_lob(part, spec, schema_folder, i, row_index, b, len(b)))
+                    else:
+                        append(opens[i] + lex + closes[i])
+            append("</row>\n")
+            add_row(SEP.join(cells))
             row_index += 1
             if row_index % FETCH_ROWS == 0:
                 out.write("".join(buf).encode("utf-8"))
@@ -160,9 +164,7 @@ def _lob(
     folder.mkdir(exist_ok=True)
     (folder / entry.rsplit("/", 1)[1]).write_bytes(data)
     digest = sha256(data).hexdigest().upper()
-    return (
-        f'<c{i + 1} file="{entry}" length="{length}" digestType="SHA-256" digest="{digest}"/>'
-    )
+    return f'<c{i + 1} file="{entry}" length="{length}" digestType="SHA-256" digest="{digest}"/>'
 
 
 def digest_table(conn: Connection, spec: TableSpec, schema_arg: str | None) -> tuple[int, str]:
@@ -171,18 +173,6 @@ def digest_table(conn: Connection, spec: TableSpec, schema_arg: str | None) -> t
     kinds = [c.kind for c in spec.columns]
     enc = [LEXICAL[k] for k in kinds]
     plain = [k in (Kind.string, Kind.clob) for k in kinds]
-    binary = [k.is_binary for k in kinds]
     for row in _rows(conn, spec, schema_arg):
-        digest.add(
-            [
-                None
-                if v is None
-                else v
-                if plain[i]
-                else bytes(v)
-                if binary[i]
-                else enc[i](v)
-                for i, v in enumerate(row)
-            ]
-        )
+        digest.add([None if v is None else v if plain[i] else enc[i](v) for i, v in enumerate(row)])
     return digest.rows, digest.hexdigest

@@ -1,0 +1,153 @@
+# ruff: noqa: E501  (the printed table rows read better unwrapped)
+"""Benchmark: archiving the synthetic SAMSA database on PostgreSQL beside ``pg_dump --data-only``.
+
+For each size it creates a fresh database, fills it with ``demo-data``, then runs in child
+processes (so time and peak memory are measured per process, with ``wait4``):
+
+1. ``pg_dump --data-only`` of that database (the practical limit for getting the rows out);
+2. ``samsa-decom archive`` (snapshot → SIARD 2.2 → re-read verification → E-ARK SIP);
+3. ``samsa-decom verify --deep`` (checksums of every file + the full re-read again).
+
+It prints a markdown table. Run from the repository root::
+
+    /work/venv/bin/python benchmarks/archive_bench.py --sizes 1000000 5000000
+
+Not part of the test run; the machine is shared, so compare the ratios of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = os.environ.get(
+    "SAMSA_DECOM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_mb: float
+    output: str
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (from /proc), in KB."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run ``cmd``; wall time and the peak of the whole process tree's resident memory
+    (sampled every 50 ms, so worker processes count too; at least ``wait4``'s max RSS)."""
+    import threading
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out_chunks = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        out_chunks.append(line)
+    _, status, usage = os.wait4(proc.pid, 0)
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - t0
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])}… failed ({proc.returncode}):\n{err[-2000:]}")
+    peak_kb = max(peak[0], usage.ru_maxrss)
+    return Measured(seconds, peak_kb / 1024, b"".join(out_chunks).decode())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", action="store_true", help="keep the databases and packages")
+    args = ap.parse_args()
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    py = sys.executable
+    results = []
+    for size in args.sizes:
+        name = f"samsa_bench_{size}_{uuid.uuid4().hex[:6]}"
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+        work = Path(tempfile.mkdtemp(prefix=f"samsa-bench-{size}-"))
+        env = {**os.environ, "SAMSA_DECOM_HOME": str(work / "home")}
+        try:
+            gen = run([py, "-m", "deploy.cli", "demo-data", "--url", url, "--scale", str(size),
+                       "--seed", str(args.seed)], env)  # fmt: skip
+            u = make_url(url)
+            dump = run(["pg_dump", "--data-only", "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
+                        "-U", u.username or "postgres", "-f", str(work / "dump.sql"), name])  # fmt: skip
+            arch = run(
+                [py, "-m", "deploy.cli", "archive", "--source", url, "--out", str(work / "out")],
+                env,
+            )
+            package = arch.output.strip().splitlines()[-1]
+            ver = run([py, "-m", "deploy.cli", "verify", package, "--deep"], env)
+            rows = int(gen.output.split(" rows")[0].split(":")[-1].replace(",", "").strip())
+            results.append((size, rows, gen, dump, arch, ver))
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    print()
+    print("| rows | what | seconds | rows/s | vs pg_dump | peak memory |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for _size, rows, gen, dump, arch, ver in results:
+        total = arch.seconds + ver.seconds
+        for label, m in (
+            ("`pg_dump --data-only` (baseline)", dump),
+            ("`samsa-decom archive` (incl. re-read verification + E-ARK SIP)", arch),
+            ("`samsa-decom verify --deep` (checksums + full re-read)", ver),
+        ):
+            print(f"| {rows:,} | {label} | {m.seconds:.1f} | {rows / m.seconds:,.0f} | "
+                  f"{m.seconds / dump.seconds:.1f}× | {m.peak_mb:.0f} MB |")  # fmt: skip
+        print(f"| {rows:,} | archive + verify together | {total:.1f} | {rows / total:,.0f} | "
+              f"{total / dump.seconds:.1f}× | {max(arch.peak_mb, ver.peak_mb):.0f} MB |")  # fmt: skip
+        print(f"| {rows:,} | (demo-data generation, for reference) | {gen.seconds:.1f} | "
+              f"{rows / gen.seconds:,.0f} | | {gen.peak_mb:.0f} MB |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

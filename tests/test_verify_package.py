@@ -1,0 +1,122 @@
+"""``samsa-decom verify``: a flipped byte, a truncated file, a deleted file and an added file
+are each named; an intact package exits 0; a missing folder is bad input (exit 2)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deploy.cli import main
+from tasks.archive.run import archive_database
+from tasks.archive.verify import verify_package
+from tasks.demo_data import generate
+from tests.archive_helpers import ARCHIVAL_DATE
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("verify")
+    url = f"sqlite:///{tmp / 'db.sqlite'}"
+    generate(url, scale=2000, seed=3)
+    return archive_database(url, tmp / "out", archival_date=ARCHIVAL_DATE).package
+
+
+@pytest.fixture
+def package(pristine: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / pristine.name
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def _flip_byte(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_intact_package_exits_0(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", str(package), "--deep"]) == 0
+    assert "intact" in capsys.readouterr().out
+
+
+def test_each_kind_of_damage_is_named(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    siard = next(package.glob("representations/rep1/data/*.siard"))
+    _flip_byte(siard, siard.stat().st_size // 2)
+    premis = package / "metadata/preservation/premis.xml"
+    premis.write_bytes(premis.read_bytes()[:-40])
+    (package / "documentation/archive-report.md").unlink()
+    (package / "representations/rep1/data/notes.txt").write_text("added later")
+    verdict = verify_package(package)
+    found = {(p.path, p.kind) for p in verdict.problems}
+    assert found == {
+        ("representations/rep1/data/SAMSA.siard", "damaged"),
+        ("metadata/preservation/premis.xml", "damaged"),
+        ("documentation/archive-report.md", "missing"),
+        ("representations/rep1/data/notes.txt", "unexpected"),
+    }
+    truncated = next(p for p in verdict.problems if p.path.endswith("premis.xml"))
+    assert "truncated" in truncated.detail
+    assert main(["verify", str(package)]) == 1
+    err = capsys.readouterr().err
+    for path, _ in found:
+        assert path in err
+
+
+def test_a_flipped_byte_inside_a_table_is_found_by_checksum_and_by_the_deep_check(
+    package: Path,
+) -> None:
+    siard = next(package.glob("representations/rep1/data/*.siard"))
+    from tasks.archive.reader import open_siard
+
+    with open_siard(siard) as archive:
+        table = archive.table("message")
+        off, length = next(iter(archive.row_spans(table)))
+        base = archive.entry_offset(table)
+    _flip_byte(siard, base + off + length // 2)
+    problems = verify_package(package).problems
+    assert [(p.path, p.kind) for p in problems] == [
+        ("representations/rep1/data/SAMSA.siard", "damaged")
+    ]
+
+
+def test_a_changed_root_mets_is_caught_through_the_ledger(
+    package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from models.ledger import Ledger
+    from models.settings import get_settings
+    from tasks.archive.package import sha256_file
+    from tasks.archive.record import find_package
+
+    ledger = Ledger.open(get_settings().resolved_ledger_url())
+    from models.ledger.archive import ArchivePackage, PackageState
+
+    with ledger.unit_of_work() as s:
+        s.add(
+            ArchivePackage(
+                objid=package.name, path=str(package.resolve()), source_key="x",
+                mets_sha256=sha256_file(package / "METS.xml"), siard_sha256="0" * 64,
+                siard_bytes=0, total_rows=0, tables={}, state=PackageState.verified,
+                detail="", archival_date=ARCHIVAL_DATE,
+            )
+        )  # fmt: skip
+    assert find_package(ledger, package) is not None
+    ledger.close()
+    mets = package / "METS.xml"
+    mets.write_text(mets.read_text().replace("SAMSA database archive", "SAMSA database archivE"))
+    assert main(["verify", str(package)]) == 1
+    assert "METS.xml" in capsys.readouterr().err
+
+
+def test_missing_package_is_bad_input(tmp_path: Path) -> None:
+    assert main(["verify", str(tmp_path / "nope")]) == 2
+
+
+def test_archive_of_a_missing_source_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nope.sqlite'}"
+    assert main(["archive", "--source", url, "--out", str(tmp_path / "out")]) == 2
+    assert "no such SQLite file" in capsys.readouterr().err
+    assert not (tmp_path / "nope.sqlite").exists()
