@@ -18,6 +18,7 @@ from pathlib import Path
 
 PackageExtra = Callable[[Path, str, Path], list[Path]]
 
+
 def _person_index(siard: Path, source_url: str, work_dir: Path) -> list[Path]:
     from tasks.extracts.person_index import build_person_index  # extracts area: person index
 
