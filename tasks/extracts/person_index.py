@@ -5,7 +5,8 @@ Written at archiving time as a ``PACKAGE_EXTRAS`` entry (``build_person_index``)
 the package's ``metadata/other/`` and is covered by the package's checksums and METS. It is a
 small SQLite file:
 
-- ``meta``: format, the .siard's name and size, and a random per-package **salt**;
+- ``meta``: format, the .siard's name and size, and the per-package **salt** (derived from
+  the .siard's entries, so the same content gives the same index byte for byte);
 - ``person_key``: ``HMAC-SHA256(salt, identity)`` → person id and the row's place. The index
   holds no identity in clear text: it can only answer "where is this person?" for someone who
   already knows the identity;
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import sqlite3
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -37,6 +37,19 @@ FORMAT = "samsa-person-index/1"
 PERSON_TABLE = "person"
 LOOKUP_TABLES = ("organisation", "user_account")
 _CHUNK = 1 << 24
+
+
+def package_salt(siard: Path) -> bytes:
+    """This package's salt: SHA-256 over every entry's name, size and CRC-32 in the .siard.
+
+    It differs from package to package (the content differs) yet is the same for the same
+    content, so archiving the same source twice still gives the same package byte for byte.
+    """
+    h = hashlib.sha256(FORMAT.encode())
+    with zipfile.ZipFile(siard) as zf:
+        for zi in zf.infolist():
+            h.update(f"{zi.filename}\0{zi.file_size}\0{zi.CRC}\n".encode())
+    return h.digest()
 
 
 def identity_key(salt: bytes, identity: str) -> bytes:
@@ -112,7 +125,7 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
     out = work_dir / INDEX_NAME
     part = work_dir / (INDEX_NAME + ".part")
     part.unlink(missing_ok=True)
-    salt = secrets.token_bytes(32)
+    salt = package_salt(siard_path)
     con = sqlite3.connect(part)
     con.executescript(
         """
