@@ -95,30 +95,54 @@ def _csv_cell(v: Any) -> Any:
     return v
 
 
+_BOOL_TEXT = {True: "true", False: "false", None: None}
+
+
 class _TableStreams:
     """The CSV and JSON streams of one table in one bag."""
 
-    __slots__ = ("csv_file", "json_file", "writer", "count", "cols", "bools")
+    __slots__ = ("csv_file", "json_file", "writer", "count", "cols", "bools", "encode")
 
-    def __init__(self, csv_file: IO[str], json_file: IO[str], spec_cols: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        csv_file: IO[str],
+        json_file: IO[str],
+        spec_cols: tuple[str, ...],
+        bools: list[int] | None = None,
+    ) -> None:
         self.csv_file = csv_file
         self.json_file = json_file
         self.writer = csv.writer(csv_file, lineterminator="\r\n")
         self.writer.writerow(spec_cols)
         self.cols = spec_cols
+        self.bools = bools  # None: look at every value (kinds unknown)
+        self.encode = json.JSONEncoder(ensure_ascii=False).encode
         json_file.write("[")
         self.count = 0
 
     def write(self, values: list[Any]) -> None:
-        self.writer.writerow([_csv_cell(v) for v in values])
-        self.json_file.write(
-            ("\n" if self.count == 0 else ",\n")
-            + json.dumps(dict(zip(self.cols, values, strict=True)), ensure_ascii=False)
-        )
+        if self.bools is None:
+            self.writer.writerow([_csv_cell(v) for v in values])
+        elif self.bools:
+            cells = list(values)
+            for i in self.bools:
+                cells[i] = _BOOL_TEXT.get(cells[i], cells[i])
+            self.writer.writerow(cells)
+        else:
+            self.writer.writerow(values)
+        text = self.encode(dict(zip(self.cols, values, strict=True)))
+        self.json_file.write(",\n" + text if self.count else "\n" + text)
         self.count += 1
 
     def finish(self) -> None:
         self.json_file.write("\n]\n" if self.count else "]\n")
+
+
+def _bool_columns(spec: TableSpec) -> list[int] | None:
+    """Indexes of boolean columns, or None when the kinds are not known."""
+    if not spec.kinds or "any" in spec.kinds:
+        return None
+    return [i for i, k in enumerate(spec.kinds) if k == "bool"]
 
 
 def read_organisations(source: RecordSource, spec: TableSpec) -> dict[str, OrgInfo]:
@@ -229,9 +253,10 @@ def write_org_bags(
 
 
 def _open_table(writers: dict[str, BagWriter], spec: TableSpec) -> dict[str, _TableStreams]:
+    bools = _bool_columns(spec)
     return {
         oid: _TableStreams(w.open_text(f"{spec.name}.csv"), w.open_text(f"{spec.name}.json"),
-                           spec.columns)
+                           spec.columns, bools)
         for oid, w in writers.items()
     }
 
