@@ -38,6 +38,24 @@ def _register_all() -> None:
     from deploy.cli import extract_cmds; extract_cmds.register(app)  # noqa: E702, I001
 
 
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage-error class, and typer's bundled copy of it (typer 0.2x ships its own)."""
+    found: list[type[Exception]] = []
+    try:
+        import click
+
+        found.append(click.exceptions.ClickException)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from typer._click import exceptions as bundled  # type: ignore[import-not-found]
+
+        found.append(bundled.ClickException)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app and turns project errors into messages and exit codes."""
     _register_all()
@@ -51,13 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return 1
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return 2
-        raise
+    except _usage_errors() as exc:  # wrong arguments or options: bad input
+        exc.show()
+        return 2
     return 0
 
 
