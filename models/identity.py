@@ -128,8 +128,7 @@ def parse_identity(raw: str, *, today: date | None = None) -> Identity:
         if sep == "+":
             year -= 100
         return _parse_pnr(f"{year:04d}{yymmdd[2:]}{rest}")
-    shape = re.sub(r"\d", "N", text)
-    shape = re.sub(r"[A-Za-z]", "L", shape)
+    shape = "".join("N" if c.isdigit() else "L" if c.isalpha() else c for c in text)
     raise IdentityError(
         "format",
         f"unknown identity format ({len(text)} characters, shaped {shape}); expected "

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     )
     archive_dir: Path | None = None
     extracts_dir: Path | None = None
+    drops_path: Path = Field(default=PLAN_DIR / "drops.yaml", description="Extract drops file.")
+    extract_person_source: Literal["auto", "live", "archive"] = Field(
+        default="auto", description="Person extracts: auto = live db if it answers, else archive."
+    )
     apprise_config: Path | None = Field(
         default=None, description="An apprise configuration file (YAML) with tagged URLs."
     )

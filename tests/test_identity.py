@@ -87,3 +87,10 @@ def test_generated_identities_all_validate() -> None:
         value, kind = synthetic_identity(rng, birth)
         assert parse_identity(value).kind is kind
     assert parse_identity(make_reserve_number(date(1981, 8, 29), "M", 7)).value == "19810829M071"
+
+
+def test_unknown_format_shows_its_shape_not_its_digits() -> None:
+    with pytest.raises(IdentityError) as info:
+        parse_identity("1912121")
+    text = str(info.value)
+    assert "shaped NNNNNNN" in text and "1912121" not in text

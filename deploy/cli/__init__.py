@@ -37,6 +37,7 @@ def _register_all() -> None:
     from deploy.cli import status_cmds; status_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import archive_cmds; archive_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import integrations_cmds; integrations_cmds.register(app)  # noqa: E702, I001
+    from deploy.cli import extract_cmds; extract_cmds.register(app)  # noqa: E702, I001
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:
