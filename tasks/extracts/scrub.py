@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import re
+from models.identity import IDENTITY_LIKE, scrub_identities
 
-from models.identity import mask
-
-#: Anything shaped like a personnummer, samordningsnummer or VGR reserve number.
-IDENTITY_LIKE = re.compile(
-    r"(?<![0-9A-Za-z])(\d{8}|\d{6})[-+]?(\d{4}|[A-Za-z]\d{3})(?![0-9]|-[0-9a-fA-F])"
-)
+__all__ = ["IDENTITY_LIKE", "scrub"]
 
 
 def scrub(text: str) -> str:
     """``text`` with every identity-shaped run masked (``19121212-****``)."""
-    return IDENTITY_LIKE.sub(lambda m: mask(m.group(1).rjust(8, "0")) if len(m.group(1)) == 8
-                             else f"{m.group(1)}-****", text)  # fmt: skip
+    return scrub_identities(text)
