@@ -44,6 +44,8 @@ Action = Callable[[ActionContext], ActionResult]
 # name -> "module:function"
 _ACTIONS: dict[str, str] = {
     "archive": "flows.archive:archive_action",
+    "extracts": "flows.extracts:extracts_action",
+    "person-extracts": "flows.extracts:person_extracts_action",
     "integration": "flows.integrations:run_integration_action",
 }
 

@@ -8,24 +8,17 @@ ledger keeps as the approver.
 
 from __future__ import annotations
 
-import re
-
 from prefect.input import RunInput
 from pydantic import Field, field_validator
 
-#: A personnummer/samordningsnummer-like run of digits (10 or 12, optional separator).
-_PNR = re.compile(r"(?<!\d)(\d{2})?(\d{6})([-+ ]?)(\d{4})(?!\d)")
+from models.identity import IDENTITY_LIKE, scrub_identities
 
 
 def mask_personnummer(text: str) -> str:
     """``text`` with anything shaped like a personnummer masked: ``19121212-1212`` →
     ``19121212-****``. Comments end up in the ledger and in artifacts, so nobody can paste
     one there by mistake."""
-
-    def _mask(m: re.Match[str]) -> str:
-        return f"{m.group(1) or ''}{m.group(2)}-****"
-
-    return _PNR.sub(_mask, text)
+    return scrub_identities(text)
 
 
 class MilestoneDecision(RunInput):
@@ -57,7 +50,7 @@ class MilestoneDecision(RunInput):
         value = " ".join(value.split())
         if not value:
             raise ValueError("godkännarens namn saknas (approver name is required)")
-        if any(ch.isdigit() for ch in value) and _PNR.search(value):
+        if IDENTITY_LIKE.search(value):
             raise ValueError("skriv ditt namn, inte ett personnummer")
         return value
 

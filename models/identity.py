@@ -94,6 +94,23 @@ def mask(identity: str) -> str:
     return "****"
 
 
+#: Anything shaped like a personnummer, samordningsnummer or VGR reserve number inside a text
+#: (10 or 12 digits with an optional separator, or 8 digits + letter + 3 digits); not a run
+#: inside a longer number or a UUID.
+IDENTITY_LIKE = re.compile(
+    r"(?<![0-9A-Za-z])(\d{8}|\d{6})[-+ ]?(\d{4}|[A-Za-z]\d{3})(?![0-9]|-[0-9a-fA-F])"
+)
+
+
+def scrub_identities(text: str) -> str:
+    """``text`` with every identity-shaped run masked (``19121212-1212`` → ``19121212-****``).
+
+    The one place that keeps identities out of free text that may reach a log, an artifact, a
+    notice, the ledger or an exception (form comments, program output, error messages).
+    """
+    return IDENTITY_LIKE.sub(lambda m: f"{m.group(1)}-****", text)
+
+
 def _valid_date(y: int, m: int, d: int) -> bool:
     try:
         date(y, m, d)
@@ -128,8 +145,7 @@ def parse_identity(raw: str, *, today: date | None = None) -> Identity:
         if sep == "+":
             year -= 100
         return _parse_pnr(f"{year:04d}{yymmdd[2:]}{rest}")
-    shape = re.sub(r"\d", "N", text)
-    shape = re.sub(r"[A-Za-z]", "L", shape)
+    shape = "".join("N" if c.isdigit() else "L" if c.isalpha() else c for c in text)
     raise IdentityError(
         "format",
         f"unknown identity format ({len(text)} characters, shaped {shape}); expected "

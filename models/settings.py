@@ -39,22 +39,38 @@ class Settings(BaseSettings):
         "http(s):// URL answering JSON, or `variable:NAME` for a Prefect Variable.",
     )
     integrations_path: Path = Field(default=PLAN_DIR / "integrations.yaml")
-    approval_timeout_seconds: int = Field(default=3600, description="Seconds to wait for a form.")
-    approval_poll_seconds: int = Field(default=10, description="Seconds between form checks.")
+    approval_timeout_seconds: int = Field(
+        default=3600,
+        description="How long an integration shutdown run waits in its approval form "
+        "before it ends with the integration waiting.",
+    )
     source_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of SAMSA's database (the synthetic demo database by default).",
     )
     archive_dir: Path | None = None
     extracts_dir: Path | None = None
+    drops_path: Path = Field(default=PLAN_DIR / "drops.yaml", description="Extract drops file.")
+    extract_person_source: Literal["auto", "live", "archive"] = Field(
+        default="auto", description="Person extracts: auto = live db if it answers, else archive."
+    )
     apprise_config: Path | None = Field(
         default=None, description="An apprise configuration file (YAML) with tagged URLs."
     )
     apprise_urls: list[str] = Field(default_factory=list)
     language: Literal["sv", "en"] = "sv"
     timezone: str = "Europe/Stockholm"
-    approval_timeout_days: int = Field(default=7, ge=1, description="How long a confirm-milestone run waits for a person's decision before it gives up (the reconciler asks again).")
-    approval_poll_seconds: int = Field(default=10, ge=1, description="How often a paused confirm-milestone run checks whether it was resumed.")
+    approval_timeout_days: int = Field(
+        default=7,
+        ge=1,
+        description="How long a confirm-milestone run waits for a person's decision "
+        "before it gives up (the reconciler asks again).",
+    )
+    approval_poll_seconds: int = Field(
+        default=10,
+        ge=1,
+        description="How often a paused confirm-milestone run checks whether it was resumed.",
+    )
     ui_url: str = Field(
         default="http://127.0.0.1:4200", description="Prefect UI address used in links."
     )

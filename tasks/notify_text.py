@@ -11,12 +11,13 @@ rollout; :func:`scrub` masks anything that looks like a personnummer as a last g
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Literal
+
+from models.identity import scrub_identities
 
 Lang = Literal["sv", "en"]
 
@@ -25,14 +26,9 @@ _MONTHS = {
     "en": "January February March April May June July August September October November December",
 }
 
-# 12 or 10 digits, optionally with - or + before the last four: a personnummer or
-# samordningsnummer (or a VGR reserve number with a sex letter).
-_PNR = re.compile(r"\b(\d{6}|\d{8})([-+]?)(\d{4}|[KMX]\d{3})\b")
-
-
 def scrub(text: str) -> str:
     """Mask anything shaped like a personnummer (``19121212-1212`` → ``19121212-****``)."""
-    return _PNR.sub(lambda m: f"{m.group(1)}{m.group(2) or '-'}****", text)
+    return scrub_identities(text)
 
 
 def format_date(d: date, lang: Lang = "sv") -> str:

@@ -87,3 +87,32 @@ def test_generated_identities_all_validate() -> None:
         value, kind = synthetic_identity(rng, birth)
         assert parse_identity(value).kind is kind
     assert parse_identity(make_reserve_number(date(1981, 8, 29), "M", 7)).value == "19810829M071"
+
+
+def test_unknown_format_shows_its_shape_not_its_digits() -> None:
+    with pytest.raises(IdentityError) as info:
+        parse_identity("1912121")
+    text = str(info.value)
+    assert "shaped NNNNNNN" in text and "1912121" not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("ring om 19121212-1212 i dag", "ring om 19121212-**** i dag"),
+        ("121212+1212", "121212-****"),
+        ("191212121212", "19121212-****"),
+        ("reserv 19810829M071.", "reserv 19810829-****."),
+    ],
+)
+def test_scrub_masks_every_identity_shape_in_free_text(text: str, masked: str) -> None:
+    from models.identity import scrub_identities
+
+    assert scrub_identities(text) == masked
+
+
+def test_scrub_leaves_uuids_and_longer_numbers_alone() -> None:
+    from models.identity import scrub_identities
+
+    text = "run 12345678-1234-5678-9abc-def012345678 och 12345678901234567"
+    assert scrub_identities(text) == text

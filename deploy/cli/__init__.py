@@ -31,10 +31,13 @@ def _register_all() -> None:
 
     ledger_cmds.register(app)
     from deploy.cli import plan_cmds; plan_cmds.register(app)  # noqa: E702, I001
+    from deploy.cli import up_cmds; up_cmds.register(app)  # noqa: E702, I001
+    from deploy.cli import doctor_cmds; doctor_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import notify_cmds; notify_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import status_cmds; status_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import archive_cmds; archive_cmds.register(app)  # noqa: E702, I001
     from deploy.cli import integrations_cmds; integrations_cmds.register(app)  # noqa: E702, I001
+    from deploy.cli import extract_cmds; extract_cmds.register(app)  # noqa: E702, I001
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

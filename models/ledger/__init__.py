@@ -6,12 +6,14 @@ ledger upgrades to *every* head, so independent branches of migrations coexist.
 """
 
 from models.ledger import archive as _archive  # noqa: F401  (archive_package table)
+from models.ledger import extracts as _extracts  # noqa: F401  (register tables)
 from models.ledger import integrations as _integrations  # noqa: F401  (tables)
 from models.ledger.audit import ChainVerdict, verify_chain
 from models.ledger.base import Base, utcnow
 from models.ledger.core import Approval, AuditEntry, MilestoneEvent, MilestoneRecord, MilestoneState
 from models.ledger.notify import MilestoneSnapshot, NoticeOutbox, NoticeStatus  # noqa: F401
 from models.ledger.repository import Ledger, make_engine, migrate
+from models.ledger.rollout import RolloutStageSnapshot  # noqa: F401 (production)
 
 __all__ = [
     "Approval",

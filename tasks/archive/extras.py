@@ -18,4 +18,11 @@ from pathlib import Path
 
 PackageExtra = Callable[[Path, str, Path], list[Path]]
 
-PACKAGE_EXTRAS: list[PackageExtra] = []
+
+def _person_index(siard: Path, source_url: str, work_dir: Path) -> list[Path]:
+    from tasks.extracts.person_index import build_person_index  # extracts area: person index
+
+    return build_person_index(siard, source_url, work_dir)
+
+
+PACKAGE_EXTRAS: list[PackageExtra] = [_person_index]

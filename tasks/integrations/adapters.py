@@ -16,7 +16,6 @@ Details kept for the ledger are masked: no personnummer leaves an adapter.
 
 from __future__ import annotations
 
-import re
 import ssl
 import subprocess
 from collections.abc import Callable
@@ -25,14 +24,13 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from models.identity import scrub_identities
 from models.integrations import Action, StepKind
-
-_PNR = re.compile(r"\b(\d{6}|\d{8})[-+]?\d{4}\b")
 
 
 def mask(text: str, limit: int = 300) -> str:
     """``text`` shortened, with anything shaped like a personnummer masked (19121212-****)."""
-    text = _PNR.sub(lambda m: f"{m.group(1)}-****", text)
+    text = scrub_identities(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

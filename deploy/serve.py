@@ -1,0 +1,173 @@
+"""The embedded default: a Prefect server on SQLite plus one process serving every deployment.
+
+``samsa-decom up`` calls :func:`run_embedded`. Everything lives under the settings' ``home``
+folder (``var/`` by default): the Prefect server's database and log in ``home/prefect``, the
+ledger as ``home/ledger.sqlite``, the synthetic SAMSA database as ``home/samsa-demo.sqlite``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from deploy.server import PrefectServer, port_is_free
+from models.errors import InputError
+from models.settings import get_settings
+
+out = Console(width=max(Console().width, 110))
+
+
+def prefect_home(home: Path) -> Path:
+    return (home / "prefect").resolve()
+
+
+def prepare_environment(home: Path, api_url: str) -> None:
+    """Point this process (and the flow runs it starts) at the embedded server."""
+    os.environ["PREFECT_HOME"] = str(prefect_home(home))
+    if not os.environ.get("SAMSA_DECOM_UI_URL"):  # links in notices point at this UI
+        os.environ["SAMSA_DECOM_UI_URL"] = api_url.removesuffix("/api")
+        get_settings.cache_clear()
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_API_URL"] = api_url
+    os.environ.pop("PREFECT_API_AUTH_STRING", None)
+
+
+def ensure_demo_database(say: Callable[[str], None]) -> None:
+    """Create the small synthetic SAMSA database on first start, when none is configured."""
+    settings = get_settings()
+    if settings.source_url:
+        return  # an operator pointed samsa-decom at a real database: never touch it
+    path = Path(settings.resolved_source_url().removeprefix("sqlite:///"))
+    if path.exists():
+        return
+    create = _demo_data_creator()
+    if create is None:
+        say("[yellow]note:[/] the demo-data command is not in this checkout; no demo database")
+        return
+    say(f"==> creating the synthetic SAMSA demo database ({DEMO_SCALE:,} rows) in {path}")
+    create(path)
+
+
+#: Rows in the demo database `up` creates on first start (`samsa-decom demo-data` makes bigger).
+DEMO_SCALE = 20_000
+
+
+def _demo_data_creator() -> Callable[[Path], object] | None:
+    """The archive area's demo-data generator, if present in this checkout."""
+    try:
+        from tasks.demo_data import generate
+    except ImportError:
+        return None
+
+    def create(path: Path) -> object:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        report = generate(f"sqlite:///{path}", scale=DEMO_SCALE, seed=1)
+        return report
+
+    return create
+
+
+def ensure_automations(say: Callable[[str], None]) -> None:
+    """Set up the automations other areas own (notify's "a run waits for a person"), when
+    present in this checkout and configured."""
+    try:
+        from deploy.automations import ensure_pause_automation  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    if not getattr(get_settings(), "notify_pause_webhook_url", None):
+        say(
+            "note: SAMSA_DECOM_NOTIFY_PAUSE_WEBHOOK_URL is not set: a waiting approval is "
+            "announced by the daily notices only, not the moment it starts waiting"
+        )
+        return
+    ensure_pause_automation()
+    say("==> automation for runs waiting for a person is set up")
+
+
+def deployments_table(deployments: list, missing: list) -> Table:  # type: ignore[type-arg]
+    from deploy.deployments import spec
+
+    table = Table("deployment", "when", "tags", title="samsa-decom deployments")
+    for d in deployments:
+        s = spec(d.flow_name)
+        table.add_row(s.full_name, s.schedule_text, ", ".join(s.tags))
+    for m in missing:
+        table.add_row(f"[yellow]{m.spec.full_name}[/]", "[yellow]not available[/]", m.reason)
+    return table
+
+
+def serve_deployments(deployments: list, ui_url: str) -> None:  # type: ignore[type-arg]
+    """What ``prefect.serve`` does, with our message once every deployment is registered."""
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    runner = Runner(pause_on_shutdown=True)
+    for deployment in deployments:
+        runner.add_deployment(deployment)  # registers it with the server now
+    out.print(
+        f"[bold green]samsa-decom is running: open {ui_url}[/]  (Ctrl-C stops it)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        pass
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -> None:
+    """Start the server, prepare the ledger and demo data, serve every deployment until stopped."""
+    settings = get_settings()
+    home = settings.home.resolve()
+    if not port_is_free(host, port):
+        raise InputError(
+            f"port {port} on {host} is already in use (is samsa-decom or another Prefect "
+            f"server already running?): stop it, or choose another port with --port"
+        )
+    # SIGTERM before serving starts (Prefect's runner installs its own later) must still
+    # stop the server, which runs in its own session and would otherwise be left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
+    server = PrefectServer(home=prefect_home(home), host=host, port=port)
+    prepare_environment(home, server.api_url)
+    out.print(
+        f"==> starting the Prefect server (SQLite in {server.home}; log {server.log_path})",
+        soft_wrap=True,
+        highlight=False,
+    )
+    try:
+        server.start()
+        from models.ledger import Ledger
+
+        ledger = Ledger.open(settings.resolved_ledger_url())
+        ledger.close()
+        if demo:
+            ensure_demo_database(out.print)
+        ensure_automations(out.print)
+
+        from deploy.deployments import build_deployments
+
+        built = build_deployments()
+        out.print(deployments_table(built.deployments, built.missing))
+        if built.missing:
+            out.print(
+                f"[yellow]warning:[/] {len(built.missing)} deployment(s) not served "
+                "(see the table above)",
+                soft_wrap=True,
+            )
+        serve_deployments(built.deployments, server.url)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        out.print("==> stopping the Prefect server")
+        server.stop()

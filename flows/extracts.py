@@ -1,0 +1,316 @@
+"""Register extracts: every organisation gets the records it is responsible for, and any person
+can get an extract of what SAMSA holds about them (registerutdrag) — also after shutdown.
+
+- ``deliver-register-extracts``: one bag (BagIt, CSV + JSON + Swedish README) per
+  organisation from one pass over SAMSA's database or its archive package; delivered to each
+  organisation's drop; receipt files picked up. The ledger tracks produced → delivered →
+  receipt confirmed.
+- ``confirm-extract-receipt``: a person confirms that an organisation received its bag (form).
+- ``extract-person-register``: answers a request registered with ``samsa-decom extract
+  request``. It takes only the opaque request id: no personal data ever enters Prefect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.input import RunInput
+from pydantic import Field
+
+from flows.actions import ActionContext, ActionResult
+from models.errors import CheckFailed, SamsaDecomError
+from models.ledger import Ledger
+from models.ledger.extracts import DeliveryState
+from models.settings import get_settings
+from tasks.extracts.scrub import scrub
+
+
+def _ledger() -> Ledger:
+    return Ledger.open(get_settings().resolved_ledger_url())
+
+
+def _run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    rid = flow_run.id
+    return str(rid) if rid else None
+
+
+@task(name="write-organisation-bags")
+def write_bags_task(
+    source_url: str | None, archive: str | None, out_dir: str, org: str | None
+) -> list[dict[str, Any]]:
+    """Write every organisation's bag in one pass over the data and record them as produced."""
+    from tasks.extracts.service import produce_org_bags
+
+    bags = produce_org_bags(
+        _ledger(), Path(out_dir), source_url=source_url, archive=Path(archive) if archive else None,
+        org=org, flow_run_id=_run_id(),
+    )  # fmt: skip
+    return [
+        {"org": b.org.id, "name": b.org.name, "records": b.records, "sha256": b.bag.sha256}
+        for b in bags
+    ]
+
+
+@task(name="deliver-bags-and-collect-receipts")
+def deliver_task(source_url: str | None, archive: str | None) -> dict[str, Any]:
+    """Deliver produced bags to the drops (atomic) and confirm receipts found there."""
+    from tasks.extracts.service import default_drops, deliver_and_collect
+
+    report = deliver_and_collect(
+        _ledger(), default_drops(), source_url=source_url,
+        archive=Path(archive) if archive else None,
+    )  # fmt: skip
+    return {
+        "delivered": len(report.delivered),
+        "receipts": len(report.receipts),
+        "problems": [str(p) for p in report.problems],
+    }
+
+
+@flow(name="deliver-register-extracts", log_prints=False)
+def deliver_register_extracts(
+    source_url: str | None = None,
+    archive: str | None = None,
+    out_dir: str | None = None,
+    org: str | None = None,
+    deliver: bool = True,
+) -> dict[str, Any]:
+    """Give every organisation the SAMSA records it is responsible for.
+
+    Writes one BagIt bag per organisation (CSV and JSON per record type, README in Swedish)
+    from SAMSA's database, or from the archive package when `archive` is given, delivers each
+    to the organisation's drop, and tracks receipts. `org` limits the run to one organisation.
+    """
+    logger = get_run_logger()
+    settings = get_settings()
+    if not source_url and not archive:
+        source_url = settings.resolved_source_url()
+    target = out_dir or str(settings.resolved_extracts_dir() / "organisations")
+    bags = write_bags_task(source_url, archive, target, org)
+    logger.info("wrote %d bags with %d records", len(bags), sum(b["records"] for b in bags))
+    delivery: dict[str, Any] = {"delivered": 0, "receipts": 0, "problems": []}
+    if deliver:
+        delivery = deliver_task(source_url, archive)
+        logger.info(
+            "delivered %d bags, %d receipts confirmed", delivery["delivered"], delivery["receipts"]
+        )
+        for problem in delivery["problems"]:
+            logger.warning("receipt problem: %s", problem)
+    _deliveries_artifact()
+    return {"bags": len(bags), "records": sum(b["records"] for b in bags), **delivery}
+
+
+def _deliveries_artifact() -> None:
+    from tasks.extracts.delivery import current_deliveries
+
+    rows = [
+        {
+            "organisation": f"{d.org_name} ({oid})",
+            "records": d.records,
+            "state": d.state.value,
+            "sha256": d.sha256,
+            "delivered": d.delivered_at.strftime("%Y-%m-%d %H:%M") if d.delivered_at else "",
+            "receipt": f"{d.receipt_by} ({d.receipt_via})" if d.receipt_by else "",
+        }
+        for oid, d in sorted(current_deliveries(_ledger()).items())
+    ]
+    create_table_artifact(
+        key="register-extracts",
+        table=rows,
+        description="Registerutdrag per organisation: producerat, levererat, kvitterat.",
+    )
+
+
+class ReceiptConfirmation(RunInput):
+    """Confirmation that an organisation received its register-extract bag."""
+
+    confirmed_by: str = Field(
+        title="Ditt namn",
+        description="Namnet som skrivs i liggaren som den som bekräftar mottagandet.",
+        min_length=1,
+        max_length=200,
+    )
+    received: bool = Field(
+        title="Organisationen har tagit emot paketet",
+        description="Kryssa i när mottagaren har bekräftat att paketet kommit fram och är läsbart.",
+    )
+    comment: str = Field(default="", title="Kommentar", max_length=2000)
+
+
+@flow(name="confirm-extract-receipt")
+def confirm_extract_receipt(org: str, timeout_seconds: int = 3600) -> str:
+    """A person confirms that one organisation received its register-extract bag.
+
+    The run pauses with a form (Resume in the UI) showing the bag's checksum; the name given
+    is recorded in the ledger as the one who confirmed.
+    """
+    from prefect.flow_runs import pause_flow_run
+
+    from tasks.extracts.delivery import confirm_receipt, current_deliveries
+
+    ledger = _ledger()
+    row = current_deliveries(ledger).get(org)
+    if row is None:
+        raise CheckFailed(f"no bag has been produced for organisation {org}")
+    if row.state is DeliveryState.receipt_confirmed:
+        return f"already confirmed by {row.receipt_by}"
+    if row.state is not DeliveryState.delivered:
+        raise CheckFailed(f"the bag for organisation {org} has not been delivered yet")
+    answer = pause_flow_run(
+        wait_for_input=ReceiptConfirmation.with_initial_data(
+            description=(
+                f"**{row.org_name}** ({org}): paketet `{row.bag_name}` levererades till "
+                f"`{row.delivered_to}`.\n\nKontrollsumma (SHA-256 av tagmanifest-sha256.txt): "
+                f"`{row.sha256}`"
+            ),
+            received=False,
+        ),
+        timeout=timeout_seconds,
+    )
+    if not answer.received:
+        return "not confirmed: the form said the bag has not been received"
+    confirm_receipt(
+        ledger, row.sha256, by=answer.confirmed_by, via="form", comment=scrub(answer.comment)
+    )
+    get_run_logger().info("receipt for organisation %s confirmed", org)
+    return f"confirmed by {answer.confirmed_by}"
+
+
+@task(name="answer-person-request")
+def answer_request_task(request_id: str) -> dict[str, Any]:
+    """Answer one registered request (identity read from the ledger, never from Prefect)."""
+    from tasks.extracts.service import answer_request
+
+    try:
+        answer = answer_request(_ledger(), request_id)
+    except SamsaDecomError as exc:
+        raise type(exc)(scrub(str(exc))) from None
+    except Exception as exc:  # noqa: BLE001 - a foreign message may hold personal data
+        raise CheckFailed(f"extract failed: {type(exc).__name__}: {scrub(str(exc))}") from None
+    return {
+        "source": answer.source,
+        "found": answer.found,
+        "counts": answer.counts,
+        "files": {k: str(v) for k, v in answer.files.items()},
+    }
+
+
+@flow(name="extract-person-register")
+def extract_person_register(request_id: str) -> dict[str, Any]:
+    """Answer one person's request for a register extract (registerutdrag, GDPR art. 15).
+
+    `request_id` is the opaque id printed by `samsa-decom extract request`; the person's
+    identity stays in the ledger. The answer (HTML, PDF, JSON in Swedish) comes from SAMSA's
+    database, or from the archive package after shutdown.
+    """
+    result = answer_request_task(request_id)
+    counts = ", ".join(f"{k}: {v}" for k, v in result["counts"].items())
+    get_run_logger().info(
+        "request %s answered from %s (%s)", request_id, result["source"], counts
+    )
+    create_markdown_artifact(
+        key=f"registerutdrag-{request_id}",
+        markdown="\n".join(
+            [
+                f"# Registerutdrag, begäran `{request_id}`",
+                f"- Källa: {'SAMSA:s databas' if result['source'] == 'live' else 'arkivpaketet'}",
+                f"- Uppgifter funna: {'ja' if result['found'] else 'nej'}",
+                f"- Antal: {counts}",
+                *(f"- {k.upper()}: `{v}`" for k, v in result["files"].items()),
+            ]
+        ),
+        description="Svar på begäran om registerutdrag (inga personuppgifter här).",
+    )
+    return result
+
+
+# -- the reconciler's action -------------------------------------------------------------------
+def extracts_action(ctx: ActionContext) -> ActionResult:
+    """Milestone action "extracts": all organisations' bags delivered, then wait for receipts.
+
+    First call produces and delivers; later calls only look for receipts. In a rehearsal the
+    bags are written (and checked) under the extracts folder but neither delivered nor recorded.
+    """
+    from tasks.extracts.delivery import awaiting_receipt, current_deliveries, scan_receipts
+
+    settings = get_settings()
+    if ctx.rehearse:
+        from tasks.extracts.orgs import write_org_bags
+        from tasks.extracts.source import open_source
+
+        src = open_source(ctx.params.get("source_url") or settings.resolved_source_url(), None)
+        try:
+            bags = write_org_bags(src, settings.resolved_extracts_dir() / "rehearsal")
+        finally:
+            src.close()
+        return ActionResult(
+            done=True,
+            summary=f"Genrepetition: {len(bags)} paket skrivna, inget levererat.",
+            details={"bags": len(bags), "records": sum(b.records for b in bags)},
+        )
+    ledger = Ledger.open(ctx.ledger_url)
+    if not current_deliveries(ledger) or ctx.params.get("refresh"):
+        deliver_register_extracts(
+            source_url=ctx.params.get("source_url"), archive=ctx.params.get("archive")
+        )
+    else:
+        scan_receipts(ledger)
+    waiting = awaiting_receipt(ledger)
+    total = len(current_deliveries(ledger))
+    if waiting:
+        return ActionResult(
+            done=False,
+            waiting=True,
+            summary=f"{total - len(waiting)} av {total} organisationer har kvitterat sitt paket.",
+            details={"awaiting": [w.org_id for w in waiting]},
+        )
+    return ActionResult(done=True, summary=f"Alla {total} organisationer har kvitterat.")
+
+
+def person_extracts_action(ctx: ActionContext) -> ActionResult:
+    """Milestone action "person-extracts" (the register-extract routine works from the archive).
+
+    Answers every open request, each as its own ``extract-person-register`` run (request id
+    only). Done once at least one request has been answered from the archive package; until
+    then it waits (register a real request with ``samsa-decom extract request``; with
+    ``SAMSA_DECOM_EXTRACT_PERSON_SOURCE=archive`` or SAMSA switched off it is answered from
+    the archive). In a rehearsal nothing is answered.
+    """
+    from sqlalchemy import func, select
+
+    from models.ledger.extracts import PersonRequest, RequestState
+
+    ledger = Ledger.open(ctx.ledger_url)
+    with ledger.unit_of_work() as s:
+        open_ids = list(
+            s.execute(
+                select(PersonRequest.request_id)
+                .where(PersonRequest.state == RequestState.registered)
+                .order_by(PersonRequest.deadline)
+            ).scalars()
+        )
+    if ctx.rehearse:
+        return ActionResult(done=True, summary=f"Genrepetition: {len(open_ids)} öppna begäranden.")
+    for request_id in open_ids:
+        extract_person_register(request_id)
+    with ledger.unit_of_work() as s:
+        from_archive = s.execute(
+            select(func.count()).where(PersonRequest.answered_from == "archive")
+        ).scalar_one()
+    summary = f"{len(open_ids)} begäranden besvarade nu; {from_archive} totalt ur arkivet."
+    if not from_archive:
+        return ActionResult(
+            done=False, waiting=True,
+            summary=summary + " Väntar på en begäran som besvaras ur arkivpaketet.",
+            details={"answered": open_ids},
+        )  # fmt: skip
+    return ActionResult(done=True, summary=summary, details={"answered": open_ids})
+
+
+if __name__ == "__main__":  # pragma: no cover - run once locally
+    print(deliver_register_extracts())

@@ -1,0 +1,320 @@
+"""The person index: answering one person's extract from the archive package in well under a
+second, without scanning it.
+
+Written at archiving time as a ``PACKAGE_EXTRAS`` entry (``build_person_index``), so it lands in
+the package's ``metadata/other/`` and is covered by the package's checksums and METS. It is a
+small SQLite file:
+
+- ``meta``: format, the .siard's name and size, and the per-package **salt** (derived from
+  the .siard's entries, so the same content gives the same index byte for byte);
+- ``person_key``: ``HMAC-SHA256(salt, identity)`` → person id and the row's place. The index
+  holds no identity in clear text: it can only answer "where is this person?" for someone who
+  already knows the identity;
+- ``row_loc``: person id → (table, byte offset, length) of every row about that person, in the
+  .siard file (table entries are stored uncompressed, so a row is one ``seek`` + ``read``);
+- ``lookup``: id → place for the small tables an extract names (organisations, users).
+
+Rows are decoded with the archive's own reader (``parse_row``), so values are the ones the
+reader gives for a full read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from models.errors import CheckFailed, InputError
+from models.identity import Identity
+from tasks.extracts.source import TableSpec
+
+INDEX_NAME = "person-index.sqlite"
+FORMAT = "samsa-person-index/1"
+PERSON_TABLE = "person"
+LOOKUP_TABLES = ("organisation", "user_account")
+_CHUNK = 1 << 24
+
+
+def package_salt(siard: Path) -> bytes:
+    """This package's salt: SHA-256 over every entry's name, size and CRC-32 in the .siard.
+
+    It differs from package to package (the content differs) yet is the same for the same
+    content, so archiving the same source twice still gives the same package byte for byte.
+    """
+    h = hashlib.sha256(FORMAT.encode())
+    with zipfile.ZipFile(siard) as zf:
+        for zi in zf.infolist():
+            h.update(f"{zi.filename}\0{zi.file_size}\0{zi.CRC}\n".encode())
+    return h.digest()
+
+
+def identity_key(salt: bytes, identity: str) -> bytes:
+    """The keyed hash under which an identity is found in the index."""
+    return hmac.new(salt, identity.encode("ascii"), hashlib.sha256).digest()
+
+
+def _iter_rows(
+    f: Any, start: int, size: int, cols: list[int]
+) -> Iterator[tuple[int, int, list[bytes | None]]]:
+    """``(absolute offset, length, [cell text of each col])`` for every row of a stored entry."""
+    tags = [(f"<c{c}>".encode(), f"</c{c}>".encode()) for c in cols]
+    pos = 0  # offset in the entry of data[0]
+    carry = b""
+    f.seek(start)
+    remaining = size
+    while remaining > 0 or carry:
+        chunk = f.read(min(_CHUNK, remaining)) if remaining > 0 else b""
+        remaining -= len(chunk)
+        data = carry + chunk
+        i = 0
+        find = data.find
+        while True:
+            s = find(b"<row>", i)
+            if s < 0:
+                i = max(i, len(data) - 4)  # a "<row" cut at the chunk's end comes next time
+                break
+            e = find(b"</row>", s)
+            if e < 0:
+                i = s
+                break
+            e += 6
+            cells: list[bytes | None] = []
+            for open_tag, close_tag in tags:
+                a = find(open_tag, s, e)
+                if a < 0:
+                    cells.append(None)
+                    continue
+                a += len(open_tag)
+                cells.append(data[a : find(close_tag, a, e)])
+            yield start + pos + s, e - s, cells
+            i = e
+        if not chunk:
+            break
+        carry = data[i:]
+        pos += i
+
+
+def _entry_span(siard: Path, entry: str) -> tuple[int, int]:
+    from tasks.archive.container import entry_data_offset
+
+    with zipfile.ZipFile(siard) as zf:
+        size = zf.getinfo(entry).file_size
+    return entry_data_offset(siard, entry), size
+
+
+def _key(value: bytes | None) -> int | str | None:
+    if value is None:
+        return None
+    text = value.decode("utf-8")
+    return int(text) if text.isdigit() else text
+
+
+def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> list[Path]:
+    """PACKAGE_EXTRAS entry: write ``person-index.sqlite`` for the .siard at ``siard_path``.
+
+    ``source_url`` is not used: the index is read from the archive itself, so it addresses
+    exactly the bytes that are preserved.
+    """
+    from tasks.archive.reader import open_siard
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    out = work_dir / INDEX_NAME
+    part = work_dir / (INDEX_NAME + ".part")
+    part.unlink(missing_ok=True)
+    salt = package_salt(siard_path)
+    con = sqlite3.connect(part)
+    con.executescript(
+        """
+        PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE tables(code INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+        CREATE TABLE person_key(hkey BLOB PRIMARY KEY, person_id, "offset" INTEGER,
+                                length INTEGER) WITHOUT ROWID;
+        CREATE TABLE row_loc(person_id, tbl INTEGER, "offset" INTEGER, length INTEGER);
+        CREATE TABLE lookup(tbl INTEGER, id, "offset" INTEGER, length INTEGER,
+                            PRIMARY KEY (tbl, id)) WITHOUT ROWID;
+        """
+    )
+    with open_siard(siard_path) as arc, open(siard_path, "rb") as f:
+        tables = {t.name: t for t in arc.tables()}
+        if PERSON_TABLE not in tables:
+            raise InputError(f"{siard_path.name}: no table 'person' to index")
+        for code, name in enumerate(sorted(tables)):
+            con.execute("INSERT INTO tables VALUES (?, ?)", (code, name))
+        codes = {name: code for code, name in enumerate(sorted(tables))}
+        for name, t in tables.items():
+            cols = [c.name for c in t.columns]
+            start, size = _entry_span(siard_path, t.entry)
+            if name == PERSON_TABLE:
+                want = [cols.index("id") + 1, cols.index("identity") + 1]
+                con.executemany(
+                    "INSERT INTO person_key VALUES (?, ?, ?, ?)",
+                    (
+                        (identity_key(salt, c[1].decode("utf-8").strip()), _key(c[0]), o, n)
+                        for o, n, c in _iter_rows(f, start, size, want)
+                        if c[1] is not None
+                    ),
+                )
+            elif "person_id" in cols:
+                code = codes[name]
+                con.executemany(
+                    "INSERT INTO row_loc VALUES (?, ?, ?, ?)",
+                    (
+                        (_key(c[0]), code, o, n)
+                        for o, n, c in _iter_rows(f, start, size, [cols.index("person_id") + 1])
+                        if c[0] is not None
+                    ),
+                )
+            if name in LOOKUP_TABLES and "id" in cols:
+                code = codes[name]
+                con.executemany(
+                    "INSERT OR REPLACE INTO lookup VALUES (?, ?, ?, ?)",
+                    (
+                        (code, _key(c[0]), o, n)
+                        for o, n, c in _iter_rows(f, start, size, [cols.index("id") + 1])
+                    ),
+                )
+    con.execute("CREATE INDEX ix_row_loc_person ON row_loc(person_id, tbl)")
+    meta = {
+        "format": FORMAT,
+        "siard_name": siard_path.name,
+        "siard_size": str(siard_path.stat().st_size),
+        "salt": salt.hex(),
+        "key": "HMAC-SHA256(salt, canonical 12-character identity)",
+    }
+    con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+    con.commit()
+    con.close()
+    part.replace(out)
+    return [out]
+
+
+def find_index(package: Path, siard: Path) -> Path:
+    """The person index of a package: ``metadata/other/person-index.sqlite`` of the package
+    root (or beside the .siard)."""
+    candidates = [siard.parent / INDEX_NAME]
+    if package.is_dir():
+        candidates.insert(0, package / "metadata" / "other" / INDEX_NAME)
+    candidates += [p / "metadata" / "other" / INDEX_NAME for p in siard.parents]
+    for c in candidates:
+        if c.exists():
+            return c
+    raise InputError(
+        f"{package}: no person index ({INDEX_NAME}); it is written when the package is archived"
+    )
+
+
+class ArchivePersonLookup:
+    """A person's rows from the archive package through its person index."""
+
+    label = "archive"
+
+    def __init__(self, package: Path) -> None:
+        from tasks.archive.reader import open_siard
+
+        self.package = package
+        self.arc = open_siard(package)
+        self.siard = Path(self.arc.path)
+        self.index_path = find_index(package, self.siard)
+        self.db = sqlite3.connect(f"file:{self.index_path}?mode=ro", uri=True)
+        meta = dict(self.db.execute("SELECT key, value FROM meta"))
+        if meta.get("format") != FORMAT:
+            raise CheckFailed(f"{self.index_path}: unknown index format {meta.get('format')!r}")
+        if int(meta["siard_size"]) != self.siard.stat().st_size:
+            raise CheckFailed(
+                f"{self.index_path} was written for a different .siard "
+                f"({meta['siard_size']} bytes, found {self.siard.stat().st_size})"
+            )
+        self.salt = bytes.fromhex(meta["salt"])
+        self.codes = {n: c for c, n in self.db.execute("SELECT code, name FROM tables")}
+        self.file = open(self.siard, "rb")  # noqa: SIM115 - closed in close()
+        self._specs = {
+            t.name: TableSpec(t.name, tuple(c.name for c in t.columns))
+            for t in self.arc.tables()
+        }
+
+    def specs(self) -> dict[str, TableSpec]:
+        return self._specs
+
+    def _read(self, table: str, places: Iterable[tuple[int, int]]) -> list[tuple[Any, ...]]:
+        rows = []
+        for offset, length in sorted(places):
+            self.file.seek(offset)
+            rows.append(self.arc.parse_row(table, self.file.read(length)))
+        return rows
+
+    def person_rows(self, identity: Identity) -> list[tuple[Any, ...]]:
+        found = self.db.execute(
+            'SELECT "offset", length FROM person_key WHERE hkey = ?',
+            (identity_key(self.salt, identity.value),),
+        ).fetchall()
+        return self._read(PERSON_TABLE, found)
+
+    def rows_for_persons(self, table: str, person_ids: list[Any]) -> list[tuple[Any, ...]]:
+        if not person_ids or table not in self.codes:
+            return []
+        marks = ",".join("?" * len(person_ids))
+        found = self.db.execute(
+            f'SELECT "offset", length FROM row_loc WHERE tbl = ? AND person_id IN ({marks})',
+            (self.codes[table], *person_ids),
+        ).fetchall()
+        return self._read(table, found)
+
+    def rows_by_id(self, table: str, ids: Iterable[Any]) -> list[tuple[Any, ...]]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        if table in LOOKUP_TABLES and table in self.codes:
+            marks = ",".join("?" * len(wanted))
+            found = self.db.execute(
+                f'SELECT "offset", length FROM lookup WHERE tbl = ? AND id IN ({marks})',
+                (self.codes[table], *wanted),
+            ).fetchall()
+            return self._read(table, found)
+        id_i = self._specs[table].columns.index("id")
+        keep = set(wanted)
+        return [r for r in self.arc.rows(table) if r[id_i] in keep]
+
+    def close(self) -> None:
+        self.file.close()
+        self.db.close()
+        self.arc.close()
+
+
+class ScanPersonLookup:
+    """The plain way, for comparison: read every row of the archive (no index)."""
+
+    label = "archive"
+
+    def __init__(self, package: Path) -> None:
+        from tasks.archive.reader import open_siard
+
+        self.arc = open_siard(package)
+        self._specs = {
+            t.name: TableSpec(t.name, tuple(c.name for c in t.columns))
+            for t in self.arc.tables()
+        }
+
+    def specs(self) -> dict[str, TableSpec]:
+        return self._specs
+
+    def _where(self, table: str, column: str, values: Iterable[Any]) -> list[tuple[Any, ...]]:
+        keep = set(values)
+        i = self._specs[table].columns.index(column)
+        return [r for r in self.arc.rows(table) if r[i] in keep]
+
+    def person_rows(self, identity: Identity) -> list[tuple[Any, ...]]:
+        return self._where(PERSON_TABLE, "identity", [identity.value])
+
+    def rows_for_persons(self, table: str, person_ids: list[Any]) -> list[tuple[Any, ...]]:
+        return self._where(table, "person_id", person_ids) if person_ids else []
+
+    def rows_by_id(self, table: str, ids: Iterable[Any]) -> list[tuple[Any, ...]]:
+        return self._where(table, "id", ids)
+
+    def close(self) -> None:
+        self.arc.close()

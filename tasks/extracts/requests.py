@@ -1,0 +1,109 @@
+"""A person's request for their register extract, kept in the ledger.
+
+The identity is stored only in the ledger's ``person_request`` table. Everything else — Prefect
+parameters, logs, artifacts, notices — refers to the request by its opaque id (a UUID).
+"""
+
+from __future__ import annotations
+
+import calendar
+import uuid
+from datetime import date
+from pathlib import Path
+
+from models.errors import InputError, Problem, ValidationFailed
+from models.identity import Identity, IdentityError, parse_identity
+from models.ledger import Ledger, utcnow
+from models.ledger.extracts import PersonRequest, RequestState
+
+ACTOR = "samsa-decom extracts"
+
+
+def one_month_after(day: date) -> date:
+    """The same day next month (the last day of next month when it has no such day)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def register_request(
+    ledger: Ledger, identity: Identity, *, received_on: date | None = None, registered_by: str = ""
+) -> PersonRequest:
+    """Register a request; its deadline is one month after it was received."""
+    received_on = received_on or date.today()
+    req = PersonRequest(
+        request_id=str(uuid.uuid4()),
+        identity=identity.value,
+        identity_kind=identity.kind.value,
+        received_on=received_on,
+        deadline=one_month_after(received_on),
+        state=RequestState.registered,
+        registered_by=registered_by[:200],
+    )
+    with ledger.unit_of_work() as s:
+        s.add(req)
+        ledger.append_audit(
+            s,
+            actor=registered_by or ACTOR,
+            action="extract_request.registered",
+            subject=f"extract-request:{req.request_id}",
+            details={"kind": identity.kind.value, "deadline": req.deadline.isoformat()},
+        )
+    return req
+
+
+def read_request_file(path: Path) -> list[Identity]:
+    """Identities from a request file (one per line; ``#`` starts a comment).
+
+    Every bad line is reported with its line number and reason, never with the number itself.
+    """
+    if not path.exists():
+        raise InputError(f"request file not found: {path}")
+    found: list[Identity] = []
+    problems: list[Problem] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            found.append(parse_identity(text))
+        except IdentityError as exc:
+            problems.append(Problem(f"{path}:{n}", f"{exc.reason}: {exc}"))
+    if problems:
+        raise ValidationFailed(f"request file {path}", problems)
+    return found
+
+
+def get_request(ledger: Ledger, request_id: str) -> PersonRequest:
+    """The request with this id; InputError naming the id when there is none."""
+    try:
+        uuid.UUID(request_id)
+    except ValueError:
+        # not echoed: someone may have pasted an identity where the request id belongs
+        raise InputError(
+            f"the request id ({len(request_id)} characters) is not a request id (a UUID); use "
+            "the id printed by `samsa-decom extract request`"
+        ) from None
+    with ledger.unit_of_work() as s:
+        req = s.get(PersonRequest, request_id)
+        if req is None:
+            raise InputError(f"no extract request {request_id} in the ledger")
+        s.expunge(req)
+        return req
+
+
+def mark_answered(ledger: Ledger, request_id: str, *, source: str, result_dir: Path) -> None:
+    """Record that the request was answered (from ``live`` or ``archive``)."""
+    with ledger.unit_of_work() as s:
+        req = s.get(PersonRequest, request_id)
+        assert req is not None
+        req.state = RequestState.answered
+        req.answered_at = utcnow()
+        req.answered_from = source
+        req.result_dir = str(result_dir)
+        ledger.append_audit(
+            s,
+            actor=ACTOR,
+            action="extract_request.answered",
+            subject=f"extract-request:{request_id}",
+            details={"source": source, "on_time": utcnow().date() <= req.deadline},
+        )

@@ -1,0 +1,85 @@
+"""The extracts' ledger tables on SQLite and PostgreSQL: requests with deadlines, deliveries
+from produced to receipt confirmed, every change audited, no identity in the audit chain."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from models.errors import InputError
+from models.identity import make_personnummer, parse_identity
+from models.ledger import Ledger
+from models.ledger.extracts import DeliveryState, RequestState
+from tasks.extracts.bag import BagWriter
+from tasks.extracts.deadlines import open_deadlines
+from tasks.extracts.delivery import (
+    confirm_receipt,
+    current_deliveries,
+    deliver_all,
+    load_drops,
+    record_produced,
+)
+from tasks.extracts.orgs import OrgBag, OrgInfo
+from tasks.extracts.requests import get_request, mark_answered, register_request
+
+
+def _org_bag(root: Path, org: OrgInfo) -> OrgBag:
+    w = BagWriter(root / f"samsa-registerutdrag-{org.id}")
+    w.add_text("README.txt", f"Registerutdrag för {org.name}\n")
+    return OrgBag(org, w.finish({}, bagging_date=date(2027, 1, 4)), {"message": 0})
+
+
+def test_request_and_delivery_lifecycle(db_url: str, tmp_path: Path) -> None:
+    ledger = Ledger.open(db_url)
+    identity = make_personnummer(date(1961, 5, 2), 991)
+    req = register_request(ledger, parse_identity(identity), received_on=date(2027, 1, 31),
+                           registered_by="Handläggare")  # fmt: skip
+    assert get_request(ledger, req.request_id).deadline == date(2027, 2, 28)
+    with pytest.raises(InputError, match="not a request id") as info:
+        get_request(ledger, identity)  # an identity pasted where the request id belongs
+    assert identity not in str(info.value) and identity[:8] not in str(info.value)
+
+    org = OrgInfo("7", "Borås kommun", "municipality")
+    record_produced(ledger, [_org_bag(tmp_path / "bags", org)])
+    record_produced(ledger, [_org_bag(tmp_path / "bags", org)])  # same bag: no second row
+    assert [d.key for d in open_deadlines(ledger, date(2027, 2, 1))] == [
+        f"extract-request:{req.request_id}"
+    ]
+    drops = load_drops(tmp_path / "none.yaml", tmp_path)
+    [delivered] = deliver_all(ledger, drops, {"7": org})
+    assert Path(delivered.delivered_to or "").parent == tmp_path / "drops" / "7"
+    with pytest.raises(InputError, match="not been delivered|no delivered"):
+        confirm_receipt(ledger, "a" * 64, by="X", via="cli")
+    confirm_receipt(ledger, delivered.sha256, by="Kim", via="cli")
+    assert current_deliveries(ledger)["7"].state is DeliveryState.receipt_confirmed
+
+    mark_answered(ledger, req.request_id, source="live", result_dir=tmp_path / "answer")
+    assert get_request(ledger, req.request_id).state is RequestState.answered
+    assert open_deadlines(ledger, date(2027, 2, 1)) == []
+
+    assert ledger.verify_audit().ok
+    actions = [e.action for e in ledger.audit_entries()]
+    assert actions == [
+        "extract_request.registered", "extract.produced", "extract.delivered",
+        "extract.receipt_confirmed", "extract_request.answered",
+    ]  # fmt: skip
+    audit_text = json.dumps([[e.subject, e.details] for e in ledger.audit_entries()])
+    assert identity not in audit_text and identity[:8] not in audit_text
+    ledger.close()
+
+
+def test_notify_engine_sees_the_deadlines_without_personal_data() -> None:
+    from models.settings import get_settings
+    from tasks.notify import deadline_sources
+
+    ledger = Ledger.open(get_settings().resolved_ledger_url())
+    identity = make_personnummer(date(1970, 12, 24), 987)
+    req = register_request(ledger, parse_identity(identity), received_on=date(2027, 5, 3))
+    [provider] = [p for p in deadline_sources() if type(p).__name__ == "ExtractsDeadlineProvider"]
+    [deadline] = list(provider.deadlines(date(2027, 5, 20)))
+    assert deadline.key == f"extract-request:{req.request_id}"
+    assert deadline.due == date(2027, 6, 3) and deadline.tag == "projektledning"
+    assert identity not in deadline.title and identity[:8] not in deadline.title

@@ -1,0 +1,122 @@
+"""After shutdown: the same answers from the archive package as from the live database — a
+person's extract through the person index, and every organisation's bag."""
+
+from __future__ import annotations
+
+import filecmp
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from deploy.cli import main
+from models.identity import parse_identity
+from tasks.archive.run import archive_database
+from tasks.demo_data import generate
+from tasks.extracts.person import LivePersonLookup, build_person_extract, without_source
+from tasks.extracts.person_index import INDEX_NAME, ArchivePersonLookup, ScanPersonLookup
+from tasks.extracts.source import LiveSource
+
+
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    root = tmp_path_factory.mktemp("archived")
+    url = f"sqlite:///{root / 'samsa.sqlite'}"
+    generate(url, scale=3000, seed=8)
+    outcome = archive_database(url, root / "packages")
+    assert outcome.verified, outcome.problems
+    return url, outcome.package
+
+
+def _identities(url: str) -> list[str]:
+    eng = create_engine(url)
+    with eng.connect() as c:
+        rows = c.execute(text(
+            "select identity from person where id in (1, 2, 3) or protected_identity = true "
+            "or identity_kind <> 'personnummer' order by id limit 12"
+        )).scalars().all()  # fmt: skip
+    eng.dispose()
+    return list(rows)
+
+
+def test_index_is_inside_the_package_and_in_its_mets(archived: tuple[str, Path]) -> None:
+    _, package = archived
+    index = package / "metadata" / "other" / INDEX_NAME
+    assert index.exists()
+    assert f"metadata/other/{INDEX_NAME}" in (package / "METS.xml").read_text(encoding="utf-8")
+    con = sqlite3.connect(index)
+    dumped = "\n".join(con.iterdump())
+    con.close()
+    for identity in _identities(archived[0]):
+        assert identity not in dumped  # the index holds keyed hashes only
+
+
+def test_live_and_archive_extracts_are_equal(archived: tuple[str, Path]) -> None:
+    url, package = archived
+    live_source = LiveSource(url)
+    live = LivePersonLookup(live_source)
+    indexed = ArchivePersonLookup(package)
+    kinds = set()
+    for identity in [*_identities(url), "19121212-1212"]:
+        ident = parse_identity(identity)
+        kinds.add(ident.kind)
+        a = build_person_extract(live, ident, request_id="r", produced_on=date(2027, 1, 4))
+        b = build_person_extract(indexed, ident, request_id="r", produced_on=date(2027, 1, 4))
+        assert (a["source"], b["source"]) == ("live", "archive")
+        assert without_source(a) == without_source(b)
+    assert len(kinds) == 3  # personnummer, samordningsnummer and reserve numbers all tried
+    scan = ScanPersonLookup(package)
+    ident = parse_identity(_identities(url)[0])
+    assert without_source(
+        build_person_extract(scan, ident, request_id="r", produced_on=date(2027, 1, 4))
+    ) == without_source(build_person_extract(live, ident, request_id="r",
+                                             produced_on=date(2027, 1, 4)))  # fmt: skip
+    live_source.close()
+    indexed.close()
+    scan.close()
+
+
+def test_cli_answers_from_the_archive(
+    archived: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, package = archived
+    identity = _identities(url)[0]
+    code = main(["extract", "person", "--id", identity, "--archive", str(package),
+                 "--out", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "from archive" in out and identity not in out
+    assert len(list(tmp_path.glob("registerutdrag-*.pdf"))) == 1
+
+
+def test_organisation_bags_from_the_archive_equal_those_from_the_database(
+    archived: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, package = archived
+    assert main(["extract", "orgs", "--source", url, "--out", str(tmp_path / "live")]) == 0
+    assert main(["extract", "orgs", "--archive", str(package), "--out", str(tmp_path / "arc")]) == 0
+    live_files = sorted(p.relative_to(tmp_path / "live") for p in (tmp_path / "live").rglob("*"))
+    arc_files = sorted(p.relative_to(tmp_path / "arc") for p in (tmp_path / "arc").rglob("*"))
+    assert live_files == arc_files
+    data = [p for p in live_files if p.parent.name == "data" and p.name != "README.txt"]
+    assert len(data) > 100
+    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "live", tmp_path / "arc", data,
+                                           shallow=False)  # fmt: skip
+    assert mismatch == [] and errors == []
+
+
+def test_live_and_archive_extracts_are_equal_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    generate(pg_url, scale=1500, seed=9)
+    outcome = archive_database(pg_url, tmp_path / "packages")
+    assert outcome.verified, outcome.problems
+    live_source = LiveSource(pg_url)
+    live = LivePersonLookup(live_source)
+    indexed = ArchivePersonLookup(outcome.package)
+    for identity in _identities(pg_url):
+        ident = parse_identity(identity)
+        a = build_person_extract(live, ident, request_id="r", produced_on=date(2027, 1, 4))
+        b = build_person_extract(indexed, ident, request_id="r", produced_on=date(2027, 1, 4))
+        assert a["found"] and without_source(a) == without_source(b)
+    live_source.close()
+    indexed.close()
