@@ -265,10 +265,11 @@ class SiardArchive:
         total = 0
         pos = 2  # the first row's first cell
         for row, n in zip(row_elems, sizes, strict=True):
-            texts = flat[pos : pos + n]
+            cell_texts: list[Any] = flat[pos : pos + n]
             pos += n + 1
-            if direct and n != ncols and None not in texts:
-                texts = _place(row, texts, tags, nullable)  # NULLs: cells absent
+            texts: list[Any] | None = cell_texts
+            if direct and n != ncols and None not in cell_texts:
+                texts = _place(row, cell_texts, tags, nullable)  # NULLs: cells absent
             if not direct or texts is None or None in texts:
                 cells = self._cells(table, row, layout)
                 joined = SEP.join([NULL if c is None else c for c in cells])
