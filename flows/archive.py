@@ -10,6 +10,8 @@ the ledger. A run that was stopped resumes where it stopped: finished tables are
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ from prefect.artifacts import (
     create_progress_artifact,
     update_progress_artifact,
 )
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.actions import ActionContext, ActionResult
 from models.errors import CheckFailed
@@ -113,18 +117,49 @@ def summary_markdown(outcome: ArchiveOutcome) -> str:
     return "\n".join(lines)
 
 
+@task(name="reread-chunk", cache_policy=NO_CACHE, persist_result=False)
+def reread_chunk(work: Callable[[Any], Any], job: Any) -> Any:
+    """Re-read one chunk of an archived table: parse, validate against the table's schema,
+    digest its rows (the verification that the archive matches the source)."""
+    return work(job)
+
+
+class _TaskRunnerChunks:
+    """Runs the engine's re-read chunks as ``reread-chunk`` task runs on the flow's task
+    runner (named ``verify-<table>-<n>``), so they show in the UI and spread over its workers."""
+
+    def __init__(self) -> None:
+        self._count: Counter[str] = Counter()
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any, /) -> Any:
+        table = getattr(arg[1], "table", "table")
+        self._count[table] += 1
+        name = f"verify-{table}-{self._count[table]}"
+        return reread_chunk.with_options(task_run_name=name).submit(fn, arg)
+
+
 @task(name="write-archive-package")
 def write_archive_package(
     source_url: str, out_dir: Path, archival_date: date | None
 ) -> ArchiveOutcome:
     """Snapshot → SIARD → verification → E-ARK SIP (resumes a stopped run)."""
     progress = _PrefectProgress()
-    outcome = archive_database(source_url, out_dir, archival_date=archival_date, progress=progress)
+    outcome = archive_database(
+        source_url,
+        out_dir,
+        archival_date=archival_date,
+        progress=progress,
+        reread_executor=_TaskRunnerChunks(),
+    )
     progress.finish()
     return outcome
 
 
-@flow(name="archive-samsa-database", log_prints=False)
+@flow(
+    name="archive-samsa-database",
+    log_prints=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
+)
 def archive_samsa_database(
     source_url: str | None = None,
     out_dir: str | None = None,

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import zipfile
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any, Protocol
 
 from lxml import etree
 
@@ -195,6 +196,23 @@ def _combine(names: list[str], results: list[ChunkResult]) -> dict[str, tuple[in
     return out
 
 
+class ChunkExecutor(Protocol):
+    """Anything that runs ``fn(arg)`` somewhere and returns a future with ``.result()``:
+    a :class:`~concurrent.futures.ProcessPoolExecutor`, or the flow's Prefect task runner
+    (see ``flows/archive.py``), so the re-read fans out as Prefect task runs."""
+
+    def submit(self, fn: Any, arg: Any, /) -> Any: ...
+
+
+def forget_prepared_of(siard: str) -> None:
+    """Drop this process's per-table state for ``siard`` (re-reads that ran in-process,
+    e.g. on a thread pool: the file may be rewritten by a later run)."""
+    for key in [k for k in _PREPARED if k[0] in (siard, siard + "#writing")]:
+        prep = _PREPARED.pop(key)
+        if key[0] == siard:
+            prep.archive.close()
+
+
 class BackgroundReread:
     """Re-reads each table of a .siard being written (:class:`~tasks.archive.container.
     SiardWriter`) in worker processes as soon as its entries are on disk, while the next
@@ -202,12 +220,17 @@ class BackgroundReread:
     over the same bytes of the same file. The column types come from the caller; compare them
     with the finished archive's metadata.xml (:meth:`tables`)."""
 
-    def __init__(self, workers: int | None = None) -> None:
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers or min(os.cpu_count() or 2, 4), mp_context=get_context("spawn")
-        )
-        self._futures: list[Future[ChunkResult]] = []
+    def __init__(self, workers: int | None = None, executor: ChunkExecutor | None = None) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if executor is None:
+            executor = self._pool = ProcessPoolExecutor(
+                max_workers=workers or min(os.cpu_count() or 2, 4),
+                mp_context=get_context("spawn"),
+            )
+        self._executor = executor
+        self._futures: list[Any] = []
         self._tables: list[ArchivedTable] = []
+        self._siard: str | None = None
 
     def submit(
         self, siard_part: Path, table: ArchivedTable, spans: dict[str, tuple[int, int]]
@@ -215,8 +238,9 @@ class BackgroundReread:
         """Queue ``table`` (its entries' spans from :meth:`SiardWriter.add_table`)."""
         offset, size = spans[table.entry]
         stored = StoredTable(str(siard_part), table, spans)
+        self._siard = stored.siard
         for c in _chunks(siard_part, table.name, table.entry, offset, size):
-            self._futures.append(self._pool.submit(_work_stored, (stored, c)))
+            self._futures.append(self._executor.submit(_work_stored, (stored, c)))
         self._tables.append(table)
 
     def tables(self) -> list[ArchivedTable]:
@@ -231,11 +255,23 @@ class BackgroundReread:
         return _combine([t.name for t in self._tables], results)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            for f in self._futures:  # an outside executor: let queued chunks finish
+                try:
+                    f.result()
+                except BaseException:  # noqa: BLE001 - already reported by results()
+                    pass
+        if self._siard is not None:
+            forget_prepared_of(self._siard)
 
 
-def reread_tables(siard: Path, workers: int | None = None) -> dict[str, tuple[int, str, list[str]]]:
-    """Table name → (rows, digest, errors), re-read from the archive in parallel."""
+def reread_tables(
+    siard: Path, workers: int | None = None, executor: ChunkExecutor | None = None
+) -> dict[str, tuple[int, str, list[str]]]:
+    """Table name → (rows, digest, errors), re-read from the archive in parallel (on
+    ``executor`` when given, else on a process pool of its own)."""
     with zipfile.ZipFile(siard) as zf, SiardArchive(siard) as archive:
         chunks: list[Chunk] = []
         for t in archive.tables():
@@ -247,7 +283,12 @@ def reread_tables(siard: Path, workers: int | None = None) -> dict[str, tuple[in
     chunks.sort(key=lambda c: c.end - c.start, reverse=True)
     workers = workers or min(len(chunks), os.cpu_count() or 2, 4)
     jobs = [(str(siard), c) for c in chunks]
-    if workers <= 1 or len(chunks) <= 1:
+    if executor is not None:
+        try:
+            results = [f.result() for f in [executor.submit(_work, j) for j in jobs]]
+        finally:
+            forget_prepared_of(str(siard))
+    elif workers <= 1 or len(chunks) <= 1:
         try:
             results = [_work(j) for j in jobs]
         finally:

@@ -53,7 +53,7 @@ from tasks.archive.package import (
     sha256_file,
 )
 from tasks.archive.reader import ArchivedColumn, ArchivedTable, SiardArchive, kind_of_sql
-from tasks.archive.reread import BackgroundReread
+from tasks.archive.reread import BackgroundReread, ChunkExecutor
 from tasks.archive.retention import DEFAULT_RETENTION_PATH, load_retention
 from tasks.archive.schema import TableSpec, describe_source, reflect_table
 from tasks.archive.writer import (
@@ -276,11 +276,14 @@ def archive_database(
     progress: Progress | None = None,
     after_table: Callable[[str], None] | None = None,
     fast: bool = True,
+    reread_executor: ChunkExecutor | None = None,
 ) -> ArchiveOutcome:
     """Archive the database at ``source_url`` into an E-ARK SIP under ``out_dir``.
 
     One run per source and output folder at a time (a lock file that the operating system
     releases even after ``kill -9``); a second concurrent run is refused as bad input.
+    ``reread_executor`` runs the verification re-read's chunks (default: a process pool of
+    its own); the flow passes its Prefect task runner so they show as task runs.
     """
     import fcntl
 
@@ -298,7 +301,7 @@ def archive_database(
             return _archive_locked(
                 source_url, out_dir, archival_date=archival_date, retention_path=retention_path,
                 dbname=dbname, schema=schema, lob_limit=lob_limit, progress=progress,
-                after_table=after_table, fast=fast,
+                after_table=after_table, fast=fast, reread_executor=reread_executor,
             )  # fmt: skip
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -316,6 +319,7 @@ def _archive_locked(
     progress: Progress | None = None,
     after_table: Callable[[str], None] | None = None,
     fast: bool = True,
+    reread_executor: ChunkExecutor | None = None,
 ) -> ArchiveOutcome:
     """The archiving itself (see :func:`archive_database`)."""
     t0 = time.perf_counter()
@@ -372,7 +376,7 @@ def _archive_locked(
             # the .siard grows table by table; each finished table is re-read by worker
             # processes while the next one is written
             siard_writer = SiardWriter(work / "archive.siard")
-            reread = BackgroundReread()
+            reread = BackgroundReread(executor=reread_executor)
             for spec in specs:
                 dest = work / "tables" / spec.folder
                 if (dest / RESULT_FILE).exists():
