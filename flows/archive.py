@@ -117,7 +117,7 @@ def summary_markdown(outcome: ArchiveOutcome) -> str:
     return "\n".join(lines)
 
 
-@task(name="reread-chunk", cache_policy=NO_CACHE, persist_result=False)
+@task(name="reread-chunk", cache_policy=NO_CACHE)
 def reread_chunk(work: Callable[[Any], Any], job: Any) -> Any:
     """Re-read one chunk of an archived table: parse, validate against the table's schema,
     digest its rows (the verification that the archive matches the source)."""
