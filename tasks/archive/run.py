@@ -20,7 +20,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -264,6 +265,27 @@ def compare_reread(
     return problems
 
 
+@contextmanager
+def _exclusive_run(out_dir: Path, source_url: str) -> Iterator[None]:
+    """Hold the run lock for (source, output folder): a lock file that the operating system
+    releases even after ``kill -9``; a second concurrent run is refused as bad input."""
+    import fcntl
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = out_dir / f".samsa-archive-{source_key(source_url)}.lock"
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"another archive run is already working on this source in {out_dir}"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def archive_database(
     source_url: str,
     out_dir: Path,
@@ -285,259 +307,224 @@ def archive_database(
     ``reread_executor`` runs the verification re-read's chunks (default: a process pool of
     its own); the flow passes its Prefect task runner so they show as task runs.
     """
-    import fcntl
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lock_path = out_dir / f".samsa-archive-{source_key(source_url)}.lock"
-    with open(lock_path, "w") as lock:
+    with _exclusive_run(Path(out_dir), source_url):
+        t0 = time.perf_counter()
+        progress = progress or NoProgress()
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        retention = load_retention(retention_path)
+        shown = _shown_url(source_url)
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(
-                f"another archive run is already working on this source in {out_dir}"
-            ) from None
+            engine = create_engine(source_url)
+        except Exception as exc:
+            raise InputError(f"cannot use source URL {shown} ({type(exc).__name__})") from None
+        database = engine.url.database
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            if not Path(database).is_file():
+                raise InputError(f"source database {shown}: no such SQLite file")
+        work = out_dir / WORK_DIR_NAME / source_key(source_url)
+        results: dict[str, TableResult] = {}
+        resumed: list[str] = []
+        problems: list[str] = []
+        siard_writer: SiardWriter | None = None
+        reread: BackgroundReread | None = None
         try:
-            return _archive_locked(
-                source_url, out_dir, archival_date=archival_date, retention_path=retention_path,
-                dbname=dbname, schema=schema, lob_limit=lob_limit, progress=progress,
-                after_table=after_table, fast=fast, reread_executor=reread_executor,
-            )  # fmt: skip
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _archive_locked(
-    source_url: str,
-    out_dir: Path,
-    *,
-    archival_date: date | None = None,
-    retention_path: Path | None = None,
-    dbname: str = "SAMSA",
-    schema: str | None = None,
-    lob_limit: int = LOB_INLINE_LIMIT,
-    progress: Progress | None = None,
-    after_table: Callable[[str], None] | None = None,
-    fast: bool = True,
-    reread_executor: ChunkExecutor | None = None,
-) -> ArchiveOutcome:
-    """The archiving itself (see :func:`archive_database`)."""
-    t0 = time.perf_counter()
-    progress = progress or NoProgress()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    retention = load_retention(retention_path)
-    shown = _shown_url(source_url)
-    try:
-        engine = create_engine(source_url)
-    except Exception as exc:
-        raise InputError(f"cannot use source URL {shown} ({type(exc).__name__})") from None
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        if not Path(database).is_file():
-            raise InputError(f"source database {shown}: no such SQLite file")
-    work = out_dir / WORK_DIR_NAME / source_key(source_url)
-    results: dict[str, TableResult] = {}
-    resumed: list[str] = []
-    problems: list[str] = []
-    siard_writer: SiardWriter | None = None
-    reread: BackgroundReread | None = None
-    try:
-        try:
-            connection = engine.connect()
-        except OperationalError as exc:
-            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-            raise InputError(f"cannot connect to source database {shown}: {reason}") from None
-        with connection as conn:
-            snapshot = _begin_snapshot(conn)
-            product = _database_product(conn)
-            specs = describe_source(conn, schema)
-            if not specs:
-                raise InputError("the source database has no tables to archive")
-            specs = [
-                TableSpec(
-                    **{
-                        **s.__dict__,
-                        "retention": retention.for_table(s.name).model_dump(mode="json"),
-                    }
-                )
-                for s in specs
-            ]
-            archival = _load_or_start_work(
-                work, [s.to_json() for s in specs], archival_date or datetime.now(UTC).date()
-            )
-            if archival_date and archival != archival_date:
-                raise InputError(
-                    f"an interrupted run for this source used archival date {archival}; resume "
-                    f"with that date or delete {work}"
-                )
-            counts = [(s.name, _count_rows(conn, s, schema)) for s in specs]
-            progress.planned(counts)
-            # the .siard grows table by table; each finished table is re-read by worker
-            # processes while the next one is written
-            siard_writer = SiardWriter(work / "archive.siard")
-            reread = BackgroundReread(executor=reread_executor)
-            for spec in specs:
-                dest = work / "tables" / spec.folder
-                if (dest / RESULT_FILE).exists():
-                    res = TableResult.load(dest)
-                    resumed.append(spec.name)
-                    rows, digest = (
-                        pg_fast.digest_table_pg(conn, spec, schema)
-                        if fast and pg_fast.supports(conn, spec)
-                        else digest_table(conn, spec, schema)
+            try:
+                connection = engine.connect()
+            except OperationalError as exc:
+                reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+                raise InputError(f"cannot connect to source database {shown}: {reason}") from None
+            with connection as conn:
+                snapshot = _begin_snapshot(conn)
+                product = _database_product(conn)
+                specs = describe_source(conn, schema)
+                if not specs:
+                    raise InputError("the source database has no tables to archive")
+                specs = [
+                    TableSpec(
+                        **{
+                            **s.__dict__,
+                            "retention": retention.for_table(s.name).model_dump(mode="json"),
+                        }
                     )
-                    if (rows, digest) != (res.rows, res.digest):
-                        problems.append(
-                            f"{spec.name}: the source changed after this table was archived in "
-                            "an earlier, interrupted run"
+                    for s in specs
+                ]
+                archival = _load_or_start_work(
+                    work, [s.to_json() for s in specs], archival_date or datetime.now(UTC).date()
+                )
+                if archival_date and archival != archival_date:
+                    raise InputError(
+                        f"an interrupted run for this source used archival date {archival}; resume "
+                        f"with that date or delete {work}"
+                    )
+                counts = [(s.name, _count_rows(conn, s, schema)) for s in specs]
+                progress.planned(counts)
+                # the .siard grows table by table; each finished table is re-read by worker
+                # processes while the next one is written
+                siard_writer = SiardWriter(work / "archive.siard")
+                reread = BackgroundReread(executor=reread_executor)
+                for spec in specs:
+                    dest = work / "tables" / spec.folder
+                    if (dest / RESULT_FILE).exists():
+                        res = TableResult.load(dest)
+                        resumed.append(spec.name)
+                        rows, digest = (
+                            pg_fast.digest_table_pg(conn, spec, schema)
+                            if fast and pg_fast.supports(conn, spec)
+                            else digest_table(conn, spec, schema)
                         )
-                    progress.table_done(spec.name, res, True)
-                else:
-                    writer = (
-                        pg_fast.write_table_pg
-                        if fast and pg_fast.supports(conn, spec)
-                        else write_table
+                        if (rows, digest) != (res.rows, res.digest):
+                            problems.append(
+                                f"{spec.name}: the source changed after this table was archived in "
+                                "an earlier, interrupted run"
+                            )
+                        progress.table_done(spec.name, res, True)
+                    else:
+                        writer = (
+                            pg_fast.write_table_pg
+                            if fast and pg_fast.supports(conn, spec)
+                            else write_table
+                        )
+                        res = writer(
+                            conn, spec, schema, dest, lob_limit=lob_limit,
+                            progress=_rows_reporter(progress, spec.name),
+                        )  # fmt: skip
+                        progress.table_done(spec.name, res, False)
+                    results[spec.folder] = res
+                    reread.submit(
+                        siard_writer.part, _archived_table(spec), siard_writer.add_table(dest)
                     )
-                    res = writer(
-                        conn, spec, schema, dest, lob_limit=lob_limit,
-                        progress=_rows_reporter(progress, spec.name),
-                    )  # fmt: skip
-                    progress.table_done(spec.name, res, False)
-                results[spec.folder] = res
-                reread.submit(
-                    siard_writer.part, _archived_table(spec), siard_writer.add_table(dest)
-                )
-                if after_table:
-                    after_table(spec.name)
-            conn.rollback()
-        progress.stage("verifying: re-reading the archive")
-        found = reread.results()
-    except BaseException:
-        if reread is not None:
-            reread.close()
-        if siard_writer is not None:
-            siard_writer.abandon()
-        raise
-    finally:
-        engine.dispose()
+                    if after_table:
+                        after_table(spec.name)
+                conn.rollback()
+            progress.stage("verifying: re-reading the archive")
+            found = reread.results()
+        except BaseException:
+            if reread is not None:
+                reread.close()
+            if siard_writer is not None:
+                siard_writer.abandon()
+            raise
+        finally:
+            engine.dispose()
 
-    progress.stage("assembling the SIARD archive")
-    facts_tables = [
-        TableFact(s.name, s.folder, results[s.folder].rows, results[s.folder].digest,
-                  retention.for_table(s.name).label())
-        for s in specs
-    ]  # fmt: skip
-    content_id = hashlib.sha256(
-        json.dumps([(t.name, t.rows, t.digest) for t in facts_tables]).encode()
-    ).hexdigest()
-    objid = f"samsa-{uuid.uuid5(uuid.NAMESPACE_URL, f'samsa-decom:{content_id}:{archival}')}"
-    final = out_dir / objid
-    staging = out_dir / f"{objid}.part"
-    shutil.rmtree(staging, ignore_errors=True)
-    rep = staging / "representations" / REPRESENTATION
-    (rep / "data").mkdir(parents=True)
-    siard_name = f"{_safe_name(dbname)}.siard"
-    siard_path = rep / "data" / siard_name
-    info = ArchiveInfo(
-        dbname=dbname,
-        description=f"SAMSA IT-tjänst database, archived by {SOFTWARE} ({snapshot}).",
-        data_owner=(
-            "Västra Götalandsregionen and the 49 municipalities of Västra Götaland "
-            "(SAMSA IT-tjänst)"
-        ),
-        data_origin_timespan=f"until {archival.isoformat()}",
-        archival_date=archival,
-        producer=f"{SOFTWARE} {SOFTWARE_VERSION}",
-        database_product=product,
-    )
-    meta = metadata_xml(info, specs, results)
-    assert siard_writer is not None and reread is not None
-    siard_writer.finish(meta, SIARD_METADATA_XSD)
-    os.replace(siard_writer.target, siard_path)
-    expected = {
-        results[s.folder].name: (results[s.folder].rows, results[s.folder].digest) for s in specs
-    }
-    problems.extend(compare_reread(siard_path, expected, found, reread.tables()))
-    verified = not problems
-    detail = (
-        f"{len(specs)} tables, {sum(r.rows for r in results.values())} rows: counts and "
-        f"{ALGORITHM} digests of source and archive match"
-        if verified
-        else f"{len(problems)} problem(s): " + "; ".join(problems)
-    )
+        progress.stage("assembling the SIARD archive")
+        facts_tables = [
+            TableFact(s.name, s.folder, results[s.folder].rows, results[s.folder].digest,
+                      retention.for_table(s.name).label())
+            for s in specs
+        ]  # fmt: skip
+        content_id = hashlib.sha256(
+            json.dumps([(t.name, t.rows, t.digest) for t in facts_tables]).encode()
+        ).hexdigest()
+        objid = f"samsa-{uuid.uuid5(uuid.NAMESPACE_URL, f'samsa-decom:{content_id}:{archival}')}"
+        final = out_dir / objid
+        staging = out_dir / f"{objid}.part"
+        shutil.rmtree(staging, ignore_errors=True)
+        rep = staging / "representations" / REPRESENTATION
+        (rep / "data").mkdir(parents=True)
+        siard_name = f"{_safe_name(dbname)}.siard"
+        siard_path = rep / "data" / siard_name
+        info = ArchiveInfo(
+            dbname=dbname,
+            description=f"SAMSA IT-tjänst database, archived by {SOFTWARE} ({snapshot}).",
+            data_owner=(
+                "Västra Götalandsregionen and the 49 municipalities of Västra Götaland "
+                "(SAMSA IT-tjänst)"
+            ),
+            data_origin_timespan=f"until {archival.isoformat()}",
+            archival_date=archival,
+            producer=f"{SOFTWARE} {SOFTWARE_VERSION}",
+            database_product=product,
+        )
+        meta = metadata_xml(info, specs, results)
+        assert siard_writer is not None and reread is not None
+        siard_writer.finish(meta, SIARD_METADATA_XSD)
+        os.replace(siard_writer.target, siard_path)
+        expected = {
+            results[s.folder].name: (results[s.folder].rows, results[s.folder].digest)
+            for s in specs
+        }
+        problems.extend(compare_reread(siard_path, expected, found, reread.tables()))
+        verified = not problems
+        detail = (
+            f"{len(specs)} tables, {sum(r.rows for r in results.values())} rows: counts and "
+            f"{ALGORITHM} digests of source and archive match"
+            if verified
+            else f"{len(problems)} problem(s): " + "; ".join(problems)
+        )
 
-    progress.stage("packaging (E-ARK SIP, METS, PREMIS)")
-    extras_dir = work / "extras"
-    shutil.rmtree(extras_dir, ignore_errors=True)
-    extras_dir.mkdir()
-    extra_files: list[Path] = []
-    for extra in package_extras.PACKAGE_EXTRAS:
-        extra_files.extend(extra(siard_path, source_url, extras_dir))
-    other = staging / "metadata" / "other"
-    extra_facts = []
-    for f in sorted(extra_files, key=lambda p: p.name):
-        other.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(f, other / f.name)
-        extra_facts.append(FileFact.of(other / f.name, f"metadata/other/{f.name}"))
+        progress.stage("packaging (E-ARK SIP, METS, PREMIS)")
+        extras_dir = work / "extras"
+        shutil.rmtree(extras_dir, ignore_errors=True)
+        extras_dir.mkdir()
+        extra_files: list[Path] = []
+        for extra in package_extras.PACKAGE_EXTRAS:
+            extra_files.extend(extra(siard_path, source_url, extras_dir))
+        other = staging / "metadata" / "other"
+        extra_facts = []
+        for f in sorted(extra_files, key=lambda p: p.name):
+            other.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, other / f.name)
+            extra_facts.append(FileFact.of(other / f.name, f"metadata/other/{f.name}"))
 
-    facts = PackageFacts(
-        objid=objid,
-        label=f"{dbname} database archive (SIARD 2.2)",
-        created=archival_datetime(archival),
-        software=SOFTWARE,
-        software_version=SOFTWARE_VERSION,
-        submitting_agent="Västra Götalandsregionen, SAMSA IT-tjänst (förvaltning GITS)",
-        archival_creator="Västra Götalandsregionen och de 49 kommunerna i Västra Götaland",
-        preservation_agent="Regionarkivet, Västra Götalandsregionen",
-        database_product=product,
-        siard_name=siard_name,
-        tables=facts_tables,
-        verified=verified,
-        verification_detail=detail,
-    )
-    siard_fact = FileFact.of(siard_path, f"data/{siard_name}")
-    (rep / "METS.xml").write_bytes(representation_mets(facts, [siard_fact]))
-    copy_schemas(staging / "schemas")
-    (staging / "metadata" / "descriptive").mkdir(parents=True)
-    (staging / "metadata" / "preservation").mkdir(parents=True)
-    retention_file = staging / "metadata" / "descriptive" / "retention.xml"
-    retention_file.write_bytes(
-        retention_xml(facts, str(retention_path or DEFAULT_RETENTION_PATH.name))
-    )
-    premis_file = staging / "metadata" / "preservation" / "premis.xml"
-    premis_file.write_bytes(premis_xml(facts, siard_fact))
-    (staging / "documentation").mkdir()
-    report = staging / "documentation" / "archive-report.md"
-    report.write_bytes(report_md(facts))
-    mets = root_mets(
-        facts,
-        retention=FileFact.of(retention_file, "metadata/descriptive/retention.xml"),
-        premis=FileFact.of(premis_file, "metadata/preservation/premis.xml"),
-        extras=extra_facts,
-        documentation=[FileFact.of(report, "documentation/archive-report.md")],
-        schemas=[FileFact.of(staging / "schemas" / n, f"schemas/{n}") for n in SCHEMA_FILES],
-        rep_mets=FileFact.of(rep / "METS.xml", f"representations/{REPRESENTATION}/METS.xml"),
-    )
-    (staging / "METS.xml").write_bytes(mets)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
-    shutil.rmtree(work, ignore_errors=True)
-    _remove_if_empty(out_dir / WORK_DIR_NAME)
-    return ArchiveOutcome(
-        package=final,
-        objid=objid,
-        mets_sha256=sha256_file(final / "METS.xml"),
-        siard_sha256=siard_fact.sha256,
-        siard_bytes=siard_fact.size,
-        tables=facts_tables,
-        verified=verified,
-        problems=problems,
-        resumed_tables=resumed,
-        unclassified_tables=[s.name for s in specs if s.name not in retention.tables],
-        seconds=round(time.perf_counter() - t0, 2),
-    )
+        facts = PackageFacts(
+            objid=objid,
+            label=f"{dbname} database archive (SIARD 2.2)",
+            created=archival_datetime(archival),
+            software=SOFTWARE,
+            software_version=SOFTWARE_VERSION,
+            submitting_agent="Västra Götalandsregionen, SAMSA IT-tjänst (förvaltning GITS)",
+            archival_creator="Västra Götalandsregionen och de 49 kommunerna i Västra Götaland",
+            preservation_agent="Regionarkivet, Västra Götalandsregionen",
+            database_product=product,
+            siard_name=siard_name,
+            tables=facts_tables,
+            verified=verified,
+            verification_detail=detail,
+        )
+        siard_fact = FileFact.of(siard_path, f"data/{siard_name}")
+        (rep / "METS.xml").write_bytes(representation_mets(facts, [siard_fact]))
+        copy_schemas(staging / "schemas")
+        (staging / "metadata" / "descriptive").mkdir(parents=True)
+        (staging / "metadata" / "preservation").mkdir(parents=True)
+        retention_file = staging / "metadata" / "descriptive" / "retention.xml"
+        retention_file.write_bytes(
+            retention_xml(facts, str(retention_path or DEFAULT_RETENTION_PATH.name))
+        )
+        premis_file = staging / "metadata" / "preservation" / "premis.xml"
+        premis_file.write_bytes(premis_xml(facts, siard_fact))
+        (staging / "documentation").mkdir()
+        report = staging / "documentation" / "archive-report.md"
+        report.write_bytes(report_md(facts))
+        mets = root_mets(
+            facts,
+            retention=FileFact.of(retention_file, "metadata/descriptive/retention.xml"),
+            premis=FileFact.of(premis_file, "metadata/preservation/premis.xml"),
+            extras=extra_facts,
+            documentation=[FileFact.of(report, "documentation/archive-report.md")],
+            schemas=[FileFact.of(staging / "schemas" / n, f"schemas/{n}") for n in SCHEMA_FILES],
+            rep_mets=FileFact.of(rep / "METS.xml", f"representations/{REPRESENTATION}/METS.xml"),
+        )
+        (staging / "METS.xml").write_bytes(mets)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+        shutil.rmtree(work, ignore_errors=True)
+        _remove_if_empty(out_dir / WORK_DIR_NAME)
+        return ArchiveOutcome(
+            package=final,
+            objid=objid,
+            mets_sha256=sha256_file(final / "METS.xml"),
+            siard_sha256=siard_fact.sha256,
+            siard_bytes=siard_fact.size,
+            tables=facts_tables,
+            verified=verified,
+            problems=problems,
+            resumed_tables=resumed,
+            unclassified_tables=[s.name for s in specs if s.name not in retention.tables],
+            seconds=round(time.perf_counter() - t0, 2),
+        )
 
 
 def _rows_reporter(progress: Progress, table: str) -> Callable[[int], None]:
