@@ -16,15 +16,34 @@ from tasks.demo_data import generate
 from tests.archive_helpers import ARCHIVAL_DATE
 
 
+class _WrongC:
+    """The C converter, with one wrong "escape" added to the XML it writes."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+
+    def copy_to_siard(self, *args: object) -> tuple[bytes, bytes, int]:
+        xml, digest_sum, rows = self.real.copy_to_siard(*args)  # type: ignore[attr-defined]
+        return xml.replace("ö".encode(), b"o"), digest_sum, rows
+
+
+@pytest.mark.parametrize("path", ["c", "sql"])
 def test_a_wrong_escape_in_the_written_xml_fails_the_verification(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     generate(db_url, scale=600, seed=5)
-    if db_url.startswith("postgresql"):
+    if db_url.startswith("postgresql") and path == "c":
+        if not pg_fast.c_path_enabled():
+            pytest.fail("the C module tasks.archive._siardc is not built (pip install -e .)")
+        monkeypatch.setattr(pg_fast, "_siardc", _WrongC(pg_fast._siardc))
+    elif db_url.startswith("postgresql"):
+        monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_C", "0")
         right = pg_fast._escaped_text
         monkeypatch.setattr(
             pg_fast, "_escaped_text", lambda col: f"replace({right(col)}, 'ö', 'o')"
         )
+    elif path == "c":
+        pytest.skip("SQLite sources have no C writer; the generic writer is the 'sql' case")
     else:
         right_py = writer.encode_text
         monkeypatch.setattr(writer, "encode_text", lambda v: right_py(v).replace("ö", "o"))

@@ -17,6 +17,14 @@ and must arrive at the same sum, so a wrong escape or type mapping shows as a mi
 
 Large objects above the inline limit are written by the server as file references (with
 length and SHA-256) and their content fetched in a second, small query.
+
+Faster still, when the C module :mod:`tasks.archive._siardc` is built (``pip install`` builds it
+where a C compiler is present): the server sends plain ``COPY … TO STDOUT`` text, the cheapest
+thing it can do (what ``pg_dump`` does), and C code turns each row into the same row XML and the
+same canonical-row hash, in a second thread while the next rows arrive. The bytes written are
+the same as the SQL path's; a value outside what the C code handles (a year after 9999, a
+``NaN`` numeric …) makes that table fall back to the SQL path. ``SAMSA_DECOM_ARCHIVE_C=0``
+turns the C path off.
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ import os
 import shutil
 import struct
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,6 +49,11 @@ from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head, table_xsd
 from tasks.archive.types import Kind
 from tasks.archive.writer import LOB_INLINE_LIMIT, RESULT_FILE, TableResult
 
+try:
+    from tasks.archive import _siardc
+except ImportError:  # built by pip install where a C compiler is present
+    _siardc = None  # type: ignore[assignment]
+
 FAST_KINDS = {
     Kind.integer, Kind.decimal, Kind.boolean, Kind.string, Kind.clob,
     Kind.binary, Kind.blob, Kind.date, Kind.timestamp,
@@ -47,6 +62,11 @@ FAST_KINDS = {
 _CONTROLS = [chr(c) for c in (*range(0x01, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))]
 _CONTROLS += ["\ufffe", "\uffff"]
 _BATCH_BYTES = 1 << 20  # write to the file about every MB
+
+
+def c_path_enabled() -> bool:
+    """Whether the C row converter is built and not switched off (``SAMSA_DECOM_ARCHIVE_C=0``)."""
+    return _siardc is not None and os.environ.get("SAMSA_DECOM_ARCHIVE_C", "1") != "0"
 
 
 def supports(conn: Connection, spec: TableSpec) -> bool:
@@ -90,7 +110,7 @@ def _lexical(kind: Kind, col: str, tz: bool) -> str:
     if kind is Kind.integer or kind is Kind.decimal:
         return f"({col})::text"
     if kind is Kind.boolean:
-        return f"(CASE WHEN {col} THEN 'true' ELSE 'false' END)"
+        return f"(CASE WHEN {col} THEN 'true' WHEN NOT {col} THEN 'false' END)"  # NULL stays NULL
     if kind in (Kind.binary, Kind.blob):
         return f"upper(encode({col}, 'hex'))"
     if kind is Kind.date:
@@ -172,7 +192,12 @@ def canonical_copy_sql(spec: TableSpec, schema_arg: str | None) -> str:
 
 def digest_table_pg(conn: Connection, spec: TableSpec, schema_arg: str | None) -> tuple[int, str]:
     """Row count and ``sha256-rowsum-v1`` digest: the server builds each canonical row, Python
-    hashes it (hashlib is faster than the server's sha256() here) and sums."""
+    hashes it (hashlib is faster than the server's sha256() here) and sums; with the C module,
+    from a plain COPY as when writing."""
+    if c_path_enabled():
+        found = _digest_table_c(conn, spec, schema_arg)
+        if found is not None:
+            return found
     digest = TableDigest()
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(canonical_copy_sql(spec, schema_arg)) as copy:  # type: ignore[union-attr]
@@ -220,8 +245,30 @@ def write_table_pg(
     lob_limit: int = LOB_INLINE_LIMIT,
     progress: Callable[[int], None] | None = None,
 ) -> TableResult:
-    """Write ``spec``'s table through the server-side XML stream (atomically, like
-    :func:`tasks.archive.writer.write_table`)."""
+    """Write ``spec``'s table into ``dest`` (atomically, like
+    :func:`tasks.archive.writer.write_table`): through the C converter when it is built, else
+    (or for a value it does not handle) through the server-side XML."""
+    if c_path_enabled():
+        res = _write_table_c(conn, spec, schema_arg, dest, schema_folder, lob_limit, progress)
+        if res is not None:
+            return res
+    return write_table_sql(
+        conn, spec, schema_arg, dest, schema_folder=schema_folder, lob_limit=lob_limit,
+        progress=progress,
+    )  # fmt: skip
+
+
+def write_table_sql(
+    conn: Connection,
+    spec: TableSpec,
+    schema_arg: str | None,
+    dest: Path,
+    *,
+    schema_folder: str = "schema0",
+    lob_limit: int = LOB_INLINE_LIMIT,
+    progress: Callable[[int], None] | None = None,
+) -> TableResult:
+    """Write ``spec``'s table through the server-side XML stream (atomically)."""
     t0 = time.perf_counter()
     part = dest.with_name(dest.name + ".part")
     shutil.rmtree(part, ignore_errors=True)
@@ -303,3 +350,158 @@ def _write_lobs(raw: Any, spec: TableSpec, schema_arg: str | None, part: Path, l
                 (folder / f"record{rn}.{ext}").write_bytes(data)
                 written += 1
     return written
+
+
+# -- the C path ------------------------------------------------------------------------------
+
+#: value kind → the converter's code (see ``enum W_…`` in ``_siardc.c``)
+_C_KIND = {
+    Kind.string: 0, Kind.clob: 1, Kind.integer: 2, Kind.decimal: 2, Kind.boolean: 3,
+    Kind.binary: 4, Kind.blob: 5, Kind.date: 6,
+}  # fmt: skip
+_PENDING = 3  # batches converted ahead at most (bounds memory: a few MB)
+
+
+class _Unhandled(Exception):
+    """A value the C converter does not handle: the table goes through the SQL path."""
+
+
+def _c_kinds(spec: TableSpec) -> bytes:
+    codes = []
+    for c in spec.columns:
+        if c.kind is Kind.timestamp:
+            codes.append(7 if "ZONE" in c.sql_type else 8)
+        else:
+            codes.append(_C_KIND[c.kind])
+    return bytes(codes)
+
+
+def _plain_copy_sql(spec: TableSpec, schema_arg: str | None) -> str:
+    cols = ", ".join(_ident(c.name) for c in spec.columns)
+    order = ", ".join(_ident(n) for n in spec.order_by)
+    return f"COPY (SELECT {cols} FROM {_table(spec, schema_arg)} ORDER BY {order}) TO STDOUT"
+
+
+def _stream_c(
+    raw: Any,
+    spec: TableSpec,
+    schema_arg: str | None,
+    lob_refs: tuple[bytes | None, ...],
+    lob_limit: int,
+    sink: Callable[[bytes], None] | None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """COPY the table as text and convert it batch by batch in a second thread (the C code
+    releases the GIL); ``sink`` gets the row XML in order. Returns (rows, unreduced digest sum).
+    Raises :class:`_Unhandled` after reading the stream to its end (so the transaction, and its
+    snapshot, stay usable)."""
+    kinds = _c_kinds(spec)
+    state = {"rows": 0, "sum": 0}
+
+    def convert(batch: list[Any]) -> None:
+        xml, digest_sum, n = _siardc.copy_to_siard(batch, kinds, lob_limit, lob_refs, state["rows"])
+        if sink is not None:
+            sink(xml)
+        state["rows"] += n
+        state["sum"] += int.from_bytes(digest_sum, "big")
+
+    failure: BaseException | None = None
+    with raw.cursor() as cur:
+        # the lexical forms the converter expects; LOCAL: back to normal when the snapshot ends
+        cur.execute(
+            "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; "
+            "SET LOCAL bytea_output = 'hex'; SET LOCAL client_encoding = 'UTF8'"
+        )
+        with ThreadPoolExecutor(1, thread_name_prefix="siard-rows") as pool:
+            pending: deque[Future[None]] = deque()
+            batch: list[Any] = []
+            size = 0
+            last = 0
+            with cur.copy(_plain_copy_sql(spec, schema_arg)) as copy:
+                for block in copy:
+                    if failure is not None:
+                        continue  # drain the stream
+                    batch.append(block)
+                    size += len(block)
+                    if size >= _BATCH_BYTES:
+                        pending.append(pool.submit(convert, batch))
+                        batch, size = [], 0
+                        while len(pending) > _PENDING or (pending and pending[0].done()):
+                            try:
+                                pending.popleft().result()
+                            except ValueError as exc:
+                                failure = exc
+                                break
+                        if progress and state["rows"] - last >= 50_000:
+                            progress(state["rows"])
+                            last = state["rows"]
+            if failure is None and batch:
+                pending.append(pool.submit(convert, batch))
+            for f in pending:
+                try:
+                    f.result()
+                except ValueError as exc:
+                    failure = failure or exc
+    if failure is not None:
+        raise _Unhandled(str(failure))
+    return state["rows"], state["sum"]
+
+
+def _write_table_c(
+    conn: Connection,
+    spec: TableSpec,
+    schema_arg: str | None,
+    dest: Path,
+    schema_folder: str,
+    lob_limit: int,
+    progress: Callable[[int], None] | None,
+) -> TableResult | None:
+    """The table through plain COPY + the C converter; ``None`` if a value needs the SQL path."""
+    t0 = time.perf_counter()
+    part = dest.with_name(dest.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
+    (part / f"{spec.folder}.xsd").write_bytes(table_xsd(spec))
+    raw = conn.connection.driver_connection
+    lob_refs = tuple(
+        f"content/{schema_folder}/{spec.folder}/lob{i}/record".encode() if c.kind.is_lob else None
+        for i, c in enumerate(spec.columns)
+    )
+    with open(part / f"{spec.folder}.xml", "wb", buffering=1 << 20) as out:
+        out.write(table_xml_head(spec))
+        try:
+            rows, total = _stream_c(raw, spec, schema_arg, lob_refs, lob_limit, out.write, progress)
+        except _Unhandled:
+            out.close()
+            shutil.rmtree(part, ignore_errors=True)
+            return None
+        out.write(TABLE_XML_TAIL)
+        xml_bytes = out.tell()
+    lob_files = _write_lobs(raw, spec, schema_arg, part, lob_limit)
+    result = TableDigest()
+    result.rows, result._sum = rows, total
+    if progress:
+        progress(rows)
+    res = TableResult(
+        folder=spec.folder, name=spec.name, rows=rows, digest=result.hexdigest,
+        xml_bytes=xml_bytes, lob_files=lob_files, seconds=round(time.perf_counter() - t0, 3),
+    )  # fmt: skip
+    (part / RESULT_FILE).write_text(json.dumps(asdict(res), sort_keys=True))
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(part, dest)
+    return res
+
+
+def _digest_table_c(
+    conn: Connection, spec: TableSpec, schema_arg: str | None
+) -> tuple[int, str] | None:
+    """Row count and digest from plain COPY through the C converter (its XML discarded)."""
+    raw = conn.connection.driver_connection
+    refs = tuple(b"" if c.kind.is_lob else None for c in spec.columns)
+    try:
+        rows, total = _stream_c(raw, spec, schema_arg, refs, LOB_INLINE_LIMIT, None)
+    except _Unhandled:
+        return None
+    d = TableDigest()
+    d.rows, d._sum = rows, total
+    return rows, d.hexdigest

@@ -11,8 +11,9 @@ content digest is a sum, so chunk results add up to the table's digest in any or
 from __future__ import annotations
 
 import os
+import threading
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -23,6 +24,12 @@ from lxml import etree
 from tasks.archive.container import entry_data_offset
 from tasks.archive.digest import TableDigest
 from tasks.archive.reader import ArchivedTable, SiardArchive
+from tasks.archive.types import Kind
+
+try:
+    from tasks.archive import _siardc
+except ImportError:  # built by pip install where a C compiler is present
+    _siardc = None  # type: ignore[assignment]
 
 CHUNK_BYTES = 512 * 1024  # a chunk is parsed whole: ~13× its size in memory
 _ROW = b"<row>"
@@ -80,30 +87,58 @@ class _Prepared:
     schema: etree._XMLSchema
     head: bytes  # the table file up to its first row
     offset: int  # where the entry's data starts in the .siard
+    c_kinds: bytes = b""  # per column, the C decoder's type code (see _siardc.c, enum R_…)
+    c_nullable: bytes = b""
+
+
+#: value kind → the C decoder's code; other kinds (real, double, time, interval): 7, taken as is
+_C_READ_KIND = {
+    Kind.string: 0, Kind.clob: 0, Kind.binary: 1, Kind.blob: 1, Kind.integer: 2,
+    Kind.decimal: 3, Kind.boolean: 4, Kind.date: 5, Kind.timestamp: 6,
+}  # fmt: skip
+
+
+def c_reread_enabled() -> bool:
+    """Whether the C decoder is built and not switched off (``SAMSA_DECOM_ARCHIVE_C=0``)."""
+    return _siardc is not None and os.environ.get("SAMSA_DECOM_ARCHIVE_C", "1") != "0"
+
+
+def _with_c_layout(prep: _Prepared) -> _Prepared:
+    cols = prep.table.columns
+    prep.c_kinds = bytes(_C_READ_KIND.get(c.kind, 7) for c in cols)
+    prep.c_nullable = bytes(1 if c.nullable else 0 for c in cols)
+    return prep
 
 
 #: per process; pool workers live for one :func:`reread_tables` call, in-process runs clear it
 _PREPARED: dict[tuple[str, str], _Prepared] = {}
+_PREPARING = threading.Lock()  # threads of one process share _PREPARED
 
 
 def _prepare(siard: Path, table: str) -> _Prepared:
     key = (str(siard), table)
     prep = _PREPARED.get(key)
-    if prep is None:
-        # one open archive per file and process (its ZIP directory lists every LOB file)
-        same = next((p.archive for k, p in _PREPARED.items() if k[0] == key[0]), None)
-        archive = same or SiardArchive(siard)
-        t = archive.table(table)
-        entry = t.entry
-        schema = etree.XMLSchema(etree.fromstring(archive._zip.read(entry[:-4] + ".xsd")))
-        offset = entry_data_offset(siard, entry)
-        size = archive._zip.getinfo(entry).file_size
-        with open(siard, "rb") as f:
-            f.seek(offset)
-            head_all = f.read(min(size, 64 * 1024))
-        first = head_all.find(_ROW)
-        head = head_all[:first] if first >= 0 else head_all[: size - 9]
-        prep = _PREPARED[key] = _Prepared(archive, t, schema, head, offset)
+    if prep is not None:
+        return prep
+    with _PREPARING:
+        return _PREPARED.get(key) or _prepare_locked(siard, table, key)
+
+
+def _prepare_locked(siard: Path, table: str, key: tuple[str, str]) -> _Prepared:
+    # one open archive per file and process (its ZIP directory lists every LOB file)
+    same = next((p.archive for k, p in _PREPARED.items() if k[0] == key[0]), None)
+    archive = same or SiardArchive(siard)
+    t = archive.table(table)
+    entry = t.entry
+    schema = etree.XMLSchema(etree.fromstring(archive._zip.read(entry[:-4] + ".xsd")))
+    offset = entry_data_offset(siard, entry)
+    size = archive._zip.getinfo(entry).file_size
+    with open(siard, "rb") as f:
+        f.seek(offset)
+        head_all = f.read(min(size, 64 * 1024))
+    first = head_all.find(_ROW)
+    head = head_all[:first] if first >= 0 else head_all[: size - 9]
+    prep = _PREPARED[key] = _with_c_layout(_Prepared(archive, t, schema, head, offset))
     return prep
 
 
@@ -114,10 +149,16 @@ def _forget_prepared() -> None:
     _PREPARED.clear()
 
 
-def _digest_chunk(path: str, prep: _Prepared, chunk: Chunk) -> ChunkResult:
+def _digest_chunk(path: str, prep: _Prepared, chunk: Chunk, schemas: bool = False) -> ChunkResult:
     with open(path, "rb") as f:
         f.seek(prep.offset + chunk.start)
         body = f.read(chunk.end - chunk.start)
+    if not schemas and c_reread_enabled():
+        status, rows, digest_sum, _at = _siardc.digest_rows(
+            body, prep.c_kinds, prep.c_nullable, prep.archive._zip.read
+        )
+        if status == 0:
+            return ChunkResult(chunk.table, rows, int.from_bytes(digest_sum, "big"))
     doc = prep.head + body + b"</table>\n"
     try:
         rows, digest_sum = prep.archive.digest_document(prep.table, doc, prep.schema)
@@ -127,9 +168,10 @@ def _digest_chunk(path: str, prep: _Prepared, chunk: Chunk) -> ChunkResult:
     return ChunkResult(chunk.table, rows, digest_sum)
 
 
-def _work(args: tuple[str, Chunk]) -> ChunkResult:
-    siard_path, chunk = args
-    return _digest_chunk(siard_path, _prepare(Path(siard_path), chunk.table), chunk)
+def _work(args: tuple[str, Chunk] | tuple[str, Chunk, bool]) -> ChunkResult:
+    siard_path, chunk, *rest = args
+    schemas = bool(rest and rest[0])
+    return _digest_chunk(siard_path, _prepare(Path(siard_path), chunk.table), chunk, schemas)
 
 
 class _Spans:
@@ -161,18 +203,24 @@ class StoredTable:
 def _prepare_stored(st: StoredTable) -> _Prepared:
     key = (st.siard + "#writing", st.table.name)
     prep = _PREPARED.get(key)
-    if prep is None:
-        entries = _Spans(st.siard, st.spans)
-        archive = SiardArchive.over_entries(Path(st.siard), [st.table], entries)
-        entry = st.table.entry
-        schema = etree.XMLSchema(etree.fromstring(entries.read(entry[:-4] + ".xsd")))
-        offset, size = st.spans[entry]
-        with open(st.siard, "rb") as f:
-            f.seek(offset)
-            head_all = f.read(min(size, 64 * 1024))
-        first = head_all.find(_ROW)
-        head = head_all[:first] if first >= 0 else head_all[: size - 9]
-        prep = _PREPARED[key] = _Prepared(archive, st.table, schema, head, offset)
+    if prep is not None:
+        return prep
+    with _PREPARING:
+        return _PREPARED.get(key) or _prepare_stored_locked(st, key)
+
+
+def _prepare_stored_locked(st: StoredTable, key: tuple[str, str]) -> _Prepared:
+    entries = _Spans(st.siard, st.spans)
+    archive = SiardArchive.over_entries(Path(st.siard), [st.table], entries)
+    entry = st.table.entry
+    schema = etree.XMLSchema(etree.fromstring(entries.read(entry[:-4] + ".xsd")))
+    offset, size = st.spans[entry]
+    with open(st.siard, "rb") as f:
+        f.seek(offset)
+        head_all = f.read(min(size, 64 * 1024))
+    first = head_all.find(_ROW)
+    head = head_all[:first] if first >= 0 else head_all[: size - 9]
+    prep = _PREPARED[key] = _with_c_layout(_Prepared(archive, st.table, schema, head, offset))
     return prep
 
 
@@ -221,12 +269,9 @@ class BackgroundReread:
     with the finished archive's metadata.xml (:meth:`tables`)."""
 
     def __init__(self, workers: int | None = None, executor: ChunkExecutor | None = None) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Executor | None = None
         if executor is None:
-            executor = self._pool = ProcessPoolExecutor(
-                max_workers=workers or min(os.cpu_count() or 2, 4),
-                mp_context=get_context("spawn"),
-            )
+            executor = self._pool = _local_pool(workers or min(os.cpu_count() or 2, 4))
         self._executor = executor
         self._futures: list[Any] = []
         self._tables: list[ArchivedTable] = []
@@ -267,11 +312,23 @@ class BackgroundReread:
             forget_prepared_of(self._siard)
 
 
+def _local_pool(workers: int, schemas: bool = False) -> Executor:
+    """Threads when the C decoder does the work (it releases the GIL), else processes."""
+    if c_reread_enabled() and not schemas:
+        return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="siard-reread")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+
+
 def reread_tables(
-    siard: Path, workers: int | None = None, executor: ChunkExecutor | None = None
+    siard: Path,
+    workers: int | None = None,
+    executor: ChunkExecutor | None = None,
+    *,
+    schemas: bool = False,
 ) -> dict[str, tuple[int, str, list[str]]]:
     """Table name → (rows, digest, errors), re-read from the archive in parallel (on
-    ``executor`` when given, else on a process pool of its own)."""
+    ``executor`` when given, else on a pool of its own); ``schemas=True`` validates every
+    table file against its XSD too (the general path, see the module's docstring)."""
     with zipfile.ZipFile(siard) as zf, SiardArchive(siard) as archive:
         chunks: list[Chunk] = []
         for t in archive.tables():
@@ -282,7 +339,7 @@ def reread_tables(
         names = [t.name for t in archive.tables()]
     chunks.sort(key=lambda c: c.end - c.start, reverse=True)
     workers = workers or min(len(chunks), os.cpu_count() or 2, 4)
-    jobs = [(str(siard), c) for c in chunks]
+    jobs = [(str(siard), c, schemas) for c in chunks]
     if executor is not None:
         try:
             results = [f.result() for f in [executor.submit(_work, j) for j in jobs]]
@@ -294,6 +351,9 @@ def reread_tables(
         finally:
             _forget_prepared()
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            results = list(pool.map(_work, jobs))
+        with _local_pool(workers, schemas) as pool:
+            try:
+                results = list(pool.map(_work, jobs))
+            finally:
+                forget_prepared_of(str(siard))
     return _combine(names, results)

@@ -141,8 +141,10 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
     )
     with open_siard(siard_path) as arc, open(siard_path, "rb") as f:
         tables = {t.name: t for t in arc.tables()}
-        if PERSON_TABLE not in tables:
-            raise InputError(f"{siard_path.name}: no table 'person' to index")
+        if PERSON_TABLE not in tables:  # not a SAMSA database: nobody to index
+            con.close()
+            part.unlink(missing_ok=True)
+            return []
         for code, name in enumerate(sorted(tables)):
             con.execute("INSERT INTO tables VALUES (?, ?)", (code, name))
         codes = {name: code for code, name in enumerate(sorted(tables))}

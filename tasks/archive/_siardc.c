@@ -1,0 +1,983 @@
+/*
+ * samsa-decom: the per-row work of archiving, in C.
+ *
+ * Two functions, each the C twin of a Python path that stays in place (and is used whenever
+ * this module is missing or a value falls outside what is handled here):
+ *
+ *   copy_to_siard(lines, kinds, lob_limit, lob_refs, first_row)
+ *       PostgreSQL COPY text rows  ->  SIARD 2.2 row XML (one row a line, as the server-side
+ *       SQL of pg_fast.py writes it) + the sha256-rowsum-v1 sum of the canonical rows.
+ *
+ *   digest_rows(data, kinds, nullable)
+ *       SIARD row XML (a table file's rows)  ->  row count + the same sum, decoded with the XML
+ *       rules (entities, character references, line-end normalisation) and the SIARD \uXXXX
+ *       escapes, each cell's lexical form checked against its column type.
+ *
+ * Canonical row (tasks/archive/digest.py): the cells' lexical values, UTF-8, joined by the
+ * byte 0xFE, NULL as the single byte 0xFF; each row hashed with SHA-256 and the hashes added
+ * modulo 2**256. Both functions release the GIL while they work.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <stdlib.h>
+#include <stdio.h>
+
+static inline int isxdigit_(unsigned c) {
+    return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'f');
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <cpuid.h>
+#define HAVE_SHANI_CODE 1
+#endif
+
+/* ---------------------------------------------------------------- SHA-256 --------------- */
+
+static const uint32_t K256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_blocks_portable(uint32_t st[8], const uint8_t *p, size_t blocks) {
+    while (blocks--) {
+        uint32_t w[64];
+        for (int i = 0; i < 16; i++)
+            w[i] = ((uint32_t)p[4 * i] << 24) | ((uint32_t)p[4 * i + 1] << 16) |
+                   ((uint32_t)p[4 * i + 2] << 8) | (uint32_t)p[4 * i + 3];
+        for (int i = 16; i < 64; i++) {
+            uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6],
+                 h = st[7];
+        for (int i = 0; i < 64; i++) {
+            uint32_t S1 = ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25);
+            uint32_t ch = (e & f) ^ (~e & g);
+            uint32_t t1 = h + S1 + ch + K256[i] + w[i];
+            uint32_t S0 = ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22);
+            uint32_t mj = (a & b) ^ (a & c) ^ (b & c);
+            uint32_t t2 = S0 + mj;
+            h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+        }
+        st[0] += a; st[1] += b; st[2] += c; st[3] += d;
+        st[4] += e; st[5] += f; st[6] += g; st[7] += h;
+        p += 64;
+    }
+}
+
+#ifdef HAVE_SHANI_CODE
+/* The SHA extensions (Intel SHA-NI, also on AMD Zen): 4 rounds per instruction pair. */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void sha256_blocks_shani(uint32_t st[8], const uint8_t *p, size_t blocks) {
+    const __m128i MASK = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i TMP = _mm_loadu_si128((const __m128i *)&st[0]);
+    __m128i STATE1 = _mm_loadu_si128((const __m128i *)&st[4]);
+    TMP = _mm_shuffle_epi32(TMP, 0xB1);          /* CDAB */
+    STATE1 = _mm_shuffle_epi32(STATE1, 0x1B);    /* EFGH */
+    __m128i STATE0 = _mm_alignr_epi8(TMP, STATE1, 8); /* ABEF */
+    STATE1 = _mm_blend_epi16(STATE1, TMP, 0xF0); /* CDGH */
+    while (blocks--) {
+        __m128i ABEF = STATE0, CDGH = STATE1;
+        __m128i W[4];
+        for (int i = 0; i < 16; i++) {
+            __m128i w;
+            if (i < 4) {
+                w = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), MASK);
+            } else {
+                __m128i a = _mm_sha256msg1_epu32(W[i & 3], W[(i + 1) & 3]);
+                a = _mm_add_epi32(a, _mm_alignr_epi8(W[(i + 3) & 3], W[(i + 2) & 3], 4));
+                w = _mm_sha256msg2_epu32(a, W[(i + 3) & 3]);
+            }
+            W[i & 3] = w;
+            __m128i msg = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)&K256[4 * i]));
+            STATE1 = _mm_sha256rnds2_epu32(STATE1, STATE0, msg);
+            msg = _mm_shuffle_epi32(msg, 0x0E);
+            STATE0 = _mm_sha256rnds2_epu32(STATE0, STATE1, msg);
+        }
+        STATE0 = _mm_add_epi32(STATE0, ABEF);
+        STATE1 = _mm_add_epi32(STATE1, CDGH);
+        p += 64;
+    }
+    TMP = _mm_shuffle_epi32(STATE0, 0x1B);       /* FEBA */
+    STATE1 = _mm_shuffle_epi32(STATE1, 0xB1);    /* DCHG */
+    STATE0 = _mm_blend_epi16(TMP, STATE1, 0xF0); /* DCBA */
+    STATE1 = _mm_alignr_epi8(STATE1, TMP, 8);    /* ABEF */
+    _mm_storeu_si128((__m128i *)&st[0], STATE0);
+    _mm_storeu_si128((__m128i *)&st[4], STATE1);
+}
+#endif
+
+typedef void (*blocks_fn)(uint32_t *, const uint8_t *, size_t);
+static blocks_fn sha256_blocks = sha256_blocks_portable;
+
+/* SHA-256 of buf[0..n) into out[32]. */
+static void sha256(const uint8_t *buf, size_t n, uint8_t out[32]) {
+    uint32_t st[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    size_t full = n / 64;
+    if (full) sha256_blocks(st, buf, full);
+    uint8_t tail[128];
+    size_t rest = n - full * 64;
+    memcpy(tail, buf + full * 64, rest);
+    tail[rest] = 0x80;
+    size_t tl = (rest + 9 <= 64) ? 64 : 128;
+    memset(tail + rest + 1, 0, tl - rest - 1);
+    uint64_t bits = (uint64_t)n * 8;
+    for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
+    sha256_blocks(st, tail, tl / 64);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(st[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(st[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(st[i] >> 8);
+        out[4 * i + 3] = (uint8_t)st[i];
+    }
+}
+
+/* sum += digest (both 256-bit; sum as 4 little-endian 64-bit limbs), modulo 2**256 */
+static void sum_add(uint64_t sum[4], const uint8_t d[32]) {
+    unsigned __int128 carry = 0;
+    for (int k = 0; k < 4; k++) {
+        uint64_t limb = 0;
+        for (int j = 0; j < 8; j++) limb = (limb << 8) | d[24 - 8 * k + j];
+        carry += (unsigned __int128)sum[k] + limb;
+        sum[k] = (uint64_t)carry;
+        carry >>= 64;
+    }
+}
+
+static PyObject *sum_bytes(const uint64_t sum[4]) {
+    uint8_t out[32];
+    for (int k = 0; k < 4; k++)
+        for (int j = 0; j < 8; j++) out[31 - 8 * k - j] = (uint8_t)(sum[k] >> (8 * j));
+    return PyBytes_FromStringAndSize((const char *)out, 32);
+}
+
+/* ---------------------------------------------------------------- growable buffers ------ */
+
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+    int oom;
+} Buf;
+
+static int buf_reserve(Buf *b, size_t extra) {
+    if (b->n + extra <= b->cap) return 1;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->n + extra) cap *= 2;
+    uint8_t *q = (uint8_t *)realloc(b->p, cap);
+    if (!q) { b->oom = 1; return 0; }
+    b->p = q;
+    b->cap = cap;
+    return 1;
+}
+static inline void put(Buf *b, const void *s, size_t n) {
+    if (!buf_reserve(b, n)) return;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+}
+static inline void put1(Buf *b, uint8_t c) {
+    if (!buf_reserve(b, 1)) return;
+    b->p[b->n++] = c;
+}
+#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static void put_uint(Buf *b, unsigned long long v) {
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%llu", v);
+    put(b, tmp, (size_t)n);
+}
+
+static const char HEXU[] = "0123456789ABCDEF";
+
+static void put_u00(Buf *b, unsigned cp) { /* \uXXXX, upper-case hex */
+    char t[6] = {'\\', 'u', HEXU[(cp >> 12) & 15], HEXU[(cp >> 8) & 15], HEXU[(cp >> 4) & 15],
+                 HEXU[cp & 15]};
+    put(b, t, 6);
+}
+
+/* ---------------------------------------------------------------- copy_to_siard --------- */
+
+enum { W_TEXT = 0, W_CLOB, W_NUMBER, W_BOOL, W_BYTEA, W_BLOB, W_DATE, W_TSTZ, W_TS };
+
+/* Undo COPY text escapes of field f[0..n) into out (reset first). Returns 0 on success. */
+static int copy_unescape(const uint8_t *f, size_t n, Buf *out) {
+    out->n = 0;
+    if (!buf_reserve(out, n)) return -1;
+    uint8_t *o = out->p;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = f[i];
+        if (c != '\\') { o[j++] = c; continue; }
+        if (++i >= n) return -1;
+        c = f[i];
+        switch (c) {
+        case 'b': o[j++] = '\b'; break;
+        case 'f': o[j++] = '\f'; break;
+        case 'n': o[j++] = '\n'; break;
+        case 'r': o[j++] = '\r'; break;
+        case 't': o[j++] = '\t'; break;
+        case 'v': o[j++] = '\v'; break;
+        case 'x': {
+            int v = 0, k = 0;
+            while (k < 2 && i + 1 < n && isxdigit_(f[i + 1])) {
+                uint8_t h = f[++i];
+                v = v * 16 + (h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
+                k++;
+            }
+            if (!k) return -1;
+            o[j++] = (uint8_t)v;
+            break;
+        }
+        default:
+            if (c >= '0' && c <= '7') {
+                int v = c - '0', k = 1;
+                while (k < 3 && i + 1 < n && f[i + 1] >= '0' && f[i + 1] <= '7') {
+                    v = v * 8 + (f[++i] - '0');
+                    k++;
+                }
+                o[j++] = (uint8_t)v;
+            } else {
+                o[j++] = c;
+            }
+        }
+    }
+    out->n = j;
+    return 0;
+}
+
+/* SIARD + XML escaping of a text value (the fast-path form: LF and TAB as references). */
+static void put_text_escaped(Buf *x, const uint8_t *v, size_t n) {
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = v[i];
+        const char *rep = NULL;
+        size_t rl = 0, skip = 0;
+        unsigned esc = 0xFFFFFFFF;
+        if (c >= 0x20 && c != 0x7F && c != '\\' && c != '&' && c != '<' && c != '>' && c != ' ' &&
+            c != 0xC2 && c != 0xEF)
+            continue;
+        if (c == ' ') {
+            if (i == 0 || i == n - 1 || v[i - 1] == ' ') esc = 0x20;
+            else continue;
+        } else if (c == '\n') { rep = "&#10;"; rl = 5; }
+        else if (c == '\t') { rep = "&#9;"; rl = 4; }
+        else if (c == '&') { rep = "&amp;"; rl = 5; }
+        else if (c == '<') { rep = "&lt;"; rl = 4; }
+        else if (c == '>') { rep = "&gt;"; rl = 4; }
+        else if (c == '\\') esc = 0x5C;
+        else if (c < 0x20 || c == 0x7F) esc = c;
+        else if (c == 0xC2) {
+            if (i + 1 < n && v[i + 1] >= 0x80 && v[i + 1] <= 0x9F) { esc = v[i + 1]; skip = 1; }
+            else continue;
+        } else { /* 0xEF: U+FFFE / U+FFFF are EF BF BE / EF BF BF */
+            if (i + 2 < n && v[i + 1] == 0xBF && (v[i + 2] == 0xBE || v[i + 2] == 0xBF)) {
+                esc = v[i + 2] == 0xBE ? 0xFFFE : 0xFFFF;
+                skip = 2;
+            } else continue;
+        }
+        put(x, v + start, i - start);
+        if (rep) put(x, rep, rl);
+        else put_u00(x, esc);
+        i += skip;
+        start = i + 1;
+    }
+    put(x, v + start, n - start);
+}
+
+static size_t utf8_chars(const uint8_t *v, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += (v[i] & 0xC0) != 0x80;
+    return c;
+}
+
+static inline int dig(uint8_t c) { return c >= '0' && c <= '9'; }
+
+/* COPY ISO timestamp "YYYY-MM-DD HH:MM:SS[.f{1,6}][+00]" -> "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" */
+static int lex_timestamp(const uint8_t *v, size_t n, int tz, Buf *o) {
+    if (n < 19) return -1;
+    for (int i = 0; i < 19; i++) {
+        int want_digit = !(i == 4 || i == 7 || i == 10 || i == 13 || i == 16);
+        if (want_digit ? !dig(v[i]) : 0) return -1;
+    }
+    if (v[4] != '-' || v[7] != '-' || v[10] != ' ' || v[13] != ':' || v[16] != ':') return -1;
+    size_t i = 19;
+    char frac[7] = "000000";
+    int nf = 0;
+    if (i < n && v[i] == '.') {
+        i++;
+        while (i < n && dig(v[i])) {
+            if (nf == 6) return -1;
+            frac[nf++] = (char)v[i++];
+        }
+        if (!nf) return -1;
+    }
+    if (tz) {
+        if (i + 3 != n || v[i] != '+' || v[i + 1] != '0' || v[i + 2] != '0') return -1;
+    } else if (i != n) {
+        return -1;
+    }
+    int zero = 1;
+    for (int k = 0; k < nf; k++) zero &= frac[k] == '0';
+    put(o, v, 10);
+    put1(o, 'T');
+    put(o, v + 11, 8);
+    if (!zero) { put1(o, '.'); put(o, frac, 6); }
+    put1(o, 'Z');
+    return 0;
+}
+
+static int lex_date(const uint8_t *v, size_t n, Buf *o) {
+    if (n != 10 || v[4] != '-' || v[7] != '-') return -1;
+    for (int i = 0; i < 10; i++) if (i != 4 && i != 7 && !dig(v[i])) return -1;
+    put(o, v, n);
+    return 0;
+}
+
+static int lex_number(const uint8_t *v, size_t n, Buf *o) {
+    size_t i = 0;
+    if (i < n && v[i] == '-') i++;
+    size_t d0 = i;
+    while (i < n && dig(v[i])) i++;
+    if (i == d0) return -1;
+    if (i < n && v[i] == '.') {
+        size_t f0 = ++i;
+        while (i < n && dig(v[i])) i++;
+        if (i == f0) return -1;
+    }
+    if (i != n) return -1;
+    put(o, v, n);
+    return 0;
+}
+
+/* bytea hex output "\x0a1b" (already unescaped) -> "0A1B"; *bytes = decoded length */
+static int lex_bytea(const uint8_t *v, size_t n, Buf *o, size_t *bytes) {
+    if (n < 2 || v[0] != '\\' || v[1] != 'x' || (n - 2) % 2) return -1;
+    if (!buf_reserve(o, n - 2)) return -1;
+    for (size_t i = 2; i < n; i++) {
+        uint8_t c = v[i];
+        if (c >= '0' && c <= '9') o->p[o->n++] = c;
+        else if (c >= 'a' && c <= 'f') o->p[o->n++] = c - 32;
+        else if (c >= 'A' && c <= 'F') o->p[o->n++] = c;
+        else return -1;
+    }
+    *bytes = (n - 2) / 2;
+    return 0;
+}
+
+typedef struct {
+    const uint8_t *kinds;
+    Py_ssize_t ncols;
+    long long lob_limit;
+    const char **lob_ref; /* per column: "content/schema0/tableN/lobI/record" or NULL */
+    Py_ssize_t *lob_ref_len;
+    const char **lob_ext;
+    long long row;
+    char err[200];
+} WriteCtx;
+
+/* One COPY line (without its final LF) -> XML appended to x, hash added to sum. */
+static int write_row(WriteCtx *c, const uint8_t *line, size_t len, Buf *x, Buf *canon, Buf *val,
+                     Buf *lex, uint64_t sum[4]) {
+    canon->n = 0;
+    PUTS(x, "<row>");
+    size_t pos = 0;
+    for (Py_ssize_t col = 0; col < c->ncols; col++) {
+        if (pos > len) goto short_line;
+        const uint8_t *f = line + pos;
+        const uint8_t *tab = memchr(f, '\t', len - pos);
+        size_t flen = tab ? (size_t)(tab - f) : len - pos;
+        pos += flen + 1;
+        if ((col + 1 < c->ncols) != (tab != NULL)) goto short_line;
+        if (col) put1(canon, 0xFE);
+        if (flen == 2 && f[0] == '\\' && f[1] == 'N') { put1(canon, 0xFF); continue; }
+        if (copy_unescape(f, flen, val)) goto bad_value;
+        char tag[16];
+        int tl = snprintf(tag, sizeof tag, "c%zd", col + 1);
+        uint8_t kind = c->kinds[col];
+        lex->n = 0;
+        switch (kind) {
+        case W_TEXT:
+        case W_CLOB: {
+            put(canon, val->p, val->n);
+            size_t chars = (kind == W_CLOB && (long long)val->n > c->lob_limit)
+                               ? utf8_chars(val->p, val->n) : 0;
+            if (kind == W_CLOB && (long long)chars > c->lob_limit) {
+                uint8_t d[32];
+                sha256(val->p, val->n, d);
+                put1(x, '<'); put(x, tag, tl); PUTS(x, " file=\"");
+                put(x, c->lob_ref[col], c->lob_ref_len[col]); put_uint(x, (unsigned long long)c->row);
+                put(x, c->lob_ext[col], 4); PUTS(x, "\" length=\""); put_uint(x, chars);
+                PUTS(x, "\" digestType=\"SHA-256\" digest=\"");
+                for (int k = 0; k < 32; k++) { put1(x, HEXU[d[k] >> 4]); put1(x, HEXU[d[k] & 15]); }
+                PUTS(x, "\"/>");
+                continue;
+            }
+            put1(x, '<'); put(x, tag, tl); put1(x, '>');
+            put_text_escaped(x, val->p, val->n);
+            PUTS(x, "</"); put(x, tag, tl); put1(x, '>');
+            continue;
+        }
+        case W_NUMBER:
+            if (lex_number(val->p, val->n, lex)) goto bad_value;
+            break;
+        case W_BOOL:
+            if (val->n == 1 && val->p[0] == 't') PUTS(lex, "true");
+            else if (val->n == 1 && val->p[0] == 'f') PUTS(lex, "false");
+            else goto bad_value;
+            break;
+        case W_DATE:
+            if (lex_date(val->p, val->n, lex)) goto bad_value;
+            break;
+        case W_TSTZ:
+        case W_TS:
+            if (lex_timestamp(val->p, val->n, kind == W_TSTZ, lex)) goto bad_value;
+            break;
+        case W_BYTEA:
+        case W_BLOB: {
+            size_t bytes = 0;
+            if (lex_bytea(val->p, val->n, lex, &bytes)) goto bad_value;
+            if (kind == W_BLOB && (long long)bytes > c->lob_limit) {
+                /* the file's digest is over the raw bytes: decode the hex again */
+                Buf raw = {0};
+                if (!buf_reserve(&raw, bytes)) goto oom;
+                for (size_t k = 0; k < bytes; k++) {
+                    uint8_t h = lex->p[2 * k], l = lex->p[2 * k + 1];
+                    raw.p[k] = (uint8_t)(((h <= '9' ? h - '0' : h - 'A' + 10) << 4) |
+                                         (l <= '9' ? l - '0' : l - 'A' + 10));
+                }
+                uint8_t d[32];
+                sha256(raw.p, bytes, d);
+                free(raw.p);
+                put(canon, lex->p, lex->n);
+                put1(x, '<'); put(x, tag, tl); PUTS(x, " file=\"");
+                put(x, c->lob_ref[col], c->lob_ref_len[col]); put_uint(x, (unsigned long long)c->row);
+                put(x, c->lob_ext[col], 4); PUTS(x, "\" length=\""); put_uint(x, bytes);
+                PUTS(x, "\" digestType=\"SHA-256\" digest=\"");
+                for (int k = 0; k < 32; k++) { put1(x, HEXU[d[k] >> 4]); put1(x, HEXU[d[k] & 15]); }
+                PUTS(x, "\"/>");
+                continue;
+            }
+            break;
+        }
+        default:
+            goto bad_value;
+        }
+        put(canon, lex->p, lex->n);
+        put1(x, '<'); put(x, tag, tl); put1(x, '>');
+        put(x, lex->p, lex->n);
+        PUTS(x, "</"); put(x, tag, tl); put1(x, '>');
+        continue;
+    bad_value:
+        snprintf(c->err, sizeof c->err, "row %lld, column %zd: a value this path does not handle",
+                 c->row + 1, col + 1);
+        return -1;
+    }
+    if (pos != len + 1) goto short_line;
+    PUTS(x, "</row>\n");
+    if (x->oom || canon->oom || val->oom || lex->oom) goto oom;
+    uint8_t d[32];
+    sha256(canon->p ? canon->p : (const uint8_t *)"", canon->n, d);
+    sum_add(sum, d);
+    c->row++;
+    return 0;
+short_line:
+    snprintf(c->err, sizeof c->err, "row %lld: COPY line does not have %zd columns", c->row + 1,
+             c->ncols);
+    return -1;
+oom:
+    snprintf(c->err, sizeof c->err, "out of memory");
+    return -1;
+}
+
+static PyObject *copy_to_siard(PyObject *self, PyObject *args) {
+    PyObject *lines, *lob_refs;
+    Py_buffer kinds;
+    long long lob_limit, first_row;
+    if (!PyArg_ParseTuple(args, "Oy*LOL", &lines, &kinds, &lob_limit, &lob_refs, &first_row))
+        return NULL;
+    PyObject *seq = PySequence_Fast(lines, "lines must be a sequence");
+    if (!seq) { PyBuffer_Release(&kinds); return NULL; }
+    Py_ssize_t nl = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t ncols = kinds.len;
+    Py_buffer *views = (Py_buffer *)calloc(nl ? nl : 1, sizeof(Py_buffer));
+    WriteCtx c = {0};
+    c.kinds = (const uint8_t *)kinds.buf;
+    c.ncols = ncols;
+    c.lob_limit = lob_limit;
+    c.row = first_row;
+    c.lob_ref = (const char **)calloc(ncols ? ncols : 1, sizeof(char *));
+    c.lob_ref_len = (Py_ssize_t *)calloc(ncols ? ncols : 1, sizeof(Py_ssize_t));
+    c.lob_ext = (const char **)calloc(ncols ? ncols : 1, sizeof(char *));
+    PyObject *result = NULL;
+    Py_ssize_t got = 0;
+    if (!views || !c.lob_ref || !c.lob_ref_len || !c.lob_ext) { PyErr_NoMemory(); goto done; }
+    if (!PyTuple_Check(lob_refs) || PyTuple_GET_SIZE(lob_refs) != ncols) {
+        PyErr_SetString(PyExc_TypeError, "lob_refs: one entry per column");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < ncols; i++) {
+        PyObject *r = PyTuple_GET_ITEM(lob_refs, i);
+        uint8_t k = c.kinds[i];
+        if (k == W_CLOB || k == W_BLOB) {
+            if (!PyBytes_Check(r)) { PyErr_SetString(PyExc_TypeError, "lob ref must be bytes"); goto done; }
+            c.lob_ref[i] = PyBytes_AS_STRING(r);
+            c.lob_ref_len[i] = PyBytes_GET_SIZE(r);
+            c.lob_ext[i] = k == W_CLOB ? ".txt" : ".bin";
+        }
+    }
+    for (got = 0; got < nl; got++)
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, got), &views[got], PyBUF_SIMPLE) < 0)
+            goto done;
+    {
+        Buf x = {0}, canon = {0}, val = {0}, lex = {0};
+        uint64_t sum[4] = {0, 0, 0, 0};
+        int failed = 0;
+        long long start_row = c.row;
+        Py_BEGIN_ALLOW_THREADS
+        size_t total = 0;
+        for (Py_ssize_t i = 0; i < nl; i++) total += (size_t)views[i].len;
+        buf_reserve(&x, total + total / 4 + 64);
+        for (Py_ssize_t i = 0; i < nl && !failed; i++) {
+            const uint8_t *p = (const uint8_t *)views[i].buf;
+            size_t n = (size_t)views[i].len;
+            /* a view may hold one or several LF-terminated lines */
+            while (n) {
+                const uint8_t *lf = memchr(p, '\n', n);
+                if (!lf) {
+                    snprintf(c.err, sizeof c.err, "row %lld: COPY line without its end", c.row + 1);
+                    failed = 1;
+                    break;
+                }
+                if (write_row(&c, p, (size_t)(lf - p), &x, &canon, &val, &lex, sum)) {
+                    failed = 1;
+                    break;
+                }
+                n -= (size_t)(lf - p) + 1;
+                p = lf + 1;
+            }
+        }
+        Py_END_ALLOW_THREADS
+        if (failed) {
+            PyErr_SetString(PyExc_ValueError, c.err);
+        } else if (x.oom) {
+            PyErr_NoMemory();
+        } else {
+            PyObject *xml = PyBytes_FromStringAndSize((const char *)x.p, (Py_ssize_t)x.n);
+            PyObject *s = sum_bytes(sum);
+            if (xml && s) result = Py_BuildValue("(NNL)", xml, s, c.row - start_row);
+            else { Py_XDECREF(xml); Py_XDECREF(s); }
+        }
+        free(x.p); free(canon.p); free(val.p); free(lex.p);
+    }
+done:
+    for (Py_ssize_t i = 0; i < got; i++) PyBuffer_Release(&views[i]);
+    free(views);
+    free((void *)c.lob_ref); free(c.lob_ref_len); free((void *)c.lob_ext);
+    Py_DECREF(seq);
+    PyBuffer_Release(&kinds);
+    return result;
+}
+
+/* ---------------------------------------------------------------- digest_rows ----------- */
+
+enum { R_TEXT = 0, R_HEX, R_INT, R_DEC, R_BOOL, R_DATE, R_TS, R_ANY };
+
+/* status codes: 0 ok; 1 needs the general path (markup or content not handled here, e.g. a
+   LOB file reference); 2 not what the column type allows (the general path names it) */
+
+static void put_cp(Buf *b, uint32_t cp) {
+    uint8_t t[4];
+    if (cp < 0x80) { put1(b, (uint8_t)cp); return; }
+    if (cp < 0x800) { t[0] = 0xC0 | (cp >> 6); t[1] = 0x80 | (cp & 63); put(b, t, 2); return; }
+    if (cp < 0x10000) {
+        t[0] = 0xE0 | (cp >> 12); t[1] = 0x80 | ((cp >> 6) & 63); t[2] = 0x80 | (cp & 63);
+        put(b, t, 3); return;
+    }
+    t[0] = 0xF0 | (cp >> 18); t[1] = 0x80 | ((cp >> 12) & 63); t[2] = 0x80 | ((cp >> 6) & 63);
+    t[3] = 0x80 | (cp & 63);
+    put(b, t, 4);
+}
+
+static int xml_char_ok(uint32_t cp) {
+    return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+           (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+/* Decode one UTF-8 sequence at p (< end); returns its length, 0 if invalid. */
+static int utf8_seq(const uint8_t *p, const uint8_t *end, uint32_t *cp) {
+    uint8_t c = p[0];
+    if (c < 0x80) { *cp = c; return 1; }
+    int n;
+    uint32_t v;
+    if ((c & 0xE0) == 0xC0) { n = 2; v = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 3; v = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 4; v = c & 0x07; }
+    else return 0;
+    if (end - p < n) return 0;
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)))
+        return 0;
+    if (v >= 0xD800 && v <= 0xDFFF) return 0;
+    *cp = v;
+    return n;
+}
+
+/* The character data of a cell, p..end (up to its '<'), decoded per XML into out. */
+static int xml_text(const uint8_t *p, const uint8_t *end, Buf *out) {
+    out->n = 0;
+    if (!buf_reserve(out, (size_t)(end - p))) return 1;
+    while (p < end) {
+        uint8_t c = *p;
+        if (c == '&') {
+            const uint8_t *semi = memchr(p, ';', (size_t)(end - p));
+            if (!semi) return 2;
+            size_t n = (size_t)(semi - p - 1);
+            const uint8_t *e = p + 1;
+            if (n == 3 && !memcmp(e, "amp", 3)) put1(out, '&');
+            else if (n == 2 && !memcmp(e, "lt", 2)) put1(out, '<');
+            else if (n == 2 && !memcmp(e, "gt", 2)) put1(out, '>');
+            else if (n == 4 && !memcmp(e, "quot", 4)) put1(out, '"');
+            else if (n == 4 && !memcmp(e, "apos", 4)) put1(out, '\'');
+            else if (n >= 2 && e[0] == '#') {
+                uint32_t v = 0;
+                size_t i = 1;
+                int hex = e[1] == 'x';
+                if (hex) i++;
+                if (i >= n || n - i > 8) return 2;
+                for (; i < n; i++) {
+                    uint8_t h = e[i];
+                    if (hex && isxdigit_(h)) v = v * 16 + (h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
+                    else if (!hex && dig(h)) v = v * 10 + (h - '0');
+                    else return 2;
+                }
+                if (!xml_char_ok(v)) return 2;
+                put_cp(out, v);
+            } else {
+                return 1; /* another entity: only a DTD could define it */
+            }
+            p = semi + 1;
+            continue;
+        }
+        if (c == '\r') { /* XML end-of-line handling: CR LF and lone CR become LF */
+            put1(out, '\n');
+            p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
+            continue;
+        }
+        if (c == ']' && end - p >= 3 && p[1] == ']' && p[2] == '>') return 2;
+        if (c < 0x80) {
+            if (c < 0x20 && c != '\t' && c != '\n') return 2;
+            put1(out, c);
+            p++;
+            continue;
+        }
+        uint32_t cp;
+        int n = utf8_seq(p, end, &cp);
+        if (!n || !xml_char_ok(cp)) return 2;
+        put(out, p, (size_t)n);
+        p += n;
+    }
+    return out->oom ? 1 : 0;
+}
+
+/* SIARD \uXXXX escapes of a text cell (decode_text): into out. */
+static int siard_unescape(const uint8_t *v, size_t n, Buf *out) {
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '\\' && i + 6 <= n && v[i + 1] == 'u' &&
+            isxdigit_(v[i + 2]) && isxdigit_(v[i + 3]) && isxdigit_(v[i + 4]) && isxdigit_(v[i + 5])) {
+            uint32_t cp = 0;
+            for (int k = 2; k < 6; k++) {
+                uint8_t h = v[i + k];
+                cp = cp * 16 + (h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF) return 1; /* a lone surrogate: general path */
+            put_cp(out, cp);
+            i += 5;
+        } else {
+            put1(out, v[i]);
+        }
+    }
+    return 0;
+}
+
+static int check_lexical(uint8_t kind, const uint8_t *v, size_t n) {
+    switch (kind) {
+    case R_INT: {
+        size_t i = (n && v[0] == '-') ? 1 : 0;
+        if (i == n) return 2;
+        for (; i < n; i++) if (!dig(v[i])) return 2;
+        return 0;
+    }
+    case R_DEC: {
+        size_t i = (n && v[0] == '-') ? 1 : 0, d = 0;
+        for (; i < n && dig(v[i]); i++) d++;
+        if (i < n && v[i] == '.') for (i++; i < n && dig(v[i]); i++) d++;
+        return (i == n && d) ? 0 : 2;
+    }
+    case R_BOOL:
+        return ((n == 4 && !memcmp(v, "true", 4)) || (n == 5 && !memcmp(v, "false", 5))) ? 0 : 2;
+    case R_DATE:
+        if (n != 10 || v[4] != '-' || v[7] != '-') return 2;
+        for (int i = 0; i < 10; i++) if (i != 4 && i != 7 && !dig(v[i])) return 2;
+        {
+            int mo = (v[5] - '0') * 10 + v[6] - '0', dd = (v[8] - '0') * 10 + v[9] - '0';
+            if (mo < 1 || mo > 12 || dd < 1 || dd > 31 || !memcmp(v, "0000", 4)) return 2;
+        }
+        return 0;
+    case R_TS: {
+        if (n < 20 || check_lexical(R_DATE, v, 10) || v[10] != 'T' || v[13] != ':' ||
+            v[16] != ':' || v[n - 1] != 'Z')
+            return 2;
+        for (int i = 11; i < 19; i++) if (i != 13 && i != 16 && !dig(v[i])) return 2;
+        int hh = (v[11] - '0') * 10 + v[12] - '0', mi = (v[14] - '0') * 10 + v[15] - '0',
+            ss = (v[17] - '0') * 10 + v[18] - '0';
+        if (hh > 23 || mi > 59 || ss > 59) return 2;
+        size_t i = 19;
+        if (v[i] == '.') {
+            size_t f0 = ++i;
+            while (i < n - 1 && dig(v[i])) i++;
+            if (i == f0) return 2;
+        }
+        return i == n - 1 ? 0 : 2;
+    }
+    case R_HEX:
+        if (n % 2) return 2;
+        for (size_t i = 0; i < n; i++) if (!isxdigit_(v[i])) return 2;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const uint8_t *skip_ws(const uint8_t *p, const uint8_t *end) {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')) p++;
+    return p;
+}
+
+typedef struct {
+    const uint8_t *kinds, *nullable;
+    Py_ssize_t ncols;
+    long long rows;
+    uint64_t sum[4];
+    const uint8_t *where;
+    PyObject *loader; /* loader(name: str) -> bytes, called with the GIL held; or NULL */
+} ReadCtx;
+
+/* A LOB file's canonical cell: its bytes as text (checked UTF-8) or as upper-case hex. */
+static int load_file(ReadCtx *c, const uint8_t *name, size_t n, int hex, Buf *canon) {
+    int st = 0;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *r = PyObject_CallFunction(c->loader, "s#", (const char *)name, (Py_ssize_t)n);
+    if (!r || !PyBytes_Check(r)) {
+        PyErr_Clear(); /* a missing or unreadable file: the general path names it */
+        st = 1;
+    } else {
+        const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(r);
+        size_t len = (size_t)PyBytes_GET_SIZE(r);
+        if (hex) {
+            if (buf_reserve(canon, 2 * len))
+                for (size_t i = 0; i < len; i++) {
+                    canon->p[canon->n++] = (uint8_t)HEXU[d[i] >> 4];
+                    canon->p[canon->n++] = (uint8_t)HEXU[d[i] & 15];
+                }
+        } else {
+            for (size_t i = 0; i < len && !st;) {
+                uint32_t cp;
+                int k = utf8_seq(d + i, d + len, &cp);
+                if (!k) st = 1;
+                i += k;
+            }
+            if (!st) put(canon, d, len);
+        }
+    }
+    Py_XDECREF(r);
+    PyGILState_Release(g);
+    return st;
+}
+
+static int read_rows(ReadCtx *c, const uint8_t *p, const uint8_t *end) {
+    Buf canon = {0}, text = {0};
+    int st = 0;
+    while (1) {
+        p = skip_ws(p, end);
+        if (p == end) break;
+        c->where = p;
+        if (end - p < 5 || memcmp(p, "<row>", 5)) { st = 1; break; }
+        p += 5;
+        canon.n = 0;
+        Py_ssize_t col = 0; /* next column expected */
+        while (1) {
+            if (p >= end || *p != '<') { st = 1; goto out; }
+            if (end - p >= 6 && !memcmp(p, "</row>", 6)) { p += 6; break; }
+            if (end - p < 3 || p[1] != 'c' || !dig(p[2])) { st = 1; goto out; }
+            const uint8_t *q = p + 2;
+            long num = 0;
+            while (q < end && dig(*q) && num < 100000) num = num * 10 + (*q++ - '0');
+            if (q >= end || num < 1 || p[2] == '0') { st = 1; goto out; }
+            const size_t tl = (size_t)(q - p - 1); /* "cN" */
+            int empty = 0;
+            const uint8_t *file = NULL;
+            size_t file_len = 0;
+            if (*q == ' ') { /* attributes: a LOB stored as a file (file, length, digest…) */
+                while (1) {
+                    q = skip_ws(q, end);
+                    if (q + 1 < end && q[0] == '/' && q[1] == '>') { q += 2; break; }
+                    const uint8_t *eq = memchr(q, '=', (size_t)(end - q));
+                    if (!eq || eq + 1 >= end || eq[1] != '"') { st = 1; goto out; }
+                    const uint8_t *v0 = eq + 2;
+                    const uint8_t *v1 = memchr(v0, '"', (size_t)(end - v0));
+                    if (!v1 || memchr(v0, '&', (size_t)(v1 - v0)) || memchr(v0, '<', (size_t)(v1 - v0))) {
+                        st = 1; goto out;
+                    }
+                    if (eq - q == 4 && !memcmp(q, "file", 4)) { file = v0; file_len = (size_t)(v1 - v0); }
+                    q = v1 + 1;
+                    if (q < end && *q != ' ' && *q != '/') { st = 1; goto out; }
+                }
+                if (!file || !c->loader) { st = 1; goto out; }
+                empty = 2;
+            }
+            else if (*q == '/' && q + 1 < end && q[1] == '>') { empty = 1; q += 2; }
+            else if (*q == '>') q++;
+            else { st = 1; goto out; }
+            Py_ssize_t idx = (Py_ssize_t)num - 1;
+            if (idx < col || idx >= c->ncols) { st = 2; goto out; }
+            for (; col < idx; col++) { /* absent cells: NULL, allowed for nullable columns */
+                if (!c->nullable[col]) { st = 2; goto out; }
+                if (col) put1(&canon, 0xFE);
+                put1(&canon, 0xFF);
+            }
+            const uint8_t *t0 = q, *t1 = q;
+            if (empty == 2) {
+                if (col) put1(&canon, 0xFE);
+                int r = load_file(c, file, file_len, c->kinds[col] == R_HEX, &canon);
+                if (r) { st = r; goto out; }
+                col++;
+                p = q;
+                continue;
+            }
+            if (!empty) {
+                const uint8_t *lt = memchr(q, '<', (size_t)(end - q));
+                if (!lt) { st = 1; goto out; }
+                t1 = lt;
+                if (end - lt < (ptrdiff_t)(tl + 3) || lt[1] != '/' || memcmp(lt + 2, p + 1, tl) ||
+                    lt[2 + tl] != '>') { st = 1; goto out; }
+                q = lt + 3 + tl;
+            }
+            int r = xml_text(t0, t1, &text);
+            if (r) { st = r; goto out; }
+            if (col) put1(&canon, 0xFE);
+            uint8_t kind = c->kinds[col];
+            if (kind == R_TEXT) {
+                if (memchr(text.p ? text.p : (const uint8_t *)"", '\\', text.n)) {
+                    if (siard_unescape(text.p, text.n, &canon)) { st = 1; goto out; }
+                } else {
+                    put(&canon, text.p, text.n);
+                }
+            } else {
+                if (check_lexical(kind, text.p, text.n)) { st = 2; goto out; }
+                if (kind == R_HEX) {
+                    if (!buf_reserve(&canon, text.n)) { st = 1; goto out; }
+                    for (size_t i = 0; i < text.n; i++) {
+                        uint8_t h = text.p[i];
+                        canon.p[canon.n++] = (h >= 'a' && h <= 'f') ? h - 32 : h;
+                    }
+                } else {
+                    put(&canon, text.p, text.n);
+                }
+            }
+            col++;
+            p = q;
+        }
+        for (; col < c->ncols; col++) {
+            if (!c->nullable[col]) { st = 2; goto out; }
+            if (col) put1(&canon, 0xFE);
+            put1(&canon, 0xFF);
+        }
+        if (canon.oom) { st = 1; goto out; }
+        uint8_t d[32];
+        sha256(canon.p ? canon.p : (const uint8_t *)"", canon.n, d);
+        sum_add(c->sum, d);
+        c->rows++;
+    }
+out:
+    free(canon.p);
+    free(text.p);
+    return st;
+}
+
+static PyObject *digest_rows(PyObject *self, PyObject *args) {
+    Py_buffer data, kinds, nullable;
+    PyObject *loader = Py_None;
+    if (!PyArg_ParseTuple(args, "y*y*y*|O", &data, &kinds, &nullable, &loader)) return NULL;
+    if (kinds.len != nullable.len) {
+        PyBuffer_Release(&data); PyBuffer_Release(&kinds); PyBuffer_Release(&nullable);
+        PyErr_SetString(PyExc_ValueError, "kinds and nullable differ in length");
+        return NULL;
+    }
+    ReadCtx c = {0};
+    c.kinds = (const uint8_t *)kinds.buf;
+    c.nullable = (const uint8_t *)nullable.buf;
+    c.ncols = kinds.len;
+    c.loader = loader == Py_None ? NULL : loader;
+    int st;
+    const uint8_t *p = (const uint8_t *)data.buf;
+    Py_BEGIN_ALLOW_THREADS
+    st = read_rows(&c, p, p + data.len);
+    Py_END_ALLOW_THREADS
+    long long where = c.where ? (long long)(c.where - p) : 0;
+    PyBuffer_Release(&data); PyBuffer_Release(&kinds); PyBuffer_Release(&nullable);
+    return Py_BuildValue("(iLNL)", st, c.rows, sum_bytes(c.sum), where);
+}
+
+static PyObject *py_sha256(PyObject *self, PyObject *args) {
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
+    uint8_t d[32];
+    Py_BEGIN_ALLOW_THREADS
+    sha256((const uint8_t *)b.buf, (size_t)b.len, d);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&b);
+    return PyBytes_FromStringAndSize((const char *)d, 32);
+}
+
+static PyMethodDef methods[] = {
+    {"copy_to_siard", copy_to_siard, METH_VARARGS,
+     "copy_to_siard(lines, kinds, lob_limit, lob_refs, first_row) -> (xml, sum32, rows)"},
+    {"digest_rows", digest_rows, METH_VARARGS,
+     "digest_rows(data, kinds, nullable, loader=None) -> (status, rows, sum32, offset)"},
+    {"sha256", py_sha256, METH_VARARGS, "sha256(data) -> digest (for tests)"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_siardc",
+                                    "The per-row work of archiving, in C.", -1, methods};
+
+PyMODINIT_FUNC PyInit__siardc(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    const char *impl = "portable";
+#ifdef HAVE_SHANI_CODE
+    unsigned a, b, c, d;
+    int sha = 0, sse41 = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d)) sse41 = (c >> 19) & 1;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) sha = (b >> 29) & 1;
+    if (sha && sse41 && getenv("SAMSA_DECOM_NO_SHANI") == NULL) {
+        sha256_blocks = sha256_blocks_shani;
+        impl = "sha-ni";
+    }
+#endif
+    PyModule_AddStringConstant(m, "SHA256_IMPL", impl);
+    return m;
+}

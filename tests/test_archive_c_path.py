@@ -1,0 +1,272 @@
+"""The C path of archiving (``tasks/archive/_siardc.c``): PostgreSQL COPY text → SIARD row XML
++ row hashes, and the re-read of the row XML → row hashes. It must give exactly what the SQL and
+lxml paths give, byte for byte and digest for digest, including for the nastiest values."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, text
+
+from tasks.archive import pg_fast, reread
+from tasks.archive.digest import TableDigest
+from tasks.archive.escaping import encode_text
+from tasks.archive.reader import ArchivedColumn, ArchivedTable, SiardArchive, find_siard
+from tasks.archive.run import archive_database
+from tasks.archive.types import Kind
+from tests.archive_helpers import ARCHIVAL_DATE, source_rows
+
+siardc = pytest.importorskip("tasks.archive._siardc", reason="C module not built")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_c_module_is_built_where_a_compiler_is() -> None:
+    """CI installs with a compiler, so the measured path is the one that runs there."""
+    assert pg_fast.c_path_enabled() and reread.c_reread_enabled()
+
+
+@pytest.mark.parametrize("impl", ["default", "portable"])
+def test_sha256_equals_hashlib_for_every_length_around_block_edges(impl: str) -> None:
+    code = (
+        "import hashlib, os\n"
+        "from tasks.archive import _siardc as m\n"
+        "for n in [*range(0, 200), 1000, 4095, 4096, 65536, 1 << 20]:\n"
+        "    d = os.urandom(n)\n"
+        "    assert m.sha256(d) == hashlib.sha256(d).digest(), n\n"
+        "print(m.SHA256_IMPL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if impl == "portable":
+        env["SAMSA_DECOM_NO_SHANI"] = "1"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    if impl == "portable":
+        assert out.stdout.strip() == "portable"
+
+
+NASTY_TEXTS = [
+    "",
+    " ",
+    "  leading and trailing  ",
+    "a  b   c",
+    "tab\there, LF\nthere, CR\rand CRLF\r\n",
+    "backslash \\ and a literal \\u0041 that is not an escape",
+    "control \x01\x08\x0b\x0c\x1f DEL\x7f C1 \x80\x85\x9f",
+    "non-characters \ufffe\uffff, BMP end \ufffd, astral 😀 \U0010fffd",
+    "markup <row> & </c1> &amp; ]]> \"quotes' ",
+    "Västra Götaland – åäö ÅÄÖ é",
+]
+
+
+def _nasty_table(url: str) -> None:
+    eng = create_engine(url)
+    with eng.begin() as c:
+        c.execute(
+            text(
+                "CREATE TABLE nasty (id integer PRIMARY KEY, t varchar(400), body text NOT NULL, "
+                "n numeric(12, 3), big bigint, ok boolean, d date, ts timestamptz, "
+                "naive timestamp, bin bytea)"
+            )
+        )
+        rows = []
+        for i, s in enumerate(NASTY_TEXTS * 3):
+            rows.append(
+                {
+                    "id": i + 1,
+                    "t": None if i % 7 == 3 else s,
+                    "body": (s * 40 if i % 5 == 0 else s),  # some beyond the LOB limit below
+                    "n": Decimal("-12345.670") if i % 2 else Decimal("0.500"),
+                    "big": -(2**62) + i,
+                    "ok": None if i % 4 == 0 else bool(i % 3),
+                    "d": None if i % 6 == 0 else f"00{99 + i % 3}-01-0{1 + i % 9}",
+                    "ts": f"2024-02-29 23:59:{i % 60:02d}.{'000000' if i % 3 else '120000'}+00",
+                    "naive": f"1999-12-31 23:59:59.{i:06d}",
+                    "bin": bytes(range(256))[: (i * 37) % 300] if i % 5 else b"",
+                }
+            )
+        c.execute(
+            text("INSERT INTO nasty VALUES (:id, :t, :body, :n, :big, :ok, :d, :ts, :naive, :bin)"),
+            rows,
+        )
+    eng.dispose()
+
+
+def _archive(url: str, out: Path, c_path: bool, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_C", "1" if c_path else "0")
+    outcome = archive_database(url, out, archival_date=ARCHIVAL_DATE, lob_limit=200)
+    assert outcome.verified, outcome.problems
+    return find_siard(outcome.package)
+
+
+@pytest.mark.postgres
+def test_c_and_sql_paths_write_the_same_bytes_and_read_back_the_source(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _nasty_table(pg_url)
+    by_c = _archive(pg_url, tmp_path / "c", True, monkeypatch)
+    by_sql = _archive(pg_url, tmp_path / "sql", False, monkeypatch)
+    assert by_c.read_bytes() == by_sql.read_bytes()
+    with SiardArchive(by_c) as archive:
+        back = list(archive.rows("nasty"))
+        files = [n for n in archive._zip.namelist() if "/lob" in n and not n.endswith("/")]
+    assert back == source_rows_nasty(pg_url)
+    assert files, "the long texts should be stored as LOB files"
+
+
+def source_rows_nasty(url: str) -> list[tuple[object, ...]]:
+    from sqlalchemy import MetaData, Table, select
+
+    eng = create_engine(url)
+    table = Table("nasty", MetaData(), autoload_with=eng)
+    with eng.connect() as c:
+        rows = c.execute(select(table).order_by(table.c.id)).all()
+    eng.dispose()
+    from tests.archive_helpers import _norm
+
+    return [tuple(_norm(v) for v in r) for r in rows]
+
+
+@pytest.mark.postgres
+def test_a_value_the_c_path_does_not_handle_falls_back_and_is_named(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A NaN numeric: the C converter refuses it, the table goes through the SQL path, and the
+    re-read names the cell the table schema (xs:decimal) does not accept."""
+    eng = create_engine(pg_url)
+    with eng.begin() as c:
+        c.execute(text("CREATE TABLE odd (id integer PRIMARY KEY, n numeric)"))
+        c.execute(text("INSERT INTO odd VALUES (1, 1.5), (2, 'NaN'), (3, -2)"))
+    eng.dispose()
+    monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_C", "1")
+    outcome = archive_database(pg_url, tmp_path / "out", archival_date=ARCHIVAL_DATE)
+    assert not outcome.verified
+    assert any("odd" in p and "xsd" in p for p in outcome.problems), outcome.problems
+
+
+@pytest.mark.postgres
+def test_the_demo_database_gives_identical_packages_on_both_paths(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.demo_data import generate
+
+    generate(pg_url, scale=3000, seed=11)
+    by_c = _archive(pg_url, tmp_path / "c", True, monkeypatch)
+    by_sql = _archive(pg_url, tmp_path / "sql", False, monkeypatch)
+    assert (
+        hashlib.sha256(by_c.read_bytes()).digest() == hashlib.sha256(by_sql.read_bytes()).digest()
+    )
+    with SiardArchive(by_c) as archive:
+        assert list(archive.rows("message")) == source_rows(pg_url, "message")
+
+
+# -- the re-read decoder against lxml ---------------------------------------------------------
+
+_TABLE = ArchivedTable(
+    schema="s", schema_folder="schema0", name="t", folder="table0", rows=0, description="",
+    columns=(
+        ArchivedColumn("a", "CLOB", None, True, Kind.clob),
+        ArchivedColumn("b", "INTEGER", None, False, Kind.integer),
+        ArchivedColumn("c", "VARCHAR(50)", None, True, Kind.string),
+        ArchivedColumn("d", "VARBINARY(9)", None, True, Kind.binary),
+    ),
+)  # fmt: skip
+_KINDS = bytes(reread._C_READ_KIND[c.kind] for c in _TABLE.columns)
+_NULLABLE = bytes(1 if c.nullable else 0 for c in _TABLE.columns)
+_HEAD = b'<table xmlns="http://www.bar.admin.ch/xmlns/siard/2/table.xsd">\n'
+
+# raw XML fragments for a text cell: entities, references, line ends, escapes, multi-byte
+_FRAGMENTS = [
+    "a", " ", "&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#10;", "&#x9;", "&#x1F600;",
+    "\r\n", "\r", "\n", "\t", "\\u005C", "\\u0041", "\\uFFFE", "\\x", "\\", "ö", "😀", ">",
+]  # fmt: skip
+
+
+def _lxml_digest(doc: bytes) -> tuple[int, int]:
+    archive = SiardArchive.__new__(SiardArchive)  # no file needed: digest_document only
+    return archive.digest_document(_TABLE, doc)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.none() | st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join),
+            st.integers(-(2**70), 2**70),
+            st.none() | st.text(max_size=20).filter(lambda s: "\x00" not in s),
+            st.none() | st.binary(max_size=9),
+        ),
+        max_size=6,
+    )
+)
+def test_the_c_reread_decodes_like_lxml(rows: list[tuple]) -> None:
+    lines = []
+    for a, b, c, d in rows:
+        cells = []
+        if a is not None:
+            cells.append(f"<c1>{a}</c1>")
+        cells.append(f"<c2>{b}</c2>")
+        if c is not None:
+            cells.append(f"<c3>{encode_text(c)}</c3>")
+        if d is not None:
+            cells.append(f"<c4>{d.hex()}</c4>")  # lower case: the canonical form is upper
+        lines.append("<row>" + "".join(cells) + "</row>\n")
+    body = "".join(lines).encode()
+    status, n, digest_sum, _at = siardc.digest_rows(body, _KINDS, _NULLABLE)
+    assert status == 0
+    assert (n, int.from_bytes(digest_sum, "big")) == _mod(
+        _lxml_digest(_HEAD + body + b"</table>\n")
+    )
+
+
+def _mod(found: tuple[int, int]) -> tuple[int, int]:
+    return found[0], found[1] % (1 << 256)
+
+
+def test_the_c_reread_digest_equals_the_source_digest_of_the_values() -> None:
+    values = [("x\r\ny", 1, "  two  spaces ", b"\x00\xff"), (None, -5, None, None)]
+    d = TableDigest()
+    d.add(["x\ny", "1", "  two  spaces ", "00FF"])  # CRLF in XML text is read as LF
+    d.add([None, "-5", None, None])
+    body = b"".join(
+        (
+            b"<row><c1>x\r\ny</c1><c2>1</c2><c3>" + encode_text(values[0][2]).encode()
+            + b"</c3><c4>00ff</c4></row>\n"
+        ,
+            b"<row><c2>-5</c2></row>\n",
+        )
+    )  # fmt: skip
+    status, n, digest_sum, _at = siardc.digest_rows(body, _KINDS, _NULLABLE)
+    assert (status, n, f"{int.from_bytes(digest_sum, 'big'):064x}") == (0, 2, d.hexdigest)
+
+
+@pytest.mark.parametrize(
+    "row, why",
+    [
+        (b"<row><c1>a &foo; b</c1><c2>1</c2></row>", "an entity no DTD defines"),
+        (b"<row><c1>a & b</c1><c2>1</c2></row>", "a bare ampersand"),
+        (b"<row><c1>\xff</c1><c2>1</c2></row>", "bytes that are not UTF-8"),
+        (b"<row><c1>]]></c1><c2>1</c2></row>", "']]>' in character data"),
+        (b"<row><c1>&#1;</c1><c2>1</c2></row>", "a reference to a character XML forbids"),
+        (b"<row><c1>a</c1></row>", "a NOT NULL cell missing"),
+        (b"<row><c2>1</c2><c1>a</c1></row>", "cells out of column order"),
+        (b"<row><c2>1.5</c2></row>", "not an integer"),
+        (b"<row><c2>1</c2><c4>ABC</c4></row>", "odd-length hex"),
+        (b"<row><c2>1</c2></ro>", "a wrong end tag"),
+        (b"<row><!-- x --><c2>1</c2></row>", "a comment (left to lxml)"),
+        (b'<row><c2>1</c2><c4 file="content/x.bin"/></row>', "a LOB file with no loader"),
+    ],
+)
+def test_the_c_reread_hands_anything_else_to_the_general_path(row: bytes, why: str) -> None:
+    """Status 1 or 2 sends the chunk to lxml + the table schema, which names the problem
+    (see test_archive_reread.py for that message)."""
+    status, _n, _s, _at = siardc.digest_rows(row + b"\n", _KINDS, _NULLABLE)
+    assert status in (1, 2), why
