@@ -18,6 +18,7 @@
  * modulo 2**256. Both functions release the GIL while they work.
  */
 #define PY_SSIZE_T_CLEAN
+#define _GNU_SOURCE /* memmem */
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
@@ -942,6 +943,86 @@ static PyObject *digest_rows(PyObject *self, PyObject *args) {
     return Py_BuildValue("(iLNL)", st, c.rows, sum_bytes(c.sum), where);
 }
 
+
+/* ---------------------------------------------------------------- row_cells ------------ */
+
+/* A cell's raw text as the index wants it: an int when it is 1-18 ASCII digits without a
+   leading zero (so str() gives the same text back), else str. */
+static PyObject *cell_value(const uint8_t *v, size_t n) {
+    if (n >= 1 && n <= 18 && (v[0] != '0' || n == 1)) { /* str(int) gives the text back */
+        long long x = 0;
+        size_t i = 0;
+        for (; i < n && dig(v[i]); i++) x = x * 10 + (v[i] - '0');
+        if (i == n) return PyLong_FromLongLong(x);
+    }
+    return PyUnicode_DecodeUTF8((const char *)v, (Py_ssize_t)n, "strict");
+}
+
+static PyObject *row_cells(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    long long base;
+    PyObject *cols;
+    int skip_absent;
+    if (!PyArg_ParseTuple(args, "y*LO!p", &data, &base, &PyTuple_Type, &cols, &skip_absent))
+        return NULL;
+    Py_ssize_t nc = PyTuple_GET_SIZE(cols);
+    char open_tag[16][16], close_tag[16][16];
+    size_t ol[16], cl[16];
+    if (nc < 1 || nc > 16) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "1 to 16 columns");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < nc; k++) {
+        long c = PyLong_AsLong(PyTuple_GET_ITEM(cols, k));
+        if (c < 1) {
+            PyBuffer_Release(&data);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "column numbers start at 1");
+            return NULL;
+        }
+        ol[k] = (size_t)snprintf(open_tag[k], 16, "<c%ld>", c);
+        cl[k] = (size_t)snprintf(close_tag[k], 16, "</c%ld>", c);
+    }
+    PyObject *out = PyList_New(0);
+    const uint8_t *p = (const uint8_t *)data.buf, *end = p + data.len;
+    const uint8_t *i = p;
+    while (out) {
+        const uint8_t *s = memmem(i, (size_t)(end - i), "<row>", 5);
+        if (!s) { i = (end - i > 4) ? end - 4 : i; break; }
+        const uint8_t *e = memmem(s, (size_t)(end - s), "</row>", 6);
+        if (!e) { i = s; break; }
+        e += 6;
+        PyObject *t = PyTuple_New(nc + 2);
+        if (!t) { Py_CLEAR(out); break; }
+        int absent_first = 0;
+        for (Py_ssize_t k = 0; k < nc; k++) {
+            const uint8_t *a = memmem(s, (size_t)(e - s), open_tag[k], ol[k]);
+            PyObject *v;
+            if (!a) {
+                if (k == 0) absent_first = 1;
+                v = Py_None;
+                Py_INCREF(v);
+            } else {
+                a += ol[k];
+                const uint8_t *b = memmem(a, (size_t)(e - a), close_tag[k], cl[k]);
+                v = cell_value(a, (size_t)((b ? b : e) - a));
+            }
+            if (!v) { Py_DECREF(t); Py_CLEAR(out); break; }
+            PyTuple_SET_ITEM(t, k, v);
+        }
+        if (!out) break;
+        PyTuple_SET_ITEM(t, nc, PyLong_FromLongLong(base + (s - p)));
+        PyTuple_SET_ITEM(t, nc + 1, PyLong_FromLongLong(e - s));
+        if (!(skip_absent && absent_first) && PyList_Append(out, t) < 0) Py_CLEAR(out);
+        Py_DECREF(t);
+        i = e;
+    }
+    long long consumed = (long long)(i - p);
+    PyBuffer_Release(&data);
+    if (!out) return NULL;
+    return Py_BuildValue("(NL)", out, consumed);
+}
+
 static PyObject *py_sha256(PyObject *self, PyObject *args) {
     Py_buffer b;
     if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
@@ -958,6 +1039,8 @@ static PyMethodDef methods[] = {
      "copy_to_siard(lines, kinds, lob_limit, lob_refs, first_row) -> (xml, sum32, rows)"},
     {"digest_rows", digest_rows, METH_VARARGS,
      "digest_rows(data, kinds, nullable, loader=None) -> (status, rows, sum32, offset)"},
+    {"row_cells", row_cells, METH_VARARGS,
+     "row_cells(data, base, cols, skip_absent_first) -> ([(cell…, offset, length)], consumed)"},
     {"sha256", py_sha256, METH_VARARGS, "sha256(data) -> digest (for tests)"},
     {NULL, NULL, 0, NULL}};
 

@@ -17,9 +17,11 @@ bytes in ``tableN.xml`` are found by :func:`tasks.archive.reader.row_spans`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -51,6 +53,56 @@ def _table_files(folder: Path) -> Iterable[tuple[str, Path]]:
         files = sorted(lob.iterdir(), key=lambda p: int(p.stem.removeprefix("record")))
         for f in files:
             yield f"{lob.name}/{f.name}", f
+
+
+_DIRECT_MIN = 1 << 20  # files from this size on are copied by the kernel
+
+
+def _crc32_of(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 24):
+            crc = zlib.crc32(block, crc)  # releases the GIL on large blocks
+    return crc
+
+
+def _add_stored_file(zf: zipfile.ZipFile, zi: zipfile.ZipInfo, path: Path) -> None:
+    """Append ``path`` as a stored entry with the same bytes ``zf.open(zi, "w",
+    force_zip64=True)`` + a copy would write (the header as it ends up after that path's
+    rewrite), but with the CRC taken first and the data copied by the kernel
+    (``os.copy_file_range``) instead of through Python."""
+    assert zf.fp is not None
+    size = zi.file_size
+    zi.CRC = _crc32_of(path)
+    zi.compress_size = size
+    zi.flag_bits = 0x00
+    zf.fp.seek(zf.start_dir)
+    zi.header_offset = zf.fp.tell()
+    zf._writecheck(zi)  # type: ignore[attr-defined]
+    zf._didModify = True  # type: ignore[attr-defined]
+    zf.fp.write(zi.FileHeader(True))
+    zf.fp.flush()
+    data_start = zf.fp.tell()
+    out_fd = zf.fp.fileno()
+    with open(path, "rb") as src:
+        in_fd = src.fileno()
+        done = 0
+        try:
+            while done < size:
+                n = os.copy_file_range(in_fd, out_fd, size - done, done, data_start + done)
+                if n == 0:
+                    raise OSError(f"{path}: shorter than {size} bytes")
+                done += n
+        except (AttributeError, OSError) as exc:  # no copy_file_range here: through Python
+            if isinstance(exc, OSError) and "shorter" in str(exc):
+                raise
+            src.seek(done)
+            zf.fp.seek(data_start + done)
+            shutil.copyfileobj(src, zf.fp, 1 << 20)
+    zf.fp.seek(data_start + size)
+    zf.start_dir = zf.fp.tell()  # type: ignore[attr-defined]
+    zf.filelist.append(zi)
+    zf.NameToInfo[zi.filename] = zi
 
 
 class SiardWriter:
@@ -85,8 +137,11 @@ class SiardWriter:
                     made.add(sub)
             zi = _info(base + rel)
             zi.file_size = path.stat().st_size
-            with open(path, "rb") as src, zf.open(zi, "w", force_zip64=True) as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            if zi.file_size >= _DIRECT_MIN:
+                _add_stored_file(zf, zi, path)
+            else:
+                with open(path, "rb") as src, zf.open(zi, "w", force_zip64=True) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
             written.append(zi)
         assert zf.fp is not None
         zf.fp.flush()

@@ -32,6 +32,11 @@ from models.errors import CheckFailed, InputError
 from models.identity import Identity
 from tasks.extracts.source import TableSpec
 
+try:
+    from tasks.archive import _siardc
+except ImportError:  # built by pip install where a C compiler is present
+    _siardc = None  # type: ignore[assignment]
+
 INDEX_NAME = "person-index.sqlite"
 FORMAT = "samsa-person-index/1"
 PERSON_TABLE = "person"
@@ -98,6 +103,35 @@ def _iter_rows(
         pos += i
 
 
+def _cell_batches(
+    f: Any, start: int, size: int, cols: list[int], skip_absent_first: bool
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of ``(cell of each col…, absolute offset, length)`` for the rows of a stored
+    entry; a cell is an ``int`` (ASCII digits), a ``str`` or ``None`` (absent), as
+    :func:`_key` gives it. With the C module the scan is one call per 16 MB."""
+    if _siardc is None:
+        rows = [
+            (*[None if c is None else _key(c) for c in cells], o, n)
+            for o, n, cells in _iter_rows(f, start, size, cols)
+        ]
+        yield [r for r in rows if not (skip_absent_first and r[0] is None)]
+        return
+    carry = b""
+    base = start  # absolute offset of data[0]
+    f.seek(start)
+    remaining = size
+    while True:
+        chunk = f.read(min(_CHUNK, remaining)) if remaining > 0 else b""
+        remaining -= len(chunk)
+        data = carry + chunk if carry else chunk
+        found, used = _siardc.row_cells(data, base, tuple(cols), skip_absent_first)
+        yield found
+        if not chunk:
+            break
+        carry = data[used:]
+        base += used
+
+
 def _entry_span(siard: Path, entry: str) -> tuple[int, int]:
     from tasks.archive.container import entry_data_offset
 
@@ -110,7 +144,7 @@ def _key(value: bytes | None) -> int | str | None:
     if value is None:
         return None
     text = value.decode("utf-8")
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isdigit() and (text[0] != "0" or len(text) == 1) else text
 
 
 def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> list[Path]:
@@ -152,34 +186,31 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
             cols = [c.name for c in t.columns]
             start, size = _entry_span(siard_path, t.entry)
             if name == PERSON_TABLE:
-                want = [cols.index("id") + 1, cols.index("identity") + 1]
+                want = [cols.index("identity") + 1, cols.index("id") + 1]
                 con.executemany(
                     "INSERT INTO person_key VALUES (?, ?, ?, ?)",
                     (
-                        (identity_key(salt, c[1].decode("utf-8").strip()), _key(c[0]), o, n)
-                        for o, n, c in _iter_rows(f, start, size, want)
-                        if c[1] is not None
+                        (identity_key(salt, str(ident).strip()), pid, o, n)
+                        for batch in _cell_batches(f, start, size, want, True)
+                        for ident, pid, o, n in batch
                     ),
                 )
             elif "person_id" in cols:
                 code = codes[name]
-                con.executemany(
-                    "INSERT INTO row_loc VALUES (?, ?, ?, ?)",
-                    (
-                        (_key(c[0]), code, o, n)
-                        for o, n, c in _iter_rows(f, start, size, [cols.index("person_id") + 1])
-                        if c[0] is not None
-                    ),
-                )
+                for batch in _cell_batches(f, start, size, [cols.index("person_id") + 1], True):
+                    con.executemany(
+                        f'INSERT INTO row_loc(person_id, "offset", length, tbl) '
+                        f"VALUES (?, ?, ?, {int(code)})",
+                        batch,
+                    )
             if name in LOOKUP_TABLES and "id" in cols:
                 code = codes[name]
-                con.executemany(
-                    "INSERT OR REPLACE INTO lookup VALUES (?, ?, ?, ?)",
-                    (
-                        (code, _key(c[0]), o, n)
-                        for o, n, c in _iter_rows(f, start, size, [cols.index("id") + 1])
-                    ),
-                )
+                for batch in _cell_batches(f, start, size, [cols.index("id") + 1], False):
+                    con.executemany(
+                        f'INSERT OR REPLACE INTO lookup(id, "offset", length, tbl) '
+                        f"VALUES (?, ?, ?, {int(code)})",
+                        batch,
+                    )
     con.execute("CREATE INDEX ix_row_loc_person ON row_loc(person_id, tbl)")
     meta = {
         "format": FORMAT,
