@@ -27,27 +27,36 @@ class _WrongC:
         return xml.replace("ö".encode(), b"o"), digest_sum, rows
 
 
-@pytest.mark.parametrize("path", ["c", "sql"])
 def test_a_wrong_escape_in_the_written_xml_fails_the_verification(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The server-side SQL path (PostgreSQL) and the generic writer (SQLite)."""
     generate(db_url, scale=600, seed=5)
-    if db_url.startswith("postgresql") and path == "c":
-        if not pg_fast.c_path_enabled():
-            pytest.fail("the C module tasks.archive._siardc is not built (pip install -e .)")
-        monkeypatch.setattr(pg_fast, "_siardc", _WrongC(pg_fast._siardc))
-    elif db_url.startswith("postgresql"):
+    if db_url.startswith("postgresql"):
         monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_C", "0")
         right = pg_fast._escaped_text
         monkeypatch.setattr(
             pg_fast, "_escaped_text", lambda col: f"replace({right(col)}, 'ö', 'o')"
         )
-    elif path == "c":
-        pytest.skip("SQLite sources have no C writer; the generic writer is the 'sql' case")
     else:
         right_py = writer.encode_text
         monkeypatch.setattr(writer, "encode_text", lambda v: right_py(v).replace("ö", "o"))
-    outcome = archive_database(db_url, tmp_path / "out", archival_date=ARCHIVAL_DATE)
+    _assert_not_verified(db_url, tmp_path)
+
+
+@pytest.mark.postgres
+def test_a_wrong_escape_written_by_the_c_path_fails_the_verification(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate(pg_url, scale=600, seed=5)
+    if not pg_fast.c_path_enabled():
+        pytest.fail("the C module tasks.archive._siardc is not built (pip install -e .)")
+    monkeypatch.setattr(pg_fast, "_siardc", _WrongC(pg_fast._siardc))
+    _assert_not_verified(pg_url, tmp_path)
+
+
+def _assert_not_verified(url: str, tmp_path: Path) -> None:
+    outcome = archive_database(url, tmp_path / "out", archival_date=ARCHIVAL_DATE)
     assert not outcome.verified
     assert any("digest" in p for p in outcome.problems), outcome.problems
     report = (outcome.package / "documentation" / "archive-report.md").read_text()
