@@ -120,3 +120,41 @@ def test_live_and_archive_extracts_are_equal_on_postgresql(pg_url: str, tmp_path
         assert a["found"] and without_source(a) == without_source(b)
     live_source.close()
     indexed.close()
+
+
+def test_an_index_in_the_first_format_is_still_read(
+    archived: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Packages made before the index grouped rows per person (format 1: one record per row)
+    still answer, with the same extract."""
+    import shutil
+
+    from tasks.extracts.person_index import _PLACE, FORMAT_ONE_ROW_PER_RECORD
+
+    url, package = archived
+    old_package = tmp_path / package.name
+    shutil.copytree(package, old_package)
+    con = sqlite3.connect(old_package / "metadata" / "other" / INDEX_NAME)
+    grouped = con.execute("SELECT person_id, tbl, places FROM row_loc").fetchall()
+    con.executescript(
+        'DROP TABLE row_loc; CREATE TABLE row_loc(person_id, tbl INTEGER, "offset" INTEGER, '
+        "length INTEGER); CREATE INDEX ix_row_loc_person ON row_loc(person_id, tbl);"
+    )
+    con.executemany(
+        "INSERT INTO row_loc VALUES (?, ?, ?, ?)",
+        [(p, t, o, n) for p, t, blob in grouped for o, n in _PLACE.iter_unpack(blob)],
+    )
+    con.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT_ONE_ROW_PER_RECORD,))
+    con.commit()
+    con.close()
+    old, new = ArchivePersonLookup(old_package), ArchivePersonLookup(package)
+    try:
+        assert old.format != new.format
+        for identity in _identities(url):
+            ident = parse_identity(identity)
+            a = build_person_extract(old, ident, request_id="r", produced_on=date(2027, 1, 4))
+            b = build_person_extract(new, ident, request_id="r", produced_on=date(2027, 1, 4))
+            assert a == b and a["records"]
+    finally:
+        old.close()
+        new.close()

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tasks.extracts import person_index
-from tasks.extracts.person_index import _iter_rows, identity_key
+from tasks.extracts.person_index import _cell_batches, _iter_rows, _places_by_key, identity_key
 
 
 def _entry() -> bytes:
@@ -42,3 +42,35 @@ def test_identity_key_depends_on_the_salt() -> None:
     assert a == identity_key(b"a" * 32, "191212121212")
     assert a != identity_key(b"b" * 32, "191212121212")
     assert b"191212121212" not in a
+
+
+@pytest.mark.parametrize("chunk", [5, 16, 64, 1 << 24])
+def test_c_and_python_scanners_agree_across_chunk_borders(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The C scan (one call per chunk) and the Python scan give the same cells and places."""
+    pytest.importorskip("tasks.archive._siardc")
+    monkeypatch.setattr(person_index, "_CHUNK", chunk)
+    prefix = b"PK-local-header"
+    data = _entry()
+    f = io.BytesIO(prefix + data + b"trailer")
+
+    def both(fn, *args):  # type: ignore[no-untyped-def]
+        with_c = fn(f, len(prefix), len(data), *args)
+        with_c = [r for b in with_c for r in b] if fn is _cell_batches else with_c
+        monkeypatch.setattr(person_index, "_siardc", None)
+        plain = fn(f, len(prefix), len(data), *args)
+        plain = [r for b in plain for r in b] if fn is _cell_batches else plain
+        monkeypatch.undo()
+        monkeypatch.setattr(person_index, "_CHUNK", chunk)
+        return with_c, plain
+
+    with_c, plain = both(_cell_batches, [3, 1], True)
+    assert with_c == plain and len(with_c) == 39 - 7  # rows without a person left out
+    assert with_c[0] == (1001, 1, len(prefix) + data.index(b"<row>"), with_c[0][3])
+    with_c, plain = both(_places_by_key, 3)
+    assert with_c == plain
+    places = dict(with_c)
+    assert sorted(places) == [1000 + i for i in range(1, 40) if i % 5]
+    offset, length = person_index._PLACE.unpack(places[1001])
+    assert (prefix + data)[offset : offset + length].startswith(b"<row><c1>1</c1>")

@@ -1023,6 +1023,120 @@ static PyObject *row_cells(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NL)", out, consumed);
 }
 
+
+/* ---------------------------------------------------------------- row locations -------- */
+
+typedef struct {
+    int64_t key;
+    int64_t offset;
+    uint32_t length;
+    uint32_t pad;
+} Loc;
+
+/* locate_rows(data, base, col) -> (packed Loc records, consumed): every complete row of data
+   whose cell <c{col}> holds an integer; rows without that cell are left out; a cell that is
+   not an integer raises ValueError. */
+static PyObject *locate_rows(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    long long base;
+    long col;
+    if (!PyArg_ParseTuple(args, "y*Ll", &data, &base, &col)) return NULL;
+    char ot[24], ct[24];
+    size_t ol = (size_t)snprintf(ot, sizeof ot, "<c%ld>", col);
+    size_t cl = (size_t)snprintf(ct, sizeof ct, "</c%ld>", col);
+    Buf out = {0};
+    const uint8_t *p = (const uint8_t *)data.buf, *end = p + data.len, *i = p;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (1) {
+        const uint8_t *s = memmem(i, (size_t)(end - i), "<row>", 5);
+        if (!s) { i = (end - i > 4) ? end - 4 : i; break; }
+        const uint8_t *e = memmem(s, (size_t)(end - s), "</row>", 6);
+        if (!e) { i = s; break; }
+        e += 6;
+        i = e;
+        const uint8_t *a = memmem(s, (size_t)(e - s), ot, ol);
+        if (!a) continue;
+        a += ol;
+        const uint8_t *b = memmem(a, (size_t)(e - a), ct, cl);
+        if (!b) { bad = 1; break; }
+        const uint8_t *q = a;
+        int neg = 0;
+        if (q < b && *q == '-') { neg = 1; q++; }
+        if (q == b || b - q > 18) { bad = 1; break; }
+        int64_t v = 0;
+        for (; q < b; q++) {
+            if (!dig(*q)) { bad = 1; break; }
+            v = v * 10 + (*q - '0');
+        }
+        if (bad) break;
+        Loc l = {neg ? -v : v, base + (s - p), (uint32_t)(e - s), 0};
+        put(&out, &l, sizeof l);
+    }
+    Py_END_ALLOW_THREADS
+    long long consumed = (long long)(i - p);
+    PyBuffer_Release(&data);
+    if (bad || out.oom) {
+        free(out.p);
+        if (bad) PyErr_SetString(PyExc_ValueError, "a row's key cell is not an integer");
+        else PyErr_NoMemory();
+        return NULL;
+    }
+    PyObject *r = Py_BuildValue("(y#L)", out.p ? (const char *)out.p : "", (Py_ssize_t)out.n,
+                                consumed);
+    free(out.p);
+    return r;
+}
+
+static int loc_cmp(const void *x, const void *y) {
+    const Loc *a = (const Loc *)x, *b = (const Loc *)y;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return (a->offset > b->offset) - (a->offset < b->offset);
+}
+
+/* group_locations(packed) -> [(key, places)] sorted by key; places: (offset u64, length u32)
+   little-endian, by offset. */
+static PyObject *group_locations(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "y*", &data)) return NULL;
+    size_t n = (size_t)data.len / sizeof(Loc);
+    Loc *v = (Loc *)malloc(n ? n * sizeof(Loc) : 1);
+    if (!v) { PyBuffer_Release(&data); return PyErr_NoMemory(); }
+    memcpy(v, data.buf, n * sizeof(Loc));
+    PyBuffer_Release(&data);
+    Py_BEGIN_ALLOW_THREADS
+    qsort(v, n, sizeof(Loc), loc_cmp);
+    Py_END_ALLOW_THREADS
+    PyObject *out = PyList_New(0);
+    uint8_t *blob = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; out && i < n;) {
+        size_t j = i;
+        while (j < n && v[j].key == v[i].key) j++;
+        size_t need = (j - i) * 12;
+        if (need > cap) {
+            uint8_t *q = (uint8_t *)realloc(blob, need);
+            if (!q) { Py_CLEAR(out); PyErr_NoMemory(); break; }
+            blob = q;
+            cap = need;
+        }
+        for (size_t k = i; k < j; k++) {
+            uint64_t o = (uint64_t)v[k].offset;
+            uint32_t l = v[k].length;
+            for (int b = 0; b < 8; b++) blob[(k - i) * 12 + b] = (uint8_t)(o >> (8 * b));
+            for (int b = 0; b < 4; b++) blob[(k - i) * 12 + 8 + b] = (uint8_t)(l >> (8 * b));
+        }
+        PyObject *t = Py_BuildValue("(Ly#)", (long long)v[i].key, (const char *)blob,
+                                    (Py_ssize_t)need);
+        if (!t || PyList_Append(out, t) < 0) Py_CLEAR(out);
+        Py_XDECREF(t);
+        i = j;
+    }
+    free(blob);
+    free(v);
+    return out;
+}
+
 static PyObject *py_sha256(PyObject *self, PyObject *args) {
     Py_buffer b;
     if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
@@ -1041,6 +1155,10 @@ static PyMethodDef methods[] = {
      "digest_rows(data, kinds, nullable, loader=None) -> (status, rows, sum32, offset)"},
     {"row_cells", row_cells, METH_VARARGS,
      "row_cells(data, base, cols, skip_absent_first) -> ([(cell…, offset, length)], consumed)"},
+    {"locate_rows", locate_rows, METH_VARARGS,
+     "locate_rows(data, base, col) -> (packed (key, offset, length) records, consumed)"},
+    {"group_locations", group_locations, METH_VARARGS,
+     "group_locations(packed) -> [(key, places)], places = (offset u64, length u32)…"},
     {"sha256", py_sha256, METH_VARARGS, "sha256(data) -> digest (for tests)"},
     {NULL, NULL, 0, NULL}};
 

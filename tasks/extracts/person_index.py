@@ -10,8 +10,11 @@ small SQLite file:
 - ``person_key``: ``HMAC-SHA256(salt, identity)`` → person id and the row's place. The index
   holds no identity in clear text: it can only answer "where is this person?" for someone who
   already knows the identity;
-- ``row_loc``: person id → (table, byte offset, length) of every row about that person, in the
-  .siard file (table entries are stored uncompressed, so a row is one ``seek`` + ``read``);
+- ``row_loc``: (person id, table) → the places of every row about that person in that table:
+  ``places`` packs (byte offset in the .siard as u64, length as u32), little-endian, by
+  offset (table entries are stored uncompressed, so a row is one ``seek`` + ``read``). One
+  record per person and table instead of one per row (format 2; format 1, with one record per
+  row, is still read);
 - ``lookup``: id → place for the small tables an extract names (organisations, users).
 
 Rows are decoded with the archive's own reader (``parse_row``), so values are the ones the
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sqlite3
+import struct
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -38,7 +42,9 @@ except ImportError:  # built by pip install where a C compiler is present
     _siardc = None  # type: ignore[assignment]
 
 INDEX_NAME = "person-index.sqlite"
-FORMAT = "samsa-person-index/1"
+FORMAT = "samsa-person-index/2"
+FORMAT_ONE_ROW_PER_RECORD = "samsa-person-index/1"  # packages made before: still read
+_PLACE = struct.Struct("<QI")
 PERSON_TABLE = "person"
 LOOKUP_TABLES = ("organisation", "user_account")
 _CHUNK = 1 << 24
@@ -59,7 +65,7 @@ def package_salt(siard: Path) -> bytes:
 
 def identity_key(salt: bytes, identity: str) -> bytes:
     """The keyed hash under which an identity is found in the index."""
-    return hmac.new(salt, identity.encode("ascii"), hashlib.sha256).digest()
+    return hmac.digest(salt, identity.encode("ascii"), "sha256")
 
 
 def _iter_rows(
@@ -132,6 +138,39 @@ def _cell_batches(
         base += used
 
 
+def _places_by_key(f: Any, start: int, size: int, col: int) -> list[tuple[Any, bytes]]:
+    """``(key, places)`` for the rows of a stored entry grouped by the integer in cell ``col``
+    (rows without it left out), by key; ``places`` as in ``row_loc``."""
+    if _siardc is not None:
+        try:
+            packed = bytearray()
+            carry = b""
+            base = start
+            f.seek(start)
+            remaining = size
+            while True:
+                chunk = f.read(min(_CHUNK, remaining)) if remaining > 0 else b""
+                remaining -= len(chunk)
+                data = carry + chunk if carry else chunk
+                found, used = _siardc.locate_rows(data, base, col)
+                packed += found
+                if not chunk:
+                    break
+                carry = data[used:]
+                base += used
+            return _siardc.group_locations(packed)  # type: ignore[no-any-return]
+        except ValueError:  # a key that is not an integer: the general way below
+            pass
+    groups: dict[Any, list[tuple[int, int]]] = {}
+    for batch in _cell_batches(f, start, size, [col], True):
+        for key, offset, length in batch:
+            groups.setdefault(key, []).append((offset, length))
+    return [
+        (key, b"".join(_PLACE.pack(o, n) for o, n in sorted(places)))
+        for key, places in sorted(groups.items(), key=lambda kv: (str(type(kv[0])), kv[0]))
+    ]
+
+
 def _entry_span(siard: Path, entry: str) -> tuple[int, int]:
     from tasks.archive.container import entry_data_offset
 
@@ -168,7 +207,8 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
         CREATE TABLE tables(code INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
         CREATE TABLE person_key(hkey BLOB PRIMARY KEY, person_id, "offset" INTEGER,
                                 length INTEGER) WITHOUT ROWID;
-        CREATE TABLE row_loc(person_id, tbl INTEGER, "offset" INTEGER, length INTEGER);
+        CREATE TABLE row_loc(person_id INTEGER, tbl INTEGER, places BLOB NOT NULL,
+                             PRIMARY KEY (person_id, tbl)) WITHOUT ROWID;
         CREATE TABLE lookup(tbl INTEGER, id, "offset" INTEGER, length INTEGER,
                             PRIMARY KEY (tbl, id)) WITHOUT ROWID;
         """
@@ -197,12 +237,10 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
                 )
             elif "person_id" in cols:
                 code = codes[name]
-                for batch in _cell_batches(f, start, size, [cols.index("person_id") + 1], True):
-                    con.executemany(
-                        f'INSERT INTO row_loc(person_id, "offset", length, tbl) '
-                        f"VALUES (?, ?, ?, {int(code)})",
-                        batch,
-                    )
+                con.executemany(
+                    f"INSERT INTO row_loc(person_id, places, tbl) VALUES (?, ?, {int(code)})",
+                    _places_by_key(f, start, size, cols.index("person_id") + 1),
+                )
             if name in LOOKUP_TABLES and "id" in cols:
                 code = codes[name]
                 for batch in _cell_batches(f, start, size, [cols.index("id") + 1], False):
@@ -211,7 +249,6 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
                         f"VALUES (?, ?, ?, {int(code)})",
                         batch,
                     )
-    con.execute("CREATE INDEX ix_row_loc_person ON row_loc(person_id, tbl)")
     meta = {
         "format": FORMAT,
         "siard_name": siard_path.name,
@@ -255,8 +292,9 @@ class ArchivePersonLookup:
         self.index_path = find_index(package, self.siard)
         self.db = sqlite3.connect(f"file:{self.index_path}?mode=ro", uri=True)
         meta = dict(self.db.execute("SELECT key, value FROM meta"))
-        if meta.get("format") != FORMAT:
-            raise CheckFailed(f"{self.index_path}: unknown index format {meta.get('format')!r}")
+        self.format = meta.get("format")
+        if self.format not in (FORMAT, FORMAT_ONE_ROW_PER_RECORD):
+            raise CheckFailed(f"{self.index_path}: unknown index format {self.format!r}")
         if int(meta["siard_size"]) != self.siard.stat().st_size:
             raise CheckFailed(
                 f"{self.index_path} was written for a different .siard "
@@ -291,11 +329,17 @@ class ArchivePersonLookup:
         if not person_ids or table not in self.codes:
             return []
         marks = ",".join("?" * len(person_ids))
-        found = self.db.execute(
-            f'SELECT "offset", length FROM row_loc WHERE tbl = ? AND person_id IN ({marks})',
+        if self.format == FORMAT_ONE_ROW_PER_RECORD:
+            found = self.db.execute(
+                f'SELECT "offset", length FROM row_loc WHERE tbl = ? AND person_id IN ({marks})',
+                (self.codes[table], *person_ids),
+            ).fetchall()
+            return self._read(table, found)
+        blobs = self.db.execute(
+            f"SELECT places FROM row_loc WHERE tbl = ? AND person_id IN ({marks})",
             (self.codes[table], *person_ids),
         ).fetchall()
-        return self._read(table, found)
+        return self._read(table, [p for (b,) in blobs for p in _PLACE.iter_unpack(b)])
 
     def rows_by_id(self, table: str, ids: Iterable[Any]) -> list[tuple[Any, ...]]:
         wanted = sorted(set(ids))
