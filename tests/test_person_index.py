@@ -56,10 +56,10 @@ def test_c_and_python_scanners_agree_across_chunk_borders(
     f = io.BytesIO(prefix + data + b"trailer")
 
     def both(fn, *args):  # type: ignore[no-untyped-def]
-        with_c = fn(f, len(prefix), len(data), *args)
+        with_c = list(fn(f, len(prefix), len(data), *args))
         with_c = [r for b in with_c for r in b] if fn is _cell_batches else with_c
         monkeypatch.setattr(person_index, "_siardc", None)
-        plain = fn(f, len(prefix), len(data), *args)
+        plain = list(fn(f, len(prefix), len(data), *args))
         plain = [r for b in plain for r in b] if fn is _cell_batches else plain
         monkeypatch.undo()
         monkeypatch.setattr(person_index, "_CHUNK", chunk)

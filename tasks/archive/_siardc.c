@@ -1094,23 +1094,30 @@ static int loc_cmp(const void *x, const void *y) {
     return (a->offset > b->offset) - (a->offset < b->offset);
 }
 
-/* group_locations(packed) -> [(key, places)] sorted by key; places: (offset u64, length u32)
-   little-endian, by offset. */
+/* sort_locations(packed: bytearray): sorts the Loc records in place, by key then offset. */
+static PyObject *sort_locations(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "w*", &data)) return NULL;
+    size_t n = (size_t)data.len / sizeof(Loc);
+    Py_BEGIN_ALLOW_THREADS
+    qsort(data.buf, n, sizeof(Loc), loc_cmp);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+}
+
+/* group_locations(sorted, start, limit) -> ([(key, places)], next): up to ``limit`` keys from
+   record ``start`` on; places: (offset u64, length u32) little-endian, by offset. */
 static PyObject *group_locations(PyObject *self, PyObject *args) {
     Py_buffer data;
-    if (!PyArg_ParseTuple(args, "y*", &data)) return NULL;
+    Py_ssize_t start, limit;
+    if (!PyArg_ParseTuple(args, "y*nn", &data, &start, &limit)) return NULL;
     size_t n = (size_t)data.len / sizeof(Loc);
-    Loc *v = (Loc *)malloc(n ? n * sizeof(Loc) : 1);
-    if (!v) { PyBuffer_Release(&data); return PyErr_NoMemory(); }
-    memcpy(v, data.buf, n * sizeof(Loc));
-    PyBuffer_Release(&data);
-    Py_BEGIN_ALLOW_THREADS
-    qsort(v, n, sizeof(Loc), loc_cmp);
-    Py_END_ALLOW_THREADS
+    const Loc *v = (const Loc *)data.buf;
     PyObject *out = PyList_New(0);
     uint8_t *blob = NULL;
-    size_t cap = 0;
-    for (size_t i = 0; out && i < n;) {
+    size_t cap = 0, i = start < 0 ? 0 : (size_t)start;
+    for (Py_ssize_t groups = 0; out && i < n && groups < limit; groups++) {
         size_t j = i;
         while (j < n && v[j].key == v[i].key) j++;
         size_t need = (j - i) * 12;
@@ -1133,8 +1140,9 @@ static PyObject *group_locations(PyObject *self, PyObject *args) {
         i = j;
     }
     free(blob);
-    free(v);
-    return out;
+    PyBuffer_Release(&data);
+    if (!out) return NULL;
+    return Py_BuildValue("(Nn)", out, (Py_ssize_t)i);
 }
 
 static PyObject *py_sha256(PyObject *self, PyObject *args) {
@@ -1157,8 +1165,9 @@ static PyMethodDef methods[] = {
      "row_cells(data, base, cols, skip_absent_first) -> ([(cell…, offset, length)], consumed)"},
     {"locate_rows", locate_rows, METH_VARARGS,
      "locate_rows(data, base, col) -> (packed (key, offset, length) records, consumed)"},
+    {"sort_locations", sort_locations, METH_VARARGS, "sort_locations(packed) -> None (in place)"},
     {"group_locations", group_locations, METH_VARARGS,
-     "group_locations(packed) -> [(key, places)], places = (offset u64, length u32)…"},
+     "group_locations(sorted, start, limit) -> ([(key, places)], next)"},
     {"sha256", py_sha256, METH_VARARGS, "sha256(data) -> digest (for tests)"},
     {NULL, NULL, 0, NULL}};
 

@@ -138,37 +138,47 @@ def _cell_batches(
         base += used
 
 
-def _places_by_key(f: Any, start: int, size: int, col: int) -> list[tuple[Any, bytes]]:
+def _places_by_key(f: Any, start: int, size: int, col: int) -> Iterator[tuple[Any, bytes]]:
     """``(key, places)`` for the rows of a stored entry grouped by the integer in cell ``col``
-    (rows without it left out), by key; ``places`` as in ``row_loc``."""
-    if _siardc is not None:
-        try:
-            packed = bytearray()
-            carry = b""
-            base = start
-            f.seek(start)
-            remaining = size
-            while True:
-                chunk = f.read(min(_CHUNK, remaining)) if remaining > 0 else b""
-                remaining -= len(chunk)
-                data = carry + chunk if carry else chunk
-                found, used = _siardc.locate_rows(data, base, col)
-                packed += found
-                if not chunk:
-                    break
-                carry = data[used:]
-                base += used
-            return _siardc.group_locations(packed)  # type: ignore[no-any-return]
-        except ValueError:  # a key that is not an integer: the general way below
-            pass
+    (rows without it left out), by key; ``places`` as in ``row_loc``. With the C module the
+    rows' (key, offset, length) are 24 bytes each, sorted in place, and grouped in batches."""
+    packed = _packed_locations(f, start, size, col) if _siardc is not None else None
+    if packed is not None:
+        _siardc.sort_locations(packed)
+        at = 0
+        while True:
+            groups, at = _siardc.group_locations(packed, at, 10_000)
+            if not groups:
+                return
+            yield from groups
     groups: dict[Any, list[tuple[int, int]]] = {}
     for batch in _cell_batches(f, start, size, [col], True):
         for key, offset, length in batch:
             groups.setdefault(key, []).append((offset, length))
-    return [
-        (key, b"".join(_PLACE.pack(o, n) for o, n in sorted(places)))
-        for key, places in sorted(groups.items(), key=lambda kv: (str(type(kv[0])), kv[0]))
-    ]
+    for key, places in sorted(groups.items(), key=lambda kv: (str(type(kv[0])), kv[0])):
+        yield key, b"".join(_PLACE.pack(o, n) for o, n in sorted(places))
+
+
+def _packed_locations(f: Any, start: int, size: int, col: int) -> bytearray | None:
+    """The C scan's records, or ``None`` when a key is not an integer (the general way then)."""
+    packed = bytearray()
+    carry = b""
+    base = start
+    f.seek(start)
+    remaining = size
+    while True:
+        chunk = f.read(min(_CHUNK, remaining)) if remaining > 0 else b""
+        remaining -= len(chunk)
+        data = carry + chunk if carry else chunk
+        try:
+            found, used = _siardc.locate_rows(data, base, col)
+        except ValueError:
+            return None
+        packed += found
+        if not chunk:
+            return packed
+        carry = data[used:]
+        base += used
 
 
 def _entry_span(siard: Path, entry: str) -> tuple[int, int]:
