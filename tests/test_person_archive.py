@@ -129,20 +129,20 @@ def test_an_index_in_the_first_format_is_still_read(
     still answer, with the same extract."""
     import shutil
 
-    from tasks.extracts.person_index import _PLACE, FORMAT_ONE_ROW_PER_RECORD
+    from tasks.extracts.person_index import FORMAT_ONE_ROW_PER_RECORD, unpack_places
 
     url, package = archived
     old_package = tmp_path / package.name
     shutil.copytree(package, old_package)
     con = sqlite3.connect(old_package / "metadata" / "other" / INDEX_NAME)
-    grouped = con.execute("SELECT person_id, tbl, places FROM row_loc").fetchall()
+    grouped = con.execute("SELECT tbl, places FROM row_loc").fetchall()
     con.executescript(
         'DROP TABLE row_loc; CREATE TABLE row_loc(person_id, tbl INTEGER, "offset" INTEGER, '
         "length INTEGER); CREATE INDEX ix_row_loc_person ON row_loc(person_id, tbl);"
     )
     con.executemany(
         "INSERT INTO row_loc VALUES (?, ?, ?, ?)",
-        [(p, t, o, n) for p, t, blob in grouped for o, n in _PLACE.iter_unpack(blob)],
+        [(p, t, o, n) for t, blob in grouped for p, o, n in unpack_places(blob)],
     )
     con.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT_ONE_ROW_PER_RECORD,))
     con.commit()

@@ -70,7 +70,22 @@ def test_c_and_python_scanners_agree_across_chunk_borders(
     assert with_c[0] == (1001, 1, len(prefix) + data.index(b"<row>"), with_c[0][3])
     with_c, plain = both(_places_by_key, 3)
     assert with_c == plain
-    places = dict(with_c)
-    assert sorted(places) == [1000 + i for i in range(1, 40) if i % 5]
-    offset, length = person_index._PLACE.unpack(places[1001])
-    assert (prefix + data)[offset : offset + length].startswith(b"<row><c1>1</c1>")
+    places = [p for _f, _l, b in with_c for p in person_index.unpack_places(b)]
+    assert [k for k, _o, _n in places] == [1000 + i for i in range(1, 40) if i % 5]
+    for key, offset, length in places:
+        row = (prefix + data)[offset : offset + length]
+        assert row.startswith(b"<row><c1>") and f"<c3>{key}</c3>".encode() in row
+
+
+def test_blocks_hold_whole_persons_and_at_most_so_many_persons(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("tasks.archive._siardc")
+    rows = "".join(
+        f"<row><c1>{i}</c1><c3>{p}</c3></row>" for i, p in enumerate([5, 1, 5, 2, 3, 3, 9, 7, 5])
+    ).encode()
+    monkeypatch.setattr(person_index, "KEYS_PER_BLOCK", 2)
+    blocks = list(_places_by_key(io.BytesIO(rows), 0, len(rows), 3))
+    assert [(first, last) for first, last, _b in blocks] == [(1, 2), (3, 5), (7, 9)]
+    in_second = [k for k, _o, _n in person_index.unpack_places(blocks[1][2])]
+    assert in_second == [3, 3, 5, 5, 5]

@@ -1106,40 +1106,49 @@ static PyObject *sort_locations(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* group_locations(sorted, start, limit) -> ([(key, places)], next): up to ``limit`` keys from
-   record ``start`` on; places: (offset u64, length u32) little-endian, by offset. */
-static PyObject *group_locations(PyObject *self, PyObject *args) {
+/* block_locations(sorted, start, keys_per_block, max_blocks) -> ([(first, last, places)], next):
+   from record ``start`` on, blocks of up to ``keys_per_block`` consecutive keys. places: for
+   each key, (key i64, count u32) then ``count`` × (offset u64, length u32), little-endian, by
+   offset. */
+static void le(uint8_t *p, uint64_t v, int bytes) {
+    for (int b = 0; b < bytes; b++) p[b] = (uint8_t)(v >> (8 * b));
+}
+
+static PyObject *block_locations(PyObject *self, PyObject *args) {
     Py_buffer data;
-    Py_ssize_t start, limit;
-    if (!PyArg_ParseTuple(args, "y*nn", &data, &start, &limit)) return NULL;
+    Py_ssize_t start, per_block, max_blocks;
+    if (!PyArg_ParseTuple(args, "y*nnn", &data, &start, &per_block, &max_blocks)) return NULL;
     size_t n = (size_t)data.len / sizeof(Loc);
     const Loc *v = (const Loc *)data.buf;
     PyObject *out = PyList_New(0);
-    uint8_t *blob = NULL;
-    size_t cap = 0, i = start < 0 ? 0 : (size_t)start;
-    for (Py_ssize_t groups = 0; out && i < n && groups < limit; groups++) {
-        size_t j = i;
-        while (j < n && v[j].key == v[i].key) j++;
-        size_t need = (j - i) * 12;
-        if (need > cap) {
-            uint8_t *q = (uint8_t *)realloc(blob, need);
-            if (!q) { Py_CLEAR(out); PyErr_NoMemory(); break; }
-            blob = q;
-            cap = need;
+    Buf blob = {0};
+    size_t i = start < 0 ? 0 : (size_t)start;
+    for (Py_ssize_t blocks = 0; out && i < n && blocks < max_blocks; blocks++) {
+        blob.n = 0;
+        int64_t first = v[i].key, last = first;
+        for (Py_ssize_t keys = 0; keys < per_block && i < n; keys++) {
+            size_t j = i;
+            while (j < n && v[j].key == v[i].key) j++;
+            uint8_t head[12];
+            le(head, (uint64_t)v[i].key, 8);
+            le(head + 8, (uint64_t)(j - i), 4);
+            put(&blob, head, 12);
+            for (size_t k = i; k < j; k++) {
+                uint8_t rec[12];
+                le(rec, (uint64_t)v[k].offset, 8);
+                le(rec + 8, v[k].length, 4);
+                put(&blob, rec, 12);
+            }
+            last = v[i].key;
+            i = j;
         }
-        for (size_t k = i; k < j; k++) {
-            uint64_t o = (uint64_t)v[k].offset;
-            uint32_t l = v[k].length;
-            for (int b = 0; b < 8; b++) blob[(k - i) * 12 + b] = (uint8_t)(o >> (8 * b));
-            for (int b = 0; b < 4; b++) blob[(k - i) * 12 + 8 + b] = (uint8_t)(l >> (8 * b));
-        }
-        PyObject *t = Py_BuildValue("(Ly#)", (long long)v[i].key, (const char *)blob,
-                                    (Py_ssize_t)need);
+        if (blob.oom) { Py_CLEAR(out); PyErr_NoMemory(); break; }
+        PyObject *t = Py_BuildValue("(LLy#)", (long long)first, (long long)last,
+                                    (const char *)blob.p, (Py_ssize_t)blob.n);
         if (!t || PyList_Append(out, t) < 0) Py_CLEAR(out);
         Py_XDECREF(t);
-        i = j;
     }
-    free(blob);
+    free(blob.p);
     PyBuffer_Release(&data);
     if (!out) return NULL;
     return Py_BuildValue("(Nn)", out, (Py_ssize_t)i);
@@ -1166,8 +1175,8 @@ static PyMethodDef methods[] = {
     {"locate_rows", locate_rows, METH_VARARGS,
      "locate_rows(data, base, col) -> (packed (key, offset, length) records, consumed)"},
     {"sort_locations", sort_locations, METH_VARARGS, "sort_locations(packed) -> None (in place)"},
-    {"group_locations", group_locations, METH_VARARGS,
-     "group_locations(sorted, start, limit) -> ([(key, places)], next)"},
+    {"block_locations", block_locations, METH_VARARGS,
+     "block_locations(sorted, start, keys_per_block, max_blocks) -> ([(first, last, places)], next)"},
     {"sha256", py_sha256, METH_VARARGS, "sha256(data) -> digest (for tests)"},
     {NULL, NULL, 0, NULL}};
 

@@ -10,11 +10,13 @@ small SQLite file:
 - ``person_key``: ``HMAC-SHA256(salt, identity)`` → person id and the row's place. The index
   holds no identity in clear text: it can only answer "where is this person?" for someone who
   already knows the identity;
-- ``row_loc``: (person id, table) → the places of every row about that person in that table:
-  ``places`` packs (byte offset in the .siard as u64, length as u32), little-endian, by
-  offset (table entries are stored uncompressed, so a row is one ``seek`` + ``read``). One
-  record per person and table instead of one per row (format 2; format 1, with one record per
-  row, is still read);
+- ``row_loc``: per table, blocks of 64 person ids (``first_id``…``last_id``) → the places of
+  every row about those persons: ``places`` packs, for each person, (person id as i64, count
+  as u32) and then ``count`` × (byte offset in the .siard as u64, length as u32),
+  little-endian, by offset (table entries are stored
+  uncompressed, so a row is one ``seek`` + ``read``). A block, not a record per row, because
+  SQLite inserts cost about a microsecond each (format 2; format 1, one record per row, is
+  still read);
 - ``lookup``: id → place for the small tables an extract names (organisations, users).
 
 Rows are decoded with the archive's own reader (``parse_row``), so values are the ones the
@@ -44,7 +46,9 @@ except ImportError:  # built by pip install where a C compiler is present
 INDEX_NAME = "person-index.sqlite"
 FORMAT = "samsa-person-index/2"
 FORMAT_ONE_ROW_PER_RECORD = "samsa-person-index/1"  # packages made before: still read
-_PLACE = struct.Struct("<QI")
+_KEY = struct.Struct("<qI")  # a person id and how many places follow
+_PLACE = struct.Struct("<QI")  # offset, length
+KEYS_PER_BLOCK = 64
 PERSON_TABLE = "person"
 LOOKUP_TABLES = ("organisation", "user_account")
 _CHUNK = 1 << 24
@@ -138,25 +142,48 @@ def _cell_batches(
         base += used
 
 
-def _places_by_key(f: Any, start: int, size: int, col: int) -> Iterator[tuple[Any, bytes]]:
-    """``(key, places)`` for the rows of a stored entry grouped by the integer in cell ``col``
-    (rows without it left out), by key; ``places`` as in ``row_loc``. With the C module the
-    rows' (key, offset, length) are 24 bytes each, sorted in place, and grouped in batches."""
+def _places_by_key(f: Any, start: int, size: int, col: int) -> Iterator[tuple[Any, Any, bytes]]:
+    """Blocks ``(first key, last key, places)`` of :data:`KEYS_PER_BLOCK` keys for the rows of
+    a stored entry, grouped by the integer in cell ``col`` (rows without it left out), by key;
+    ``places`` as in ``row_loc``. With the C module the rows' (key, offset, length) are 24
+    bytes each, sorted in place, and cut into blocks in C."""
     packed = _packed_locations(f, start, size, col) if _siardc is not None else None
     if packed is not None:
         _siardc.sort_locations(packed)
         at = 0
         while True:
-            groups, at = _siardc.group_locations(packed, at, 10_000)
-            if not groups:
+            blocks, at = _siardc.block_locations(packed, at, KEYS_PER_BLOCK, 1000)
+            if not blocks:
                 return
-            yield from groups
+            yield from blocks
     groups: dict[Any, list[tuple[int, int]]] = {}
     for batch in _cell_batches(f, start, size, [col], True):
         for key, offset, length in batch:
             groups.setdefault(key, []).append((offset, length))
-    for key, places in sorted(groups.items(), key=lambda kv: (str(type(kv[0])), kv[0])):
-        yield key, b"".join(_PLACE.pack(o, n) for o, n in sorted(places))
+    keys = sorted(groups, key=lambda k: (str(type(k)), k))
+    for b in range(0, len(keys), KEYS_PER_BLOCK):
+        block = keys[b : b + KEYS_PER_BLOCK]
+        yield (
+            block[0],
+            block[-1],
+            b"".join(
+                _KEY.pack(k, len(groups[k]))
+                + b"".join(_PLACE.pack(o, n) for o, n in sorted(groups[k]))
+                for k in block
+            ),
+        )
+
+
+def unpack_places(places: bytes) -> Iterator[tuple[int, int, int]]:
+    """``(person id, offset, length)`` of a ``row_loc.places`` value."""
+    at = 0
+    while at < len(places):
+        key, count = _KEY.unpack_from(places, at)
+        at += _KEY.size
+        for _ in range(count):
+            offset, length = _PLACE.unpack_from(places, at)
+            at += _PLACE.size
+            yield key, offset, length
 
 
 def _packed_locations(f: Any, start: int, size: int, col: int) -> bytearray | None:
@@ -212,13 +239,12 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
     con = sqlite3.connect(part)
     con.executescript(
         """
-        PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
+        PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE tables(code INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
-        CREATE TABLE person_key(hkey BLOB PRIMARY KEY, person_id, "offset" INTEGER,
-                                length INTEGER) WITHOUT ROWID;
-        CREATE TABLE row_loc(person_id INTEGER, tbl INTEGER, places BLOB NOT NULL,
-                             PRIMARY KEY (person_id, tbl)) WITHOUT ROWID;
+        CREATE TABLE person_key(hkey BLOB NOT NULL, person_id, "offset" INTEGER,
+                                length INTEGER);
+        CREATE TABLE row_loc(tbl INTEGER, first_id, last_id, places BLOB NOT NULL);
         CREATE TABLE lookup(tbl INTEGER, id, "offset" INTEGER, length INTEGER,
                             PRIMARY KEY (tbl, id)) WITHOUT ROWID;
         """
@@ -248,7 +274,8 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
             elif "person_id" in cols:
                 code = codes[name]
                 con.executemany(
-                    f"INSERT INTO row_loc(person_id, places, tbl) VALUES (?, ?, {int(code)})",
+                    f"INSERT INTO row_loc(first_id, last_id, places, tbl) "
+                    f"VALUES (?, ?, ?, {int(code)})",
                     _places_by_key(f, start, size, cols.index("person_id") + 1),
                 )
             if name in LOOKUP_TABLES and "id" in cols:
@@ -259,6 +286,9 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
                         f"VALUES (?, ?, ?, {int(code)})",
                         batch,
                     )
+    # keyed hashes are random: one sort at the end instead of a random insert per person
+    con.execute("CREATE UNIQUE INDEX ix_person_key ON person_key(hkey)")
+    con.execute("CREATE UNIQUE INDEX ix_row_loc ON row_loc(tbl, first_id)")
     meta = {
         "format": FORMAT,
         "siard_name": siard_path.name,
@@ -314,8 +344,7 @@ class ArchivePersonLookup:
         self.codes = {n: c for c, n in self.db.execute("SELECT code, name FROM tables")}
         self.file = open(self.siard, "rb")  # noqa: SIM115 - closed in close()
         self._specs = {
-            t.name: TableSpec(t.name, tuple(c.name for c in t.columns))
-            for t in self.arc.tables()
+            t.name: TableSpec(t.name, tuple(c.name for c in t.columns)) for t in self.arc.tables()
         }
 
     def specs(self) -> dict[str, TableSpec]:
@@ -345,11 +374,18 @@ class ArchivePersonLookup:
                 (self.codes[table], *person_ids),
             ).fetchall()
             return self._read(table, found)
-        blobs = self.db.execute(
-            f"SELECT places FROM row_loc WHERE tbl = ? AND person_id IN ({marks})",
-            (self.codes[table], *person_ids),
-        ).fetchall()
-        return self._read(table, [p for (b,) in blobs for p in _PLACE.iter_unpack(b)])
+        wanted = set(person_ids)
+        places = []
+        for person_id in sorted(wanted, key=lambda k: (str(type(k)), k)):
+            block = self.db.execute(
+                "SELECT last_id, places FROM row_loc WHERE tbl = ? AND first_id <= ? "
+                "ORDER BY first_id DESC LIMIT 1",
+                (self.codes[table], person_id),
+            ).fetchone()
+            if block is None or block[0] < person_id:
+                continue
+            places += [(o, n) for k, o, n in unpack_places(block[1]) if k == person_id]
+        return self._read(table, places)
 
     def rows_by_id(self, table: str, ids: Iterable[Any]) -> list[tuple[Any, ...]]:
         wanted = sorted(set(ids))
@@ -382,8 +418,7 @@ class ScanPersonLookup:
 
         self.arc = open_siard(package)
         self._specs = {
-            t.name: TableSpec(t.name, tuple(c.name for c in t.columns))
-            for t in self.arc.tables()
+            t.name: TableSpec(t.name, tuple(c.name for c in t.columns)) for t in self.arc.tables()
         }
 
     def specs(self) -> dict[str, TableSpec]:
