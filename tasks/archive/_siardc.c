@@ -257,17 +257,27 @@ static int copy_unescape(const uint8_t *f, size_t n, Buf *out) {
     return 0;
 }
 
+/* bytes that need a look when escaping text: controls, space, & < > \\, DEL, and the lead
+   bytes of U+0080-U+009F (C2) and U+FFFE/U+FFFF (EF) */
+static uint8_t ESC_LOOK[256];
+
+static void init_tables(void) {
+    for (int c = 0; c < 0x20; c++) ESC_LOOK[c] = 1;
+    ESC_LOOK[' '] = ESC_LOOK['&'] = ESC_LOOK['<'] = ESC_LOOK['>'] = ESC_LOOK['\\'] = 1;
+    ESC_LOOK[0x7F] = ESC_LOOK[0xC2] = ESC_LOOK[0xEF] = 1;
+}
+
 /* SIARD + XML escaping of a text value (the fast-path form: LF and TAB as references). */
 static void put_text_escaped(Buf *x, const uint8_t *v, size_t n) {
+    if (!buf_reserve(x, n)) return;
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
+        while (i < n && !ESC_LOOK[v[i]]) i++;
+        if (i == n) break;
         uint8_t c = v[i];
         const char *rep = NULL;
         size_t rl = 0, skip = 0;
         unsigned esc = 0xFFFFFFFF;
-        if (c >= 0x20 && c != 0x7F && c != '\\' && c != '&' && c != '<' && c != '>' && c != ' ' &&
-            c != 0xC2 && c != 0xEF)
-            continue;
         if (c == ' ') {
             if (i == 0 || i == n - 1 || v[i - 1] == ' ') esc = 0x20;
             else continue;
@@ -383,6 +393,8 @@ typedef struct {
     const char **lob_ref; /* per column: "content/schema0/tableN/lobI/record" or NULL */
     Py_ssize_t *lob_ref_len;
     const char **lob_ext;
+    char (*tags)[16]; /* "cN" per column */
+    int *tag_len;
     long long row;
     char err[200];
 } WriteCtx;
@@ -402,20 +414,27 @@ static int write_row(WriteCtx *c, const uint8_t *line, size_t len, Buf *x, Buf *
         if ((col + 1 < c->ncols) != (tab != NULL)) goto short_line;
         if (col) put1(canon, 0xFE);
         if (flen == 2 && f[0] == '\\' && f[1] == 'N') { put1(canon, 0xFF); continue; }
-        if (copy_unescape(f, flen, val)) goto bad_value;
-        char tag[16];
-        int tl = snprintf(tag, sizeof tag, "c%zd", col + 1);
+        /* most fields hold no COPY escape: use them where they are */
+        const uint8_t *vp = f;
+        size_t vn = flen;
+        if (memchr(f, '\\', flen)) {
+            if (copy_unescape(f, flen, val)) goto bad_value;
+            vp = val->p;
+            vn = val->n;
+        }
+        const char *tag = c->tags[col];
+        int tl = c->tag_len[col];
         uint8_t kind = c->kinds[col];
         lex->n = 0;
         switch (kind) {
         case W_TEXT:
         case W_CLOB: {
-            put(canon, val->p, val->n);
-            size_t chars = (kind == W_CLOB && (long long)val->n > c->lob_limit)
-                               ? utf8_chars(val->p, val->n) : 0;
+            put(canon, vp, vn);
+            size_t chars = (kind == W_CLOB && (long long)vn > c->lob_limit)
+                               ? utf8_chars(vp, vn) : 0;
             if (kind == W_CLOB && (long long)chars > c->lob_limit) {
                 uint8_t d[32];
-                sha256(val->p, val->n, d);
+                sha256(vp, vn, d);
                 put1(x, '<'); put(x, tag, tl); PUTS(x, " file=\"");
                 put(x, c->lob_ref[col], c->lob_ref_len[col]); put_uint(x, (unsigned long long)c->row);
                 put(x, c->lob_ext[col], 4); PUTS(x, "\" length=\""); put_uint(x, chars);
@@ -425,29 +444,29 @@ static int write_row(WriteCtx *c, const uint8_t *line, size_t len, Buf *x, Buf *
                 continue;
             }
             put1(x, '<'); put(x, tag, tl); put1(x, '>');
-            put_text_escaped(x, val->p, val->n);
+            put_text_escaped(x, vp, vn);
             PUTS(x, "</"); put(x, tag, tl); put1(x, '>');
             continue;
         }
         case W_NUMBER:
-            if (lex_number(val->p, val->n, lex)) goto bad_value;
+            if (lex_number(vp, vn, lex)) goto bad_value;
             break;
         case W_BOOL:
-            if (val->n == 1 && val->p[0] == 't') PUTS(lex, "true");
-            else if (val->n == 1 && val->p[0] == 'f') PUTS(lex, "false");
+            if (vn == 1 && vp[0] == 't') PUTS(lex, "true");
+            else if (vn == 1 && vp[0] == 'f') PUTS(lex, "false");
             else goto bad_value;
             break;
         case W_DATE:
-            if (lex_date(val->p, val->n, lex)) goto bad_value;
+            if (lex_date(vp, vn, lex)) goto bad_value;
             break;
         case W_TSTZ:
         case W_TS:
-            if (lex_timestamp(val->p, val->n, kind == W_TSTZ, lex)) goto bad_value;
+            if (lex_timestamp(vp, vn, kind == W_TSTZ, lex)) goto bad_value;
             break;
         case W_BYTEA:
         case W_BLOB: {
             size_t bytes = 0;
-            if (lex_bytea(val->p, val->n, lex, &bytes)) goto bad_value;
+            if (lex_bytea(vp, vn, lex, &bytes)) goto bad_value;
             if (kind == W_BLOB && (long long)bytes > c->lob_limit) {
                 /* the file's digest is over the raw bytes: decode the hex again */
                 Buf raw = {0};
@@ -520,9 +539,17 @@ static PyObject *copy_to_siard(PyObject *self, PyObject *args) {
     c.lob_ref = (const char **)calloc(ncols ? ncols : 1, sizeof(char *));
     c.lob_ref_len = (Py_ssize_t *)calloc(ncols ? ncols : 1, sizeof(Py_ssize_t));
     c.lob_ext = (const char **)calloc(ncols ? ncols : 1, sizeof(char *));
+    c.tags = calloc(ncols ? ncols : 1, sizeof *c.tags);
+    c.tag_len = (int *)calloc(ncols ? ncols : 1, sizeof(int));
+    if (c.tags && c.tag_len)
+        for (Py_ssize_t i = 0; i < ncols; i++)
+            c.tag_len[i] = snprintf(c.tags[i], sizeof c.tags[i], "c%zd", i + 1);
     PyObject *result = NULL;
     Py_ssize_t got = 0;
-    if (!views || !c.lob_ref || !c.lob_ref_len || !c.lob_ext) { PyErr_NoMemory(); goto done; }
+    if (!views || !c.lob_ref || !c.lob_ref_len || !c.lob_ext || !c.tags || !c.tag_len) {
+        PyErr_NoMemory();
+        goto done;
+    }
     if (!PyTuple_Check(lob_refs) || PyTuple_GET_SIZE(lob_refs) != ncols) {
         PyErr_SetString(PyExc_TypeError, "lob_refs: one entry per column");
         goto done;
@@ -585,6 +612,7 @@ done:
     for (Py_ssize_t i = 0; i < got; i++) PyBuffer_Release(&views[i]);
     free(views);
     free((void *)c.lob_ref); free(c.lob_ref_len); free((void *)c.lob_ext);
+    free(c.tags); free(c.tag_len);
     Py_DECREF(seq);
     PyBuffer_Release(&kinds);
     return result;
@@ -637,11 +665,26 @@ static int utf8_seq(const uint8_t *p, const uint8_t *end, uint32_t *cp) {
     return n;
 }
 
-/* The character data of a cell, p..end (up to its '<'), decoded per XML into out. */
+/* bytes the XML text decoder must look at: & \r ] controls, and every non-ASCII byte */
+static uint8_t XML_LOOK[256];
+
+static void init_xml_table(void) {
+    for (int c = 0; c < 0x20; c++) XML_LOOK[c] = (c != '\t' && c != '\n');
+    XML_LOOK['&'] = XML_LOOK['\r'] = XML_LOOK[']'] = 1;
+    for (int c = 0x80; c < 0x100; c++) XML_LOOK[c] = 1;
+}
+
+/* The character data of a cell, p..end (up to its '<'), decoded per XML and appended to out. */
 static int xml_text(const uint8_t *p, const uint8_t *end, Buf *out) {
-    out->n = 0;
     if (!buf_reserve(out, (size_t)(end - p))) return 1;
     while (p < end) {
+        const uint8_t *run = p;
+        while (p < end && !XML_LOOK[*p]) p++;
+        if (p > run) {
+            memcpy(out->p + out->n, run, (size_t)(p - run)); /* reserved: output <= input */
+            out->n += (size_t)(p - run);
+            if (p == end) break;
+        }
         uint8_t c = *p;
         if (c == '&') {
             const uint8_t *semi = memchr(p, ';', (size_t)(end - p));
@@ -694,24 +737,32 @@ static int xml_text(const uint8_t *p, const uint8_t *end, Buf *out) {
     return out->oom ? 1 : 0;
 }
 
-/* SIARD \uXXXX escapes of a text cell (decode_text): into out. */
-static int siard_unescape(const uint8_t *v, size_t n, Buf *out) {
+/* decode_text in place (an escape's 6 bytes become at most 3): the new length, or -1 for a
+   lone surrogate (general path). */
+static long long siard_unescape_inplace(uint8_t *v, size_t n) {
+    size_t w = 0;
     for (size_t i = 0; i < n; i++) {
-        if (v[i] == '\\' && i + 6 <= n && v[i + 1] == 'u' &&
-            isxdigit_(v[i + 2]) && isxdigit_(v[i + 3]) && isxdigit_(v[i + 4]) && isxdigit_(v[i + 5])) {
+        if (v[i] == '\\' && i + 6 <= n && v[i + 1] == 'u' && isxdigit_(v[i + 2]) &&
+            isxdigit_(v[i + 3]) && isxdigit_(v[i + 4]) && isxdigit_(v[i + 5])) {
             uint32_t cp = 0;
             for (int k = 2; k < 6; k++) {
                 uint8_t h = v[i + k];
                 cp = cp * 16 + (h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
             }
-            if (cp >= 0xD800 && cp <= 0xDFFF) return 1; /* a lone surrogate: general path */
-            put_cp(out, cp);
+            if (cp >= 0xD800 && cp <= 0xDFFF) return -1;
+            if (cp < 0x80) v[w++] = (uint8_t)cp;
+            else if (cp < 0x800) { v[w++] = 0xC0 | (cp >> 6); v[w++] = 0x80 | (cp & 63); }
+            else {
+                v[w++] = 0xE0 | (cp >> 12);
+                v[w++] = 0x80 | ((cp >> 6) & 63);
+                v[w++] = 0x80 | (cp & 63);
+            }
             i += 5;
         } else {
-            put1(out, v[i]);
+            v[w++] = v[i];
         }
     }
-    return 0;
+    return (long long)w;
 }
 
 static int check_lexical(uint8_t kind, const uint8_t *v, size_t n) {
@@ -877,17 +928,21 @@ static int read_rows(ReadCtx *c, const uint8_t *p, const uint8_t *end) {
                     lt[2 + tl] != '>') { st = 1; goto out; }
                 q = lt + 3 + tl;
             }
-            int r = xml_text(t0, t1, &text);
-            if (r) { st = r; goto out; }
             if (col) put1(&canon, 0xFE);
             uint8_t kind = c->kinds[col];
-            if (kind == R_TEXT) {
-                if (memchr(text.p ? text.p : (const uint8_t *)"", '\\', text.n)) {
-                    if (siard_unescape(text.p, text.n, &canon)) { st = 1; goto out; }
-                } else {
-                    put(&canon, text.p, text.n);
+            if (kind == R_TEXT) { /* decoded straight into the canonical row */
+                size_t seg = canon.n;
+                int r = xml_text(t0, t1, &canon);
+                if (r) { st = r; goto out; }
+                if (memchr(canon.p + seg, '\\', canon.n - seg)) {
+                    long long m = siard_unescape_inplace(canon.p + seg, canon.n - seg);
+                    if (m < 0) { st = 1; goto out; }
+                    canon.n = seg + (size_t)m;
                 }
             } else {
+                text.n = 0;
+                int r = xml_text(t0, t1, &text);
+                if (r) { st = r; goto out; }
                 if (check_lexical(kind, text.p, text.n)) { st = 2; goto out; }
                 if (kind == R_HEX) {
                     if (!buf_reserve(&canon, text.n)) { st = 1; goto out; }
@@ -1184,6 +1239,8 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_siardc",
                                     "The per-row work of archiving, in C.", -1, methods};
 
 PyMODINIT_FUNC PyInit__siardc(void) {
+    init_tables();
+    init_xml_table();
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     const char *impl = "portable";
