@@ -5,7 +5,9 @@ lxml paths give, byte for byte and digest for digest, including for the nastiest
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -100,19 +102,25 @@ def _nasty_table(url: str) -> None:
     eng.dispose()
 
 
-def _archive(url: str, out: Path, c_path: bool, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _archive(
+    url: str, out: Path, c_path: bool, monkeypatch: pytest.MonkeyPatch, psql: bool = True
+) -> Path:
     monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_C", "1" if c_path else "0")
+    monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_PSQL", "1" if psql else "0")
     outcome = archive_database(url, out, archival_date=ARCHIVAL_DATE, lob_limit=200)
     assert outcome.verified, outcome.problems
     return find_siard(outcome.package)
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("psql", [True, False], ids=["rows-via-psql", "rows-via-psycopg"])
 def test_c_and_sql_paths_write_the_same_bytes_and_read_back_the_source(
-    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psql: bool
 ) -> None:
+    if psql:
+        assert shutil.which("psql"), "psql (PostgreSQL's client) should be on this machine"
     _nasty_table(pg_url)
-    by_c = _archive(pg_url, tmp_path / "c", True, monkeypatch)
+    by_c = _archive(pg_url, tmp_path / "c", True, monkeypatch, psql=psql)
     by_sql = _archive(pg_url, tmp_path / "sql", False, monkeypatch)
     assert by_c.read_bytes() == by_sql.read_bytes()
     with SiardArchive(by_c) as archive:
@@ -133,6 +141,24 @@ def source_rows_nasty(url: str) -> list[tuple[object, ...]]:
     from tests.archive_helpers import _norm
 
     return [tuple(_norm(v) for v in r) for r in rows]
+
+
+@pytest.mark.postgres
+def test_a_failing_psql_falls_back_to_psycopg_with_a_warning_and_the_same_bytes(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A psql that cannot connect (here: one that always fails) must not cost the archive."""
+    _nasty_table(pg_url)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "psql").write_text("#!/bin/sh\necho 'psql: error: connection refused' >&2\nexit 2\n")
+    (fake / "psql").chmod(0o755)
+    reference = _archive(pg_url, tmp_path / "ref", True, monkeypatch, psql=False)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    with caplog.at_level(logging.WARNING, logger="tasks.archive.pg_fast"):
+        fell_back = _archive(pg_url, tmp_path / "fallback", True, monkeypatch, psql=True)
+    assert fell_back.read_bytes() == reference.read_bytes()
+    assert any("connection refused" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.postgres

@@ -22,9 +22,9 @@ class _WrongC:
     def __init__(self, real: object) -> None:
         self.real = real
 
-    def copy_to_siard(self, *args: object) -> tuple[bytes, bytes, int]:
-        xml, digest_sum, rows = self.real.copy_to_siard(*args)  # type: ignore[attr-defined]
-        return xml.replace("ö".encode(), b"o"), digest_sum, rows
+    def copy_to_siard(self, *args: object) -> tuple[bytes, bytes, int, list[object]]:
+        xml, digest_sum, rows, lobs = self.real.copy_to_siard(*args)  # type: ignore[attr-defined]
+        return xml.replace("ö".encode(), b"o"), digest_sum, rows, lobs
 
 
 def test_a_wrong_escape_in_the_written_xml_fails_the_verification(

@@ -396,8 +396,21 @@ typedef struct {
     char (*tags)[16]; /* "cN" per column */
     int *tag_len;
     long long row;
+    Buf lob_data; /* contents of the cells that go to LOB files, back to back */
+    Buf lob_index; /* per such cell: LobRef */
     char err[200];
 } WriteCtx;
+
+typedef struct {
+    int64_t col, row;
+    size_t offset, length;
+} LobRef;
+
+static void keep_lob(WriteCtx *c, Py_ssize_t col, const uint8_t *data, size_t n) {
+    LobRef r = {(int64_t)col, c->row, c->lob_data.n, n};
+    put(&c->lob_data, data, n);
+    put(&c->lob_index, &r, sizeof r);
+}
 
 /* One COPY line (without its final LF) -> XML appended to x, hash added to sum. */
 static int write_row(WriteCtx *c, const uint8_t *line, size_t len, Buf *x, Buf *canon, Buf *val,
@@ -435,6 +448,7 @@ static int write_row(WriteCtx *c, const uint8_t *line, size_t len, Buf *x, Buf *
             if (kind == W_CLOB && (long long)chars > c->lob_limit) {
                 uint8_t d[32];
                 sha256(vp, vn, d);
+                keep_lob(c, col, vp, vn);
                 put1(x, '<'); put(x, tag, tl); PUTS(x, " file=\"");
                 put(x, c->lob_ref[col], c->lob_ref_len[col]); put_uint(x, (unsigned long long)c->row);
                 put(x, c->lob_ext[col], 4); PUTS(x, "\" length=\""); put_uint(x, chars);
@@ -478,6 +492,7 @@ static int write_row(WriteCtx *c, const uint8_t *line, size_t len, Buf *x, Buf *
                 }
                 uint8_t d[32];
                 sha256(raw.p, bytes, d);
+                keep_lob(c, col, raw.p, bytes);
                 free(raw.p);
                 put(canon, lex->p, lex->n);
                 put1(x, '<'); put(x, tag, tl); PUTS(x, " file=\"");
@@ -603,8 +618,19 @@ static PyObject *copy_to_siard(PyObject *self, PyObject *args) {
         } else {
             PyObject *xml = PyBytes_FromStringAndSize((const char *)x.p, (Py_ssize_t)x.n);
             PyObject *s = sum_bytes(sum);
-            if (xml && s) result = Py_BuildValue("(NNL)", xml, s, c.row - start_row);
-            else { Py_XDECREF(xml); Py_XDECREF(s); }
+            PyObject *lobs = PyList_New(0);
+            size_t nl = c.lob_index.n / sizeof(LobRef);
+            for (size_t k = 0; lobs && k < nl; k++) {
+                LobRef *r = (LobRef *)c.lob_index.p + k;
+                PyObject *t = Py_BuildValue("(LLy#)", (long long)r->col, (long long)r->row,
+                                            (const char *)c.lob_data.p + r->offset,
+                                            (Py_ssize_t)r->length);
+                if (!t || PyList_Append(lobs, t) < 0) Py_CLEAR(lobs);
+                Py_XDECREF(t);
+            }
+            if (c.lob_data.oom || c.lob_index.oom) { Py_CLEAR(lobs); PyErr_NoMemory(); }
+            if (xml && s && lobs) result = Py_BuildValue("(NNLN)", xml, s, c.row - start_row, lobs);
+            else { Py_XDECREF(xml); Py_XDECREF(s); Py_XDECREF(lobs); }
         }
         free(x.p); free(canon.p); free(val.p); free(lex.p);
     }
@@ -613,6 +639,7 @@ done:
     free(views);
     free((void *)c.lob_ref); free(c.lob_ref_len); free((void *)c.lob_ext);
     free(c.tags); free(c.tag_len);
+    free(c.lob_data.p); free(c.lob_index.p);
     Py_DECREF(seq);
     PyBuffer_Release(&kinds);
     return result;
@@ -1222,7 +1249,8 @@ static PyObject *py_sha256(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"copy_to_siard", copy_to_siard, METH_VARARGS,
-     "copy_to_siard(lines, kinds, lob_limit, lob_refs, first_row) -> (xml, sum32, rows)"},
+     "copy_to_siard(lines, kinds, lob_limit, lob_refs, first_row) -> (xml, sum32, rows, lobs)\n"
+     "lobs: (column index, row index, content) of each cell written to a LOB file"},
     {"digest_rows", digest_rows, METH_VARARGS,
      "digest_rows(data, kinds, nullable, loader=None) -> (status, rows, sum32, offset)"},
     {"row_cells", row_cells, METH_VARARGS,

@@ -29,18 +29,23 @@ turns the C path off.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
 import shutil
 import struct
+import subprocess
+import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection
 
 from tasks.archive.digest import TableDigest
@@ -382,6 +387,93 @@ def _plain_copy_sql(spec: TableSpec, schema_arg: str | None) -> str:
     return f"COPY (SELECT {cols} FROM {_table(spec, schema_arg)} ORDER BY {order}) TO STDOUT"
 
 
+#: what the converter expects the server to send (set for the snapshot's transaction only)
+_SESSION = (
+    "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; "
+    "SET LOCAL bytea_output = 'hex'; SET LOCAL client_encoding = 'UTF8'"
+)
+
+
+_log = logging.getLogger(__name__)
+_PSQL_KEYWORDS = {
+    "host", "hostaddr", "port", "dbname", "user", "passfile", "service", "connect_timeout",
+    "options", "sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "gssencmode",
+    "krbsrvname", "target_session_attrs", "keepalives", "keepalives_idle",
+}  # fmt: skip
+
+
+class _PsqlFailed(Exception):
+    """psql could not deliver the COPY stream: the table is read through psycopg instead."""
+
+
+def _batches_psycopg(raw: Any, sql: str) -> Iterator[list[Any]]:
+    """COPY through psycopg: one message a row, gathered into batches of about a MB."""
+    with raw.cursor() as cur:
+        cur.execute(_SESSION)
+        with cur.copy(sql) as copy:
+            batch: list[Any] = []
+            size = 0
+            for block in copy:
+                batch.append(block)
+                size += len(block)
+                if size >= _BATCH_BYTES:
+                    yield batch
+                    batch, size = [], 0
+            if batch:
+                yield batch
+
+
+def psql_available(raw: Any) -> bool:
+    """psql can share this transaction's snapshot: it is on the PATH, not switched off
+    (``SAMSA_DECOM_ARCHIVE_PSQL=0``), and the transaction is REPEATABLE READ or stricter."""
+    if os.environ.get("SAMSA_DECOM_ARCHIVE_PSQL", "1") == "0" or not shutil.which("psql"):
+        return False
+    with raw.cursor() as cur:
+        level = cur.execute("SHOW transaction_isolation").fetchone()[0]
+    return str(level) in ("repeatable read", "serializable")
+
+
+def _batches_psql(raw: Any, sql: str) -> Iterator[list[Any]]:
+    """COPY through PostgreSQL's own client: ``psql`` imports this transaction's snapshot
+    (``pg_export_snapshot``), so it sees exactly the same data, and writes the rows to a pipe
+    that is read a MB at a time: the per-row protocol work runs in C, in another process."""
+    with raw.cursor() as cur:
+        snapshot = cur.execute("SELECT pg_export_snapshot()").fetchone()[0]
+    env = {**os.environ, "PGAPPNAME": "samsa-decom archive"}
+    if raw.info.password:
+        env["PGPASSWORD"] = raw.info.password  # not on the command line
+    # only long-known keywords: the psql here may be older than psycopg's own libpq
+    params = {k: v for k, v in raw.info.get_parameters().items() if k in _PSQL_KEYWORDS}
+    cmd = [
+        "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", make_conninfo(**params),
+        "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        "-c", f"SET TRANSACTION SNAPSHOT '{snapshot}'",
+        "-c", _SESSION, "-c", sql, "-c", "COMMIT",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, bufsize=0)
+        assert proc.stdout is not None
+        try:
+            fcntl.fcntl(proc.stdout.fileno(), 1031, _BATCH_BYTES)  # F_SETPIPE_SZ: fewer reads
+        except OSError:
+            pass
+        carry = b""
+        try:
+            while block := proc.stdout.read(_BATCH_BYTES):
+                data = carry + block if carry else block
+                cut = data.rfind(b"\n") + 1
+                if cut:
+                    yield [data[:cut]]
+                carry = data[cut:]
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0 or carry:
+            err.seek(0)
+            message = err.read().decode("utf-8", "replace").strip().splitlines()
+            raise _PsqlFailed(f"psql exited with {code}: {message[-1] if message else ''}")
+
+
 def _stream_c(
     raw: Any,
     spec: TableSpec,
@@ -390,58 +482,53 @@ def _stream_c(
     lob_limit: int,
     sink: Callable[[bytes], None] | None,
     progress: Callable[[int], None] | None = None,
+    via_psql: bool = False,
+    lob_sink: Callable[[int, int, bytes], None] | None = None,
 ) -> tuple[int, int]:
     """COPY the table as text and convert it batch by batch in a second thread (the C code
-    releases the GIL); ``sink`` gets the row XML in order. Returns (rows, unreduced digest sum).
+    releases the GIL); ``sink`` gets the row XML in order, ``lob_sink`` (column index, row
+    index, content) of each value stored as a LOB file. Returns (rows, unreduced digest sum).
     Raises :class:`_Unhandled` after reading the stream to its end (so the transaction, and its
-    snapshot, stay usable)."""
+    snapshot, stay usable), and :class:`_PsqlFailed` when ``via_psql`` and psql failed."""
     kinds = _c_kinds(spec)
     state = {"rows": 0, "sum": 0}
 
     def convert(batch: list[Any]) -> None:
-        xml, digest_sum, n = _siardc.copy_to_siard(batch, kinds, lob_limit, lob_refs, state["rows"])
+        xml, digest_sum, n, lobs = _siardc.copy_to_siard(
+            batch, kinds, lob_limit, lob_refs, state["rows"]
+        )
         if sink is not None:
             sink(xml)
+        if lob_sink is not None:
+            for col, row, content in lobs:
+                lob_sink(col, row, content)
         state["rows"] += n
         state["sum"] += int.from_bytes(digest_sum, "big")
 
     failure: BaseException | None = None
-    with raw.cursor() as cur:
-        # the lexical forms the converter expects; LOCAL: back to normal when the snapshot ends
-        cur.execute(
-            "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; "
-            "SET LOCAL bytea_output = 'hex'; SET LOCAL client_encoding = 'UTF8'"
-        )
-        with ThreadPoolExecutor(1, thread_name_prefix="siard-rows") as pool:
-            pending: deque[Future[None]] = deque()
-            batch: list[Any] = []
-            size = 0
-            last = 0
-            with cur.copy(_plain_copy_sql(spec, schema_arg)) as copy:
-                for block in copy:
-                    if failure is not None:
-                        continue  # drain the stream
-                    batch.append(block)
-                    size += len(block)
-                    if size >= _BATCH_BYTES:
-                        pending.append(pool.submit(convert, batch))
-                        batch, size = [], 0
-                        while len(pending) > _PENDING or (pending and pending[0].done()):
-                            try:
-                                pending.popleft().result()
-                            except ValueError as exc:
-                                failure = exc
-                                break
-                        if progress and state["rows"] - last >= 50_000:
-                            progress(state["rows"])
-                            last = state["rows"]
-            if failure is None and batch:
-                pending.append(pool.submit(convert, batch))
-            for f in pending:
+    sql = _plain_copy_sql(spec, schema_arg)
+    batches = _batches_psql(raw, sql) if via_psql else _batches_psycopg(raw, sql)
+    with ThreadPoolExecutor(1, thread_name_prefix="siard-rows") as pool:
+        pending: deque[Future[None]] = deque()
+        last = 0
+        for batch in batches:
+            if failure is not None:
+                continue  # drain the stream
+            pending.append(pool.submit(convert, batch))
+            while len(pending) > _PENDING or (pending and pending[0].done()):
                 try:
-                    f.result()
+                    pending.popleft().result()
                 except ValueError as exc:
-                    failure = failure or exc
+                    failure = exc
+                    break
+            if progress and state["rows"] - last >= 50_000:
+                progress(state["rows"])
+                last = state["rows"]
+        for f in pending:
+            try:
+                f.result()
+            except ValueError as exc:
+                failure = failure or exc
     if failure is not None:
         raise _Unhandled(str(failure))
     return state["rows"], state["sum"]
@@ -467,29 +554,55 @@ def _write_table_c(
         f"content/{schema_folder}/{spec.folder}/lob{i}/record".encode() if c.kind.is_lob else None
         for i, c in enumerate(spec.columns)
     )
-    with open(part / f"{spec.folder}.xml", "wb", buffering=1 << 20) as out:
-        out.write(table_xml_head(spec))
-        try:
-            rows, total = _stream_c(raw, spec, schema_arg, lob_refs, lob_limit, out.write, progress)
-        except _Unhandled:
-            out.close()
-            shutil.rmtree(part, ignore_errors=True)
-            return None
-        out.write(TABLE_XML_TAIL)
-        xml_bytes = out.tell()
-    lob_files = _write_lobs(raw, spec, schema_arg, part, lob_limit)
+    for via_psql in (True, False) if psql_available(raw) else (False,):
+        lob_files = _LobFiles(part, spec)
+        with open(part / f"{spec.folder}.xml", "wb", buffering=1 << 20) as out:
+            out.write(table_xml_head(spec))
+            try:
+                rows, total = _stream_c(
+                    raw, spec, schema_arg, lob_refs, lob_limit, out.write, progress, via_psql,
+                    lob_sink=lob_files.write,
+                )  # fmt: skip
+            except _PsqlFailed as exc:
+                _log.warning("%s: %s; reading the table through psycopg instead", spec.name, exc)
+                continue  # again, through psycopg
+            except _Unhandled:
+                out.close()
+                shutil.rmtree(part, ignore_errors=True)
+                return None
+            out.write(TABLE_XML_TAIL)
+            xml_bytes = out.tell()
+            break
     result = TableDigest()
     result.rows, result._sum = rows, total
     if progress:
         progress(rows)
     res = TableResult(
         folder=spec.folder, name=spec.name, rows=rows, digest=result.hexdigest,
-        xml_bytes=xml_bytes, lob_files=lob_files, seconds=round(time.perf_counter() - t0, 3),
+        xml_bytes=xml_bytes, lob_files=lob_files.count, seconds=round(time.perf_counter() - t0, 3),
     )  # fmt: skip
     (part / RESULT_FILE).write_text(json.dumps(asdict(res), sort_keys=True))
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(part, dest)
     return res
+
+
+class _LobFiles:
+    """Writes the values the converter stored as LOB files (``lob<i>/record<n>.txt|bin``),
+    the same files :func:`_write_lobs` fetches with a second query on the SQL path."""
+
+    def __init__(self, part: Path, spec: TableSpec) -> None:
+        self.part = part
+        self.ext = ["bin" if c.kind.is_binary else "txt" for c in spec.columns]
+        self.count = 0
+        for old in part.glob("lob*"):  # a retry starts from nothing
+            shutil.rmtree(old)
+
+    def write(self, col: int, row: int, content: bytes) -> None:
+        folder = self.part / f"lob{col}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"record{row}.{self.ext[col]}").write_bytes(content)
+        self.count += 1
 
 
 def _digest_table_c(
@@ -498,10 +611,14 @@ def _digest_table_c(
     """Row count and digest from plain COPY through the C converter (its XML discarded)."""
     raw = conn.connection.driver_connection
     refs = tuple(b"" if c.kind.is_lob else None for c in spec.columns)
-    try:
-        rows, total = _stream_c(raw, spec, schema_arg, refs, LOB_INLINE_LIMIT, None)
-    except _Unhandled:
-        return None
+    for via_psql in (True, False) if psql_available(raw) else (False,):
+        try:
+            rows, total = _stream_c(raw, spec, schema_arg, refs, LOB_INLINE_LIMIT, None, None, via_psql)
+            break
+        except _PsqlFailed:
+            continue
+        except _Unhandled:
+            return None
     d = TableDigest()
     d.rows, d._sum = rows, total
     return rows, d.hexdigest
