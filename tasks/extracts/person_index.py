@@ -31,6 +31,7 @@ import sqlite3
 import struct
 import zipfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -208,12 +209,15 @@ def _packed_locations(f: Any, start: int, size: int, col: int) -> bytearray | No
         base += used
 
 
-def _entry_span(siard: Path, entry: str) -> tuple[int, int]:
-    from tasks.archive.container import entry_data_offset
-
-    with zipfile.ZipFile(siard) as zf:
-        size = zf.getinfo(entry).file_size
-    return entry_data_offset(siard, entry), size
+def _span(arc: Any, f: Any, entry: str) -> tuple[int, int]:
+    """(data offset in the .siard, size) of a stored entry of the open archive ``arc``."""
+    info = arc._zip.getinfo(entry)
+    f.seek(info.header_offset)
+    local = f.read(30)
+    if local[:4] != b"PK\x03\x04":
+        raise CheckFailed(f"{entry}: no local file header where the ZIP directory says")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    return info.header_offset + 30 + name_len + extra_len, info.file_size
 
 
 def _key(value: bytes | None) -> int | str | None:
@@ -258,34 +262,48 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
         for code, name in enumerate(sorted(tables)):
             con.execute("INSERT INTO tables VALUES (?, ?)", (code, name))
         codes = {name: code for code, name in enumerate(sorted(tables))}
-        for name, t in tables.items():
-            cols = [c.name for c in t.columns]
-            start, size = _entry_span(siard_path, t.entry)
-            if name == PERSON_TABLE:
-                want = [cols.index("identity") + 1, cols.index("id") + 1]
-                con.executemany(
-                    "INSERT INTO person_key VALUES (?, ?, ?, ?)",
-                    (
-                        (identity_key(salt, str(ident).strip()), pid, o, n)
-                        for batch in _cell_batches(f, start, size, want, True)
-                        for ident, pid, o, n in batch
-                    ),
-                )
-            elif "person_id" in cols:
-                code = codes[name]
-                con.executemany(
-                    f"INSERT INTO row_loc(first_id, last_id, places, tbl) "
-                    f"VALUES (?, ?, ?, {int(code)})",
-                    _places_by_key(f, start, size, cols.index("person_id") + 1),
-                )
-            if name in LOOKUP_TABLES and "id" in cols:
-                code = codes[name]
-                for batch in _cell_batches(f, start, size, [cols.index("id") + 1], False):
+        spans = {name: _span(arc, f, t.entry) for name, t in tables.items()}
+
+        def places(name: str) -> list[tuple[Any, Any, bytes]]:  # in a worker thread
+            cols = [c.name for c in tables[name].columns]
+            with open(siard_path, "rb") as own:
+                return list(_places_by_key(own, *spans[name], cols.index("person_id") + 1))
+
+        # the row scans run in C without the GIL: two tables at a time, while this thread
+        # hashes the identities and inserts what is done, in table order
+        with ThreadPoolExecutor(2, thread_name_prefix="person-index") as pool:
+            scans = {
+                name: pool.submit(places, name)
+                for name, t in tables.items()
+                if name != PERSON_TABLE and "person_id" in [c.name for c in t.columns]
+            }
+            for name, t in tables.items():
+                cols = [c.name for c in t.columns]
+                start, size = spans[name]
+                if name == PERSON_TABLE:
+                    want = [cols.index("identity") + 1, cols.index("id") + 1]
                     con.executemany(
-                        f'INSERT OR REPLACE INTO lookup(id, "offset", length, tbl) '
-                        f"VALUES (?, ?, ?, {int(code)})",
-                        batch,
+                        "INSERT INTO person_key VALUES (?, ?, ?, ?)",
+                        (
+                            (identity_key(salt, str(ident).strip()), pid, o, n)
+                            for batch in _cell_batches(f, start, size, want, True)
+                            for ident, pid, o, n in batch
+                        ),
                     )
+                elif name in scans:
+                    con.executemany(
+                        f"INSERT INTO row_loc(first_id, last_id, places, tbl) "
+                        f"VALUES (?, ?, ?, {int(codes[name])})",
+                        scans.pop(name).result(),
+                    )
+                if name in LOOKUP_TABLES and "id" in cols:
+                    code = codes[name]
+                    for batch in _cell_batches(f, start, size, [cols.index("id") + 1], False):
+                        con.executemany(
+                            f'INSERT OR REPLACE INTO lookup(id, "offset", length, tbl) '
+                            f"VALUES (?, ?, ?, {int(code)})",
+                            batch,
+                        )
     # keyed hashes are random: one sort at the end instead of a random insert per person
     con.execute("CREATE UNIQUE INDEX ix_person_key ON person_key(hkey)")
     con.execute("CREATE UNIQUE INDEX ix_row_loc ON row_loc(tbl, first_id)")
