@@ -17,9 +17,12 @@ bytes in ``tableN.xml`` are found by :func:`tasks.archive.reader.row_spans`.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import queue
 import shutil
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -116,6 +119,8 @@ class SiardWriter:
         self.target = target
         self.part = target.with_name(target.name + ".part")
         self._zf = zipfile.ZipFile(self.part, "w", allowZip64=True)
+        self._hash = _TrailingHash(self.part)
+        self.sha256: str | None = None  # of the finished file, set by finish()
         self._zf.writestr(_info("content/", True), b"")
         self._zf.writestr(_info("content/schema0/", True), b"")
 
@@ -145,6 +150,7 @@ class SiardWriter:
             written.append(zi)
         assert zf.fp is not None
         zf.fp.flush()
+        self._hash.upto(zf.start_dir)  # type: ignore[attr-defined]  # final from here back
         spans: dict[str, tuple[int, int]] = {}
         with open(self.part, "rb") as f:
             for zi in written:
@@ -165,12 +171,58 @@ class SiardWriter:
         zf.writestr(_info("header/siardversion/", True), b"")
         zf.writestr(_info("header/siardversion/2.2/", True), b"")
         zf.close()
+        self.sha256 = self._hash.finish(self.part.stat().st_size)
         self.part.replace(self.target)
 
     def abandon(self) -> None:
         """Close and delete the unfinished file."""
+        self._hash.abandon()
         self._zf.close()
         self.part.unlink(missing_ok=True)
+
+
+class _TrailingHash:
+    """SHA-256 of a file while it is appended to: a thread hashes every byte up to the offsets
+    it is told are final (hashlib releases the GIL), so the package needs no second read of the
+    .siard."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by finish() / abandon()
+        self._sha = hashlib.sha256()
+        self._pos = 0
+        self._todo: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="siard-sha256", daemon=True)
+        self._thread.start()
+
+    def upto(self, offset: int) -> None:
+        self._todo.put(offset)
+
+    def _run(self) -> None:
+        try:
+            while (target := self._todo.get()) is not None:
+                while self._pos < target:
+                    chunk = self._file.read(min(1 << 22, target - self._pos))
+                    if not chunk:
+                        raise OSError(f"{self._file.name}: ends before byte {target}")
+                    self._sha.update(chunk)
+                    self._pos += len(chunk)
+        except BaseException as exc:  # noqa: BLE001 - reported by finish()
+            self._error = exc
+
+    def finish(self, size: int) -> str:
+        self.upto(size)
+        self._todo.put(None)
+        self._thread.join()
+        self._file.close()
+        if self._error is not None:
+            raise self._error
+        return self._sha.hexdigest()
+
+    def abandon(self) -> None:
+        self._todo.put(None)
+        self._thread.join()
+        self._file.close()
 
 
 def assemble_siard(

@@ -79,11 +79,12 @@ class FileFact:
     mime: str
 
     @staticmethod
-    def of(path: Path, href: str) -> FileFact:
+    def of(path: Path, href: str, sha256: str | None = None) -> FileFact:
+        """The facts of ``path``; ``sha256`` when already known (taken while it was written)."""
         return FileFact(
             href,
             path.stat().st_size,
-            sha256_file(path),
+            sha256 or sha256_file(path),
             MIME.get(path.suffix, "application/octet-stream"),
         )
 

@@ -483,7 +483,7 @@ def archive_database(
             verified=verified,
             verification_detail=detail,
         )
-        siard_fact = FileFact.of(siard_path, f"data/{siard_name}")
+        siard_fact = FileFact.of(siard_path, f"data/{siard_name}", siard_writer.sha256)
         (rep / "METS.xml").write_bytes(representation_mets(facts, [siard_fact]))
         copy_schemas(staging / "schemas")
         (staging / "metadata" / "descriptive").mkdir(parents=True)
