@@ -158,3 +158,20 @@ def test_an_index_in_the_first_format_is_still_read(
     finally:
         old.close()
         new.close()
+
+
+def test_the_index_built_while_archiving_equals_one_built_from_the_package(
+    archived: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The archive run indexes each table as soon as it is in the .siard; building the index
+    afterwards from the finished package gives the same file, and no identities are left
+    waiting anywhere."""
+    from tasks.archive.reader import find_siard
+    from tasks.extracts.person_index import build_person_index
+
+    url, package = archived
+    again = build_person_index(find_siard(package), url, tmp_path / "again")
+    made = package / "metadata" / "other" / INDEX_NAME
+    assert again[0].read_bytes() == made.read_bytes()
+    assert [p.name for p in (tmp_path / "again").iterdir()] == [INDEX_NAME]
+    assert not list(package.parent.rglob("person-identities.tmp"))

@@ -6,6 +6,9 @@ files it made (anywhere under ``work_dir``); they are copied to ``metadata/other
 package root, referenced from the root METS (``amdSec/digiprovMD/mdRef``, OTHERMDTYPE
 ``SAMSA-EXTRA``) with size and SHA-256, and checked by ``samsa-decom verify``.
 
+An extra may also have ``start(work_dir, table_names)`` returning a :class:`TableByTable`: it
+then sees each table as soon as it is in the .siard, while the next ones are still written.
+
 File names must be unique, start with a letter and hold only ``A-Za-z0-9._-``.
 The .siard's table entries are stored uncompressed: see :mod:`tasks.archive.container` and
 :mod:`tasks.archive.reader` (``row_spans``, ``entry_offset``, ``parse_row``) for addressing rows.
@@ -15,14 +18,38 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 PackageExtra = Callable[[Path, str, Path], list[Path]]
 
 
-def _person_index(siard: Path, source_url: str, work_dir: Path) -> list[Path]:
-    from tasks.extracts.person_index import build_person_index  # extracts area: person index
+class TableByTable(Protocol):
+    """What an extra's ``start(work_dir, table_names)`` returns, if it has one: the archive run
+    then calls ``table_ready`` for each table as soon as its entry is in the .siard (while the
+    next tables are written) and ``finish(siard)`` instead of the extra itself; ``abandon`` if
+    the run fails."""
 
-    return build_person_index(siard, source_url, work_dir)
+    def table_ready(
+        self, siard: Path, name: str, entry: str, columns: list[str], offset: int, size: int
+    ) -> None: ...
+
+    def finish(self, siard: Path) -> list[Path]: ...
+
+    def abandon(self) -> None: ...
 
 
-PACKAGE_EXTRAS: list[PackageExtra] = [_person_index]
+class _PersonIndex:
+    """The extracts area's person index (see :mod:`tasks.extracts.person_index`)."""
+
+    def __call__(self, siard: Path, source_url: str, work_dir: Path) -> list[Path]:
+        from tasks.extracts.person_index import build_person_index
+
+        return build_person_index(siard, source_url, work_dir)
+
+    def start(self, work_dir: Path, table_names: list[str]) -> TableByTable:
+        from tasks.extracts.person_index import PersonIndexBuilder
+
+        return PersonIndexBuilder(work_dir, table_names)
+
+
+PACKAGE_EXTRAS: list[PackageExtra] = [_PersonIndex()]

@@ -21,7 +21,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -307,7 +307,7 @@ def archive_database(
     ``reread_executor`` runs the verification re-read's chunks (default: a process pool of
     its own); the flow passes its Prefect task runner so they show as task runs.
     """
-    with _exclusive_run(Path(out_dir), source_url):
+    with _exclusive_run(Path(out_dir), source_url), ExitStack() as cleanup:
         t0 = time.perf_counter()
         progress = progress or NoProgress()
         out_dir = Path(out_dir)
@@ -328,6 +328,10 @@ def archive_database(
         problems: list[str] = []
         siard_writer: SiardWriter | None = None
         reread: BackgroundReread | None = None
+        extras_dir = work / "extras"
+        early_extras: dict[int, package_extras.TableByTable] = {}
+        # a failure at any later point: what the extras have started is stopped and deleted
+        cleanup.callback(lambda: [e.abandon() for e in early_extras.values()])
         try:
             try:
                 connection = engine.connect()
@@ -363,6 +367,12 @@ def archive_database(
                 # processes while the next one is written
                 siard_writer = SiardWriter(work / "archive.siard")
                 reread = BackgroundReread(executor=reread_executor)
+                # extras that work table by table start now, beside the writing
+                shutil.rmtree(extras_dir, ignore_errors=True)
+                for k, extra in enumerate(package_extras.PACKAGE_EXTRAS):
+                    start = getattr(extra, "start", None)
+                    if start is not None:
+                        early_extras[k] = start(extras_dir, [s.name for s in specs])
                 for spec in specs:
                     dest = work / "tables" / spec.folder
                     if (dest / RESULT_FILE).exists():
@@ -391,9 +401,15 @@ def archive_database(
                         )  # fmt: skip
                         progress.table_done(spec.name, res, False)
                     results[spec.folder] = res
-                    reread.submit(
-                        siard_writer.part, _archived_table(spec), siard_writer.add_table(dest)
-                    )
+                    archived = _archived_table(spec)
+                    spans = siard_writer.add_table(dest)
+                    reread.submit(siard_writer.part, archived, spans)
+                    columns = [c.name for c in spec.columns]
+                    for early in early_extras.values():
+                        early.table_ready(
+                            siard_writer.part, spec.name, archived.entry, columns,
+                            *spans[archived.entry],
+                        )  # fmt: skip
                     if after_table:
                         after_table(spec.name)
                 conn.rollback()
@@ -455,12 +471,13 @@ def archive_database(
         )
 
         progress.stage("packaging (E-ARK SIP, METS, PREMIS)")
-        extras_dir = work / "extras"
-        shutil.rmtree(extras_dir, ignore_errors=True)
-        extras_dir.mkdir()
+        extras_dir.mkdir(exist_ok=True)
         extra_files: list[Path] = []
-        for extra in package_extras.PACKAGE_EXTRAS:
-            extra_files.extend(extra(siard_path, source_url, extras_dir))
+        for k, extra in enumerate(package_extras.PACKAGE_EXTRAS):
+            if k in early_extras:
+                extra_files.extend(early_extras.pop(k).finish(siard_path))
+            else:
+                extra_files.extend(extra(siard_path, source_url, extras_dir))
         other = staging / "metadata" / "other"
         extra_facts = []
         for f in sorted(extra_files, key=lambda p: p.name):
