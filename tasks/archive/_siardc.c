@@ -1110,9 +1110,7 @@ static PyObject *row_cells(PyObject *self, PyObject *args) {
 
 typedef struct {
     int64_t key;
-    int64_t offset;
-    uint32_t length;
-    uint32_t pad;
+    uint64_t place; /* offset << 24 | length: 16 bytes a row (rows < 16 MB, files < 1 TB) */
 } Loc;
 
 /* locate_rows(data, base, col) -> (packed Loc records, consumed): every complete row of data
@@ -1152,7 +1150,9 @@ static PyObject *locate_rows(PyObject *self, PyObject *args) {
             v = v * 10 + (*q - '0');
         }
         if (bad) break;
-        Loc l = {neg ? -v : v, base + (s - p), (uint32_t)(e - s), 0};
+        uint64_t off = (uint64_t)(base + (s - p)), len = (uint64_t)(e - s);
+        if (off >= (1ULL << 40) || len >= (1ULL << 24)) { bad = 2; break; }
+        Loc l = {neg ? -v : v, off << 24 | len};
         put(&out, &l, sizeof l);
     }
     Py_END_ALLOW_THREADS
@@ -1160,7 +1160,8 @@ static PyObject *locate_rows(PyObject *self, PyObject *args) {
     PyBuffer_Release(&data);
     if (bad || out.oom) {
         free(out.p);
-        if (bad) PyErr_SetString(PyExc_ValueError, "a row's key cell is not an integer");
+        if (bad) PyErr_SetString(PyExc_ValueError, bad == 2 ? "a row too long or too far"
+                                                             : "a row's key cell is not an integer");
         else PyErr_NoMemory();
         return NULL;
     }
@@ -1173,7 +1174,7 @@ static PyObject *locate_rows(PyObject *self, PyObject *args) {
 static int loc_cmp(const void *x, const void *y) {
     const Loc *a = (const Loc *)x, *b = (const Loc *)y;
     if (a->key != b->key) return a->key < b->key ? -1 : 1;
-    return (a->offset > b->offset) - (a->offset < b->offset);
+    return (a->place > b->place) - (a->place < b->place);
 }
 
 /* sort_locations(packed: bytearray): sorts the Loc records in place, by key then offset. */
@@ -1217,8 +1218,8 @@ static PyObject *block_locations(PyObject *self, PyObject *args) {
             put(&blob, head, 12);
             for (size_t k = i; k < j; k++) {
                 uint8_t rec[12];
-                le(rec, (uint64_t)v[k].offset, 8);
-                le(rec + 8, v[k].length, 4);
+                le(rec, v[k].place >> 24, 8);
+                le(rec + 8, v[k].place & 0xFFFFFF, 4);
                 put(&blob, rec, 12);
             }
             last = v[i].key;

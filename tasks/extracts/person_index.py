@@ -52,7 +52,7 @@ _PLACE = struct.Struct("<QI")  # offset, length
 KEYS_PER_BLOCK = 64
 PERSON_TABLE = "person"
 LOOKUP_TABLES = ("organisation", "user_account")
-_CHUNK = 1 << 24
+_CHUNK = 1 << 22
 
 
 def package_salt(siard: Path) -> bytes:
@@ -146,7 +146,7 @@ def _cell_batches(
 def _places_by_key(f: Any, start: int, size: int, col: int) -> Iterator[tuple[Any, Any, bytes]]:
     """Blocks ``(first key, last key, places)`` of :data:`KEYS_PER_BLOCK` keys for the rows of
     a stored entry, grouped by the integer in cell ``col`` (rows without it left out), by key;
-    ``places`` as in ``row_loc``. With the C module the rows' (key, offset, length) are 24
+    ``places`` as in ``row_loc``. With the C module the rows' (key, offset, length) are 16
     bytes each, sorted in place, and cut into blocks in C."""
     packed = _packed_locations(f, start, size, col) if _siardc is not None else None
     if packed is not None:
