@@ -70,7 +70,7 @@ def test_c_and_python_scanners_agree_across_chunk_borders(
     assert with_c[0] == (1001, 1, len(prefix) + data.index(b"<row>"), with_c[0][3])
     with_c, plain = both(_places_by_key, 3)
     assert with_c == plain
-    places = [p for _f, _l, b in with_c for p in person_index.unpack_places(b)]
+    places = [p for _s, _f, _l, b in with_c for p in person_index.unpack_places(b)]
     assert [k for k, _o, _n in places] == [1000 + i for i in range(1, 40) if i % 5]
     for key, offset, length in places:
         row = (prefix + data)[offset : offset + length]
@@ -86,6 +86,41 @@ def test_blocks_hold_whole_persons_and_at_most_so_many_persons(
     ).encode()
     monkeypatch.setattr(person_index, "KEYS_PER_BLOCK", 2)
     blocks = list(_places_by_key(io.BytesIO(rows), 0, len(rows), 3))
-    assert [(first, last) for first, last, _b in blocks] == [(1, 2), (3, 5), (7, 9)]
-    in_second = [k for k, _o, _n in person_index.unpack_places(blocks[1][2])]
+    assert [(first, last) for _seg, first, last, _b in blocks] == [(1, 2), (3, 5), (7, 9)]
+    in_second = [k for k, _o, _n in person_index.unpack_places(blocks[1][3])]
     assert in_second == [3, 3, 5, 5, 5]
+
+
+@pytest.mark.parametrize("with_c", [True, False])
+def test_segments_bound_memory_and_keep_every_row(
+    monkeypatch: pytest.MonkeyPatch, with_c: bool
+) -> None:
+    """Rows are sorted a segment at a time: a person may then be in several segments, and
+    every row is still found exactly once."""
+    if with_c:
+        pytest.importorskip("tasks.archive._siardc")
+    else:
+        monkeypatch.setattr(person_index, "_siardc", None)
+    persons = [5, 1, 5, 2, 3, 3, 9, 7, 5, 1, 2, 5]
+    rows = "".join(f"<row><c1>{i}</c1><c3>{p}</c3></row>\n" for i, p in enumerate(persons))
+    data = rows.encode()
+    monkeypatch.setattr(person_index, "SEGMENT_ROWS", 3)
+    monkeypatch.setattr(person_index, "_CHUNK", 64)  # about two rows a read
+    blocks = list(_places_by_key(io.BytesIO(data), 0, len(data), 3))
+    assert len({seg for seg, *_ in blocks}) > 1
+    found = sorted(
+        (k, o) for _s, _f, _l, b in blocks for k, o, _n in person_index.unpack_places(b)
+    )
+    offsets = [m.start() for m in re.finditer(rb"<row>", data)]
+    assert found == sorted(zip(persons, offsets, strict=True))
+
+
+def test_keys_that_are_not_integers_go_the_general_way() -> None:
+    pytest.importorskip("tasks.archive._siardc")
+    data = b"<row><c1>1</c1><c3>SE123</c3></row>\n<row><c1>2</c1><c3>7</c3></row>\n"
+    with pytest.raises(person_index._KeysNotIntegers):
+        list(_places_by_key(io.BytesIO(data), 0, len(data), 3))
+    blocks = list(_places_by_key(io.BytesIO(data), 0, len(data), 3, use_c=False))
+    assert [(first, last) for _s, first, last, _b in blocks] == [(7, 7), ("SE123", "SE123")]
+    offsets = [[o for _k, o, _n in person_index.unpack_places(b)] for *_, b in blocks]
+    assert offsets == [[data.index(b"<row><c1>2")], [0]]  # integers first, as SQLite orders

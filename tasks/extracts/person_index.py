@@ -10,7 +10,8 @@ small SQLite file:
 - ``person_key``: ``HMAC-SHA256(salt, identity)`` → person id and the row's place. The index
   holds no identity in clear text: it can only answer "where is this person?" for someone who
   already knows the identity;
-- ``row_loc``: per table, blocks of 64 person ids (``first_id``…``last_id``) → the places of
+- ``row_loc``: per table and segment (up to 2 million rows, sorted together), blocks of 64
+  person ids (``first_id``…``last_id``) → the places of
   every row about those persons: ``places`` packs, for each person, (person id as i64, count
   as u32) and then ``count`` × (byte offset in the .siard as u64, length as u32),
   little-endian, by offset (table entries are stored
@@ -50,6 +51,8 @@ FORMAT_ONE_ROW_PER_RECORD = "samsa-person-index/1"  # packages made before: stil
 _KEY = struct.Struct("<qI")  # a person id and how many places follow
 _PLACE = struct.Struct("<QI")  # offset, length
 KEYS_PER_BLOCK = 64
+SEGMENT_ROWS = 2_000_000  # rows sorted in memory at a time (16 bytes each in the C scan)
+_LOC_SIZE = 16
 PERSON_TABLE = "person"
 LOOKUP_TABLES = ("organisation", "user_account")
 _CHUNK = 1 << 22
@@ -121,11 +124,15 @@ def _cell_batches(
     entry; a cell is an ``int`` (ASCII digits), a ``str`` or ``None`` (absent), as
     :func:`_key` gives it. With the C module the scan is one call per 16 MB."""
     if _siardc is None:
-        rows = [
-            (*[None if c is None else _key(c) for c in cells], o, n)
-            for o, n, cells in _iter_rows(f, start, size, cols)
-        ]
-        yield [r for r in rows if not (skip_absent_first and r[0] is None)]
+        batch: list[tuple[Any, ...]] = []
+        for o, n, cells in _iter_rows(f, start, size, cols):
+            row = (*[None if c is None else _key(c) for c in cells], o, n)
+            if not (skip_absent_first and row[0] is None):
+                batch.append(row)
+            if len(batch) >= 10_000:
+                yield batch
+                batch = []
+        yield batch
         return
     carry = b""
     base = start  # absolute offset of data[0]
@@ -143,36 +150,62 @@ def _cell_batches(
         base += used
 
 
-def _places_by_key(f: Any, start: int, size: int, col: int) -> Iterator[tuple[Any, Any, bytes]]:
-    """Blocks ``(first key, last key, places)`` of :data:`KEYS_PER_BLOCK` keys for the rows of
-    a stored entry, grouped by the integer in cell ``col`` (rows without it left out), by key;
-    ``places`` as in ``row_loc``. With the C module the rows' (key, offset, length) are 16
-    bytes each, sorted in place, and cut into blocks in C."""
-    packed = _packed_locations(f, start, size, col) if _siardc is not None else None
-    if packed is not None:
-        _siardc.sort_locations(packed)
-        at = 0
-        while True:
-            blocks, at = _siardc.block_locations(packed, at, KEYS_PER_BLOCK, 1000)
-            if not blocks:
-                return
-            yield from blocks
+class _KeysNotIntegers(Exception):
+    """A key cell that the C scan cannot read as an integer: the table goes the general way."""
+
+
+def _places_by_key(
+    f: Any, start: int, size: int, col: int, use_c: bool = True
+) -> Iterator[tuple[int, Any, Any, bytes]]:
+    """Blocks ``(segment, first key, last key, places)`` of :data:`KEYS_PER_BLOCK` keys for the
+    rows of a stored entry, grouped by the integer in cell ``col`` (rows without it left out),
+    by key; ``places`` as in ``row_loc``. Rows are taken :data:`SEGMENT_ROWS` at a time (a
+    segment), so memory does not grow with the table. With the C module the rows' (key,
+    offset, length) are 16 bytes each, sorted in place and cut into blocks in C; it raises
+    :class:`_KeysNotIntegers` for a key that is not an integer."""
+    if use_c and _siardc is not None:
+        for seg, packed in enumerate(_packed_segments(f, start, size, col)):
+            _siardc.sort_locations(packed)
+            at = 0
+            while True:
+                blocks, at = _siardc.block_locations(packed, at, KEYS_PER_BLOCK, 1000)
+                if not blocks:
+                    break
+                for first, last, places in blocks:
+                    yield seg, first, last, places
+        return
     groups: dict[Any, list[tuple[int, int]]] = {}
+    rows = seg = 0
     for batch in _cell_batches(f, start, size, [col], True):
         for key, offset, length in batch:
             groups.setdefault(key, []).append((offset, length))
-    keys = sorted(groups, key=lambda k: (str(type(k)), k))
-    for b in range(0, len(keys), KEYS_PER_BLOCK):
-        block = keys[b : b + KEYS_PER_BLOCK]
-        yield (
-            block[0],
-            block[-1],
-            b"".join(
-                _KEY.pack(k, len(groups[k]))
-                + b"".join(_PLACE.pack(o, n) for o, n in sorted(groups[k]))
-                for k in block
-            ),
+            rows += 1
+            if rows >= SEGMENT_ROWS:
+                yield from _blocks_of(seg, groups)
+                groups, rows, seg = {}, 0, seg + 1
+    if groups:
+        yield from _blocks_of(seg, groups)
+
+
+def _order(key: Any) -> tuple[int, Any]:
+    """Keys in SQLite's order: integers before text."""
+    return (0, key) if isinstance(key, int) else (1, str(key))
+
+
+def _blocks_of(
+    seg: int, groups: dict[Any, list[tuple[int, int]]]
+) -> Iterator[tuple[int, Any, Any, bytes]]:
+    keys = sorted(groups, key=_order)
+    # keys that are not integers (text ids) get a block each, their packed key 0
+    per_block = KEYS_PER_BLOCK if all(type(k) is int for k in keys) else 1
+    for b in range(0, len(keys), per_block):
+        block = keys[b : b + per_block]
+        places = b"".join(
+            _KEY.pack(k if per_block > 1 else 0, len(groups[k]))
+            + b"".join(_PLACE.pack(o, n) for o, n in sorted(groups[k]))
+            for k in block
         )
+        yield seg, block[0], block[-1], places
 
 
 def unpack_places(places: bytes) -> Iterator[tuple[int, int, int]]:
@@ -187,24 +220,28 @@ def unpack_places(places: bytes) -> Iterator[tuple[int, int, int]]:
             yield key, offset, length
 
 
-def _packed_locations(f: Any, start: int, size: int, col: int) -> bytearray | None:
-    """The C scan's records, or ``None`` when a key is not an integer (the general way then)."""
+def _packed_segments(f: Any, start: int, size: int, col: int) -> Iterator[bytearray]:
+    """The C scan's records, :data:`SEGMENT_ROWS` at most at a time."""
     packed = bytearray()
     carry = b""
     base = start
     f.seek(start)
     remaining = size
+    limit = SEGMENT_ROWS * _LOC_SIZE
     while True:
         chunk = f.read(min(_CHUNK, remaining)) if remaining > 0 else b""
         remaining -= len(chunk)
         data = carry + chunk if carry else chunk
         try:
             found, used = _siardc.locate_rows(data, base, col)
-        except ValueError:
-            return None
+        except ValueError as exc:
+            raise _KeysNotIntegers(str(exc)) from None
         packed += found
+        if len(packed) >= limit or (not chunk and packed):
+            yield packed
+            packed = bytearray()
         if not chunk:
-            return packed
+            return
         carry = data[used:]
         base += used
 
@@ -232,7 +269,7 @@ _SCHEMA = """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE tables(code INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
     CREATE TABLE person_key(hkey BLOB NOT NULL, person_id, "offset" INTEGER, length INTEGER);
-    CREATE TABLE row_loc(tbl INTEGER, first_id, last_id, places BLOB NOT NULL);
+    CREATE TABLE row_loc(tbl INTEGER, seg INTEGER, first_id, last_id, places BLOB NOT NULL);
     CREATE TABLE lookup(tbl INTEGER, id, "offset" INTEGER, length INTEGER,
                         PRIMARY KEY (tbl, id)) WITHOUT ROWID;
 """
@@ -306,10 +343,16 @@ class PersonIndexBuilder:
                         [(str(ident).strip(), pid, o, n) for ident, pid, o, n in batch],
                     )
             elif "person_id" in cols:
-                con.executemany(
-                    f"INSERT INTO row_loc(first_id, last_id, places, tbl) VALUES (?, ?, ?, {code})",
-                    _places_by_key(f, start, size, cols.index("person_id") + 1),
+                insert = (
+                    f"INSERT INTO row_loc(seg, first_id, last_id, places, tbl) "
+                    f"VALUES (?, ?, ?, ?, {code})"
                 )
+                key_col = cols.index("person_id") + 1
+                try:
+                    con.executemany(insert, _places_by_key(f, start, size, key_col))
+                except _KeysNotIntegers:
+                    con.execute("DELETE FROM row_loc WHERE tbl = ?", (code,))
+                    con.executemany(insert, _places_by_key(f, start, size, key_col, False))
             if name in LOOKUP_TABLES and "id" in cols:
                 for batch in _cell_batches(f, start, size, [cols.index("id") + 1], False):
                     con.executemany(
@@ -363,7 +406,7 @@ class PersonIndexBuilder:
         self.pending_ids.unlink(missing_ok=True)
         # keyed hashes are random: one sort at the end instead of a random insert per person
         con.execute("CREATE UNIQUE INDEX ix_person_key ON person_key(hkey)")
-        con.execute("CREATE UNIQUE INDEX ix_row_loc ON row_loc(tbl, first_id)")
+        con.execute("CREATE UNIQUE INDEX ix_row_loc ON row_loc(tbl, seg, first_id)")
         meta = {
             "format": FORMAT,
             "siard_name": siard.name,
@@ -490,16 +533,24 @@ class ArchivePersonLookup:
             ).fetchall()
             return self._read(table, found)
         wanted = set(person_ids)
+        code = self.codes[table]
+        segments = [
+            s for (s,) in self.db.execute("SELECT DISTINCT seg FROM row_loc WHERE tbl = ?", (code,))
+        ]
         places = []
-        for person_id in sorted(wanted, key=lambda k: (str(type(k)), k)):
-            block = self.db.execute(
-                "SELECT last_id, places FROM row_loc WHERE tbl = ? AND first_id <= ? "
-                "ORDER BY first_id DESC LIMIT 1",
-                (self.codes[table], person_id),
-            ).fetchone()
-            if block is None or block[0] < person_id:
-                continue
-            places += [(o, n) for k, o, n in unpack_places(block[1]) if k == person_id]
+        for person_id in sorted(wanted, key=_order):
+            for seg in segments:  # a person's rows may be in every segment of the table
+                block = self.db.execute(
+                    "SELECT last_id, places, first_id FROM row_loc WHERE tbl = ? AND seg = ? AND "
+                    "first_id <= ? ORDER BY first_id DESC LIMIT 1",
+                    (code, seg, person_id),
+                ).fetchone()
+                if block is None or _order(block[0]) < _order(person_id):
+                    continue
+                if block[0] == person_id == block[2]:  # a block of one person (any id type)
+                    places += [(o, n) for _k, o, n in unpack_places(block[1])]
+                else:
+                    places += [(o, n) for k, o, n in unpack_places(block[1]) if k == person_id]
         return self._read(table, places)
 
     def rows_by_id(self, table: str, ids: Iterable[Any]) -> list[tuple[Any, ...]]:
