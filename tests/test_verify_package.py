@@ -3,7 +3,10 @@ are each named; an intact package exits 0; a missing folder is bad input (exit 2
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,22 @@ def test_archive_of_a_missing_source_is_bad_input(
     assert main(["archive", "--source", url, "--out", str(tmp_path / "out")]) == 2
     assert "no such SQLite file" in capsys.readouterr().err
     assert not (tmp_path / "nope.sqlite").exists()
+
+
+def test_deep_verify_with_schemas_validates_every_table_file_and_agrees(
+    tmp_path: Path,
+) -> None:
+    """``verify --deep --schemas`` takes the libxml2 + XSD path for every table file: the same
+    verdict on an intact package, and exit 2 when --schemas comes without --deep."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    generate(url, scale=800, seed=4)
+    outcome = archive_database(url, tmp_path / "out")
+    fast = verify_package(outcome.package, deep=True)
+    strict = verify_package(outcome.package, deep=True, schemas=True)
+    assert fast.ok and strict.ok and fast.tables_checked == strict.tables_checked > 10
+    env_home = tmp_path / "home"
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "verify", str(outcome.package), "--schemas"],
+        capture_output=True, text=True, env={**os.environ, "SAMSA_DECOM_HOME": str(env_home)},
+    )  # fmt: skip
+    assert done.returncode == 2 and "--deep" in done.stderr

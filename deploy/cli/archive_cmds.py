@@ -137,6 +137,11 @@ def verify(
     deep: bool = typer.Option(
         False, "--deep", help="Also re-read the SIARD archive and compare counts and digests."
     ),
+    schemas: bool = typer.Option(
+        False,
+        "--schemas",
+        help="With --deep: also validate every table file against its XSD (libxml2; slower).",
+    ),
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default: settings)."),
 ) -> None:
     """Check a package: exit 0 when intact, 1 naming every damaged, missing or unexpected file."""
@@ -155,12 +160,15 @@ def verify(
             expected = record.mets_sha256
     finally:
         ledger.close()
-    verdict = verify_package(package, deep=deep, expected_mets_sha256=expected)
+    if schemas and not deep:
+        raise InputError("--schemas goes with --deep (it validates what the re-read reads)")
+    verdict = verify_package(package, deep=deep, expected_mets_sha256=expected, schemas=schemas)
     if not verdict.ok:
         for problem in verdict.problems:
             err.print(str(problem), highlight=False, soft_wrap=True)
         raise CheckFailed(f"{package.name}: {len(verdict.problems)} problem(s) found")
     extra = f", {verdict.tables_checked} tables re-read" if deep else ""
+    extra += " and validated against their XSDs" if schemas else ""
     known = "METS.xml matches the ledger" if expected else "package not in this ledger"
     out.print(f"intact: {verdict.files_checked} files checked{extra}; {known}")
 

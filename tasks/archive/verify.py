@@ -6,9 +6,12 @@ extensions; every file it or the representation METS references exists with the 
 and SHA-256; no file is in the package that no METS references; no reference leaves the
 package. When the ledger knows the package, the root METS.xml's own SHA-256 is compared too.
 
-Deep check (``deep=True``): the SIARD archive is re-read, metadata.xml and every table file are
-validated against their schemas, and row counts + content digests are compared with the values
-recorded in PREMIS (significant properties).
+Deep check (``deep=True``): the SIARD archive is re-read, metadata.xml is validated against the
+official schema, every table's rows are decoded (strictly: markup, characters, escapes and each
+cell's lexical form against its column type; anything unusual goes to libxml2 and the table's
+XSD, which names the problem), and row counts + content digests are compared with the values
+recorded in PREMIS (significant properties). ``schemas=True`` (``--deep --schemas``) validates
+every table file against its XSD with libxml2 as well.
 
 Every problem is collected (damaged, missing, unexpected, invalid), then reported at once.
 """
@@ -173,9 +176,14 @@ def _parse_mets(root: Path, rel: str, out: list[Damage]) -> etree._Element | Non
 
 
 def verify_package(
-    package: Path, *, deep: bool = False, expected_mets_sha256: str | None = None
+    package: Path,
+    *,
+    deep: bool = False,
+    expected_mets_sha256: str | None = None,
+    schemas: bool = False,
 ) -> PackageVerdict:
-    """Check ``package`` (a folder); the verdict lists every problem found."""
+    """Check ``package`` (a folder); the verdict lists every problem found. ``deep`` re-reads
+    the SIARD archive; ``schemas`` also validates every table file against its XSD then."""
     root = Path(package)
     if not root.is_dir():
         raise InputError(f"{root}: not a package folder")
@@ -215,7 +223,7 @@ def verify_package(
             if rel not in referenced:
                 out.append(Damage(rel, "unexpected", "in the package but referenced by no METS"))
     if deep and not any(d.kind in ("damaged", "missing") for d in out):
-        _deep_check(root, verdict)
+        _deep_check(root, verdict, schemas)
     return verdict
 
 
@@ -235,7 +243,7 @@ def recorded_table_digests(premis_path: Path) -> dict[str, tuple[int, str]]:
     return out
 
 
-def _deep_check(root: Path, verdict: PackageVerdict) -> None:
+def _deep_check(root: Path, verdict: PackageVerdict, schemas: bool = False) -> None:
     from tasks.archive.reader import find_siard
     from tasks.archive.run import verify_siard
 
@@ -243,6 +251,6 @@ def _deep_check(root: Path, verdict: PackageVerdict) -> None:
     expected = recorded_table_digests(premis)
     siard = find_siard(root)
     rel = siard.relative_to(root).as_posix()
-    for problem in verify_siard(siard, expected):
+    for problem in verify_siard(siard, expected, schemas=schemas):
         verdict.problems.append(Damage(rel, "damaged", problem))
     verdict.tables_checked = len(expected)
