@@ -18,6 +18,7 @@ bytes in ``tableN.xml`` are found by :func:`tasks.archive.reader.row_spans`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import shutil
@@ -69,14 +70,28 @@ def _crc32_of(path: Path) -> int:
     return crc
 
 
-def _add_stored_file(zf: zipfile.ZipFile, zi: zipfile.ZipInfo, path: Path) -> None:
+def _known_xml_crc(folder: Path) -> dict[str, tuple[int, int]]:
+    """The table file's CRC-32 and size as its writer recorded them (``{}`` if it did not)."""
+    try:
+        result = json.loads((folder / RESULT_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if result.get("xml_crc32") is None:
+        return {}
+    return {f"{folder.name}.xml": (int(result["xml_crc32"]), int(result["xml_bytes"]))}
+
+
+def _add_stored_file(
+    zf: zipfile.ZipFile, zi: zipfile.ZipInfo, path: Path, crc: int | None = None
+) -> None:
     """Append ``path`` as a stored entry with the same bytes ``zf.open(zi, "w",
     force_zip64=True)`` + a copy would write (the header as it ends up after that path's
-    rewrite), but with the CRC taken first and the data copied by the kernel
+    rewrite), but with the CRC taken first (or ``crc``, taken by the table's writer) and the
+    data copied by the kernel
     (``os.copy_file_range``) instead of through Python."""
     assert zf.fp is not None
     size = zi.file_size
-    zi.CRC = _crc32_of(path)
+    zi.CRC = _crc32_of(path) if crc is None else crc
     zi.compress_size = size
     zi.flag_bits = 0x00
     zf.fp.seek(zf.start_dir)
@@ -132,6 +147,7 @@ class SiardWriter:
         zf.writestr(_info(base, True), b"")
         made: set[str] = set()
         written: list[zipfile.ZipInfo] = []
+        known_crc = _known_xml_crc(folder)
         for rel, path in _table_files(folder):
             if rel == RESULT_FILE:
                 continue
@@ -143,7 +159,8 @@ class SiardWriter:
             zi = _info(base + rel)
             zi.file_size = path.stat().st_size
             if zi.file_size >= _DIRECT_MIN:
-                _add_stored_file(zf, zi, path)
+                crc = known_crc.get(rel, (None, -1))
+                _add_stored_file(zf, zi, path, crc[0] if crc[1] == zi.file_size else None)
             else:
                 with open(path, "rb") as src, zf.open(zi, "w", force_zip64=True) as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)

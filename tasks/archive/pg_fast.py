@@ -38,6 +38,7 @@ import struct
 import subprocess
 import tempfile
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -557,10 +558,12 @@ def _write_table_c(
     for via_psql in (True, False) if psql_available(raw) else (False,):
         lob_files = _LobFiles(part, spec)
         with open(part / f"{spec.folder}.xml", "wb", buffering=1 << 20) as out:
-            out.write(table_xml_head(spec))
+            xml = _CrcWriter(out)
+            write = xml.write
+            write(table_xml_head(spec))
             try:
                 rows, total = _stream_c(
-                    raw, spec, schema_arg, lob_refs, lob_limit, out.write, progress, via_psql,
+                    raw, spec, schema_arg, lob_refs, lob_limit, write, progress, via_psql,
                     lob_sink=lob_files.write,
                 )  # fmt: skip
             except _PsqlFailed as exc:
@@ -570,7 +573,7 @@ def _write_table_c(
                 out.close()
                 shutil.rmtree(part, ignore_errors=True)
                 return None
-            out.write(TABLE_XML_TAIL)
+            write(TABLE_XML_TAIL)
             xml_bytes = out.tell()
             break
     result = TableDigest()
@@ -580,11 +583,25 @@ def _write_table_c(
     res = TableResult(
         folder=spec.folder, name=spec.name, rows=rows, digest=result.hexdigest,
         xml_bytes=xml_bytes, lob_files=lob_files.count, seconds=round(time.perf_counter() - t0, 3),
+        xml_crc32=xml.crc32,
     )  # fmt: skip
     (part / RESULT_FILE).write_text(json.dumps(asdict(res), sort_keys=True))
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(part, dest)
     return res
+
+
+class _CrcWriter:
+    """Writes to ``out`` and takes the CRC-32 the .siard's ZIP entry needs on the way (so the
+    file is not read again for it)."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.crc32 = 0
+
+    def write(self, data: bytes) -> None:
+        self.crc32 = zlib.crc32(data, self.crc32)
+        self.out.write(data)
 
 
 class _LobFiles:

@@ -47,6 +47,7 @@ class TableResult:
     xml_bytes: int
     lob_files: int
     seconds: float
+    xml_crc32: int | None = None  # of the table file, when the writer took it on the way
 
     @staticmethod
     def load(folder: Path) -> TableResult:
