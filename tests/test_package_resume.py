@@ -113,3 +113,24 @@ def test_a_second_concurrent_run_is_refused(tmp_path: Path) -> None:
         with pytest.raises(InputError, match="already working"):
             archive_database(url, out, archival_date=ARCHIVAL_DATE)
     assert archive_database(url, out, archival_date=ARCHIVAL_DATE).verified
+
+
+def test_a_lost_siard_part_makes_the_resumed_run_write_the_tables_again(tmp_path: Path) -> None:
+    """Finished tables keep their XML only inside the .siard being written; if that file is
+    gone after the kill, the next run writes them again and still makes the same package."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    generate(url, scale=60_000, seed=21)
+    reference = archive_database(url, tmp_path / "reference", archival_date=ARCHIVAL_DATE)
+    out = tmp_path / "out"
+    proc = _start(url, out, tmp_path / "ledger.sqlite")
+    _kill_mid_table(proc, out, "table6")
+    work = next((out / WORK_DIR_NAME).iterdir())
+    assert (work / "siard-state.json").exists()
+    assert not (work / "tables" / "table0" / "table0.xml").exists()  # it lives in the .siard
+    (work / "archive.siard.part").unlink()
+    again = _start(url, out, tmp_path / "ledger.sqlite")
+    stdout, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr.decode()
+    assert "kept" not in stderr.decode()
+    package = Path(stdout.decode().strip().splitlines()[-1])
+    assert same_tree(package, reference.package) == []

@@ -28,6 +28,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from tasks.archive import STANDARDS_DIR
 from tasks.archive.writer import RESULT_FILE
@@ -130,14 +131,42 @@ class SiardWriter:
     it. After :meth:`add_table` the table's entries are on disk (flushed), so they can be read
     while later tables are still being written."""
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, resume: dict[str, Any] | None = None) -> None:
+        """``resume``: a :meth:`state` of an earlier, interrupted writer of the same file; its
+        entries are kept (the file is cut back to where that state ended) when the file still
+        holds them, else the file is started anew. :attr:`resumed` tells which."""
         self.target = target
         self.part = target.with_name(target.name + ".part")
+        self.sha256: str | None = None  # of the finished file, set by finish()
+        self._fp = None
+        self.resumed = resume is not None and _holds(self.part, resume)
+        if self.resumed:
+            assert resume is not None
+            end = int(resume["end"])
+            self._fp = open(self.part, "r+b")  # noqa: SIM115 - closed by finish() / abandon()
+            self._fp.truncate(end)
+            self._fp.seek(end)
+            self._zf = zipfile.ZipFile(self._fp, "w", allowZip64=True)  # appends from ``end``
+            for e in resume["entries"]:
+                zi = _restored(e)
+                self._zf.filelist.append(zi)
+                self._zf.NameToInfo[zi.filename] = zi
+            self._hash = _TrailingHash(self.part)
+            self._hash.upto(end)
+            return
         self._zf = zipfile.ZipFile(self.part, "w", allowZip64=True)
         self._hash = _TrailingHash(self.part)
-        self.sha256: str | None = None  # of the finished file, set by finish()
         self._zf.writestr(_info("content/", True), b"")
         self._zf.writestr(_info("content/schema0/", True), b"")
+
+    def state(self) -> dict[str, Any]:
+        """What a later writer needs to go on from here (see ``resume``); JSON-ready."""
+        assert self._zf.fp is not None
+        self._zf.fp.flush()
+        return {
+            "end": self._zf.start_dir,  # type: ignore[attr-defined]
+            "entries": [_dumped(zi) for zi in self._zf.filelist],
+        }
 
     def add_table(self, folder: Path) -> dict[str, tuple[int, int]]:
         """Append a finished table folder; returns entry name → (data offset, size) of its
@@ -188,14 +217,65 @@ class SiardWriter:
         zf.writestr(_info("header/siardversion/", True), b"")
         zf.writestr(_info("header/siardversion/2.2/", True), b"")
         zf.close()
+        if self._fp is not None:
+            self._fp.close()
         self.sha256 = self._hash.finish(self.part.stat().st_size)
         self.part.replace(self.target)
 
-    def abandon(self) -> None:
-        """Close and delete the unfinished file."""
+    def abandon(self, keep: bool = False) -> None:
+        """Close the unfinished file and delete it (``keep``: leave it for a resumed run, its
+        entries as far as the last :meth:`state`)."""
         self._hash.abandon()
-        self._zf.close()
-        self.part.unlink(missing_ok=True)
+        if keep:
+            fp = self._zf.fp
+            self._zf.fp = None  # no central directory: the file stays as written
+            if fp is not None:
+                fp.flush()
+                if fp is not self._fp:
+                    fp.close()
+        else:
+            self._zf.close()
+        if self._fp is not None:
+            self._fp.close()
+        if not keep:
+            self.part.unlink(missing_ok=True)
+
+
+def _dumped(zi: zipfile.ZipInfo) -> dict[str, Any]:
+    return {
+        "name": zi.filename, "offset": zi.header_offset, "crc": zi.CRC, "size": zi.file_size,
+        "extract_version": zi.extract_version, "create_version": zi.create_version,
+        "flag_bits": zi.flag_bits,
+    }  # fmt: skip
+
+
+def _restored(e: dict[str, Any]) -> zipfile.ZipInfo:
+    zi = _info(e["name"], e["name"].endswith("/"))
+    zi.header_offset = int(e["offset"])
+    zi.CRC = int(e["crc"])
+    zi.file_size = zi.compress_size = int(e["size"])
+    zi.extract_version = int(e["extract_version"])
+    zi.create_version = int(e["create_version"])
+    zi.flag_bits = int(e["flag_bits"])
+    return zi
+
+
+def _holds(part: Path, state: dict[str, Any]) -> bool:
+    """Whether ``part`` still holds every entry ``state`` names, where it names it."""
+    try:
+        end = int(state["end"])
+        if not part.is_file() or part.stat().st_size < end:
+            return False
+        with open(part, "rb") as f:
+            for e in state["entries"]:
+                f.seek(int(e["offset"]))
+                local = f.read(30)
+                name_len = struct.unpack("<H", local[26:28])[0] if len(local) == 30 else -1
+                if local[:4] != b"PK\x03\x04" or f.read(name_len) != e["name"].encode():
+                    return False
+        return True
+    except (KeyError, TypeError, ValueError, OSError, struct.error):
+        return False
 
 
 class _TrailingHash:

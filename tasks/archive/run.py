@@ -128,6 +128,24 @@ def source_key(url: str) -> str:
     return hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _forget_tables_without_xml(tables: Path, in_siard: dict[str, Any]) -> None:
+    """A finished table whose XML went into a .siard that is not kept is written again."""
+    if not tables.is_dir():
+        return
+    for folder in tables.iterdir():
+        done = (folder / RESULT_FILE).exists()
+        if done and folder.name not in in_siard and not (folder / f"{folder.name}.xml").exists():
+            shutil.rmtree(folder)
+
+
 def _write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False))
@@ -368,7 +386,22 @@ def archive_database(
                 progress.planned(counts)
                 # the .siard grows table by table; each finished table is re-read by worker
                 # processes while the next one is written
-                siard_writer = SiardWriter(work / "archive.siard")
+                # the .siard grows table by table; a table's XML is deleted from its folder
+                # once it is in the .siard, and an interrupted run's .siard is gone on from
+                siard_state_file = work / "siard-state.json"
+                earlier = _read_json(siard_state_file)
+                siard_writer = SiardWriter(work / "archive.siard", resume=earlier)
+                in_siard: dict[str, dict[str, list[int]]] = (
+                    dict(earlier.get("tables", {})) if siard_writer.resumed and earlier else {}
+                )
+                order = [s.folder for s in specs]
+                if list(in_siard) != order[: len(in_siard)] or not all(
+                    (work / "tables" / f / RESULT_FILE).exists() for f in in_siard
+                ):  # not what this run would have written first: start the .siard anew
+                    siard_writer.abandon()
+                    siard_writer = SiardWriter(work / "archive.siard")
+                    in_siard = {}
+                _forget_tables_without_xml(work / "tables", in_siard)
                 reread = BackgroundReread(executor=reread_executor)
                 # extras that work table by table start now, beside the writing
                 shutil.rmtree(extras_dir, ignore_errors=True)
@@ -405,7 +438,15 @@ def archive_database(
                         progress.table_done(spec.name, res, False)
                     results[spec.folder] = res
                     archived = _archived_table(spec)
-                    spans = siard_writer.add_table(dest)
+                    if spec.folder in in_siard:  # already in the .siard kept from that run
+                        spans = {k: (v[0], v[1]) for k, v in in_siard[spec.folder].items()}
+                    else:
+                        spans = siard_writer.add_table(dest)
+                        in_siard[spec.folder] = {k: [o, n] for k, (o, n) in spans.items()}
+                        _write_json_atomic(
+                            siard_state_file, {**siard_writer.state(), "tables": in_siard}
+                        )
+                        (dest / f"{spec.folder}.xml").unlink(missing_ok=True)  # now in the .siard
                     reread.submit(siard_writer.part, archived, spans)
                     columns = [c.name for c in spec.columns]
                     for early in early_extras.values():
@@ -422,7 +463,7 @@ def archive_database(
             if reread is not None:
                 reread.close()
             if siard_writer is not None:
-                siard_writer.abandon()
+                siard_writer.abandon(keep=True)  # a run again goes on from it
             raise
         finally:
             engine.dispose()
