@@ -10,6 +10,7 @@ processes (so time and peak memory are measured per process, with ``wait4``):
 4. ``samsa-decom verify --deep`` (that, plus the full re-read and digest comparison again).
 
 "archive + verify" is 2 + 3: making a verified package and checking it; 2 + 4 is shown too.
+Each step starts after ``os.sync()``, so one step's pending writes do not slow the next.
 It prints a markdown table. Run from the repository root::
 
     python benchmarks/archive_bench.py --sizes 1000000 5000000
@@ -67,6 +68,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
     (sampled every 50 ms, so worker processes count too; at least ``wait4``'s max RSS)."""
     import threading
 
+    os.sync()  # each step starts with no writes pending from the one before
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     peak = [0]
@@ -138,8 +140,10 @@ def main() -> None:
                 gen = run([py, "-m", "deploy.cli", "demo-data", "--url", url, "--scale", str(size),
                            "--seed", str(args.seed)], env)  # fmt: skip
             u = make_url(url)
+            dump_dir = Path(tempfile.mkdtemp(prefix="samsa-bench-dump-"))
             dump = run(["pg_dump", "--data-only", "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
-                        "-U", u.username or "postgres", "-f", str(work / "dump.sql"), name])  # fmt: skip
+                        "-U", u.username or "postgres", "-f", str(dump_dir / "dump.sql"), name])  # fmt: skip
+            shutil.rmtree(dump_dir)  # the baseline's output is not needed; do not let it linger
             arch = run(
                 [py, "-m", "deploy.cli", "archive", "--source", url, "--out", str(work / "out")],
                 env,
