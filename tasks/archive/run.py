@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lxml import etree
-from sqlalchemy import Connection, create_engine, func, select, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -56,7 +56,7 @@ from tasks.archive.package import (
 from tasks.archive.reader import ArchivedColumn, ArchivedTable, SiardArchive, kind_of_sql
 from tasks.archive.reread import BackgroundReread, ChunkExecutor
 from tasks.archive.retention import DEFAULT_RETENTION_PATH, load_retention
-from tasks.archive.schema import TableSpec, describe_source, reflect_table
+from tasks.archive.schema import TableSpec, describe_source
 from tasks.archive.writer import (
     LOB_INLINE_LIMIT,
     RESULT_FILE,
@@ -180,8 +180,10 @@ def _database_product(conn: Connection) -> str:
 
 
 def _count_rows(conn: Connection, spec: TableSpec, schema_arg: str | None) -> int:
-    table = reflect_table(conn, spec, schema_arg)
-    return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+    """Rows of the table (for the progress plan): plain SQL, no reflection."""
+    quote = conn.dialect.identifier_preparer.quote
+    name = (f"{quote(schema_arg)}." if schema_arg else "") + quote(spec.name)
+    return int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar() or 0)
 
 
 def _load_or_start_work(work: Path, specs_json: list[dict[str, Any]], archival: date) -> date:
