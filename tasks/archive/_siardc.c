@@ -412,6 +412,26 @@ static void keep_lob(WriteCtx *c, Py_ssize_t col, const uint8_t *data, size_t n)
     put(&c->lob_index, &r, sizeof r);
 }
 
+/* A cell stored as a LOB file: keep its content for the file, and write the reference
+   <cN file="…/record<row>.<ext>" length="…" digestType="SHA-256" digest="…"/>. */
+static void put_lob_ref(WriteCtx *c, Buf *x, Py_ssize_t col, const uint8_t *data, size_t n,
+                        size_t length) {
+    uint8_t d[32];
+    sha256(data, n, d);
+    keep_lob(c, col, data, n);
+    put1(x, '<');
+    put(x, c->tags[col], (size_t)c->tag_len[col]);
+    PUTS(x, " file=\"");
+    put(x, c->lob_ref[col], (size_t)c->lob_ref_len[col]);
+    put_uint(x, (unsigned long long)c->row);
+    put(x, c->lob_ext[col], 4);
+    PUTS(x, "\" length=\"");
+    put_uint(x, length);
+    PUTS(x, "\" digestType=\"SHA-256\" digest=\"");
+    for (int k = 0; k < 32; k++) { put1(x, HEXU[d[k] >> 4]); put1(x, HEXU[d[k] & 15]); }
+    PUTS(x, "\"/>");
+}
+
 /* One COPY line (without its final LF) -> XML appended to x, hash added to sum. */
 static int write_row(WriteCtx *c, const uint8_t *line, size_t len, Buf *x, Buf *canon, Buf *val,
                      Buf *lex, uint64_t sum[4]) {
@@ -446,15 +466,7 @@ static int write_row(WriteCtx *c, const uint8_t *line, size_t len, Buf *x, Buf *
             size_t chars = (kind == W_CLOB && (long long)vn > c->lob_limit)
                                ? utf8_chars(vp, vn) : 0;
             if (kind == W_CLOB && (long long)chars > c->lob_limit) {
-                uint8_t d[32];
-                sha256(vp, vn, d);
-                keep_lob(c, col, vp, vn);
-                put1(x, '<'); put(x, tag, tl); PUTS(x, " file=\"");
-                put(x, c->lob_ref[col], c->lob_ref_len[col]); put_uint(x, (unsigned long long)c->row);
-                put(x, c->lob_ext[col], 4); PUTS(x, "\" length=\""); put_uint(x, chars);
-                PUTS(x, "\" digestType=\"SHA-256\" digest=\"");
-                for (int k = 0; k < 32; k++) { put1(x, HEXU[d[k] >> 4]); put1(x, HEXU[d[k] & 15]); }
-                PUTS(x, "\"/>");
+                put_lob_ref(c, x, col, vp, vn, chars);
                 continue;
             }
             put1(x, '<'); put(x, tag, tl); put1(x, '>');
@@ -490,17 +502,9 @@ static int write_row(WriteCtx *c, const uint8_t *line, size_t len, Buf *x, Buf *
                     raw.p[k] = (uint8_t)(((h <= '9' ? h - '0' : h - 'A' + 10) << 4) |
                                          (l <= '9' ? l - '0' : l - 'A' + 10));
                 }
-                uint8_t d[32];
-                sha256(raw.p, bytes, d);
-                keep_lob(c, col, raw.p, bytes);
+                put_lob_ref(c, x, col, raw.p, bytes, bytes);
                 free(raw.p);
                 put(canon, lex->p, lex->n);
-                put1(x, '<'); put(x, tag, tl); PUTS(x, " file=\"");
-                put(x, c->lob_ref[col], c->lob_ref_len[col]); put_uint(x, (unsigned long long)c->row);
-                put(x, c->lob_ext[col], 4); PUTS(x, "\" length=\""); put_uint(x, bytes);
-                PUTS(x, "\" digestType=\"SHA-256\" digest=\"");
-                for (int k = 0; k < 32; k++) { put1(x, HEXU[d[k] >> 4]); put1(x, HEXU[d[k] & 15]); }
-                PUTS(x, "\"/>");
                 continue;
             }
             break;
