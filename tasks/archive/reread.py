@@ -154,11 +154,11 @@ def _digest_chunk(path: str, prep: _Prepared, chunk: Chunk, schemas: bool = Fals
         f.seek(prep.offset + chunk.start)
         body = f.read(chunk.end - chunk.start)
     if not schemas and c_reread_enabled():
-        status, rows, digest_sum, _at = _siardc.digest_rows(
+        status, c_rows, c_sum, _at = _siardc.digest_rows(
             body, prep.c_kinds, prep.c_nullable, prep.archive._zip.read
         )
         if status == 0:
-            return ChunkResult(chunk.table, rows, int.from_bytes(digest_sum, "big"))
+            return ChunkResult(chunk.table, c_rows, int.from_bytes(c_sum, "big"))
     doc = prep.head + body + b"</table>\n"
     try:
         rows, digest_sum = prep.archive.digest_document(prep.table, doc, prep.schema)

@@ -128,6 +128,11 @@ def source_key(url: str) -> str:
     return hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
+def _abandon_all(extras: dict[int, package_extras.TableByTable]) -> None:
+    for extra in extras.values():
+        extra.abandon()
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text())
@@ -354,7 +359,7 @@ def archive_database(
         extras_dir = work / "extras"
         early_extras: dict[int, package_extras.TableByTable] = {}
         # a failure at any later point: what the extras have started is stopped and deleted
-        cleanup.callback(lambda: [e.abandon() for e in early_extras.values()])
+        cleanup.callback(_abandon_all, early_extras)
         try:
             try:
                 connection = engine.connect()
