@@ -1,6 +1,6 @@
 """Re-reading a SIARD archive fast: table files are split at row boundaries into chunks that
-worker processes parse side by side (each chunk of a few MB parsed whole by lxml and validated
-against the table's own schema, then digested row by row).
+workers read side by side (the general path: each chunk of 512 KB parsed whole by lxml and
+validated against the table's own schema, then digested row by row).
 
 Because entries are stored uncompressed, a worker reads its byte range straight from the
 .siard file; each chunk is wrapped in the table file's own head and tail, so it is validated
@@ -263,8 +263,9 @@ def forget_prepared_of(siard: str) -> None:
 
 class BackgroundReread:
     """Re-reads each table of a .siard being written (:class:`~tasks.archive.container.
-    SiardWriter`) in worker processes as soon as its entries are on disk, while the next
-    tables are written: the same parse, schema validation and digest as :func:`reread_tables`,
+    SiardWriter`) in worker threads (processes without the C module) as soon as its entries are
+    on disk, while the next tables are written: the same decoding and digest as
+    :func:`reread_tables`,
     over the same bytes of the same file. The column types come from the caller; compare them
     with the finished archive's metadata.xml (:meth:`tables`)."""
 

@@ -332,8 +332,9 @@ def archive_database(
 
     One run per source and output folder at a time (a lock file that the operating system
     releases even after ``kill -9``); a second concurrent run is refused as bad input.
-    ``reread_executor`` runs the verification re-read's chunks (default: a process pool of
-    its own); the flow passes its Prefect task runner so they show as task runs.
+    ``reread_executor`` runs the verification re-read's chunks (default: a pool of its own,
+    threads, or processes without the C module); the flow passes its Prefect task runner so
+    they show as task runs.
     """
     with _exclusive_run(Path(out_dir), source_url), ExitStack() as cleanup:
         t0 = time.perf_counter()
@@ -391,10 +392,9 @@ def archive_database(
                     )
                 counts = [(s.name, _count_rows(conn, s, schema)) for s in specs]
                 progress.planned(counts)
-                # the .siard grows table by table; each finished table is re-read by worker
-                # processes while the next one is written
-                # the .siard grows table by table; a table's XML is deleted from its folder
-                # once it is in the .siard, and an interrupted run's .siard is gone on from
+                # the .siard grows table by table; each finished table is re-read while the
+                # next one is written, and its XML is then deleted from its folder (the .siard
+                # holds it); an interrupted run's .siard is gone on from
                 siard_state_file = work / "siard-state.json"
                 earlier = _read_json(siard_state_file)
                 siard_writer = SiardWriter(work / "archive.siard", resume=earlier)
