@@ -30,7 +30,6 @@ turns the C path off.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -42,7 +41,6 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +49,14 @@ from sqlalchemy import Connection
 
 from tasks.archive.digest import TableDigest
 from tasks.archive.schema import TableSpec
-from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head, table_xsd
+from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head
 from tasks.archive.types import Kind
-from tasks.archive.writer import LOB_INLINE_LIMIT, RESULT_FILE, TableResult
+from tasks.archive.writer import (
+    LOB_INLINE_LIMIT,
+    TableResult,
+    finish_table_folder,
+    start_table_folder,
+)
 
 try:
     from tasks.archive import _siardc
@@ -276,10 +279,7 @@ def write_table_sql(
 ) -> TableResult:
     """Write ``spec``'s table through the server-side XML stream (atomically)."""
     t0 = time.perf_counter()
-    part = dest.with_name(dest.name + ".part")
-    shutil.rmtree(part, ignore_errors=True)
-    part.mkdir(parents=True)
-    (part / f"{spec.folder}.xsd").write_bytes(table_xsd(spec))
+    part = start_table_folder(dest, spec)
     raw = conn.connection.driver_connection
     rows = 0
     total = 0  # sum of the row hashes (sha256-rowsum-v1), reduced modulo 2**256 at the end
@@ -327,10 +327,7 @@ def write_table_sql(
         folder=spec.folder, name=spec.name, rows=rows, digest=digest, xml_bytes=xml_bytes,
         lob_files=lob_files, seconds=round(time.perf_counter() - t0, 3),
     )  # fmt: skip
-    (part / RESULT_FILE).write_text(json.dumps(asdict(res), sort_keys=True))
-    shutil.rmtree(dest, ignore_errors=True)
-    os.replace(part, dest)
-    return res
+    return finish_table_folder(part, dest, res)
 
 
 def _write_lobs(raw: Any, spec: TableSpec, schema_arg: str | None, part: Path, limit: int) -> int:
@@ -546,10 +543,7 @@ def _write_table_c(
 ) -> TableResult | None:
     """The table through plain COPY + the C converter; ``None`` if a value needs the SQL path."""
     t0 = time.perf_counter()
-    part = dest.with_name(dest.name + ".part")
-    shutil.rmtree(part, ignore_errors=True)
-    part.mkdir(parents=True)
-    (part / f"{spec.folder}.xsd").write_bytes(table_xsd(spec))
+    part = start_table_folder(dest, spec)
     raw = conn.connection.driver_connection
     lob_refs = tuple(
         f"content/{schema_folder}/{spec.folder}/lob{i}/record".encode() if c.kind.is_lob else None
@@ -585,10 +579,7 @@ def _write_table_c(
         xml_bytes=xml_bytes, lob_files=lob_files.count, seconds=round(time.perf_counter() - t0, 3),
         xml_crc32=xml.crc32,
     )  # fmt: skip
-    (part / RESULT_FILE).write_text(json.dumps(asdict(res), sort_keys=True))
-    shutil.rmtree(dest, ignore_errors=True)
-    os.replace(part, dest)
-    return res
+    return finish_table_folder(part, dest, res)
 
 
 class _CrcWriter:
@@ -630,7 +621,9 @@ def _digest_table_c(
     refs = tuple(b"" if c.kind.is_lob else None for c in spec.columns)
     for via_psql in (True, False) if psql_available(raw) else (False,):
         try:
-            rows, total = _stream_c(raw, spec, schema_arg, refs, LOB_INLINE_LIMIT, None, None, via_psql)
+            rows, total = _stream_c(
+                raw, spec, schema_arg, refs, LOB_INLINE_LIMIT, None, None, via_psql
+            )
             break
         except _PsqlFailed:
             continue

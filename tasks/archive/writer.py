@@ -67,6 +67,23 @@ def _rows(conn: Connection, spec: TableSpec, schema_arg: str | None) -> Any:
     return conn.execution_options(yield_per=FETCH_ROWS, stream_results=True).execute(stmt)
 
 
+def start_table_folder(dest: Path, spec: TableSpec) -> Path:
+    """The ``<dest>.part`` folder a table is written into (emptied), with its schema."""
+    part = dest.with_name(dest.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
+    (part / f"{spec.folder}.xsd").write_bytes(table_xsd(spec))
+    return part
+
+
+def finish_table_folder(part: Path, dest: Path, res: TableResult) -> TableResult:
+    """Record ``res`` in ``part`` and rename it to ``dest``: the table is done (atomically)."""
+    (part / RESULT_FILE).write_text(json.dumps(asdict(res), sort_keys=True))
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(part, dest)
+    return res
+
+
 def write_table(
     conn: Connection,
     spec: TableSpec,
@@ -79,10 +96,7 @@ def write_table(
 ) -> TableResult:
     """Write ``spec``'s rows to ``dest`` (a folder), atomically. Returns the result."""
     t0 = time.perf_counter()
-    part = dest.with_name(dest.name + ".part")
-    shutil.rmtree(part, ignore_errors=True)
-    part.mkdir(parents=True)
-    (part / f"{spec.folder}.xsd").write_bytes(table_xsd(spec))
+    part = start_table_folder(dest, spec)
     digest = TableDigest()
     kinds = [c.kind for c in spec.columns]
     enc = [LEXICAL[k] for k in kinds]
@@ -151,10 +165,7 @@ def write_table(
         lob_files=lob_files,
         seconds=round(time.perf_counter() - t0, 3),
     )
-    (part / RESULT_FILE).write_text(json.dumps(asdict(res), sort_keys=True))
-    shutil.rmtree(dest, ignore_errors=True)
-    os.replace(part, dest)
-    return res
+    return finish_table_folder(part, dest, res)
 
 
 def _lob(
