@@ -23,6 +23,7 @@ from prefect.input import RunInput
 from pydantic import Field, field_validator
 
 from flows.actions import ActionContext, ActionResult
+from models import clock
 from models.integrations import Action, Catalogue, Integration, Step, load_integrations
 from models.ledger import Ledger
 from models.ledger.integrations import ShutdownStatus
@@ -223,7 +224,7 @@ def shutdown_integrations(
 
     logger = get_run_logger()
     settings = get_settings()
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today(settings.timezone)
     catalogue = load_integrations(settings.integrations_path)
     gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
     ledger = Ledger.open(settings.resolved_ledger_url())

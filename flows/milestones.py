@@ -18,9 +18,10 @@ from datetime import date
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from models.clock import today as clock_today
 from models.errors import CheckFailed
 from models.settings import get_settings
-from tasks.notify import NotifyRun, run_notifications, today_in
+from tasks.notify import NotifyRun, run_notifications
 
 ARTIFACT_KEY = "notify-milestones"
 
@@ -96,7 +97,7 @@ def notify_milestones(
 
     logger = get_run_logger()
     settings = get_settings()
-    day = as_of or today_in(settings.timezone)
+    day = as_of or clock_today(settings.timezone)
     run_id = str(flow_run.id) if flow_run.id else None
     run = decide_and_send(day, dry_run, digest, run_id)
     r = run.report

@@ -15,27 +15,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.actions import ActionContext, ActionResult, resolve_action
 from flows.forms import MilestoneDecision, mask_personnummer
+from models.clock import today as clock_today
 from models.errors import CheckFailed, InputError
 from models.ledger import Ledger, MilestoneRecord, MilestoneState
 from models.plan import Plan, load_plan
 from models.rollout import Rollout, load_rollout
-from models.schedule import Schedule, compute_schedule
+from models.schedule import Schedule, completion_days, compute_schedule
 from models.settings import Settings, get_settings
 from tasks.gates import evaluate_gate
 from tasks.ledger_view import (
     decision_awaited,
-    done_dates,
     note_decision_request,
     read_facts,
     record_decision,
@@ -62,7 +61,7 @@ CONFIRM_DEPLOYMENT = "confirm-milestone/samsa"
 
 
 def _today(settings: Settings) -> date:
-    return datetime.now(ZoneInfo(settings.timezone)).date()
+    return clock_today(settings.timezone)
 
 
 def _has_action(name: str) -> bool:
@@ -85,9 +84,10 @@ class World:
     def refresh(self) -> None:
         """Dates and instances again, with the completion dates the ledger now holds
         (``after X + 14d`` counts from X's real completion)."""
-        done = done_dates(self.ledger, self.settings.timezone, self.as_of)
+        records = self.ledger.states()
+        done = completion_days(records, self.settings.timezone, self.as_of)
         self.schedule = compute_schedule(self.plan, self.rollout, self.as_of, done_dates=done)
-        states = {k: r.state for k, r in self.ledger.states().items()}
+        states = {k: r.state for k, r in records.items()}
         self.instances = expand_dependencies(build_instances(
             self.plan.milestones, self.schedule.due, self.schedule.occurrences, self.as_of,
             done, states,

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from models import clock
 from models.errors import InputError
 
 RESERVE_LETTER_DIGIT = {"K": 5, "M": 7, "X": 8}
@@ -137,7 +138,7 @@ def parse_identity(raw: str, *, today: date | None = None) -> Identity:
     m10 = _PNR_10.match(text)
     if m10:
         yymmdd, sep, rest = m10.groups()
-        today = today or date.today()
+        today = today or clock.today()
         yy = int(yymmdd[:2])
         year = (today.year // 100) * 100 + yy
         if year > today.year:

@@ -34,8 +34,10 @@ import calendar
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any, Protocol
 
+from models.clock import local_day
 from models.plan import Milestone, Plan, anchor_order
 from models.rollout import Rollout, StageStatus
 
@@ -174,6 +176,42 @@ def _occurrences(start: date, end: date, day: int) -> list[date]:
             break
         out.append(d)
         month += 1
+    return out
+
+
+class _Recorded(Protocol):
+    """What :func:`completion_days` needs of a ledger milestone record."""
+
+    state: Any
+    updated_at: datetime | None
+
+
+def completion_day(record: _Recorded, zone: str) -> date | None:
+    """The day a milestone was completed, in the project's time zone; None if not done.
+
+    This is the one answer to "when was it done", used by the reconciler, the notices,
+    ``samsa-decom plan`` and ``status``: the local calendar day (``zone``) of the moment
+    the ledger moved the milestone to ``done`` (its record's ``updated_at``, UTC). A step
+    done at 00:30 in Stockholm counts on that Stockholm day, not on the UTC day before.
+    """
+    if getattr(record.state, "value", record.state) != "done" or record.updated_at is None:
+        return None
+    return local_day(record.updated_at, zone)
+
+
+def completion_days(
+    records: Mapping[str, _Recorded], zone: str, as_of: date | None = None
+) -> dict[str, date]:
+    """Milestone id → completion day (see :func:`completion_day`) for every done milestone.
+
+    With ``as_of``, a day after it is taken as ``as_of``: a run acting as an earlier day (a
+    rehearsal or a catch-up) sees what it completes as done on that day.
+    """
+    out: dict[str, date] = {}
+    for mid, rec in records.items():
+        day = completion_day(rec, zone)
+        if day is not None:
+            out[mid] = min(day, as_of) if as_of is not None else day
     return out
 
 

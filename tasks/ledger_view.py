@@ -8,8 +8,7 @@ way from the Prefect form and from the CLI.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -61,31 +60,6 @@ def read_facts(ledger: Ledger) -> dict[str, Facts]:
             else None,
             detail=r.detail or "",
         )
-    return out
-
-
-def done_dates(ledger: Ledger, tz: str, as_of: date | None = None) -> dict[str, date]:
-    """The local date each milestone became ``done`` (for dates anchored on it).
-
-    With ``as_of``, a date after it is taken as ``as_of``: a run acting as an earlier day
-    (a catch-up or a test) sees steps it completes as done on that day.
-    """
-    zone = ZoneInfo(tz)
-    with Session(ledger.engine) as s:
-        rows = s.execute(
-            select(MilestoneEvent.milestone_id, func.max(MilestoneEvent.at))
-            .where(MilestoneEvent.to_state == MilestoneState.done)
-            .group_by(MilestoneEvent.milestone_id)
-        ).all()
-        done = {
-            r.milestone_id
-            for r in s.execute(
-                select(MilestoneRecord).where(MilestoneRecord.state == MilestoneState.done)
-            ).scalars()
-        }
-    out = {mid: aware(at).astimezone(zone).date() for mid, at in rows if mid in done}
-    if as_of is not None:
-        out = {mid: min(d, as_of) for mid, d in out.items()}
     return out
 
 

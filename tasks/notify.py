@@ -34,10 +34,11 @@ import hashlib
 import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
+from models.clock import today as clock_today
 from models.errors import InputError
 from tasks import notify_text as txt
 
@@ -177,6 +178,7 @@ class NotifyPolicy:
     ui_url: str = "http://127.0.0.1:4200"
     flow_run_id: str | None = None  # this notify run, when running under Prefect
     date_reasons: tuple[str, ...] = ()  # why dates are projections (the schedule's reasons)
+    timezone: str = "Europe/Stockholm"  # the days people see and rules count in
 
     def __post_init__(self) -> None:
         problems = [t for t in self.thresholds if t < 1]
@@ -199,6 +201,7 @@ class NotifyPolicy:
             lang=s.language,
             ui_url=s.ui_url,
             flow_run_id=flow_run_id,
+            timezone=s.timezone,
         )
 
     def link(self, flow_run_id: str | None = None) -> str:
@@ -360,13 +363,16 @@ def milestone_views(
     verdicts: dict[str, Any],
     states: dict[str, Any],
     as_of: date,
+    zone: str | None = None,
 ) -> list[MilestoneView]:
     """One :class:`MilestoneView` per plan milestone.
 
     ``schedule`` has ``due: dict[str, date]`` and ``occurrences: dict[str, list[date]]``
     (a recurring milestone is reminded of its next occurrence); ``verdicts`` maps a gate
     name to its GateVerdict (``open``, ``reasons``); ``states`` maps a milestone id to its
-    ledger MilestoneRecord (``state``, ``updated_at``, ``flow_run_id``)."""
+    ledger MilestoneRecord (``state``, ``updated_at``, ``flow_run_id``); ``zone`` is the
+    project's time zone (default from settings), in which a wait's first day is counted."""
+    from models.clock import local_day
     from models.ledger import MilestoneState
 
     views = []
@@ -381,7 +387,7 @@ def milestone_views(
         verdict = verdicts.get(m.gate) if m.gate else None
         waiting_since = None
         if state == MilestoneState.awaiting_approval and rec is not None:
-            waiting_since = rec.updated_at.date()
+            waiting_since = local_day(rec.updated_at, zone)
         views.append(
             MilestoneView(
                 id=m.id,
@@ -909,26 +915,29 @@ def notify_once(
 
 
 def gather_views(
-    plan: Any, rollout: Any, states: dict[str, Any], as_of: date, lang: Lang = "sv"
+    plan: Any,
+    rollout: Any,
+    states: dict[str, Any],
+    as_of: date,
+    lang: Lang = "sv",
+    zone: str | None = None,
 ) -> tuple[list[MilestoneView], list[str]]:
     """Schedule the plan against the rollout (real completion dates from the ledger), judge
     every gate, and build the milestone views the decision reads; also why the dates are
     a projection (the schedule's transition reasons, empty when the transition is sure)."""
-    from models.schedule import compute_schedule
+    from models.clock import project_zone
+    from models.schedule import completion_days, compute_schedule
     from tasks.gates import evaluate_gate
 
-    done = {
-        mid: rec.updated_at.date()
-        for mid, rec in states.items()
-        if getattr(rec.state, "value", rec.state) == "done" and rec.updated_at is not None
-    }
+    zone = zone or project_zone()
+    done = completion_days(states, zone, as_of)
     schedule = compute_schedule(plan, rollout, as_of, done_dates=done)
     verdicts = {
         name: evaluate_gate(gate, rollout, as_of, lang, name=name)
         for name, gate in plan.gates.items()
     }
     reasons = [] if schedule.transition_confirmed else list(schedule.transition_reasons)
-    return milestone_views(plan, schedule, verdicts, states, as_of), reasons
+    return milestone_views(plan, schedule, verdicts, states, as_of, zone), reasons
 
 
 def open_ledger_for(url: str, *, dry_run: bool) -> Ledger | None:
@@ -953,13 +962,6 @@ def open_ledger_for(url: str, *, dry_run: bool) -> Ledger | None:
     return ledger
 
 
-def today_in(timezone: str) -> date:
-    """Today's date where the project lives (Europe/Stockholm by default)."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(timezone)).date()
-
-
 def run_notifications(
     settings: Settings,
     as_of: date | None = None,
@@ -974,7 +976,7 @@ def run_notifications(
     from models.plan import load_plan
     from models.rollout import load_rollout
 
-    day = as_of or today_in(settings.timezone)
+    day = as_of or clock_today(settings.timezone)
     policy = NotifyPolicy.from_settings(settings, flow_run_id=flow_run_id)
     plan = load_plan(settings.plan_path)
     rollout = load_rollout(settings.rollout_source)
@@ -1011,7 +1013,7 @@ def notify_day(
 ) -> NotifyRun:
     """One day's run over an already loaded plan, rollout and ledger (rehearsals reuse them)."""
     states = dict(ledger.states()) if ledger is not None else {}
-    views, reasons = gather_views(plan, rollout, states, as_of, policy.lang)
+    views, reasons = gather_views(plan, rollout, states, as_of, policy.lang, policy.timezone)
     policy = replace(policy, date_reasons=tuple(reasons))
     return notify_once(
         ledger, views, as_of, policy, router, dry_run=dry_run, digest=digest, providers=providers

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from deploy.cli import main
 from models.ledger import Ledger, MilestoneState
@@ -14,6 +16,8 @@ from models.settings import PLAN_DIR
 
 REAL_ROLLOUT = str(PLAN_DIR / "rollout.yaml")
 RESUMED = str(PLAN_DIR / "rollout-resumed.yaml")
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -55,8 +59,11 @@ def test_plan_shows_ledger_states_and_real_completion_dates(
     capsys: pytest.CaptureFixture[str], db_url: str
 ) -> None:
     ledger = Ledger.open(db_url)
+    # the archive was accepted on 20 November (Stockholm), a week before the day looked at
+    with time_machine.travel(datetime(2026, 11, 20, 10, 0, tzinfo=STOCKHOLM), tick=False):
+        with ledger.unit_of_work() as s:
+            ledger.set_state(s, "archive-accepted", MilestoneState.done, actor="Arkivarie")
     with ledger.unit_of_work() as s:
-        ledger.set_state(s, "archive-accepted", MilestoneState.done, actor="Arkivarie")
         ledger.set_state(s, "samsa-read-only", MilestoneState.awaiting_approval)
         ledger.set_state(s, "monthly-process-statistics@2026-11", MilestoneState.done)
         ledger.set_state(s, "monthly-security-review@2026-10", MilestoneState.done)
@@ -88,8 +95,8 @@ def test_plan_shows_ledger_states_and_real_completion_dates(
     review = by_id["monthly-security-review"]  # November's review (the 15th) is not done
     assert review["occurrence_id"] == "monthly-security-review@2026-11"
     assert (review["state"], review["overdue"]) == ("pending", True)
-    # done today, so 'after archive-accepted + 14d' follows the real date
-    assert by_id["register-extract-routine-moved"]["due"] == "2026-12-11"
+    # 'after archive-accepted + 14d' follows the real completion day, not the planned one
+    assert by_id["register-extract-routine-moved"]["due"] == "2026-12-04"
 
 
 def test_plan_on_a_database_without_ledger_tables_shows_pending(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from models import clock
 from models.errors import InputError, ValidationFailed
 from models.ledger import Ledger
 from models.ledger.extracts import DeliveryState
@@ -79,10 +80,10 @@ def test_person_confirms_by_checksum_and_reminders_list_the_rest(
         confirm_receipt(ledger, "abc", by="Bo Berg", via="form")
     with pytest.raises(InputError, match="no delivered bag"):
         confirm_receipt(ledger, "f" * 64, by="Bo Berg", via="form")
-    deadlines = open_deadlines(ledger, date.today())
+    deadlines = open_deadlines(ledger, clock.today())
     keys = {d.key for d in deadlines}
     assert "receipt:5" not in keys and "receipt:1" in keys
-    assert all(d.due == date.today() + timedelta(days=14) for d in deadlines)
+    assert all(d.due == clock.today() + timedelta(days=14) for d in deadlines)
 
 
 def test_redelivery_of_the_same_bag_changes_nothing(delivered: tuple[Ledger, str, Path]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from notify_receivers import HttpReceiver
 
 from deploy.cli import main
+from models import clock
 from models.ledger import Ledger
 from models.settings import PLAN_DIR, get_settings
 from tasks.notify import outbox
@@ -158,7 +159,7 @@ def test_a_milestone_waiting_for_approval_is_told_with_a_link_to_the_waiting_run
         assert [r.milestone_id for r in pending_decisions(led)] == ["samsa-db-deleted"]
     finally:
         led.close()
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     assert main(["notify", "--as-of", today]) == 0
     waiting = [p for p in http.at("/all") if p["title"].startswith("Väntar på godkännande")]
     assert [p["title"] for p in waiting] == ["Väntar på godkännande: SAMSA:s databas raderad"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from deploy.cli import main
+from models import clock
 from models.identity import is_valid_identity
 from models.settings import get_settings
 from tasks.demo_data import generate
@@ -71,7 +72,6 @@ def _stored_by_prefect() -> dict[str, bytes]:
 def test_no_personnummer_in_anything_prefect_stored(
     prefect_harness: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from datetime import date
 
     from flows.actions import ActionContext, resolve_action
     from flows.extracts import deliver_register_extracts, extract_person_register
@@ -99,7 +99,7 @@ def test_no_personnummer_in_anything_prefect_stored(
     archive_database(settings.resolved_source_url(), settings.resolved_archive_dir())
     monkeypatch.setenv("SAMSA_DECOM_EXTRACT_PERSON_SOURCE", "archive")
     get_settings.cache_clear()
-    ctx = ActionContext("register-extract-routine-moved", date.today(), False,
+    ctx = ActionContext("register-extract-routine-moved", clock.today(), False,
                         settings.resolved_ledger_url())  # fmt: skip
     action = resolve_action("person-extracts")
     assert action is not None

@@ -8,7 +8,8 @@ import pytest
 
 from models.errors import InputError
 from models.ledger import Ledger, MilestoneState
-from tasks.ledger_view import done_dates, read_facts, record_decision
+from models.schedule import completion_days
+from tasks.ledger_view import read_facts, record_decision
 
 
 def test_only_a_decision_after_the_milestone_started_waiting_counts(db_url: str) -> None:
@@ -59,8 +60,8 @@ def test_done_dates_never_lie_after_the_day_acted_as(db_url: str) -> None:
     with lg.unit_of_work() as s:
         lg.set_state(s, "m1", MilestoneState.done)
         lg.set_state(s, "m2", MilestoneState.running)
-    today = done_dates(lg, "Europe/Stockholm")
+    today = completion_days(lg.states(), "Europe/Stockholm")
     assert set(today) == {"m1"}
-    assert done_dates(lg, "Europe/Stockholm", as_of=date(2026, 3, 1)) == {
+    assert completion_days(lg.states(), "Europe/Stockholm", as_of=date(2026, 3, 1)) == {
         "m1": min(today["m1"], date(2026, 3, 1))
     }

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from models import clock
 from models.errors import InputError
 from models.settings import get_settings
 
@@ -97,7 +98,7 @@ def extract_request(
 
 def _day(text: str | None) -> date:
     if not text:
-        return date.today()
+        return clock.today()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -178,7 +179,7 @@ def extract_status(
             d.receipt_by or "",
         )  # fmt: skip
     out.print(table)
-    for dl in open_deadlines(ledger, date.today()):
+    for dl in open_deadlines(ledger, clock.today()):
         if dl.key.startswith("extract-request:"):
             out.print(f"open request {dl.key.split(':', 1)[1]}  due {dl.due.isoformat()}")
 

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from models import clock
 from models.errors import CheckFailed, InputError
 from models.settings import get_settings
 
@@ -301,7 +302,7 @@ def _record(
 
 def _day(text: str | None) -> date:
     if not text:
-        return date.today()
+        return clock.today()
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -8,7 +8,7 @@ or rollout, listing every problem; an unknown milestone, naming near matches; a 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -84,9 +84,9 @@ def _l(key: str, lang: str) -> str:
 def parse_as_of(value: str | None) -> date:
     """An ISO date, or today in the configured time zone when ``value`` is None."""
     if value is None:
-        from zoneinfo import ZoneInfo
+        from models.clock import today
 
-        return datetime.now(ZoneInfo(get_settings().timezone)).date()
+        return today(get_settings().timezone)
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -130,13 +130,10 @@ def ledger_records(url: str | None) -> tuple[dict[str, Any], str | None]:
         ledger.close()
 
 
-def _done_dates(records: dict[str, Any]) -> dict[str, date]:
-    found: dict[str, date] = {}
-    for mid, rec in records.items():
-        state = getattr(rec.state, "value", rec.state)
-        if state == "done" and rec.updated_at is not None:
-            found[mid] = rec.updated_at.date()
-    return found
+def _done_dates(records: dict[str, Any], as_of: date) -> dict[str, date]:
+    from models.schedule import completion_days
+
+    return completion_days(records, get_settings().timezone, as_of)
 
 
 def plan_rows(
@@ -229,7 +226,7 @@ def plan_command(
     day = parse_as_of(as_of)
     plan, ro = load_inputs(plan_file, rollout)
     records, note = ledger_records(ledger_url)
-    schedule = compute_schedule(plan, ro, day, done_dates=_done_dates(records), lang=language)
+    schedule = compute_schedule(plan, ro, day, done_dates=_done_dates(records, day), lang=language)
     rows = plan_rows(plan, ro, schedule, records, language)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from deploy.cli.plan_cmds import parse_as_of
+from models import clock
 from models.errors import InputError
+from models.schedule import completion_day
 from models.settings import get_settings
 
 out = Console()
@@ -53,7 +55,8 @@ def status(
     """The ledger's view: every milestone's state, date and last reason."""
     from tasks.status import STATE_LABELS, display_of
 
-    day = _parse_day(as_of)
+    day = parse_as_of(as_of)
+    zone = get_settings().timezone
     plan = _plan_titles(plan_path)
     records = _ledger(ledger_url).states()
     if not records:
@@ -74,6 +77,9 @@ def status(
         if r.due and not r.state.final:
             n = (r.due - day).days
             days = f"{-n} d försenad" if n < 0 else ("i dag" if n == 0 else f"om {n} d")
+        completed = completion_day(r, zone)
+        if completed is not None:
+            days = f"klar {completed}"
         style = _STYLE[disp.value]
         table.add_row(
             r.milestone_id,
@@ -121,10 +127,7 @@ def approve(
     if not name:
         raise InputError("--approver: your name is required")
     rollout = load_rollout(settings.rollout_source)
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    today = clock.today(settings.timezone)
     verdict = evaluate_gate(plan.gate_for(m), rollout, today, lang=settings.language)
     manual = resolve_action(m.action) is None
     recorded = record_decision(
@@ -141,18 +144,6 @@ def approve(
     else:
         out.print(f"{milestone}: {word} by {name}; the reconciler acts on its next run "
                   "(after checking the gate again)")
-
-
-def _parse_day(text: str | None) -> date:
-    if not text:
-        from datetime import datetime
-        from zoneinfo import ZoneInfo
-
-        return datetime.now(ZoneInfo(get_settings().timezone)).date()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"--as-of: '{text}' is not a date (write YYYY-MM-DD)") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from models import clock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -23,5 +25,5 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    """Now, timezone-aware UTC (every timestamp in the ledger is UTC)."""
-    return datetime.now(UTC)
+    """Now, timezone-aware UTC (every timestamp in the ledger is UTC); see models.clock."""
+    return clock.now()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from models import clock
 from models.ledger import Ledger, utcnow
 from models.ledger.archive import ArchivePackage, PackageState
 from tasks.archive.run import ArchiveOutcome, source_key
@@ -70,7 +71,7 @@ def archival_date_of(outcome: ArchiveOutcome, given: date | None = None) -> date
     created = header.get("CREATEDATE") if header is not None else None
     if created:
         return date.fromisoformat(created[:10])
-    return given or utcnow().date()
+    return given or clock.today()
 
 
 def find_package(ledger: Ledger, package: Path) -> ArchivePackage | None:

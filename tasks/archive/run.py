@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from models import clock
 from models.errors import InputError
 from tasks.archive import STANDARDS_DIR, pg_fast
 from tasks.archive import extras as package_extras
@@ -383,7 +384,7 @@ def archive_database(
                     for s in specs
                 ]
                 archival = _load_or_start_work(
-                    work, [s.to_json() for s in specs], archival_date or datetime.now(UTC).date()
+                    work, [s.to_json() for s in specs], archival_date or clock.today()
                 )
                 if archival_date and archival != archival_date:
                     raise InputError(

@@ -26,13 +26,14 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy import select
 
+from models import clock
 from models.errors import InputError, Problem, ValidationFailed
 from models.ledger import Ledger, utcnow
 from models.ledger.extracts import DeliveryState, ExtractDelivery
@@ -284,5 +285,4 @@ def receipt_due(row: ExtractDelivery) -> date | None:
     """When a delivered bag's receipt is due (for reminders)."""
     if row.delivered_at is None:
         return None
-    at: datetime = row.delivered_at
-    return (at + RECEIPT_GRACE).date()
+    return clock.local_day(row.delivered_at) + RECEIPT_GRACE

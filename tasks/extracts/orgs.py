@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from models import clock
 from models.errors import CheckFailed, InputError
 from tasks.extracts.bag import BagResult, BagWriter
 from tasks.extracts.readme import org_readme
@@ -179,7 +180,7 @@ def write_org_bags(
     Raises CheckFailed when a record names no organisation or an unknown one — such a record
     would otherwise be in nobody's bag.
     """
-    bagging_date = bagging_date or date.today()
+    bagging_date = bagging_date or clock.today()
     specs = {s.name: s for s in source.tables()}
     if ORG_TABLE not in specs:
         raise InputError("the source has no table 'organisation'")

@@ -11,6 +11,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+from models import clock
 from models.errors import InputError, Problem, ValidationFailed
 from models.identity import Identity, IdentityError, parse_identity
 from models.ledger import Ledger, utcnow
@@ -29,7 +30,7 @@ def register_request(
     ledger: Ledger, identity: Identity, *, received_on: date | None = None, registered_by: str = ""
 ) -> PersonRequest:
     """Register a request; its deadline is one month after it was received."""
-    received_on = received_on or date.today()
+    received_on = received_on or clock.today()
     req = PersonRequest(
         request_id=str(uuid.uuid4()),
         identity=identity.value,
@@ -105,5 +106,5 @@ def mark_answered(ledger: Ledger, request_id: str, *, source: str, result_dir: P
             actor=ACTOR,
             action="extract_request.answered",
             subject=f"extract-request:{request_id}",
-            details={"source": source, "on_time": utcnow().date() <= req.deadline},
+            details={"source": source, "on_time": clock.today() <= req.deadline},
         )

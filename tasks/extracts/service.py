@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from models import clock
 from models.errors import InputError, Problem
 from models.identity import parse_identity
 from models.ledger import Ledger
@@ -146,7 +147,7 @@ def answer_request(
     lookup, close = person_lookup(source_url, archive)
     try:
         doc = build_person_extract(
-            lookup, identity, request_id=request_id, produced_on=produced_on or date.today()
+            lookup, identity, request_id=request_id, produced_on=produced_on or clock.today()
         )
     finally:
         close()

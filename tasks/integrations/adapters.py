@@ -20,10 +20,11 @@ import ssl
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from models import clock
 from models.identity import scrub_identities
 from models.integrations import Action, StepKind
 
@@ -61,14 +62,14 @@ def run_action(
         raise ValueError("a manual action is confirmed by a person, not run by an adapter")
     if silent_days is None or not outcome.ok:
         return outcome
-    return judge_silence(outcome.last_message_at, silent_days, as_of or date.today())
+    return judge_silence(outcome.last_message_at, silent_days, as_of or clock.today())
 
 
 def judge_silence(last: datetime | None, silent_days: int, as_of: date) -> ActionOutcome:
     """Silent when the last message is at least ``silent_days`` days before ``as_of``."""
     if last is None:
         return ActionOutcome(True, "no message at all: silent", last_message_at=None)
-    quiet_since = last.astimezone(UTC).date() if last.tzinfo else last.date()
+    quiet_since = clock.local_day(last)
     silent_from = quiet_since + timedelta(days=silent_days)
     if as_of >= silent_from:
         return ActionOutcome(

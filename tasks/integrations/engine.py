@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
+from models import clock
 from models.errors import CheckFailed
 from models.integrations import VAR_RE, Action, Catalogue, Integration, Step, StepKind
 from models.ledger import Ledger, utcnow
@@ -499,7 +500,7 @@ class ShutdownEngine:
         for step in reversed(integ.steps[:limit]):
             if not step.reversible or step.undo is None or states[step.id] is not StepState.done:
                 continue
-            outcome = self.hooks.run(integ, step, step.undo, "undo", date.today())
+            outcome = self.hooks.run(integ, step, step.undo, "undo", clock.today())
             if not outcome.ok:
                 with self.ledger.unit_of_work() as s:
                     self.ledger.append_audit(
