@@ -23,7 +23,7 @@ from models.errors import InputError
 
 RESERVE_LETTER_DIGIT = {"K": 5, "M": 7, "X": 8}
 
-_PNR_12 = re.compile(r"^(\d{8})[-+]?(\d{4})$")
+_PNR_12 = re.compile(r"^(\d{8})([-+]?)(\d{4})$")
 _PNR_10 = re.compile(r"^(\d{6})([-+]?)(\d{4})$")
 _RESERVE = re.compile(r"^(\d{8})[-]?([A-Za-z])(\d{2})(\d)$")
 
@@ -88,8 +88,14 @@ def luhn_check_digit(digits: str) -> int:
 
 
 def mask(identity: str) -> str:
-    """The shareable form: date part kept, the rest replaced (``19121212-****``)."""
-    cleaned = re.sub(r"[\s-]", "", identity or "")
+    """The shareable form: the date part kept, the rest replaced.
+
+    ``19121212-1212`` → ``19121212-****``; a 10-digit form keeps its six date digits only
+    (``121212-1212`` and ``1212121212`` → ``121212-****``), so no birth-number digit shows.
+    """
+    cleaned = re.sub(r"[\s+-]", "", identity or "")
+    if len(cleaned) == 10 and cleaned.isdigit():
+        return f"{cleaned[:6]}-****"
     if len(cleaned) >= 8 and cleaned[:8].isdigit():
         return f"{cleaned[:8]}-****"
     return "****"
@@ -134,15 +140,17 @@ def parse_identity(raw: str, *, today: date | None = None) -> Identity:
         return _parse_reserve(m.group(1), m.group(2).upper(), m.group(3), m.group(4))
     m12 = _PNR_12.match(text)
     if m12:
-        return _parse_pnr(m12.group(1) + m12.group(2))
+        if m12.group(2) == "+":
+            raise IdentityError(
+                "format",
+                f"{mask(m12.group(1) + m12.group(3))}: '+' (100 years or older) belongs only in "
+                "the 10-digit form YYMMDD+NNNC; the 12-digit form carries the century itself",
+            )
+        return _parse_pnr(m12.group(1) + m12.group(3))
     m10 = _PNR_10.match(text)
     if m10:
         yymmdd, sep, rest = m10.groups()
-        today = today or clock.today()
-        yy = int(yymmdd[:2])
-        year = (today.year // 100) * 100 + yy
-        if year > today.year:
-            year -= 100
+        year = _century(yymmdd, today or clock.today())
         if sep == "+":
             year -= 100
         return _parse_pnr(f"{year:04d}{yymmdd[2:]}{rest}")
@@ -152,6 +160,20 @@ def parse_identity(raw: str, *, today: date | None = None) -> Identity:
         f"unknown identity format ({len(text)} characters, shaped {shape}); expected "
         "YYYYMMDD-NNNC (personnummer/samordningsnummer) or YYYYMMDDLNNC (VGR reserve number)",
     )
+
+
+def _century(yymmdd: str, today: date) -> int:
+    """The full year of a 10-digit number: the latest year whose birth date is not after
+    ``today`` (the whole date counts, not only the year: on 2026-11-30, ``261215`` is born
+    1926). A samordningsnummer's day (+60) is taken back first; an impossible date keeps
+    the current century and is refused by the date check."""
+    yy, month, day = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6])
+    if 61 <= day <= 91:
+        day -= 60
+    year = (today.year // 100) * 100 + yy
+    if not _valid_date(year, month, day):
+        return year if year <= today.year else year - 100
+    return year if date(year, month, day) <= today else year - 100
 
 
 def _parse_pnr(twelve: str) -> Identity:

@@ -6,12 +6,16 @@ Tests that change the environment call ``get_settings.cache_clear()``.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from models.errors import InputError
 
 #: The repository's ``deploy/plan`` folder (plan data shipped with the package).
 PLAN_DIR = Path(__file__).resolve().parent.parent / "deploy" / "plan"
@@ -57,7 +61,11 @@ class Settings(BaseSettings):
     apprise_config: Path | None = Field(
         default=None, description="An apprise configuration file (YAML) with tagged URLs."
     )
-    apprise_urls: list[str] = Field(default_factory=list)
+    apprise_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Where notices go: one apprise URL, several separated by commas, or a "
+        "JSON list.",
+    )
     language: Literal["sv", "en"] = "sv"
     timezone: str = "Europe/Stockholm"
     approval_timeout_days: int = Field(
@@ -75,7 +83,7 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:4200", description="Prefect UI address used in links."
     )
     # -- notifications (owner: notify) --
-    notify_thresholds: list[int] = Field(
+    notify_thresholds: Annotated[list[int], NoDecode] = Field(
         default=[30, 14, 7, 1], description="Days before a due date when a reminder goes out."
     )
     notify_overdue_every_days: int = Field(default=7, ge=1, description="Overdue: every N days.")
@@ -87,6 +95,20 @@ class Settings(BaseSettings):
     notify_pause_webhook_url: str | None = Field(
         default=None, description="Webhook the 'flow run waits for a person' automation calls."
     )
+
+    @field_validator("apprise_urls", "notify_thresholds", mode="before")
+    @classmethod
+    def _a_list(cls, value: Any) -> Any:
+        """A list from the environment: ``a,b``, a single value, or a JSON list."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError("starts with '[' but is not a JSON list") from None
+        return [part.strip() for part in text.split(",") if part.strip()]
 
     def resolved_ledger_url(self) -> str:
         if self.ledger_url:
@@ -107,5 +129,27 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (cached)."""
-    return Settings()
+    """The process-wide settings (cached).
+
+    A setting that cannot be read raises :class:`InputError` naming the environment variable,
+    what it expects, and never the value (it may be a password).
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            name = "SAMSA_DECOM_" + str(e["loc"][0]).upper() if e["loc"] else "a setting"
+            problems.append(f"{name}: {_expects(e)}")
+        raise InputError("; ".join(problems)) from None
+    except SettingsError as exc:
+        raise InputError(f"settings: {exc}") from None
+
+
+def _expects(error: Any) -> str:
+    """What a setting expects, from a pydantic error (without echoing the value)."""
+    ctx = error.get("ctx") or {}
+    if error.get("type") == "literal_error" and "expected" in ctx:
+        return f"expected one of {ctx['expected']}"
+    message = str(error.get("msg", "invalid"))
+    return message.removeprefix("Value error, ")

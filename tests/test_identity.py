@@ -10,6 +10,7 @@ import pytest
 from models.identity import (
     IdentityError,
     IdentityKind,
+    luhn_check_digit,
     make_personnummer,
     make_reserve_number,
     mask,
@@ -116,3 +117,35 @@ def test_scrub_leaves_uuids_and_longer_numbers_alone() -> None:
 
     text = "run 12345678-1234-5678-9abc-def012345678 och 12345678901234567"
     assert scrub_identities(text) == text
+
+
+@pytest.mark.parametrize(
+    ("raw", "today", "canonical"),
+    [
+        # the whole date counts: on 30 November 2026, 15 December 26 has not come yet
+        ("261215-9816", date(2026, 11, 30), "192612159816"),
+        ("261130-9812", date(2026, 11, 30), "202611309812"),  # born today
+        ("261201-9815", date(2026, 12, 1), "202612019815"),
+        ("261201-9815", date(2026, 11, 30), "192612019815"),
+        # a samordningsnummer's day (+60) is taken back before comparing
+        ("261275-9814", date(2026, 12, 14), "192612759814"),
+        ("261275-9814", date(2026, 12, 15), "202612759814"),
+        # '+' adds another hundred years
+        ("261215+9816", date(2026, 11, 30), "182612159816"),
+    ],
+)
+def test_ten_digit_century_compares_the_whole_date(raw: str, today: date, canonical: str) -> None:
+    check = str(luhn_check_digit(canonical[2:11]))  # the same for the 10-digit form
+    assert parse_identity(raw[:-1] + check, today=today).value == canonical[:-1] + check
+
+
+def test_plus_is_refused_in_the_twelve_digit_form() -> None:
+    with pytest.raises(IdentityError) as info:
+        parse_identity("19121212+1212")
+    assert info.value.reason == "format"
+    assert "10-digit form" in str(info.value) and "1212" not in str(info.value).split("-")[-1]
+
+
+@pytest.mark.parametrize("raw", ["1212121212", "121212-1212", "121212+1212"])
+def test_masking_a_ten_digit_number_shows_no_birth_number_digit(raw: str) -> None:
+    assert mask(raw) == "121212-****"

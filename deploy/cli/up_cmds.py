@@ -12,7 +12,7 @@ out = Console()
 
 def up(
     host: str = typer.Option("127.0.0.1", help="Address the Prefect server and UI listen on."),
-    port: int = typer.Option(4200, help="Port of the Prefect server and UI."),
+    port: int = typer.Option(4200, min=1, max=65535, help="Port of the Prefect server and UI."),
     no_demo: bool = typer.Option(
         False, "--no-demo", help="Do not create the synthetic SAMSA demo database."
     ),
