@@ -138,3 +138,39 @@ def test_an_organisation_without_records_gets_a_bag_that_says_so(
     assert "INGA POSTER" in readme
     assert json.loads((bag / "data" / "message.json").read_text(encoding="utf-8")) == []
     assert (bag / "data" / "message.csv").read_text(encoding="utf-8").startswith("id,")
+
+
+def test_a_municipality_receives_the_notices_sent_to_it_marked_inkommen(
+    synthetic: str, tmp_path: Path
+) -> None:
+    """Lag (2017:612): the admission and ready-for-discharge notices a municipality received
+    are its incoming records; they reach its bag as inkommen-*, with their persons."""
+    src = LiveSource(synthetic)
+    bags = {b.org.id: b for b in write_org_bags(src, tmp_path / "out")}
+    src.close()
+    source = _source_rows(synthetic)
+    received_messages = Counter(
+        str(m["receiver_org_id"]) for m in source["message"]
+        if m["receiver_org_id"] != m["org_id"]
+    )  # fmt: skip
+    municipalities = {str(o["id"]) for o in source["organisation"] if o["kind"] == "municipality"}
+    assert received_messages and set(received_messages) & municipalities
+
+    for oid, bag in bags.items():
+        bagit.Bag(str(bag.bag.path)).validate()
+        inbox = _bag_rows(bag.bag.path, "inkommen-message")
+        assert {str(r["receiver_org_id"]) for r in inbox} <= {oid}
+        assert all(str(r["org_id"]) != oid for r in inbox)  # written by another organisation
+        assert len(inbox) == received_messages.get(oid, 0)
+        episodes = _bag_rows(bag.bag.path, "inkommen-care_episode")
+        assert all(str(e["municipality_id"]) == oid != str(e["org_id"]) for e in episodes)
+        people = {p["id"] for p in _bag_rows(bag.bag.path, "person")}
+        assert {r["person_id"] for r in inbox + episodes} <= people
+        assert bag.counts["inkommen-message"] == len(inbox)
+
+    busiest = max(municipalities, key=lambda o: received_messages.get(o, 0))
+    readme = (bags[busiest].bag.path / "data" / "README.txt").read_text(encoding="utf-8")
+    assert "inkomna handlingar" in readme and "inkommen-message" in readme
+    assert "Inkomna till er: meddelanden" in readme
+    # municipalities received admission notices for their residents' care episodes
+    assert any(_bag_rows(bags[m].bag.path, "inkommen-care_episode") for m in municipalities)

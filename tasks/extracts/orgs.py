@@ -7,6 +7,13 @@ bag (``person.csv``/``person.json``), with the address of a person with protecte
 withheld and marked. Every organisation gets a bag — one without records has a README that
 says so.
 
+**Received records (inkomna handlingar).** A record also belongs to the organisation that
+received it: a message's ``receiver_org_id`` and a care episode's ``municipality_id`` (the
+municipality whose payment responsibility under Lag (2017:612) the admission and
+ready-for-discharge notices started). Such a row goes, besides its writer's bag, into the
+receiver's bag as ``inkommen-<table>.csv``/``.json``, and the persons it concerns follow.
+A row whose receiver is its writer is not repeated.
+
 The data is read once: each table is streamed once and its rows are routed to the open files
 of all bags at the same time.
 """
@@ -35,6 +42,10 @@ PERSON_TABLE = "person"
 #: Column names treated as address fields (withheld for persons with protected identity).
 ADDRESS_PATTERN = re.compile(r"(address|adress|street|gata|postal|postnummer|zip|city|ort$|co_)")
 PROTECTED_COLUMN = "protected_identity"
+#: Columns naming the organisation that received a record (an incoming record of its own).
+RECEIVER_COLUMNS = ("receiver_org_id", "municipality_id")
+#: File-name prefix of received records in a bag (``inkommen-message.csv``).
+RECEIVED_PREFIX = "inkommen-"
 WITHHELD_COLUMN = "address_withheld"
 
 _PLAIN = frozenset({"text", "int", "float"})
@@ -205,6 +216,8 @@ def write_org_bags(
 
     for spec in tables:
         streams = _open_table(writers, spec)
+        receivers = [i for c in RECEIVER_COLUMNS if (i := spec.index(c)) is not None]
+        received = _open_table(writers, spec, RECEIVED_PREFIX) if receivers else {}
         org_i = spec.index("org_id")
         person_i = spec.index("person_id")
         convert = _converter(spec)
@@ -212,16 +225,33 @@ def write_org_bags(
         for row in source.rows(spec.name):
             raw_org = row[org_i]  # type: ignore[index]
             row_org = None if raw_org is None else str(raw_org)
+            person = row[person_i] if person_i is not None else None
+            values: list[Any] | None = None
             target = streams.get(row_org) if row_org is not None else None
-            if target is None:
-                if only_org is None:
-                    unknown[f"{spec.name}:{row_org}"] += 1
-                continue
-            target.write(convert(row))
-            if person_i is not None and row[person_i] is not None:
-                persons_of[row[person_i]].add(row_org)  # type: ignore[arg-type]
-            n += 1
+            if target is not None:
+                values = convert(row)
+                target.write(values)
+                if person is not None:
+                    persons_of[person].add(row_org)  # type: ignore[arg-type]
+                n += 1
+            elif only_org is None:
+                unknown[f"{spec.name}.org_id:{row_org}"] += 1
+            for i in receivers:
+                raw_to = row[i]
+                to = None if raw_to is None else str(raw_to)
+                if to is None or to == row_org:
+                    continue
+                inbox = received.get(to)
+                if inbox is None:
+                    if only_org is None and to not in orgs:
+                        unknown[f"{spec.name}.{spec.columns[i]}:{to}"] += 1
+                    continue
+                inbox.write(values if values is not None else convert(row))
+                if person is not None:
+                    persons_of[person].add(to)
         _close_table(writers, streams, spec, counts)
+        if received:
+            _close_table(writers, received, spec, counts, RECEIVED_PREFIX + spec.name)
         if progress:
             progress(spec.name, n)
 
@@ -233,12 +263,14 @@ def write_org_bags(
     if unknown:
         problems = ", ".join(f"{k} ({v} rows)" for k, v in sorted(unknown.items())[:10])
         raise CheckFailed(
-            f"records whose org_id names no organisation (table:org_id): {problems}; "
+            f"records naming no organisation (table.column:id): {problems}; "
             "no bag may be delivered until every record has its organisation"
         )
 
     results = []
-    all_tables = [s.name for s in tables] + ([PERSON_TABLE] if person_spec else [])
+    all_tables = [s.name for s in tables] + [
+        RECEIVED_PREFIX + s.name for s in tables if any(c in s.columns for c in RECEIVER_COLUMNS)
+    ] + ([PERSON_TABLE] if person_spec else [])
     for oid, org in orgs.items():
         c = {t: counts[oid].get(t, 0) for t in all_tables}
         writers[oid].add_text("README.txt", org_readme(org, c, bagging_date, source.label))
@@ -253,10 +285,13 @@ def write_org_bags(
     return results
 
 
-def _open_table(writers: dict[str, BagWriter], spec: TableSpec) -> dict[str, _TableStreams]:
+def _open_table(
+    writers: dict[str, BagWriter], spec: TableSpec, prefix: str = ""
+) -> dict[str, _TableStreams]:
     bools = _bool_columns(spec)
+    name = prefix + spec.name
     return {
-        oid: _TableStreams(w.open_text(f"{spec.name}.csv"), w.open_text(f"{spec.name}.json"),
+        oid: _TableStreams(w.open_text(f"{name}.csv"), w.open_text(f"{name}.json"),
                            spec.columns, bools)
         for oid, w in writers.items()
     }

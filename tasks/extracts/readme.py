@@ -28,6 +28,13 @@ TABLE_SV: dict[str, str] = {
 }
 
 
+def _describe(table: str) -> str:
+    """The Swedish description of a file's records (received records marked as such)."""
+    base = table.removeprefix("inkommen-")
+    desc = TABLE_SV.get(base, f"Poster i tabellen {base}")
+    return f"Inkomna till er: {desc[0].lower()}{desc[1:]}" if base != table else desc
+
+
 def org_readme(org: Any, counts: dict[str, int], bagging_date: date, source_label: str) -> str:
     """The README text of one organisation's bag, in Swedish."""
     records = sum(n for t, n in counts.items() if t != "person")
@@ -45,6 +52,13 @@ def org_readme(org: Any, counts: dict[str, int], bagging_date: date, source_labe
         "för, det vill säga de poster som er organisation har skrivit. Poster som andra",
         "organisationer ansvarar för finns inte med.",
         "",
+        "Dessutom innehåller det de poster som er organisation har tagit emot från andra",
+        "(inkomna handlingar): meddelanden med er som mottagare och vårdtillfällen där ni är",
+        "den kommun som ansvarar, till exempel inskrivningsmeddelanden och",
+        "utskrivningsklar-meddelanden enligt lagen (2017:612) om samverkan vid utskrivning",
+        "från sluten hälso- och sjukvård. De är allmänna handlingar hos er som inkomna och",
+        "ligger i filerna som börjar med 'inkommen-' (t.ex. inkommen-message.csv).",
+        "",
     ]
     if records == 0:
         lines += [
@@ -59,7 +73,7 @@ def org_readme(org: Any, counts: dict[str, int], bagging_date: date, source_labe
     ]
     width = max((len(t) for t in counts), default=10)
     for table, n in counts.items():
-        desc = TABLE_SV.get(table, f"Poster i tabellen {table}")
+        desc = _describe(table)
         lines.append(f"  {table:<{width}}  {n:>10} rader  {desc}")
     lines.append(f"  {'Summa poster':<{width}}  {records:>10} rader  (utöver personerna)")
     lines += [
