@@ -53,6 +53,11 @@ class Stage(BaseModel):
     actual_go_live: date | None = None
     status: StageStatus = StageStatus.planned
     paused_on: date | None = None
+    resumed_on: date | None = Field(
+        default=None,
+        description="The day a stage that was paused after going live went live again; its "
+        "days live count from then, not from its first go-live.",
+    )
     note: str = ""
 
     @model_validator(mode="after")
@@ -73,21 +78,43 @@ class Stage(BaseModel):
                 f"impossible dates: paused_on {self.paused_on} is before "
                 f"actual_go_live {self.actual_go_live}"
             )
+        if self.resumed_on is not None:
+            if self.paused_on is None or self.resumed_on < self.paused_on:
+                raise ValueError(
+                    f"resumed_on {self.resumed_on} needs an earlier paused_on "
+                    "(the day the stage was paused)"
+                )
+            if self.status is StageStatus.paused:
+                raise ValueError("a stage with resumed_on is live again: set status 'live'")
+        elif (
+            self.status is StageStatus.live
+            and self.paused_on is not None
+            and self.actual_go_live is not None
+            and self.paused_on >= self.actual_go_live
+        ):
+            raise ValueError(
+                f"live again after the pause on {self.paused_on}: set resumed_on (the day it "
+                "went live again); days live count from then"
+            )
         return self
+
+    @property
+    def live_since(self) -> date | None:
+        """The day this stage's current time live began: its resumption, else its go-live."""
+        return self.resumed_on or self.actual_go_live
 
     def is_live(self, as_of: date) -> bool:
         """Live on ``as_of`` (status live and go-live date reached)."""
-        return (
-            self.status is StageStatus.live
-            and self.actual_go_live is not None
-            and self.actual_go_live <= as_of
-        )
+        since = self.live_since
+        return self.status is StageStatus.live and since is not None and since <= as_of
 
     def live_days(self, as_of: date) -> int:
-        """Days live as of ``as_of`` (0 when not live)."""
-        if not self.is_live(as_of) or self.actual_go_live is None:
+        """Days live without a break as of ``as_of`` (0 when not live): counted from
+        :attr:`live_since`, so a resumed stage starts again from its resumption."""
+        since = self.live_since
+        if not self.is_live(as_of) or since is None:
             return 0
-        return (as_of - self.actual_go_live).days
+        return (as_of - since).days
 
     def projected_go_live(self, as_of: date, restart_notice_days: int) -> date:
         """When this stage can be expected to be live (the rule of :mod:`models.schedule`).
@@ -96,8 +123,8 @@ class Stage(BaseModel):
         (it is late, and can at the earliest go live today). paused or cancelled: the planned
         date, but never before ``as_of`` + the restart notice.
         """
-        if self.status is StageStatus.live and self.actual_go_live is not None:
-            return self.actual_go_live
+        if self.status is StageStatus.live and self.live_since is not None:
+            return self.live_since
         planned = self.planned_go_live or as_of
         if self.status is StageStatus.planned:
             return max(planned, as_of)

@@ -139,8 +139,8 @@ def compute_transition(
         return as_of, False, [_text("no_stages", lang)], []
     for s in rollout.stages:
         when = s.projected_go_live(as_of, notice)
-        if s.status is StageStatus.live and s.actual_go_live is not None:
-            basis = "actual" if s.actual_go_live <= as_of else "planned"
+        if s.status is StageStatus.live and s.live_since is not None:
+            basis = "actual" if s.live_since <= as_of else "planned"
         elif s.status is StageStatus.planned:
             basis = "planned" if (s.planned_go_live or as_of) >= as_of else "late"
             if basis == "late":

@@ -150,16 +150,17 @@ def stage_check(
         key = "late" if stage.planned_go_live < as_of else "planned"
         return Check(False, f"{label}: {_t(key, lang, d=stage.planned_go_live)}")
     # live
-    assert stage.actual_go_live is not None
-    if stage.actual_go_live > as_of:
-        return Check(False, f"{label}: {_t('future_live', lang, d=stage.actual_go_live)}")
+    since = stage.live_since
+    assert since is not None
+    if since > as_of:
+        return Check(False, f"{label}: {_t('future_live', lang, d=since)}")
     days = stage.live_days(as_of)
     if need_days and days < need_days:
-        text = _t("live_short", lang, d=stage.actual_go_live, n=days, need=need_days)
+        text = _t("live_short", lang, d=since, n=days, need=need_days)
         return Check(False, f"{label}: {text}")
     if need_days:
-        return Check(True, f"{label}: {_t('live_long', lang, d=stage.actual_go_live, n=days)}")
-    return Check(True, f"{label}: {_t('live', lang, d=stage.actual_go_live)}")
+        return Check(True, f"{label}: {_t('live_long', lang, d=since, n=days)}")
+    return Check(True, f"{label}: {_t('live', lang, d=since)}")
 
 
 def evaluate_gate(

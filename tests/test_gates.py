@@ -173,3 +173,37 @@ def test_resumed_scenario_opens_gates_as_time_passes() -> None:
     assert open_gates(date(2027, 4, 14)) == {"area-south-live", "area-north-live", "area-east-live"}
     assert "successor-stable" not in open_gates(date(2027, 12, 11))
     assert open_gates(date(2027, 12, 12)) == set(plan.gates)
+
+
+RESUMED = stage(
+    "s1", ["south"], "live", actual_go_live="2024-11-12", paused_on="2024-11-15",
+    resumed_on="2026-03-16", organisations=["Borås"],
+)  # fmt: skip
+
+
+def test_a_resumed_stage_counts_its_days_live_from_the_resumption() -> None:
+    """Live 2024-11-12, paused three days later, live again 2026-03-16: a 30-day gate must
+    not open on the day of the resumption because of the first go-live 16 months earlier."""
+    gate = Gate(areas=["south"], live_for_days=30)
+    on_resumption = evaluate_gate(gate, rollout(RESUMED), date(2026, 3, 16))
+    assert not on_resumption.open
+    assert on_resumption.reasons == [
+        "Södra området: i drift sedan 2026-03-16, 0 av 30 dagars stabil drift"
+    ]
+    assert not evaluate_gate(gate, rollout(RESUMED), date(2026, 4, 14)).open  # 29 days
+    assert evaluate_gate(gate, rollout(RESUMED), date(2026, 4, 15)).open  # 30 days
+    assert RESUMED.live_days(date(2026, 4, 15)) == 30
+
+
+def test_a_live_stage_paused_after_going_live_must_say_when_it_resumed() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="set resumed_on"):
+        stage("s1", ["south"], "live", actual_go_live="2024-11-12", paused_on="2024-11-15")
+    with pytest.raises(ValidationError, match="needs an earlier paused_on"):
+        stage("s1", ["south"], "live", actual_go_live="2024-11-12", paused_on="2025-02-01",
+              resumed_on="2025-01-01")  # fmt: skip
+    with pytest.raises(ValidationError, match="set status 'live'"):
+        stage("s1", ["south"], "paused", actual_go_live="2024-11-12", paused_on="2024-11-15",
+              resumed_on="2026-03-16")  # fmt: skip
