@@ -68,6 +68,10 @@ class Schedule:
     stages: list[StageProjection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     areas: dict[str, date] = field(default_factory=dict)
+    #: Milestones whose date hangs on a projection (a transition or area date that a paused,
+    #: late or cancelled stage keeps moving): no such date can be overdue, and people outside
+    #: the project are not told it until it is confirmed.
+    projected: frozenset[str] = frozenset()
 
     def next_occurrence(self, milestone_id: str, on_or_after: date | None = None) -> date | None:
         """The next occurrence of a recurring milestone on or after a day (default as_of)."""
@@ -232,9 +236,13 @@ def compute_schedule(
     done = done_dates or {}
     transition, confirmed, reasons, projections = compute_transition(rollout, as_of, lang)
     projected = {p.stage_id: p.date for p in projections}
+    firm_stage = {p.stage_id: p.basis in ("actual", "planned") for p in projections}
     areas: dict[str, date] = {}
+    firm_area: dict[str, bool] = {}
     for area in rollout.areas:
         areas[area] = max(projected[s.id] for s in rollout.stages_in(area))
+        firm_area[area] = all(firm_stage[s.id] for s in rollout.stages_in(area))
+    hangs_on_projection: set[str] = set()
     warnings: list[str] = []
     by_id: dict[str, Milestone] = {m.id: m for m in plan.milestones}
     due: dict[str, date] = {}
@@ -258,14 +266,20 @@ def compute_schedule(
             start = spec.absolute
         elif spec.kind == "transition":
             start = spec.apply(transition)
+            if not confirmed:
+                hangs_on_projection.add(mid)
         elif spec.kind == "area":
             assert spec.anchor is not None
             if spec.anchor not in areas:
                 warnings.append(_text("no_area", lang, mid=mid, area=spec.anchor))
             start = spec.apply(areas.get(spec.anchor, transition))
+            if not firm_area.get(spec.anchor, confirmed):
+                hangs_on_projection.add(mid)
         else:
             assert spec.anchor is not None
             start = spec.apply(anchor_date(spec.anchor))
+            if spec.anchor not in done and spec.anchor in hangs_on_projection:
+                hangs_on_projection.add(mid)
         if m.recurring is not None:
             occ = _occurrences(start, anchor_date(m.recurring.until), m.recurring.day)
             occurrences[mid] = occ
@@ -289,6 +303,7 @@ def compute_schedule(
         stages=projections,
         warnings=warnings,
         areas=areas,
+        projected=frozenset(m for m in hangs_on_projection if m not in done),
     )
 
 

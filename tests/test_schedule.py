@@ -233,3 +233,25 @@ def test_a_later_go_live_never_moves_any_date_earlier(first: date, slip: int) ->
     # a date in days after the transition moves by the whole slip ('+ 10m' may not: month
     # ends are clamped, 30 and 31 January + 10m are both 30 November)
     assert (late.due["samsa-read-only"] - early.due["samsa-read-only"]).days == slip
+
+
+def test_dates_that_hang_on_a_paused_rollout_are_marked_projected() -> None:
+    """With every stage paused, the transition is a projection: every date computed from it
+    (directly, through an area, or through another milestone not yet done) is marked, and a
+    fixed date is not."""
+    plan = load_plan(PLAN_DIR / "samsa-phaseout.yaml")
+    real = load_rollout(PLAN_DIR / "rollout.yaml")
+    paused = compute_schedule(plan, real, date(2026, 11, 30))
+    assert not paused.transition_confirmed
+    assert {"stop-new-connections", "samsa-db-deleted", "area-west-switched",
+            "register-extract-routine-moved"} <= paused.projected  # fmt: skip
+    assert "stop-new-development" not in paused.projected  # an absolute date
+    # a real completion date ends the projection for what follows it
+    done = compute_schedule(plan, real, date(2026, 11, 30),
+                            done_dates={"archive-accepted": date(2026, 11, 20)})  # fmt: skip
+    assert "register-extract-routine-moved" not in done.projected
+    assert "archive-accepted" not in done.projected
+
+    resumed = load_rollout(PLAN_DIR / "rollout-resumed.yaml")
+    firm = compute_schedule(plan, resumed, date(2026, 11, 30))
+    assert firm.transition_confirmed and firm.projected == frozenset()
