@@ -231,7 +231,7 @@ def shutdown_integrations(
     hooks = PrefectHooks(
         catalogue,
         gates,
-        timeout=settings.approval_timeout_seconds,
+        timeout=settings.integration_approval_timeout_seconds,
         poll_interval=settings.approval_poll_seconds,
     )
     engine = ShutdownEngine(

@@ -58,8 +58,8 @@ class PlanGates:
         if gate not in plan.gates:
             return GateAnswer(False, [f"gate {gate} is not in the plan"])
         try:
-            from models.rollout import load_rollout
             from tasks.gates import evaluate_gate
+            from tasks.rollout_source import load_rollout
 
             rollout = load_rollout(self.rollout_source)
             verdict = evaluate_gate(plan.gates[gate], rollout, as_of, lang=self.lang)
