@@ -24,11 +24,11 @@ from pydantic import Field, field_validator
 
 from flows.actions import ActionContext, ActionResult
 from models import clock
-from models.integrations import Action, Catalogue, Integration, Step, load_integrations
+from models.integrations import Catalogue, Integration, Step, StepCall, load_integrations
 from models.ledger import Ledger
 from models.ledger.integrations import ShutdownStatus
 from models.settings import get_settings
-from tasks.integrations.adapters import ActionOutcome, run_action
+from tasks.integrations.adapters import CallOutcome, run_step_call
 from tasks.integrations.engine import (
     Decision,
     GateAnswer,
@@ -95,17 +95,17 @@ class StepConfirmation(RunInput):
 
 @task(name="shutdown-step", cache_policy=NO_CACHE, task_run_name="{purpose}-{label}")
 def run_step_task(
-    action: Action,
+    action: StepCall,
     variables: dict[str, str],
     label: str,
     purpose: str,
     silent_days: int | None,
     as_of: date,
-) -> ActionOutcome:
+) -> CallOutcome:
     """Carry out one step, check or undo of an integration's shutdown."""
     catalogue = Catalogue(variables=variables, integrations=[])
     resolve = make_resolver(catalogue, get_settings().resolved_source_url())
-    outcome = run_action(action, resolve, silent_days=silent_days, as_of=as_of)
+    outcome = run_step_call(action, resolve, silent_days=silent_days, as_of=as_of)
     logger = get_run_logger()
     if outcome.ok:
         logger.info("%s %s: %s", purpose, label, outcome.detail)
@@ -135,8 +135,8 @@ class PrefectHooks:
         return answer
 
     def run(
-        self, integ: Integration, step: Step, action: Action, purpose: str, as_of: date
-    ) -> ActionOutcome:
+        self, integ: Integration, step: Step, action: StepCall, purpose: str, as_of: date
+    ) -> CallOutcome:
         silent = step.silent_days if purpose in ("step", "check") else None
         return run_step_task(
             action, self.catalogue.variables, f"{integ.name}-{step.id}", purpose, silent, as_of

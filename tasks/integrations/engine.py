@@ -38,10 +38,10 @@ from typing import Protocol
 
 from models import clock
 from models.errors import CheckFailed
-from models.integrations import VAR_RE, Action, Catalogue, Integration, Step, StepKind
+from models.integrations import VAR_RE, Catalogue, Integration, Step, StepCall, StepKind
 from models.ledger import Ledger, utcnow
 from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
-from tasks.integrations.adapters import ActionOutcome, mask, run_action
+from tasks.integrations.adapters import CallOutcome, mask, run_step_call
 from tasks.integrations.notices import FAILURE_TAG, notify_event
 
 ACTOR = "samsa-decom"
@@ -70,8 +70,8 @@ class Hooks(Protocol):
     def gate(self, gate: str | None, as_of: date) -> GateAnswer: ...
 
     def run(
-        self, integ: Integration, step: Step, action: Action, purpose: str, as_of: date
-    ) -> ActionOutcome: ...
+        self, integ: Integration, step: Step, action: StepCall, purpose: str, as_of: date
+    ) -> CallOutcome: ...
 
     def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None: ...
 
@@ -130,10 +130,10 @@ class PlainHooks:
         return self._gate(gate, as_of)
 
     def run(
-        self, integ: Integration, step: Step, action: Action, purpose: str, as_of: date
-    ) -> ActionOutcome:
+        self, integ: Integration, step: Step, action: StepCall, purpose: str, as_of: date
+    ) -> CallOutcome:
         silent = step.silent_days if purpose in ("step", "check") else None
-        return run_action(action, self.resolve, silent_days=silent, as_of=as_of)
+        return run_step_call(action, self.resolve, silent_days=silent, as_of=as_of)
 
     def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None:
         return None
@@ -147,7 +147,7 @@ class PlainHooks:
 
 
 def describe(
-    action: Action, *, rehearsal: bool = True, show: Callable[[str], str] = lambda t: t
+    action: StepCall, *, rehearsal: bool = True, show: Callable[[str], str] = lambda t: t
 ) -> str:
     """``would call POST http://…`` / ``would run SQL …``. ``show`` fills in variables for
     display (secrets stay as ``${env:…}``, passwords are hidden)."""
@@ -355,7 +355,7 @@ class ShutdownEngine:
     # -- steps --------------------------------------------------------------------------
     def _execute(
         self, integ: Integration, step: Step, state: StepState, as_of: date
-    ) -> ActionOutcome | None:
+    ) -> CallOutcome | None:
         """Run one step; None when it is done, else the outcome that stopped it."""
         if step.kind is StepKind.manual:
             return self._manual(integ, step, state)
@@ -378,7 +378,7 @@ class ShutdownEngine:
             self._mark(integ, step, StepState.pending, outcome.detail)
         return outcome
 
-    def _manual(self, integ: Integration, step: Step, state: StepState) -> ActionOutcome | None:
+    def _manual(self, integ: Integration, step: Step, state: StepState) -> CallOutcome | None:
         subject = integ.subject(step.id)
         if state is not StepState.running:
             self._mark(
@@ -405,14 +405,14 @@ class ShutdownEngine:
                     )
                 recorded = decision
         if recorded is None:
-            return ActionOutcome(
+            return CallOutcome(
                 False,
                 f"confirmation of {subject} (samsa-decom integrations "
                 f"confirm {integ.name} {step.id} --by NAME)",
                 not_yet=True,
             )
         if not recorded.yes:
-            return ActionOutcome(
+            return CallOutcome(
                 False, f"{recorded.person} answered not done: {mask(recorded.comment)}"
             )
         self._mark(
