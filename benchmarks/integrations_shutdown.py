@@ -25,7 +25,9 @@ from integrations_counterpart import Counterpart  # noqa: E402
 from models.integrations import parse_integrations  # noqa: E402
 from models.ledger import Ledger  # noqa: E402
 from tasks.integrations.adapters import run_step_call  # noqa: E402
-from tasks.integrations.engine import GateAnswer, PlainHooks, ShutdownEngine  # noqa: E402
+from tasks.integrations.engine import ShutdownEngine  # noqa: E402
+from tasks.integrations.gates import GateAnswer  # noqa: E402
+from tasks.integrations.hooks import PlainHooks  # noqa: E402
 
 PHASES = ["announce", "freeze", "drain", "disable", "revoke", "confirm"]
 

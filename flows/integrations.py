@@ -29,15 +29,10 @@ from models.ledger import Ledger
 from models.ledger.integrations import ShutdownStatus
 from models.settings import get_settings
 from tasks.integrations.adapters import CallOutcome, run_step_call
-from tasks.integrations.engine import (
-    Decision,
-    GateAnswer,
-    IntegrationReport,
-    PlainHooks,
-    ShutdownEngine,
-    make_resolver,
-)
-from tasks.integrations.gates import PlanGates
+from tasks.integrations.engine import ShutdownEngine
+from tasks.integrations.gates import GateAnswer, PlanGates
+from tasks.integrations.hooks import Decision, PlainHooks, make_resolver
+from tasks.integrations.report import IntegrationReport
 
 ARTIFACT_KEY = "integrations-shutdown"
 

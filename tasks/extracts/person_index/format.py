@@ -57,7 +57,6 @@ def identity_key(salt: bytes, identity: str) -> bytes:
     return hmac.digest(salt, identity.encode("ascii"), "sha256")
 
 
-
 def key_order(key: Any) -> tuple[int, Any]:
     """Keys in SQLite's order: integers before text."""
     return (0, key) if isinstance(key, int) else (1, str(key))
@@ -73,7 +72,6 @@ def unpack_places(places: bytes) -> Iterator[tuple[int, int, int]]:
             offset, length = PACKED_PLACE.unpack_from(places, at)
             at += PACKED_PLACE.size
             yield key, offset, length
-
 
 
 def find_index(package: Path, siard: Path) -> Path:

@@ -156,7 +156,6 @@ def _blocks_of(
         yield seg, block[0], block[-1], places
 
 
-
 def _packed_segments(f: Any, start: int, size: int, col: int) -> Iterator[bytearray]:
     """The C scan's records, :data:`SEGMENT_ROWS` at most at a time."""
     packed = bytearray()
