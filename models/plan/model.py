@@ -150,10 +150,6 @@ class Milestone(_Strict):
     def due_spec(self) -> DueSpec:
         return parse_due_cached(self.due)
 
-    @property
-    def is_manual(self) -> bool:
-        return self.action == "manual"
-
 
 class Budget(_Strict):
     """The yearly budget frame: SAMSA's total budget and the development share allowed."""
