@@ -90,7 +90,7 @@ class StepConfirmation(RunInput):
 
 @task(name="shutdown-step", cache_policy=NO_CACHE, task_run_name="{purpose}-{label}")
 def run_step_task(
-    action: StepCall,
+    call: StepCall,
     variables: dict[str, str],
     label: str,
     purpose: str,
@@ -100,7 +100,7 @@ def run_step_task(
     """Carry out one step, check or undo of an integration's shutdown."""
     catalogue = Catalogue(variables=variables, integrations=[])
     resolve = make_resolver(catalogue, get_settings().resolved_source_url())
-    outcome = run_step_call(action, resolve, silent_days=silent_days, as_of=as_of)
+    outcome = run_step_call(call, resolve, silent_days=silent_days, as_of=as_of)
     logger = get_run_logger()
     if outcome.ok:
         logger.info("%s %s: %s", purpose, label, outcome.detail)
@@ -130,11 +130,11 @@ class PrefectHooks:
         return answer
 
     def run(
-        self, integ: Integration, step: Step, action: StepCall, purpose: str, as_of: date
+        self, integ: Integration, step: Step, call: StepCall, purpose: str, as_of: date
     ) -> CallOutcome:
         silent = step.silent_days if purpose in ("step", "check") else None
         return run_step_task(
-            action, self.catalogue.variables, f"{integ.name}-{step.id}", purpose, silent, as_of
+            call, self.catalogue.variables, f"{integ.name}-{step.id}", purpose, silent, as_of
         )
 
     def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None:

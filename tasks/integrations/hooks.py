@@ -35,7 +35,7 @@ class Hooks(Protocol):
     def gate(self, gate: str | None, as_of: date) -> GateAnswer: ...
 
     def run(
-        self, integ: Integration, step: Step, action: StepCall, purpose: str, as_of: date
+        self, integ: Integration, step: Step, call: StepCall, purpose: str, as_of: date
     ) -> CallOutcome: ...
 
     def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None: ...
@@ -69,10 +69,10 @@ class PlainHooks:
         return self._gate(gate, as_of)
 
     def run(
-        self, integ: Integration, step: Step, action: StepCall, purpose: str, as_of: date
+        self, integ: Integration, step: Step, call: StepCall, purpose: str, as_of: date
     ) -> CallOutcome:
         silent = step.silent_days if purpose in ("step", "check") else None
-        return run_step_call(action, self.resolve, silent_days=silent, as_of=as_of)
+        return run_step_call(call, self.resolve, silent_days=silent, as_of=as_of)
 
     def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None:
         return None

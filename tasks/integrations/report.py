@@ -46,20 +46,18 @@ class IntegrationReport:
 
 
 def describe(
-    action: StepCall, *, rehearsal: bool = True, show: Callable[[str], str] = lambda t: t
+    call: StepCall, *, rehearsal: bool = True, show: Callable[[str], str] = lambda t: t
 ) -> str:
     """``would call POST http://…`` / ``would run SQL …``. ``show`` fills in variables for
     display (secrets stay as ``${env:…}``, passwords are hidden)."""
     verb = "would " if rehearsal else ""
-    if action.kind is StepKind.http:
-        return f"{verb}call {action.method.upper()} {show(action.url or '')}"
-    if action.kind is StepKind.sql:
-        return (
-            f"{verb}run SQL on {show(action.database)}: {' '.join(show(action.sql or '').split())}"
-        )
-    if action.kind is StepKind.command:
-        return f"{verb}run {' '.join(show(a) for a in action.command or [])}"
-    return f"{verb}ask a person to confirm: {action.instructions}"
+    if call.kind is StepKind.http:
+        return f"{verb}call {call.method.upper()} {show(call.url or '')}"
+    if call.kind is StepKind.sql:
+        return f"{verb}run SQL on {show(call.database)}: {' '.join(show(call.sql or '').split())}"
+    if call.kind is StepKind.command:
+        return f"{verb}run {' '.join(show(a) for a in call.command or [])}"
+    return f"{verb}ask a person to confirm: {call.instructions}"
 
 
 def display_resolver(catalogue: Catalogue, source_url: str) -> Callable[[str], str]:
