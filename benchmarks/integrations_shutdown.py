@@ -24,8 +24,10 @@ from integrations_counterpart import Counterpart  # noqa: E402
 
 from models.integrations import parse_integrations  # noqa: E402
 from models.ledger import Ledger  # noqa: E402
-from tasks.integrations.adapters import run_action  # noqa: E402
-from tasks.integrations.engine import GateAnswer, PlainHooks, ShutdownEngine  # noqa: E402
+from tasks.integrations.adapters import run_step_call  # noqa: E402
+from tasks.integrations.engine import ShutdownEngine  # noqa: E402
+from tasks.integrations.gates import GateAnswer  # noqa: E402
+from tasks.integrations.hooks import PlainHooks  # noqa: E402
 
 PHASES = ["announce", "freeze", "drain", "disable", "revoke", "confirm"]
 
@@ -74,7 +76,7 @@ def run_baseline(cat) -> float:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     for integ in cat.integrations:
         for step in integ.steps:
-            assert run_action(step, resolve).ok
+            assert run_step_call(step, resolve).ok
     return time.perf_counter() - t0
 
 

@@ -87,9 +87,9 @@ def drop_pg(url: str) -> None:
 
 def year_of_decisions() -> tuple[float, int]:
     from models.plan import load_plan
-    from models.rollout import load_rollout
     from models.settings import PLAN_DIR
     from tasks.notify import NotifyPolicy, decide_notices, gather_views, new_snapshot
+    from tasks.rollout_source import load_rollout
 
     plan = load_plan(PLAN_DIR / "samsa-phaseout.yaml")
     rollout = load_rollout(str(PLAN_DIR / "rollout-resumed.yaml"))

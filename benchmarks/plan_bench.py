@@ -23,10 +23,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.plan import load_plan_text  # noqa: E402
-from models.rollout import load_rollout  # noqa: E402
 from models.schedule import compute_schedule  # noqa: E402
 from models.settings import PLAN_DIR  # noqa: E402
 from tasks.gates import evaluate_gate  # noqa: E402
+from tasks.rollout_source import load_rollout  # noqa: E402
 
 AS_OF = date(2026, 11, 27)
 

@@ -49,11 +49,11 @@ def main() -> None:
 
     from flows.actions import resolve_action
     from models.plan import load_plan
-    from models.rollout import load_rollout
     from models.schedule import compute_schedule
     from models.settings import get_settings
     from tasks.gates import evaluate_gate
     from tasks.reconcile import build_instances, expand_dependencies, settle
+    from tasks.rollout_source import load_rollout
 
     plan_dir = ROOT / "deploy" / "plan"
 

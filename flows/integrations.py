@@ -24,20 +24,15 @@ from pydantic import Field, field_validator
 
 from flows.actions import ActionContext, ActionResult
 from models import clock
-from models.integrations import Action, Catalogue, Integration, Step, load_integrations
+from models.integrations import Catalogue, Integration, Step, StepCall, load_integrations
 from models.ledger import Ledger
 from models.ledger.integrations import ShutdownStatus
 from models.settings import get_settings
-from tasks.integrations.adapters import ActionOutcome, run_action
-from tasks.integrations.engine import (
-    Decision,
-    GateAnswer,
-    IntegrationReport,
-    PlainHooks,
-    ShutdownEngine,
-    make_resolver,
-)
-from tasks.integrations.gates import PlanGates
+from tasks.integrations.adapters import CallOutcome, run_step_call
+from tasks.integrations.engine import ShutdownEngine
+from tasks.integrations.gates import GateAnswer, PlanGates
+from tasks.integrations.hooks import Decision, PlainHooks, make_resolver
+from tasks.integrations.report import IntegrationReport
 
 ARTIFACT_KEY = "integrations-shutdown"
 
@@ -95,17 +90,17 @@ class StepConfirmation(RunInput):
 
 @task(name="shutdown-step", cache_policy=NO_CACHE, task_run_name="{purpose}-{label}")
 def run_step_task(
-    action: Action,
+    call: StepCall,
     variables: dict[str, str],
     label: str,
     purpose: str,
     silent_days: int | None,
     as_of: date,
-) -> ActionOutcome:
+) -> CallOutcome:
     """Carry out one step, check or undo of an integration's shutdown."""
     catalogue = Catalogue(variables=variables, integrations=[])
     resolve = make_resolver(catalogue, get_settings().resolved_source_url())
-    outcome = run_action(action, resolve, silent_days=silent_days, as_of=as_of)
+    outcome = run_step_call(call, resolve, silent_days=silent_days, as_of=as_of)
     logger = get_run_logger()
     if outcome.ok:
         logger.info("%s %s: %s", purpose, label, outcome.detail)
@@ -135,11 +130,11 @@ class PrefectHooks:
         return answer
 
     def run(
-        self, integ: Integration, step: Step, action: Action, purpose: str, as_of: date
-    ) -> ActionOutcome:
+        self, integ: Integration, step: Step, call: StepCall, purpose: str, as_of: date
+    ) -> CallOutcome:
         silent = step.silent_days if purpose in ("step", "check") else None
         return run_step_task(
-            action, self.catalogue.variables, f"{integ.name}-{step.id}", purpose, silent, as_of
+            call, self.catalogue.variables, f"{integ.name}-{step.id}", purpose, silent, as_of
         )
 
     def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None:
@@ -231,7 +226,7 @@ def shutdown_integrations(
     hooks = PrefectHooks(
         catalogue,
         gates,
-        timeout=settings.approval_timeout_seconds,
+        timeout=settings.integration_approval_timeout_seconds,
         poll_interval=settings.approval_poll_seconds,
     )
     engine = ShutdownEngine(

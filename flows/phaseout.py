@@ -29,7 +29,7 @@ from models.clock import today as clock_today
 from models.errors import CheckFailed, InputError
 from models.ledger import Ledger, MilestoneRecord, MilestoneState
 from models.plan import Plan, load_plan
-from models.rollout import Rollout, load_rollout
+from models.rollout import Rollout
 from models.schedule import Schedule, completion_days, compute_schedule
 from models.settings import Settings, get_settings
 from tasks.gates import evaluate_gate
@@ -49,6 +49,7 @@ from tasks.reconcile import (
     expand_dependencies,
     settle,
 )
+from tasks.rollout_source import load_rollout
 from tasks.status import status_markdown, status_rows
 from tasks.timeline import timeline_svg
 
@@ -438,7 +439,7 @@ def _wait_for_decision(form: type[MilestoneDecision], settings: Settings) -> Mil
     """
     from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
-    timeout = settings.approval_timeout_days * 86400
+    timeout = settings.milestone_approval_timeout_days * 86400
     if _under_deployment():
         answer = suspend_flow_run(wait_for_input=form, timeout=timeout, key="beslut")
     else:

@@ -32,7 +32,7 @@ class RolloutSyncReport:
 @task(retries=2, retry_delay_seconds=[10, 60])
 def read_rollout(source: str) -> list[StageView]:
     """Read the rollout from its source (retried: the source may be a web service)."""
-    from models.rollout import load_rollout
+    from tasks.rollout_source import load_rollout
 
     return [StageView.of(s) for s in load_rollout(source).stages]
 

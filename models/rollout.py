@@ -3,20 +3,15 @@ and whether each is planned, live, paused or cancelled.
 
 The rollout is data that changes (the Millennium rollout went live in the southern area on
 2024-11-12 and was paused three days later), so it is read fresh from one of three sources,
-all giving the same validated :class:`Rollout`:
-
-- a YAML file path (``deploy/plan/rollout.yaml``), problems named by ``file:line``;
-- an ``http://`` or ``https://`` URL answering JSON;
-- ``variable:NAME``: a Prefect Variable holding the same structure, so a project manager can
-  edit it in the Prefect UI.
+all giving the same validated :class:`Rollout` (reading them is the edge's work:
+:func:`tasks.rollout_source.load_rollout`). Here: the models, :func:`parse_rollout` for plain
+data and :func:`rollout_from_yaml_text` for YAML text, problems named by ``file:line``.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -144,7 +139,7 @@ class Rollout(BaseModel):
     )
     stages: list[Stage] = Field(default_factory=list)
     note: str = ""
-    source: str = Field("", description="Where this was read from (set by load_rollout).")
+    source: str = Field("", description="Where this was read from (set by parse_rollout).")
 
     @model_validator(mode="after")
     def _references(self) -> Rollout:
@@ -250,85 +245,6 @@ def rollout_from_yaml_text(text: str, source: str = "rollout.yaml") -> Rollout:
     return parse_rollout(data, lines)
 
 
-def _from_http(url: str, timeout: float) -> Rollout:
-    import httpx
-
-    try:
-        resp = httpx.get(
-            url, timeout=timeout, follow_redirects=True, headers={"Accept": "application/json"}
-        )
-        resp.raise_for_status()
-    except httpx.HTTPStatusError as exc:
-        raise ValidationFailed(
-            url, [Problem(url, f"rollout endpoint answered HTTP {exc.response.status_code}")]
-        ) from None
-    except httpx.HTTPError as exc:
-        cause = type(exc).__name__
-        raise ValidationFailed(
-            url, [Problem(url, f"cannot fetch rollout status ({cause}: {exc})")]
-        ) from None
-    try:
-        data = resp.json()
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise ValidationFailed(
-            url, [Problem(url, f"rollout endpoint did not answer JSON: {exc}")]
-        ) from None
-    return parse_rollout(data, LineMap(url))
-
-
-def _from_variable(name: str) -> Rollout:
-    from prefect.variables import Variable  # lazily: models stay free of Prefect at import
-
-    where = f"variable:{name}"
-    try:
-        # _sync: the plain call even when the caller runs inside an event loop (async flows)
-        value = Variable.get(name, default=None, _sync=True)  # type: ignore[call-overload]
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the API is named
-        raise ValidationFailed(
-            where, [Problem(where, f"cannot read Prefect Variable '{name}': {exc}")]
-        ) from None
-    if value is None:
-        raise ValidationFailed(where, [Problem(where, f"Prefect Variable '{name}' does not exist")])
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed(
-                where, [Problem(where, f"Prefect Variable '{name}' is not JSON: {exc}")]
-            ) from None
-    return parse_rollout(value, LineMap(where))
-
-
-def load_rollout(source: str | Path, *, timeout: float = 10.0) -> Rollout:
-    """The rollout from a YAML path, an http(s) URL answering JSON, or ``variable:NAME``."""
-    text_source = str(source)
-    if text_source.startswith(("http://", "https://")):
-        return _from_http(text_source, timeout)
-    if text_source.startswith("variable:"):
-        name = text_source.removeprefix("variable:").strip()
-        if not name:
-            raise ValidationFailed(text_source, [Problem(text_source, "no variable name")])
-        return _from_variable(name)
-    path = Path(text_source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValidationFailed(
-            text_source, [Problem(text_source, "rollout file not found")]
-        ) from None
-    except OSError as exc:
-        raise ValidationFailed(text_source, [Problem(text_source, f"cannot read: {exc}")]) from None
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed(
-                path.name, [Problem(f"{path.name}:{exc.lineno}", f"not valid JSON: {exc.msg}")]
-            ) from None
-        return parse_rollout(data, LineMap(path.name))
-    return rollout_from_yaml_text(text, path.name)
-
-
 def rollout_to_data(rollout: Rollout) -> dict[str, Any]:
     """Plain JSON-able data (for a Prefect Variable or an HTTP answer)."""
     return rollout.model_dump(mode="json", exclude={"source"})
@@ -339,7 +255,6 @@ __all__ = [
     "Rollout",
     "Stage",
     "StageStatus",
-    "load_rollout",
     "parse_rollout",
     "rollout_from_yaml_text",
     "rollout_to_data",

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         "http(s):// URL answering JSON, or `variable:NAME` for a Prefect Variable.",
     )
     integrations_path: Path = Field(default=PLAN_DIR / "integrations.yaml")
-    approval_timeout_seconds: int = Field(
+    integration_approval_timeout_seconds: int = Field(
         default=3600,
         description="How long an integration shutdown run waits in its approval form "
         "before it ends with the integration waiting.",
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     )
     language: Literal["sv", "en"] = "sv"
     timezone: str = "Europe/Stockholm"
-    approval_timeout_days: int = Field(
+    milestone_approval_timeout_days: int = Field(
         default=7,
         ge=1,
         description="How long a confirm-milestone run waits for a person's decision "

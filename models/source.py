@@ -55,9 +55,6 @@ class SourceBase(DeclarativeBase):
 
 UTC_TS = DateTime(timezone=True)
 
-ORGANISATION_KINDS = ("municipality", "region_unit", "private_provider")
-IDENTITY_KINDS = ("personnummer", "samordningsnummer", "reservnummer")
-
 
 class DatasetInfo(SourceBase):
     """What this database is: a synthetic rehearsal copy (never real people) or real SAMSA."""
@@ -94,6 +91,7 @@ class Person(SourceBase):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     identity: Mapped[str] = mapped_column(String(12), unique=True)
+    # personnummer | samordningsnummer | reservnummer
     identity_kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
     street_address: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -974,7 +974,7 @@ def run_notifications(
     """One whole notify run from settings: plan, rollout, ledger, apprise. Used by the CLI
     (without Prefect) and by the ``notify-milestones`` flow."""
     from models.plan import load_plan
-    from models.rollout import load_rollout
+    from tasks.rollout_source import load_rollout
 
     day = as_of or clock_today(settings.timezone)
     policy = NotifyPolicy.from_settings(settings, flow_run_id=flow_run_id)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from models.errors import InputError
@@ -400,6 +400,3 @@ def settle(
     result.facts = current
     return result
 
-
-def days_between(start: date, end: date) -> int:
-    return (end - start) // timedelta(days=1)

@@ -24,8 +24,9 @@ from sqlalchemy import create_engine, text
 from models.integrations import Catalogue, load_integrations
 from models.ledger import Ledger
 from models.ledger.integrations import IntegrationLedger, StepState
-from tasks.integrations.engine import PlainHooks, ShutdownEngine
+from tasks.integrations.engine import ShutdownEngine
 from tasks.integrations.gates import PlanGates
+from tasks.integrations.hooks import PlainHooks
 
 
 class Counterpart:

@@ -22,8 +22,8 @@ from deploy.cli import main
 from models import clock
 from models.ledger import Ledger, MilestoneState
 from models.plan import load_plan
-from models.rollout import load_rollout
 from models.settings import PLAN_DIR, get_settings
+from tasks.rollout_source import load_rollout
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,9 +6,10 @@ from datetime import date
 from typing import Any
 
 from models.plan import Gate, load_plan
-from models.rollout import Rollout, Stage, load_rollout
+from models.rollout import Rollout, Stage
 from models.settings import PLAN_DIR
 from tasks.gates import evaluate_gate
+from tasks.rollout_source import load_rollout
 
 AS_OF = date(2026, 11, 27)
 FUNCS = {"inskrivning": "Inskrivningsmeddelande", "en-vag-in": "Remisser från En väg in"}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from integrations_counterpart import Counterpart, endpoint_mode, make_samsa_db
 
-from models.integrations import Action, StepKind
-from tasks.integrations.adapters import judge_silence, mask, run_action
+from models.integrations import StepCall, StepKind
+from tasks.integrations.adapters import judge_silence, mask, run_step_call
 
 
 def same(text: str) -> str:
@@ -26,10 +26,10 @@ def counterpart():
 
 
 def test_http_checks_status_and_body_and_masks_personal_data(counterpart: Counterpart) -> None:
-    ok = run_action(Action(kind=StepKind.http, url=f"{counterpart.url}/elvis/disable"), same)
+    ok = run_step_call(StepCall(kind=StepKind.http, url=f"{counterpart.url}/elvis/disable"), same)
     assert ok.ok and ok.detail.endswith(": 200")
-    body = run_action(
-        Action(
+    body = run_step_call(
+        StepCall(
             kind=StepKind.http,
             method="GET",
             url=f"{counterpart.url}/elvis/status",
@@ -40,25 +40,25 @@ def test_http_checks_status_and_body_and_masks_personal_data(counterpart: Counte
     assert not body.ok and "lacks '\"revoke\"'" in body.detail
     counterpart.fail["/x/y"] = 409
     counterpart.fail_text = "patient 19121212-1212 is still open"
-    failed = run_action(Action(kind=StepKind.http, url=f"{counterpart.url}/x/y"), same)
+    failed = run_step_call(StepCall(kind=StepKind.http, url=f"{counterpart.url}/x/y"), same)
     assert not failed.ok and "answered 409" in failed.detail
     assert "19121212-****" in failed.detail and "1212 is" not in failed.detail
 
 
 def test_http_timeout_and_unreachable_are_failures_not_crashes(counterpart: Counterpart) -> None:
     counterpart.delay["/slow/x"] = 2
-    slow = run_action(
-        Action(kind=StepKind.http, url=f"{counterpart.url}/slow/x", timeout=0.3), same
+    slow = run_step_call(
+        StepCall(kind=StepKind.http, url=f"{counterpart.url}/slow/x", timeout=0.3), same
     )
     assert not slow.ok and "no answer within 0.3 s" in slow.detail
-    gone = run_action(Action(kind=StepKind.http, url="http://127.0.0.1:9/x", timeout=1), same)
+    gone = run_step_call(StepCall(kind=StepKind.http, url="http://127.0.0.1:9/x", timeout=1), same)
     assert not gone.ok and "ConnectError" in gone.detail
 
 
 def test_sql_with_wrong_row_count_is_rolled_back(db_url: str) -> None:
     make_samsa_db(db_url)
-    wrong = run_action(
-        Action(
+    wrong = run_step_call(
+        StepCall(
             kind=StepKind.sql,
             database=db_url,
             expect_rows=1,
@@ -68,30 +68,32 @@ def test_sql_with_wrong_row_count_is_rolled_back(db_url: str) -> None:
     )
     assert not wrong.ok and "2 rows (expected 1); rolled back" in wrong.detail
     assert endpoint_mode(db_url, "elvis") == "active"
-    bad = run_action(
-        Action(kind=StepKind.sql, database=db_url, sql="SELECT nope FROM nowhere"), same
+    bad = run_step_call(
+        StepCall(kind=StepKind.sql, database=db_url, sql="SELECT nope FROM nowhere"), same
     )
     assert not bad.ok
 
 
 def test_sql_silence_from_message_timestamps(db_url: str) -> None:
     make_samsa_db(db_url, last_message="2026-11-01 08:00:00")
-    query = Action(
+    query = StepCall(
         kind=StepKind.sql,
         database=db_url,
         sql="SELECT max(sent_at) FROM message WHERE receiver = 'elvis'",
     )
-    early = run_action(query, same, silent_days=14, as_of=date(2026, 11, 14))
+    early = run_step_call(query, same, silent_days=14, as_of=date(2026, 11, 14))
     assert early.not_yet and "silent from 2026-11-15" in early.detail
-    late = run_action(query, same, silent_days=14, as_of=date(2026, 11, 15))
+    late = run_step_call(query, same, silent_days=14, as_of=date(2026, 11, 15))
     assert late.ok and late.last_message_at == datetime(2026, 11, 1, 8, 0)
 
 
 def test_command_exit_code_and_timeout(tmp_path: Path) -> None:
-    ok = run_action(Action(kind=StepKind.command, command=[sys.executable, "-c", "pass"]), same)
+    ok = run_step_call(
+        StepCall(kind=StepKind.command, command=[sys.executable, "-c", "pass"]), same
+    )
     assert ok.ok
-    bad = run_action(
-        Action(
+    bad = run_step_call(
+        StepCall(
             kind=StepKind.command,
             command=[
                 sys.executable,
@@ -102,8 +104,8 @@ def test_command_exit_code_and_timeout(tmp_path: Path) -> None:
         same,
     )
     assert not bad.ok and "exit 3 (expected 0): cert busy" in bad.detail
-    slow = run_action(
-        Action(
+    slow = run_step_call(
+        StepCall(
             kind=StepKind.command,
             timeout=0.5,
             command=[sys.executable, "-c", "import time; time.sleep(5)"],
@@ -111,7 +113,7 @@ def test_command_exit_code_and_timeout(tmp_path: Path) -> None:
         same,
     )
     assert not slow.ok and "still running after 0.5 s" in slow.detail
-    missing = run_action(Action(kind=StepKind.command, command=[str(tmp_path / "nope")]), same)
+    missing = run_step_call(StepCall(kind=StepKind.command, command=[str(tmp_path / "nope")]), same)
     assert not missing.ok and "cannot be started" in missing.detail
 
 

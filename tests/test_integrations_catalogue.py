@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from models.errors import ValidationFailed
-from models.integrations import Phase, load_integrations, parse_integrations
+from models.integrations import ShutdownPhase, load_integrations, parse_integrations
 from models.settings import PLAN_DIR
 
 BAD = """\
@@ -92,7 +92,9 @@ def test_the_shipped_catalogue_is_valid_and_matches_the_plan() -> None:
         phases = [s.phase for s in integ.steps]
         assert phases == sorted(phases, key=lambda p: p.rank), integ.name
         if integ.connected:
-            assert {Phase.announce, Phase.revoke, Phase.confirm} <= set(phases)
+            assert {ShutdownPhase.announce, ShutdownPhase.revoke, ShutdownPhase.confirm} <= set(
+                phases
+            )
     if plan_path.exists():
         wanted = {
             m.action_params["integration"] for m in plan.milestones if m.action == "integration"

@@ -37,7 +37,7 @@ def settings_env(w: World, tmp_path: Path) -> dict[str, str]:
         "SAMSA_DECOM_PLAN_PATH": str(w.plan),
         "SAMSA_DECOM_ROLLOUT_SOURCE": str(w.rollout),
         "SAMSA_DECOM_APPROVAL_POLL_SECONDS": "1",
-        "SAMSA_DECOM_APPROVAL_TIMEOUT_SECONDS": "120",
+        "SAMSA_DECOM_INTEGRATION_APPROVAL_TIMEOUT_SECONDS": "120",
     }
 
 
@@ -262,7 +262,7 @@ def test_nobody_answering_the_form_leaves_the_integration_waiting(
     from models.settings import get_settings
 
     w = flow_world
-    monkeypatch.setenv("SAMSA_DECOM_APPROVAL_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("SAMSA_DECOM_INTEGRATION_APPROVAL_TIMEOUT_SECONDS", "2")
     get_settings.cache_clear()
     state = shutdown_integrations(integration="elvis", as_of=AS_OF, return_state=True)
     assert state.is_completed(), state

@@ -178,8 +178,8 @@ def test_rehearsal_of_the_real_plan_day_by_day_over_a_year(
     from datetime import timedelta
 
     from models.plan import load_plan
-    from models.rollout import load_rollout
     from tasks.notify import NotifyPolicy, Router, notify_day, run_notifications
+    from tasks.rollout_source import load_rollout
 
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(PLAN_DIR / "rollout-resumed.yaml"))
     get_settings.cache_clear()

@@ -16,7 +16,9 @@ from models.identity import parse_identity
 from tasks.archive.run import archive_database
 from tasks.demo_data import generate
 from tasks.extracts.person import LivePersonLookup, build_person_extract, without_source
-from tasks.extracts.person_index import INDEX_NAME, ArchivePersonLookup, ScanPersonLookup
+from tasks.extracts.person_index.archive_lookup import ArchivePersonLookup
+from tasks.extracts.person_index.format import INDEX_NAME
+from tasks.extracts.person_index.scan_lookup import ScanPersonLookup
 from tasks.extracts.source import LiveSource
 
 
@@ -129,7 +131,7 @@ def test_an_index_in_the_first_format_is_still_read(
     still answer, with the same extract."""
     import shutil
 
-    from tasks.extracts.person_index import FORMAT_ONE_ROW_PER_RECORD, unpack_places
+    from tasks.extracts.person_index.format import FORMAT_ONE_ROW_PER_RECORD, unpack_places
 
     url, package = archived
     old_package = tmp_path / package.name
@@ -167,7 +169,7 @@ def test_the_index_built_while_archiving_equals_one_built_from_the_package(
     afterwards from the finished package gives the same file, and no identities are left
     waiting anywhere."""
     from tasks.archive.reader import find_siard
-    from tasks.extracts.person_index import build_person_index
+    from tasks.extracts.person_index.build import build_person_index
 
     url, package = archived
     again = build_person_index(find_siard(package), url, tmp_path / "again")

@@ -7,8 +7,14 @@ import re
 
 import pytest
 
-from tasks.extracts import person_index
-from tasks.extracts.person_index import _cell_batches, _iter_rows, _places_by_key, identity_key
+from tasks.extracts.person_index import rows as row_scan
+from tasks.extracts.person_index.format import identity_key, unpack_places
+from tasks.extracts.person_index.rows import (
+    KeysNotIntegers,
+    _iter_rows,
+    cell_batches,
+    places_by_key,
+)
 
 
 def _entry() -> bytes:
@@ -22,7 +28,7 @@ def _entry() -> bytes:
 
 @pytest.mark.parametrize("chunk", [3, 5, 7, 16, 64, 1 << 24])
 def test_every_row_found_across_chunk_borders(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(person_index, "_CHUNK", chunk)
+    monkeypatch.setattr(row_scan, "_CHUNK", chunk)
     prefix = b"PK-local-header-and-other-entries"
     data = _entry()
     f = io.BytesIO(prefix + data + b"trailing zip directory")
@@ -50,27 +56,27 @@ def test_c_and_python_scanners_agree_across_chunk_borders(
 ) -> None:
     """The C scan (one call per chunk) and the Python scan give the same cells and places."""
     pytest.importorskip("tasks.archive._siardc")
-    monkeypatch.setattr(person_index, "_CHUNK", chunk)
+    monkeypatch.setattr(row_scan, "_CHUNK", chunk)
     prefix = b"PK-local-header"
     data = _entry()
     f = io.BytesIO(prefix + data + b"trailer")
 
     def both(fn, *args):  # type: ignore[no-untyped-def]
         with_c = list(fn(f, len(prefix), len(data), *args))
-        with_c = [r for b in with_c for r in b] if fn is _cell_batches else with_c
-        monkeypatch.setattr(person_index, "_siardc", None)
+        with_c = [r for b in with_c for r in b] if fn is cell_batches else with_c
+        monkeypatch.setattr(row_scan, "_siardc", None)
         plain = list(fn(f, len(prefix), len(data), *args))
-        plain = [r for b in plain for r in b] if fn is _cell_batches else plain
+        plain = [r for b in plain for r in b] if fn is cell_batches else plain
         monkeypatch.undo()
-        monkeypatch.setattr(person_index, "_CHUNK", chunk)
+        monkeypatch.setattr(row_scan, "_CHUNK", chunk)
         return with_c, plain
 
-    with_c, plain = both(_cell_batches, [3, 1], True)
+    with_c, plain = both(cell_batches, [3, 1], True)
     assert with_c == plain and len(with_c) == 39 - 7  # rows without a person left out
     assert with_c[0] == (1001, 1, len(prefix) + data.index(b"<row>"), with_c[0][3])
-    with_c, plain = both(_places_by_key, 3)
+    with_c, plain = both(places_by_key, 3)
     assert with_c == plain
-    places = [p for _s, _f, _l, b in with_c for p in person_index.unpack_places(b)]
+    places = [p for _s, _f, _l, b in with_c for p in unpack_places(b)]
     assert [k for k, _o, _n in places] == [1000 + i for i in range(1, 40) if i % 5]
     for key, offset, length in places:
         row = (prefix + data)[offset : offset + length]
@@ -84,10 +90,10 @@ def test_blocks_hold_whole_persons_and_at_most_so_many_persons(
     rows = "".join(
         f"<row><c1>{i}</c1><c3>{p}</c3></row>" for i, p in enumerate([5, 1, 5, 2, 3, 3, 9, 7, 5])
     ).encode()
-    monkeypatch.setattr(person_index, "KEYS_PER_BLOCK", 2)
-    blocks = list(_places_by_key(io.BytesIO(rows), 0, len(rows), 3))
+    monkeypatch.setattr(row_scan, "KEYS_PER_BLOCK", 2)
+    blocks = list(places_by_key(io.BytesIO(rows), 0, len(rows), 3))
     assert [(first, last) for _seg, first, last, _b in blocks] == [(1, 2), (3, 5), (7, 9)]
-    in_second = [k for k, _o, _n in person_index.unpack_places(blocks[1][3])]
+    in_second = [k for k, _o, _n in unpack_places(blocks[1][3])]
     assert in_second == [3, 3, 5, 5, 5]
 
 
@@ -100,17 +106,15 @@ def test_segments_bound_memory_and_keep_every_row(
     if with_c:
         pytest.importorskip("tasks.archive._siardc")
     else:
-        monkeypatch.setattr(person_index, "_siardc", None)
+        monkeypatch.setattr(row_scan, "_siardc", None)
     persons = [5, 1, 5, 2, 3, 3, 9, 7, 5, 1, 2, 5]
     rows = "".join(f"<row><c1>{i}</c1><c3>{p}</c3></row>\n" for i, p in enumerate(persons))
     data = rows.encode()
-    monkeypatch.setattr(person_index, "SEGMENT_ROWS", 3)
-    monkeypatch.setattr(person_index, "_CHUNK", 64)  # about two rows a read
-    blocks = list(_places_by_key(io.BytesIO(data), 0, len(data), 3))
+    monkeypatch.setattr(row_scan, "SEGMENT_ROWS", 3)
+    monkeypatch.setattr(row_scan, "_CHUNK", 64)  # about two rows a read
+    blocks = list(places_by_key(io.BytesIO(data), 0, len(data), 3))
     assert len({seg for seg, *_ in blocks}) > 1
-    found = sorted(
-        (k, o) for _s, _f, _l, b in blocks for k, o, _n in person_index.unpack_places(b)
-    )
+    found = sorted((k, o) for _s, _f, _l, b in blocks for k, o, _n in unpack_places(b))
     offsets = [m.start() for m in re.finditer(rb"<row>", data)]
     assert found == sorted(zip(persons, offsets, strict=True))
 
@@ -118,9 +122,9 @@ def test_segments_bound_memory_and_keep_every_row(
 def test_keys_that_are_not_integers_go_the_general_way() -> None:
     pytest.importorskip("tasks.archive._siardc")
     data = b"<row><c1>1</c1><c3>SE123</c3></row>\n<row><c1>2</c1><c3>7</c3></row>\n"
-    with pytest.raises(person_index._KeysNotIntegers):
-        list(_places_by_key(io.BytesIO(data), 0, len(data), 3))
-    blocks = list(_places_by_key(io.BytesIO(data), 0, len(data), 3, use_c=False))
+    with pytest.raises(KeysNotIntegers):
+        list(places_by_key(io.BytesIO(data), 0, len(data), 3))
+    blocks = list(places_by_key(io.BytesIO(data), 0, len(data), 3, use_c=False))
     assert [(first, last) for _s, first, last, _b in blocks] == [(7, 7), ("SE123", "SE123")]
-    offsets = [[o for _k, o, _n in person_index.unpack_places(b)] for *_, b in blocks]
+    offsets = [[o for _k, o, _n in unpack_places(b)] for *_, b in blocks]
     assert offsets == [[data.index(b"<row><c1>2")], [0]]  # integers first, as SQLite orders

@@ -10,7 +10,6 @@ import pytest
 from models.errors import InputError
 from models.ledger import MilestoneState as S
 from models.plan import load_plan
-from models.rollout import load_rollout
 from models.schedule import compute_schedule
 from tasks.gates import GateVerdict, evaluate_gate
 from tasks.reconcile import (
@@ -21,6 +20,7 @@ from tasks.reconcile import (
     expand_dependencies,
     settle,
 )
+from tasks.rollout_source import load_rollout
 
 DATA = Path(__file__).parent / "data"
 AS_OF = date(2026, 3, 1)

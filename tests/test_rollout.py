@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from models.errors import ValidationFailed
-from models.rollout import StageStatus, load_rollout, rollout_to_data
+from models.rollout import StageStatus, rollout_to_data
 from models.settings import PLAN_DIR
+from tasks.rollout_source import load_rollout
 
 REAL = PLAN_DIR / "rollout.yaml"
 

@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.plan import Plan, load_plan, load_plan_text
-from models.rollout import Rollout, Stage, load_rollout
+from models.rollout import Rollout, Stage
 from models.schedule import budget_by_year, compute_schedule, schedule_changes
 from models.settings import PLAN_DIR
+from tasks.rollout_source import load_rollout
 
 AS_OF = date(2026, 11, 27)
 

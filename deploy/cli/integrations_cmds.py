@@ -104,7 +104,7 @@ def validate(catalogue: Path = _CatalogueArg) -> None:
 def show(name: str, catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOpt) -> None:
     """One integration's steps, what each does, and the state of each."""
     from models.ledger.integrations import IntegrationLedger
-    from tasks.integrations.engine import describe, display_resolver
+    from tasks.integrations.report import describe, display_resolver
 
     cat = _catalogue(catalogue)
     integ = cat.get(name)
@@ -143,8 +143,9 @@ def shutdown(
 ) -> None:
     """Shut down one integration (or all) as far as gates, approvals and silence allow."""
     from models.ledger.integrations import ShutdownStatus
-    from tasks.integrations.engine import PlainHooks, ShutdownEngine
+    from tasks.integrations.engine import ShutdownEngine
     from tasks.integrations.gates import PlanGates
+    from tasks.integrations.hooks import PlainHooks
 
     day = _day(as_of)
     settings = get_settings()
@@ -190,8 +191,9 @@ def rollback(
 
     For when the successor's rollout stops half-way and SAMSA must work fully again."""
     from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
-    from tasks.integrations.engine import PlainHooks, ShutdownEngine
+    from tasks.integrations.engine import ShutdownEngine
     from tasks.integrations.gates import PlanGates
+    from tasks.integrations.hooks import PlainHooks
 
     settings = get_settings()
     cat = _catalogue(catalogue, with_plan=False)

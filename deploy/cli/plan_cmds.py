@@ -96,7 +96,7 @@ def parse_as_of(value: str | None) -> date:
 def load_inputs(plan_path: Path | None, rollout_source: str | None) -> tuple[Plan, Rollout]:
     """The validated plan and rollout (defaults from settings); ValidationFailed on problems."""
     from models.plan import load_plan
-    from models.rollout import load_rollout
+    from tasks.rollout_source import load_rollout
 
     settings = get_settings()
     plan = load_plan(plan_path or settings.plan_path)

@@ -112,10 +112,10 @@ def approve(
     from flows.actions import resolve_action
     from flows.forms import mask_personnummer
     from models.plan import load_plan
-    from models.rollout import load_rollout
     from tasks.gates import evaluate_gate
     from tasks.ledger_view import record_decision
     from tasks.reconcile import decision_kind
+    from tasks.rollout_source import load_rollout
 
     settings = get_settings()
     plan = load_plan(Path(plan_path) if plan_path else settings.plan_path)

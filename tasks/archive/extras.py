@@ -42,12 +42,12 @@ class _PersonIndex:
     """The extracts area's person index (see :mod:`tasks.extracts.person_index`)."""
 
     def __call__(self, siard: Path, source_url: str, work_dir: Path) -> list[Path]:
-        from tasks.extracts.person_index import build_person_index
+        from tasks.extracts.person_index.build import build_person_index
 
         return build_person_index(siard, source_url, work_dir)
 
     def start(self, work_dir: Path, table_names: list[str]) -> TableByTable:
-        from tasks.extracts.person_index import PersonIndexBuilder
+        from tasks.extracts.person_index.build import PersonIndexBuilder
 
         return PersonIndexBuilder(work_dir, table_names)
 

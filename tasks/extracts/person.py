@@ -4,8 +4,8 @@ them, and who has read it.
 The same document is built from either source through :class:`PersonLookup`:
 
 - :class:`LivePersonLookup` asks SAMSA's database (indexed look-ups by ``person_id``);
-- ``tasks.extracts.person_index.ArchivePersonLookup`` reads the archive package through the
-  person index written at archiving time (no scan of the package).
+- ``tasks.extracts.person_index.archive_lookup.ArchivePersonLookup`` reads the archive package
+  through the person index written at archiving time (no scan of the package).
 
 The document (JSON-ready dict) is the same from both, apart from its ``source`` field.
 """

@@ -100,7 +100,7 @@ def person_lookup(
     """
     if source_url or archive:
         if archive is not None:
-            from tasks.extracts.person_index import ArchivePersonLookup
+            from tasks.extracts.person_index.archive_lookup import ArchivePersonLookup
 
             lk = ArchivePersonLookup(Path(archive))
             return lk, lk.close

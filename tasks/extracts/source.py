@@ -17,13 +17,11 @@ from typing import Any, Protocol
 
 from models.errors import InputError
 
-#: Value kinds a column may have; ``any`` means "look at each value".
-KINDS = ("text", "int", "float", "bool", "date", "datetime", "decimal", "bytes", "any")
-
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One table: its name, column names (in order) and value kinds."""
+    """One table: its name, column names (in order) and value kinds (text, int, float, bool,
+    date, datetime, decimal, bytes, or any: look at each value)."""
 
     name: str
     columns: tuple[str, ...]

@@ -1,4 +1,4 @@
-"""Adapters that carry out one :class:`~models.integrations.Action` of a shutdown step.
+"""Adapters that carry out one :class:`~models.integrations.StepCall` of a shutdown step.
 
 ``http``: httpx with a timeout; the answer's status must be one of ``expect_status`` and, when
 given, its body must contain ``expect_body``. ``sql``: SQLAlchemy against ``database`` (default
@@ -26,7 +26,7 @@ from typing import Any
 
 from models import clock
 from models.identity import scrub_identities
-from models.integrations import Action, StepKind
+from models.integrations import StepCall, StepKind
 
 
 def mask(text: str, limit: int = 300) -> str:
@@ -36,8 +36,8 @@ def mask(text: str, limit: int = 300) -> str:
 
 
 @dataclass(frozen=True)
-class ActionOutcome:
-    """What an action did. ``ok`` False is a failure unless ``not_yet`` (wait and try later)."""
+class CallOutcome:
+    """What a step call did. ``ok`` False is a failure unless ``not_yet`` (wait and try later)."""
 
     ok: bool
     detail: str
@@ -48,37 +48,37 @@ class ActionOutcome:
 Resolver = Callable[[str], str]
 
 
-def run_action(
-    action: Action, resolve: Resolver, *, silent_days: int | None = None, as_of: date | None = None
-) -> ActionOutcome:
-    """Carry out ``action`` (http, sql or command); ``resolve`` substitutes ``${…}``."""
-    if action.kind is StepKind.http:
-        outcome = run_http(action, resolve, want_timestamp=silent_days is not None)
-    elif action.kind is StepKind.sql:
-        outcome = run_sql(action, resolve, want_timestamp=silent_days is not None)
-    elif action.kind is StepKind.command:
-        outcome = run_command(action, resolve)
+def run_step_call(
+    call: StepCall, resolve: Resolver, *, silent_days: int | None = None, as_of: date | None = None
+) -> CallOutcome:
+    """Carry out ``call`` (http, sql or command); ``resolve`` substitutes ``${…}``."""
+    if call.kind is StepKind.http:
+        outcome = run_http(call, resolve, want_timestamp=silent_days is not None)
+    elif call.kind is StepKind.sql:
+        outcome = run_sql(call, resolve, want_timestamp=silent_days is not None)
+    elif call.kind is StepKind.command:
+        outcome = run_command(call, resolve)
     else:  # manual actions are asked for by the engine, never run here
-        raise ValueError("a manual action is confirmed by a person, not run by an adapter")
+        raise ValueError("a manual call is confirmed by a person, not run by an adapter")
     if silent_days is None or not outcome.ok:
         return outcome
     return judge_silence(outcome.last_message_at, silent_days, as_of or clock.today())
 
 
-def judge_silence(last: datetime | None, silent_days: int, as_of: date) -> ActionOutcome:
+def judge_silence(last: datetime | None, silent_days: int, as_of: date) -> CallOutcome:
     """Silent when the last message is at least ``silent_days`` days before ``as_of``."""
     if last is None:
-        return ActionOutcome(True, "no message at all: silent", last_message_at=None)
+        return CallOutcome(True, "no message at all: silent", last_message_at=None)
     quiet_since = clock.local_day(last)
     silent_from = quiet_since + timedelta(days=silent_days)
     if as_of >= silent_from:
-        return ActionOutcome(
+        return CallOutcome(
             True,
             f"last message {quiet_since.isoformat()}: silent "
             f"{(as_of - quiet_since).days} days (needed {silent_days})",
             last_message_at=last,
         )
-    return ActionOutcome(
+    return CallOutcome(
         False,
         f"last message {quiet_since.isoformat()}: silent from "
         f"{silent_from.isoformat()} ({silent_days} days without traffic)",
@@ -98,59 +98,57 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def run_http(action: Action, resolve: Resolver, *, want_timestamp: bool = False) -> ActionOutcome:
+def run_http(call: StepCall, resolve: Resolver, *, want_timestamp: bool = False) -> CallOutcome:
     import httpx
 
-    url = resolve(action.url or "")
-    shown = f"{action.method.upper()} {action.url}"
-    headers = {k: resolve(v) for k, v in action.headers.items()}
+    url = resolve(call.url or "")
+    shown = f"{call.method.upper()} {call.url}"
+    headers = {k: resolve(v) for k, v in call.headers.items()}
     try:
         with httpx.Client(
-            timeout=action.timeout, follow_redirects=False, verify=_tls_context()
+            timeout=call.timeout, follow_redirects=False, verify=_tls_context()
         ) as client:
-            resp = client.request(
-                action.method.upper(), url, json=action.json_body, headers=headers
-            )
+            resp = client.request(call.method.upper(), url, json=call.json_body, headers=headers)
     except httpx.TimeoutException:
-        return ActionOutcome(False, f"{shown}: no answer within {action.timeout:g} s")
+        return CallOutcome(False, f"{shown}: no answer within {call.timeout:g} s")
     except httpx.HTTPError as exc:
-        return ActionOutcome(False, f"{shown}: {type(exc).__name__}: {mask(str(exc))}")
-    if resp.status_code not in action.expect_status:
-        return ActionOutcome(
+        return CallOutcome(False, f"{shown}: {type(exc).__name__}: {mask(str(exc))}")
+    if resp.status_code not in call.expect_status:
+        return CallOutcome(
             False,
             f"{shown}: answered {resp.status_code} (expected "
-            f"{', '.join(map(str, action.expect_status))}): {mask(resp.text)}",
+            f"{', '.join(map(str, call.expect_status))}): {mask(resp.text)}",
         )
-    if action.expect_body is not None and action.expect_body not in resp.text:
-        return ActionOutcome(
+    if call.expect_body is not None and call.expect_body not in resp.text:
+        return CallOutcome(
             False,
-            f"{shown}: answer {resp.status_code} lacks {action.expect_body!r}: {mask(resp.text)}",
+            f"{shown}: answer {resp.status_code} lacks {call.expect_body!r}: {mask(resp.text)}",
         )
     last = None
     if want_timestamp:
         try:
-            value = resp.json().get(action.timestamp_field)
+            value = resp.json().get(call.timestamp_field)
         except (ValueError, AttributeError):
-            return ActionOutcome(
-                False, f"{shown}: answer is not a JSON object with {action.timestamp_field!r}"
+            return CallOutcome(
+                False, f"{shown}: answer is not a JSON object with {call.timestamp_field!r}"
             )
         try:
             last = _as_datetime(value)
         except ValueError as exc:
-            return ActionOutcome(False, f"{shown}: {action.timestamp_field}: {exc}")
-    return ActionOutcome(True, f"{shown}: {resp.status_code}", last_message_at=last)
+            return CallOutcome(False, f"{shown}: {call.timestamp_field}: {exc}")
+    return CallOutcome(True, f"{shown}: {resp.status_code}", last_message_at=last)
 
 
 # -- sql --------------------------------------------------------------------------------
 
 
-def run_sql(action: Action, resolve: Resolver, *, want_timestamp: bool = False) -> ActionOutcome:
+def run_sql(call: StepCall, resolve: Resolver, *, want_timestamp: bool = False) -> CallOutcome:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
-    url = resolve(action.database)
-    sql = resolve(action.sql or "")
-    shown = " ".join((action.sql or "").split())
+    url = resolve(call.database)
+    sql = resolve(call.sql or "")
+    shown = " ".join((call.sql or "").split())
     engine = create_engine(url, future=True, pool_pre_ping=True)
     try:
         with engine.begin() as conn:
@@ -162,16 +160,16 @@ def run_sql(action: Action, resolve: Resolver, *, want_timestamp: bool = False) 
             else:
                 count = result.rowcount
                 first = None
-            if action.expect_rows is not None and count != action.expect_rows:
+            if call.expect_rows is not None and count != call.expect_rows:
                 # raise inside the transaction so nothing it changed stays
                 raise _WrongRowCount(count)
     except _WrongRowCount as exc:
-        return ActionOutcome(
-            False, f"{shown}: {exc.count} rows (expected {action.expect_rows}); rolled back"
+        return CallOutcome(
+            False, f"{shown}: {exc.count} rows (expected {call.expect_rows}); rolled back"
         )
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc
-        return ActionOutcome(False, f"{shown}: {type(orig).__name__}: {mask(str(orig))}")
+        return CallOutcome(False, f"{shown}: {type(orig).__name__}: {mask(str(orig))}")
     finally:
         engine.dispose()
     last = None
@@ -179,8 +177,8 @@ def run_sql(action: Action, resolve: Resolver, *, want_timestamp: bool = False) 
         try:
             last = _as_datetime(first)
         except ValueError as exc:
-            return ActionOutcome(False, f"{shown}: {exc}")
-    return ActionOutcome(True, f"{shown}: {count} rows", last_message_at=last)
+            return CallOutcome(False, f"{shown}: {exc}")
+    return CallOutcome(True, f"{shown}: {count} rows", last_message_at=last)
 
 
 class _WrongRowCount(Exception):
@@ -192,23 +190,23 @@ class _WrongRowCount(Exception):
 # -- command ----------------------------------------------------------------------------
 
 
-def run_command(action: Action, resolve: Resolver) -> ActionOutcome:
-    argv = [resolve(a) for a in action.command or []]
-    shown = " ".join(action.command or [])
+def run_command(call: StepCall, resolve: Resolver) -> CallOutcome:
+    argv = [resolve(a) for a in call.command or []]
+    shown = " ".join(call.command or [])
     try:
         proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=action.timeout, check=False
+            argv, capture_output=True, text=True, timeout=call.timeout, check=False
         )
     except subprocess.TimeoutExpired:
-        return ActionOutcome(False, f"{shown}: still running after {action.timeout:g} s; stopped")
+        return CallOutcome(False, f"{shown}: still running after {call.timeout:g} s; stopped")
     except OSError as exc:
-        return ActionOutcome(False, f"{shown}: cannot be started: {exc.strerror}")
-    if proc.returncode != action.expect_exit:
+        return CallOutcome(False, f"{shown}: cannot be started: {exc.strerror}")
+    if proc.returncode != call.expect_exit:
         tail = (proc.stderr or proc.stdout or "").strip()[-300:]
-        return ActionOutcome(
-            False, f"{shown}: exit {proc.returncode} (expected {action.expect_exit}): {mask(tail)}"
+        return CallOutcome(
+            False, f"{shown}: exit {proc.returncode} (expected {call.expect_exit}): {mask(tail)}"
         )
-    return ActionOutcome(True, f"{shown}: exit {proc.returncode}")
+    return CallOutcome(True, f"{shown}: exit {proc.returncode}")
 
 
 def _as_datetime(value: Any) -> datetime | None:

@@ -3,16 +3,29 @@
 An integration names a gate of the plan (``Plan.gates``). The gate is evaluated against the
 rollout status at that moment; anything that prevents evaluating it (the plan cannot be read,
 the gate is unknown, the rollout source does not answer) counts as a *closed* gate with that
-reason: nothing irreversible happens on a guess.
+reason: nothing irreversible happens on a guess. :class:`GateAnswer` is the answer the
+shutdown engine gets (through its hooks), and :func:`closed_reason` how a closed one reads.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from tasks.integrations.engine import GateAnswer
+
+@dataclass(frozen=True)
+class GateAnswer:
+    """Whether a gate is open now, and if not, why (each reason readable by a person)."""
+
+    open: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+def closed_reason(gate: str | None, answer: GateAnswer) -> str:
+    """``gate NAME: reason; reason`` (what an integration waits for behind a closed gate)."""
+    return f"gate {gate}: " + "; ".join(answer.reasons or ["closed"])
 
 
 class PlanGates:
@@ -58,8 +71,8 @@ class PlanGates:
         if gate not in plan.gates:
             return GateAnswer(False, [f"gate {gate} is not in the plan"])
         try:
-            from models.rollout import load_rollout
             from tasks.gates import evaluate_gate
+            from tasks.rollout_source import load_rollout
 
             rollout = load_rollout(self.rollout_source)
             verdict = evaluate_gate(plan.gates[gate], rollout, as_of, lang=self.lang)
