@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         return self.extracts_dir or self.home / "extracts"
 
 
+#: Settings whose names changed: an old name in the environment is an error, not ignored.
+RENAMED = {
+    "SAMSA_DECOM_APPROVAL_TIMEOUT_SECONDS": "SAMSA_DECOM_INTEGRATION_APPROVAL_TIMEOUT_SECONDS",
+    "SAMSA_DECOM_APPROVAL_TIMEOUT_DAYS": "SAMSA_DECOM_MILESTONE_APPROVAL_TIMEOUT_DAYS",
+}
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (cached).
@@ -134,6 +141,11 @@ def get_settings() -> Settings:
     A setting that cannot be read raises :class:`InputError` naming the environment variable,
     what it expects, and never the value (it may be a password).
     """
+    import os
+
+    renamed = [f"{old} is now {new}" for old, new in RENAMED.items() if old in os.environ]
+    if renamed:
+        raise InputError("renamed settings: " + "; ".join(renamed))
     try:
         return Settings()
     except ValidationError as exc:

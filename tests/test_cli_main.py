@@ -45,6 +45,8 @@ def _cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
         ({"SAMSA_DECOM_LANGUAGE": "fr"}, "SAMSA_DECOM_LANGUAGE: expected one of 'sv' or 'en'"),
         ({"SAMSA_DECOM_NOTIFY_THRESHOLDS": "30,soon"}, "SAMSA_DECOM_NOTIFY_THRESHOLDS"),
         ({"SAMSA_DECOM_APPRISE_URLS": "[json://x"}, "SAMSA_DECOM_APPRISE_URLS: starts with '['"),
+        ({"SAMSA_DECOM_APPROVAL_TIMEOUT_DAYS": "3"},
+         "SAMSA_DECOM_APPROVAL_TIMEOUT_DAYS is now SAMSA_DECOM_MILESTONE_APPROVAL_TIMEOUT_DAYS"),
     ],
 )
 def test_a_bad_setting_is_one_line_and_exit_2(env: dict[str, str], says: str) -> None:
