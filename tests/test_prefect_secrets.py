@@ -111,3 +111,35 @@ def test_the_source_password_stays_out_of_prefect(
     with pytest.raises(InputError, match="source_url: a URL with a password") as refused:
         archive_samsa_database.fn(source_url=url)
     assert password not in str(refused.value)
+
+
+def test_a_personnummer_given_as_request_id_is_refused_before_it_is_stored(
+    prefect_harness: None,
+) -> None:
+    """The deployment's form and API take a UUID only: the server refuses anything else before
+    it creates a run, so the number pasted by mistake is never written to Prefect's database."""
+    import asyncio
+    from datetime import date
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    from flows.extracts import extract_person_register
+    from models.identity import make_personnummer
+
+    identity = make_personnummer(date(1961, 4, 12), 345)
+    deployment_id = extract_person_register.to_deployment(name="request-id-check").apply()
+
+    async def start(request_id: str) -> None:
+        async with get_client() as client:
+            await client.create_flow_run_from_deployment(
+                deployment_id, parameters={"request_id": request_id}
+            )
+
+    for pasted in (identity, f"{identity[:8]}-{identity[8:]}"):
+        with pytest.raises(PrefectHTTPStatusError, match="request_id"):
+            asyncio.run(start(pasted))
+    asyncio.run(start(str(uuid.uuid4())))  # a request id is taken
+    stored = prefect_texts()
+    assert any("request_id" in v for k, v in stored.items() if k.startswith("flow_run["))
+    assert [where for where, value in stored.items() if identity[:8] in value] == []
