@@ -28,7 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.actions import ActionContext, ActionResult
 from models.errors import CheckFailed
 from models.ledger import Ledger
-from models.settings import get_settings, refuse_password_in
+from models.settings import SourceUrlParameter, get_settings, refuse_password_in
 from tasks.archive.digest import ALGORITHM
 from tasks.archive.record import archival_date_of, latest_verified, record_package
 from tasks.archive.run import ArchiveOutcome, archive_database
@@ -166,7 +166,7 @@ def write_archive_package(
     task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
 )
 def archive_samsa_database(
-    source_url: str | None = None,
+    source_url: SourceUrlParameter = None,
     out_dir: str | None = None,
     archival_date: date | None = None,
 ) -> dict[str, Any]:

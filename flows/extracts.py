@@ -25,7 +25,7 @@ from flows.actions import ActionContext, ActionResult
 from models.errors import CheckFailed, SamsaDecomError
 from models.ledger import Ledger
 from models.ledger.extracts import DeliveryState
-from models.settings import get_settings, refuse_password_in
+from models.settings import SourceUrlParameter, get_settings, refuse_password_in
 from tasks.extracts.scrub import scrub
 from tasks.private_files import keep_new_files_private
 
@@ -84,7 +84,7 @@ def deliver_task(source_url: str | None, archive: str | None) -> dict[str, Any]:
 
 @flow(name="deliver-register-extracts", log_prints=False)
 def deliver_register_extracts(
-    source_url: str | None = None,
+    source_url: SourceUrlParameter = None,
     archive: str | None = None,
     out_dir: str | None = None,
     org: str | None = None,

@@ -127,6 +127,15 @@ class Settings(BaseSettings):
         return self.extracts_dir or self.home / "extracts"
 
 
+#: A database URL given as a flow parameter (rehearsals only). Prefect's server checks a
+#: parameter's `pattern` before it creates a run, so a URL with a password
+#: (`scheme://user:password@host/…`) is refused there and never stored; the flow itself also
+#: calls :func:`refuse_password_in` for runs started without the server's check.
+SourceUrlParameter = Annotated[
+    str | None, Field(json_schema_extra={"pattern": r"^(?![^:/?#]+://[^/?#@]*:[^/?#@]*@)"})
+]
+
+
 def refuse_password_in(url: str | None, parameter: str) -> str | None:
     """``url`` as given when it carries no password; otherwise :class:`InputError`.
 

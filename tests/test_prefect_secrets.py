@@ -143,3 +143,33 @@ def test_a_personnummer_given_as_request_id_is_refused_before_it_is_stored(
     stored = prefect_texts()
     assert any("request_id" in v for k, v in stored.items() if k.startswith("flow_run["))
     assert [where for where, value in stored.items() if identity[:8] in value] == []
+
+
+def test_a_source_url_with_a_password_is_refused_before_it_is_stored(
+    prefect_harness: None,
+) -> None:
+    """Run from the UI or API with a password in `source_url`: the server refuses the run."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    from flows.archive import archive_samsa_database
+    from flows.extracts import deliver_register_extracts
+
+    password = f"pw-{uuid.uuid4().hex}"
+    with_password = f"postgresql+psycopg://samsa:{password}@db.example/samsa"
+    for flow in (archive_samsa_database, deliver_register_extracts):
+        deployment_id = flow.to_deployment(name="source-url-check").apply()
+
+        async def start(source_url: str | None, deployment_id: uuid.UUID = deployment_id) -> None:
+            async with get_client() as client:
+                await client.create_flow_run_from_deployment(
+                    deployment_id, parameters={"source_url": source_url}
+                )
+
+        with pytest.raises(PrefectHTTPStatusError, match="source_url"):
+            asyncio.run(start(with_password))
+        asyncio.run(start("postgresql+psycopg://samsa@db.example/samsa"))  # no password: taken
+        asyncio.run(start(None))
+    assert [where for where, value in prefect_texts().items() if password in value] == []
