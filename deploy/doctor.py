@@ -245,6 +245,42 @@ def check_source(url: str) -> Check:
         engine.dispose()
 
 
+def check_private_files(settings: Settings) -> list[Check]:
+    """The home folder, the ledger file and the source database file are private (0700/0600):
+    they hold identity numbers, so no other user of the machine may read them."""
+    from tasks.private_files import open_to_others
+
+    places = [(settings.home, "700")]
+    for url in (settings.resolved_ledger_url(), settings.resolved_source_url()):
+        path = _sqlite_file(url)
+        if path is not None:
+            places.append((path, "600"))
+    checks = [
+        Check(
+            "private files",
+            WARN,
+            f"{path} is open to other users (mode {path.stat().st_mode & 0o777:o})",
+            f"chmod {mode} {path}",
+        )
+        for path, mode in places
+        if path.exists() and open_to_others(path)
+    ]
+    return checks or [Check("private files", OK, "home, ledger and source files are private")]
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for a server database or an in-memory one)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - an unusable URL is the ledger/source check's to report
+        return None
+    if not parsed.drivername.startswith("sqlite") or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
 def check_channels(settings: Settings, send_test: bool) -> Check:
     """The notification channels are configured (and, with ``send_test``, take a notice)."""
     import apprise
@@ -309,6 +345,7 @@ def run_checks(
         check_flows,
         lambda: check_ledger(settings.resolved_ledger_url()),
         lambda: check_source(settings.resolved_source_url()),
+        lambda: check_private_files(settings),
         lambda: check_channels(settings, send_test),
     ]
     checks: list[Check] = []

@@ -3,10 +3,15 @@
 ``samsa-decom up`` calls :func:`run_embedded`. Everything lives under the settings' ``home``
 folder (``var/`` by default): the Prefect server's database and log in ``home/prefect``, the
 ledger as ``home/ledger.sqlite``, the synthetic SAMSA database as ``home/samsa-demo.sqlite``.
+
+The API and UI let anyone who reaches them approve milestones and change Variables. The server
+keeps the operator's ``PREFECT_SERVER_API_AUTH_STRING`` (basic auth) when one is set, and
+without one it listens on a loopback address only.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 from collections.abc import Callable
@@ -26,15 +31,39 @@ def prefect_home(home: Path) -> Path:
     return (home / "prefect").resolve()
 
 
-def prepare_environment(home: Path, api_url: str) -> None:
+def embedded_server(home: Path, host: str, port: int) -> PrefectServer:
+    """The server ``up`` starts, with the operator's basic auth when one is set.
+
+    Without ``PREFECT_SERVER_API_AUTH_STRING`` only a loopback ``host`` is allowed: anything
+    else would open approvals and Variables to the network.
+    """
+    auth = os.environ.get("PREFECT_SERVER_API_AUTH_STRING") or None
+    if auth is None and not _is_loopback(host):
+        raise InputError(
+            f"--host {host}: the API and UI would be open to the network without a password; "
+            "set PREFECT_SERVER_API_AUTH_STRING=user:password first, or use --host 127.0.0.1"
+        )
+    return PrefectServer(home=prefect_home(home), host=host, port=port, auth_string=auth)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def prepare_environment(home: Path, server: PrefectServer) -> None:
     """Point this process (and the flow runs it starts) at the embedded server."""
     os.environ["PREFECT_HOME"] = str(prefect_home(home))
     if not os.environ.get("SAMSA_DECOM_UI_URL"):  # links in notices point at this UI
-        os.environ["SAMSA_DECOM_UI_URL"] = api_url.removesuffix("/api")
+        os.environ["SAMSA_DECOM_UI_URL"] = server.url
         get_settings.cache_clear()
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["PREFECT_API_URL"] = api_url
     os.environ.pop("PREFECT_API_AUTH_STRING", None)
+    os.environ.update(server.client_environment())
 
 
 def ensure_demo_database(say: Callable[[str], None]) -> None:
@@ -130,6 +159,7 @@ def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -
     """Start the server, prepare the ledger and demo data, serve every deployment until stopped."""
     settings = get_settings()
     home = settings.home.resolve()
+    server = embedded_server(home, host, port)
     if not port_is_free(host, port):
         raise InputError(
             f"port {port} on {host} is already in use (is samsa-decom or another Prefect "
@@ -138,8 +168,7 @@ def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -
     # SIGTERM before serving starts (Prefect's runner installs its own later) must still
     # stop the server, which runs in its own session and would otherwise be left behind.
     signal.signal(signal.SIGTERM, _interrupt)
-    server = PrefectServer(home=prefect_home(home), host=host, port=port)
-    prepare_environment(home, server.api_url)
+    prepare_environment(home, server)
     out.print(
         f"==> starting the Prefect server (SQLite in {server.home}; log {server.log_path})",
         soft_wrap=True,

@@ -2,7 +2,8 @@
 
 Used by ``samsa-decom up`` (the embedded default on SQLite) and by the end-to-end tests
 (SQLite or PostgreSQL, with or without basic auth). The server runs in its own process group,
-so stopping it also stops anything it started.
+so stopping it also stops anything it started, and with umask 077: its home, database and log
+are its user's only (they hold flow-run parameters, logs and Variables).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import IO
 import httpx
 
 from models.errors import CheckFailed, InputError
+from tasks.private_files import PRIVATE_UMASK
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -117,8 +119,9 @@ class PrefectServer:
                 f"port {self.port} on {self.host} is already in use (another samsa-decom or "
                 f"Prefect server?): stop it or choose another port with --port"
             )
-        self.home.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._log = os.fdopen(fd, "ab")
         self.process = subprocess.Popen(
             [
                 *prefect_executable(),
@@ -134,6 +137,7 @@ class PrefectServer:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: stop() reaches its children
+            umask=PRIVATE_UMASK,
         )
         try:
             self.wait_healthy(timeout)

@@ -28,11 +28,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.actions import ActionContext, ActionResult
 from models.errors import CheckFailed
 from models.ledger import Ledger
-from models.settings import get_settings
+from models.settings import SourceUrlParameter, get_settings, refuse_password_in
 from tasks.archive.digest import ALGORITHM
 from tasks.archive.record import archival_date_of, latest_verified, record_package
 from tasks.archive.run import ArchiveOutcome, archive_database
 from tasks.archive.writer import TableResult
+from tasks.private_files import keep_new_files_private
 
 ARTIFACT_KEY = "samsa-archive-package"
 
@@ -140,12 +141,16 @@ class _TaskRunnerChunks:
 
 @task(name="write-archive-package")
 def write_archive_package(
-    source_url: str, out_dir: Path, archival_date: date | None
+    source_url: str | None, out_dir: Path, archival_date: date | None
 ) -> ArchiveOutcome:
-    """Snapshot → SIARD → verification → E-ARK SIP (resumes a stopped run)."""
+    """Snapshot → SIARD → verification → E-ARK SIP (resumes a stopped run).
+
+    ``source_url`` None: the source from settings, read here so its password stays out of
+    Prefect.
+    """
     progress = _PrefectProgress()
     outcome = archive_database(
-        source_url,
+        source_url or get_settings().resolved_source_url(),
         out_dir,
         archival_date=archival_date,
         progress=progress,
@@ -161,22 +166,26 @@ def write_archive_package(
     task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
 )
 def archive_samsa_database(
-    source_url: str | None = None,
+    source_url: SourceUrlParameter = None,
     out_dir: str | None = None,
     archival_date: date | None = None,
 ) -> dict[str, Any]:
     """Archive SAMSA's database as SIARD 2.2 in an E-ARK package, verify it, record it.
 
-    source_url: SQLAlchemy URL of the database (default: from settings). out_dir: where the
-    package goes (default: the archive folder from settings). archival_date: the date written
-    into the package (default: today); a resumed run keeps the date of the first attempt.
+    source_url: leave empty: the flow reads SAMSA's database from SAMSA_DECOM_SOURCE_URL. Only
+    for a rehearsal on another database, and never with a password in it (refused). out_dir:
+    where the package goes (default: the archive folder from settings). archival_date: the
+    date written into the package (default: today); a resumed run keeps the date of the first
+    attempt. Everything written is readable by samsa-decom's user only.
     """
     from prefect.runtime import flow_run
 
+    keep_new_files_private()
+    refuse_password_in(source_url, "source_url")
     settings = get_settings()
     url = source_url or settings.resolved_source_url()
     out = Path(out_dir) if out_dir else settings.resolved_archive_dir()
-    outcome = write_archive_package(url, out, archival_date)
+    outcome = write_archive_package(source_url, out, archival_date)
     ledger = Ledger.open(settings.resolved_ledger_url())
     try:
         record_package(
@@ -207,6 +216,8 @@ def archive_action(ctx: ActionContext) -> ActionResult:
     """The reconciler's "archive" action: archive once; later calls see the verified package.
 
     action_params: ``source_url`` and ``out_dir`` (both optional, default from settings).
+    The archive flow reads the source from settings itself: its password never becomes a
+    flow parameter.
     """
     settings = get_settings()
     url = ctx.params.get("source_url") or settings.resolved_source_url()
@@ -236,7 +247,9 @@ def archive_action(ctx: ActionContext) -> ActionResult:
             details={"rehearsal": True},
         )
     try:
-        result = archive_samsa_database(source_url=url, out_dir=ctx.params.get("out_dir"))
+        result = archive_samsa_database(
+            source_url=ctx.params.get("source_url"), out_dir=ctx.params.get("out_dir")
+        )
     except CheckFailed as exc:
         return ActionResult(done=False, summary=str(exc))
     return ActionResult(

@@ -13,7 +13,8 @@ can get an extract of what SAMSA holds about them (registerutdrag) — also afte
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -24,12 +25,21 @@ from flows.actions import ActionContext, ActionResult
 from models.errors import CheckFailed, SamsaDecomError
 from models.ledger import Ledger
 from models.ledger.extracts import DeliveryState
-from models.settings import get_settings
+from models.settings import SourceUrlParameter, get_settings, refuse_password_in
 from tasks.extracts.scrub import scrub
+from tasks.private_files import keep_new_files_private
 
 
 def _ledger() -> Ledger:
     return Ledger.open(get_settings().resolved_ledger_url())
+
+
+def _source(source_url: str | None, archive: str | None) -> str | None:
+    """The database to read: as given, else (without an archive) the one from settings, read
+    here and not passed in, so its password never becomes a Prefect parameter."""
+    if source_url or archive:
+        return source_url
+    return get_settings().resolved_source_url()
 
 
 def _run_id() -> str | None:
@@ -47,8 +57,8 @@ def write_bags_task(
     from tasks.extracts.service import produce_org_bags
 
     bags = produce_org_bags(
-        _ledger(), Path(out_dir), source_url=source_url, archive=Path(archive) if archive else None,
-        org=org, flow_run_id=_run_id(),
+        _ledger(), Path(out_dir), source_url=_source(source_url, archive),
+        archive=Path(archive) if archive else None, org=org, flow_run_id=_run_id(),
     )  # fmt: skip
     return [
         {"org": b.org.id, "name": b.org.name, "records": b.records, "sha256": b.bag.sha256}
@@ -62,7 +72,7 @@ def deliver_task(source_url: str | None, archive: str | None) -> dict[str, Any]:
     from tasks.extracts.service import default_drops, deliver_and_collect
 
     report = deliver_and_collect(
-        _ledger(), default_drops(), source_url=source_url,
+        _ledger(), default_drops(), source_url=_source(source_url, archive),
         archive=Path(archive) if archive else None,
     )  # fmt: skip
     return {
@@ -74,7 +84,7 @@ def deliver_task(source_url: str | None, archive: str | None) -> dict[str, Any]:
 
 @flow(name="deliver-register-extracts", log_prints=False)
 def deliver_register_extracts(
-    source_url: str | None = None,
+    source_url: SourceUrlParameter = None,
     archive: str | None = None,
     out_dir: str | None = None,
     org: str | None = None,
@@ -85,11 +95,13 @@ def deliver_register_extracts(
     Writes one BagIt bag per organisation (CSV and JSON per record type, README in Swedish)
     from SAMSA's database, or from the archive package when `archive` is given, delivers each
     to the organisation's drop, and tracks receipts. `org` limits the run to one organisation.
+    Leave `source_url` empty: the flow reads SAMSA_DECOM_SOURCE_URL itself (a URL with a
+    password is refused here). The bags are readable by samsa-decom's user only.
     """
+    keep_new_files_private()
+    refuse_password_in(source_url, "source_url")
     logger = get_run_logger()
     settings = get_settings()
-    if not source_url and not archive:
-        source_url = settings.resolved_source_url()
     target = out_dir or str(settings.resolved_extracts_dir() / "organisations")
     bags = write_bags_task(source_url, archive, target, org)
     logger.info("wrote %d bags with %d records", len(bags), sum(b["records"] for b in bags))
@@ -200,24 +212,33 @@ def answer_request_task(request_id: str) -> dict[str, Any]:
     }
 
 
+#: A request id as the server checks it: Prefect's server enforces a parameter's `pattern`
+#: (not its `format`) before it creates a run, so anything else is refused, never stored.
+RequestId = Annotated[
+    UUID,
+    Field(json_schema_extra={"pattern": "^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$"}),
+]
+
+
 @flow(name="extract-person-register")
-def extract_person_register(request_id: str) -> dict[str, Any]:
+def extract_person_register(request_id: RequestId) -> dict[str, Any]:
     """Answer one person's request for a register extract (registerutdrag, GDPR art. 15).
 
-    `request_id` is the opaque id printed by `samsa-decom extract request`; the person's
+    `request_id` is the opaque id (a UUID) printed by `samsa-decom extract request`; the
+    server refuses anything else, so a personnummer pasted here is never stored. The person's
     identity stays in the ledger. The answer (HTML, PDF, JSON in Swedish) comes from SAMSA's
-    database, or from the archive package after shutdown.
+    database, or from the archive package after shutdown, readable by samsa-decom's user only.
     """
-    result = answer_request_task(request_id)
+    keep_new_files_private()
+    rid = str(request_id)
+    result = answer_request_task(rid)
     counts = ", ".join(f"{k}: {v}" for k, v in result["counts"].items())
-    get_run_logger().info(
-        "request %s answered from %s (%s)", request_id, result["source"], counts
-    )
+    get_run_logger().info("request %s answered from %s (%s)", rid, result["source"], counts)
     create_markdown_artifact(
-        key=f"registerutdrag-{request_id}",
+        key=f"registerutdrag-{rid}",
         markdown="\n".join(
             [
-                f"# Registerutdrag, begäran `{request_id}`",
+                f"# Registerutdrag, begäran `{rid}`",
                 f"- Källa: {'SAMSA:s databas' if result['source'] == 'live' else 'arkivpaketet'}",
                 f"- Uppgifter funna: {'ja' if result['found'] else 'nej'}",
                 f"- Antal: {counts}",
@@ -242,6 +263,8 @@ def extracts_action(ctx: ActionContext) -> ActionResult:
     if ctx.rehearse:
         from tasks.extracts.orgs import write_org_bags
         from tasks.extracts.source import open_source
+
+        keep_new_files_private()
 
         src = open_source(ctx.params.get("source_url") or settings.resolved_source_url(), None)
         try:
@@ -297,7 +320,7 @@ def person_extracts_action(ctx: ActionContext) -> ActionResult:
     if ctx.rehearse:
         return ActionResult(done=True, summary=f"Genrepetition: {len(open_ids)} öppna begäranden.")
     for request_id in open_ids:
-        extract_person_register(request_id)
+        extract_person_register(UUID(request_id))
     with ledger.unit_of_work() as s:
         from_archive = s.execute(
             select(func.count()).where(PersonRequest.answered_from == "archive")

@@ -134,6 +134,38 @@ RENAMED = {
 }
 
 
+#: A database URL given as a flow parameter (rehearsals only). Prefect's server checks a
+#: parameter's `pattern` before it creates a run, so a URL with a password
+#: (`scheme://user:password@host/…`) is refused there and never stored; the flow itself also
+#: calls :func:`refuse_password_in` for runs started without the server's check.
+SourceUrlParameter = Annotated[
+    str | None, Field(json_schema_extra={"pattern": r"^(?![^:/?#]+://[^/?#@]*:[^/?#@]*@)"})
+]
+
+
+def refuse_password_in(url: str | None, parameter: str) -> str | None:
+    """``url`` as given when it carries no password; otherwise :class:`InputError`.
+
+    For flow parameters: Prefect stores a run's parameters and shows them in the UI, so a
+    database URL with its password belongs in ``SAMSA_DECOM_SOURCE_URL``, which the flow reads.
+    """
+    if not url:
+        return url
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        raise InputError(f"{parameter}: not a database URL") from None
+    if password:
+        raise InputError(
+            f"{parameter}: a URL with a password may not be a flow parameter (Prefect stores and "
+            "shows parameters); set SAMSA_DECOM_SOURCE_URL and leave the parameter empty"
+        )
+    return url
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (cached).

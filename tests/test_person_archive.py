@@ -85,7 +85,9 @@ def test_cli_answers_from_the_archive(
 ) -> None:
     url, package = archived
     identity = _identities(url)[0]
-    code = main(["extract", "person", "--id", identity, "--archive", str(package),
+    request = tmp_path / "request.txt"
+    request.write_text(identity + "\n", encoding="utf-8")
+    code = main(["extract", "person", "--file", str(request), "--archive", str(package),
                  "--out", str(tmp_path)])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0 and "from archive" in out and identity not in out

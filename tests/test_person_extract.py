@@ -3,6 +3,7 @@ one-month deadline, and the extract itself from the live database (JSON, HTML, P
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from datetime import date
@@ -45,9 +46,11 @@ def samsa(tmp_path: Path) -> str:
     ],
 )
 def test_each_identity_mistake_gives_its_error_and_exit_2(
-    given: str, reason: str, samsa: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    given: str, reason: str, samsa: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    code = main(["extract", "person", "--id", given, "--source", samsa, "--out", str(tmp_path)])
+    monkeypatch.setattr("sys.stdin", io.StringIO(given + "\n"))
+    code = main(["extract", "person", "--file", "-", "--source", samsa, "--out", str(tmp_path)])
     captured = capsys.readouterr()
     assert code == 2
     assert reason in captured.err
@@ -55,6 +58,17 @@ def test_each_identity_mistake_gives_its_error_and_exit_2(
     for shown in (given, digits, digits[-4:] if len(digits) == 12 else given):
         assert shown not in captured.err + captured.out
     assert not list(tmp_path.glob("registerutdrag-*"))
+
+
+def test_an_identity_on_the_command_line_is_refused(
+    samsa: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ps`` shows every process's arguments to every user: identities come by file only."""
+    for command in (["extract", "request"], ["extract", "person", "--source", samsa,
+                                            "--out", str(tmp_path)]):  # fmt: skip
+        assert main([*command, "--id", VALID]) == 2
+        assert VALID not in capsys.readouterr().err
+    assert not (tmp_path / "samsa-home").exists()  # no ledger was opened
 
 
 def test_deadline_is_one_month_after_the_request(tmp_path: Path) -> None:
@@ -70,7 +84,8 @@ def test_deadline_is_one_month_after_the_request(tmp_path: Path) -> None:
 
 
 def test_person_extract_from_the_live_database(samsa: str, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     con = sqlite3.connect(samsa.removeprefix("sqlite:///"))
     pid, identity = con.execute(
         "select p.id, p.identity from person p where exists "
@@ -81,7 +96,8 @@ def test_person_extract_from_the_live_database(samsa: str, tmp_path: Path,
     con.close()
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     out = tmp_path / "out"
-    code = main(["extract", "person", "--id", identity, "--source", samsa, "--out", str(out),
+    monkeypatch.setattr("sys.stdin", io.StringIO(identity + "\n"))
+    code = main(["extract", "person", "--file", "-", "--source", samsa, "--out", str(out),
                  "--ledger", ledger_url])  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0 and identity not in printed

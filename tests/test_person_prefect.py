@@ -5,6 +5,7 @@ for the identities used and for anything shaped like a valid identity."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import sqlite3
@@ -84,7 +85,8 @@ def test_no_personnummer_in_anything_prefect_stored(
     identities = _identities(db_path, 3)
     request_ids = []
     for identity in identities:
-        assert main(["extract", "request", "--id", identity, "--by", "Test"]) == 0
+        monkeypatch.setattr("sys.stdin", io.StringIO(identity + "\n"))
+        assert main(["extract", "request", "--file", "-", "--by", "Test"]) == 0
         request_ids.append(capsys.readouterr().out.split()[0])
 
     for rid in request_ids:
@@ -105,7 +107,8 @@ def test_no_personnummer_in_anything_prefect_stored(
     assert action is not None
     waiting = action(ctx)  # no open request yet, none answered from the archive
     assert waiting.waiting and not waiting.done
-    assert main(["extract", "request", "--id", identities[-1]]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(identities[-1] + "\n"))
+    assert main(["extract", "request", "--file", "-"]) == 0
     request_ids.append(capsys.readouterr().out.split()[0])
     done = action(ctx)
     assert done.done and done.details["answered"] == [request_ids[-1]]

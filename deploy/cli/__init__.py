@@ -2,6 +2,9 @@
 
 Exit codes: 0 ok, 1 a check or step failed, 2 bad input.
 
+Everything the commands write is private to the user running them (umask 077, see
+:mod:`tasks.private_files`), whatever the shell's umask.
+
 Each area keeps its commands in its own module with a ``register(app)`` function; heavy
 imports (Prefect, lxml, …) happen inside the commands, so ``--help`` stays fast.
 """
@@ -60,6 +63,9 @@ def _usage_errors() -> tuple[type[Exception], ...]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app and turns project errors into messages and exit codes."""
+    from tasks.private_files import keep_new_files_private
+
+    keep_new_files_private()
     _register_all()
     try:
         app(args=argv, standalone_mode=False)

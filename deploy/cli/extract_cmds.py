@@ -1,7 +1,8 @@
 """Register-extract commands: ``samsa-decom extract orgs|person|request|answer|receipt|status``.
 
-A person's identity is given only here (or in a request file) and is stored only in the ledger;
-everything else names the request by its opaque id. Errors never echo the identity in full.
+A person's identity is given only in a file or on standard input (``--file -``), never on the
+command line where ``ps`` and the shell history would show it, and is stored only in the
+ledger; everything else names the request by its opaque id. Errors never echo the identity.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ extract_app = typer.Typer(
 out = Console()
 
 SOURCE_HELP = "SAMSA's database (SQLAlchemy URL)."
+FILE_HELP = (
+    "File with personnummer, samordningsnummer or VGR reserve numbers, one a line; "
+    "- reads standard input."
+)
 ARCHIVE_HELP = "The archive package (folder) or its .siard file, after shutdown."
 
 
@@ -71,25 +76,16 @@ def extract_orgs(
 
 @extract_app.command("request")
 def extract_request(
-    identity: str = typer.Option(None, "--id", help="Personnummer, samordningsnummer or VGR "
-                                 "reserve number."),  # fmt: skip
-    file: Annotated[Path | None, typer.Option("--file", help="One identity a line.")] = None,
+    file: Annotated[Path, typer.Option("--file", help=FILE_HELP)],
     received: str = typer.Option(None, "--received", help="Day received (YYYY-MM-DD; today)."),
     by: str = typer.Option("", "--by", help="Who registers the request."),
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
 ) -> None:
     """Register a person's request; prints its opaque request id (use it in Prefect)."""
-    from models.identity import parse_identity
     from tasks.extracts.requests import read_request_file, register_request
 
-    if bool(identity) == bool(file):
-        raise InputError("give exactly one of --id IDENTITY and --file PATH")
     day = _day(received)
-    if identity:
-        identities = [parse_identity(identity)]
-    else:
-        assert file is not None
-        identities = read_request_file(file)
+    identities = read_request_file(file)
     ledger = _ledger(ledger_url)
     for ident in identities:
         req = register_request(ledger, ident, received_on=day, registered_by=by)
@@ -108,8 +104,8 @@ def _day(text: str | None) -> date:
 @extract_app.command("person")
 def extract_person(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON, HTML and PDF.")],
-    identity: str = typer.Option(None, "--id", help="Personnummer, samordningsnummer or VGR "
-                                 "reserve number (registers a request)."),  # fmt: skip
+    file: Annotated[Path | None, typer.Option("--file", help="File with one identity "
+                    "(registers a request); - reads standard input.")] = None,  # fmt: skip
     request_id: str = typer.Option(None, "--request", help="Answer this registered request."),
     source: str = typer.Option(None, "--source", help=SOURCE_HELP),
     archive: Annotated[Path | None, typer.Option("--archive", help=ARCHIVE_HELP)] = None,
@@ -117,14 +113,21 @@ def extract_person(
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
 ) -> None:
     """Produce one person's extract (registerutdrag) now, from the database or the archive."""
-    from models.identity import parse_identity
-    from tasks.extracts.requests import register_request
+    from tasks.extracts.requests import read_request_file, register_request
     from tasks.extracts.service import answer_request
 
-    if bool(identity) == bool(request_id):
-        raise InputError("give exactly one of --id IDENTITY and --request ID")
+    if bool(file) == bool(request_id):
+        raise InputError("give exactly one of --file PATH (- for standard input) and --request ID")
     _one_source(source, archive)
-    ident = parse_identity(identity) if identity else None  # exit 2 before anything is opened
+    ident = None
+    if file is not None:  # exit 2 before anything is opened
+        identities = read_request_file(file)
+        if len(identities) != 1:
+            raise InputError(
+                f"--file {file}: {len(identities)} identities; give one here, or register "
+                "several with `samsa-decom extract request --file`"
+            )
+        ident = identities[0]
     ledger = _ledger(ledger_url)
     if ident is not None:
         request_id = register_request(ledger, ident, registered_by=by).request_id

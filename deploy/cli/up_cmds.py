@@ -11,7 +11,11 @@ out = Console()
 
 
 def up(
-    host: str = typer.Option("127.0.0.1", help="Address the Prefect server and UI listen on."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        help="Address the Prefect server and UI listen on; another than loopback needs "
+        "PREFECT_SERVER_API_AUTH_STRING (user:password).",
+    ),
     port: int = typer.Option(4200, min=1, max=65535, help="Port of the Prefect server and UI."),
     no_demo: bool = typer.Option(
         False, "--no-demo", help="Do not create the synthetic SAMSA demo database."
@@ -19,7 +23,8 @@ def up(
 ) -> None:
     """Start samsa-decom on this machine: Prefect server + UI on SQLite, every deployment served.
 
-    Prints the UI address; Ctrl-C (or SIGTERM) stops the deployments and the server.
+    Prints the UI address; Ctrl-C (or SIGTERM) stops the deployments and the server. With
+    PREFECT_SERVER_API_AUTH_STRING set, the API and UI ask for that user and password.
     """
     from deploy.serve import run_embedded
 

@@ -39,6 +39,7 @@ from models.ledger import Ledger, utcnow
 from models.ledger.extracts import DeliveryState, ExtractDelivery
 from tasks.extracts.bag import bag_checksum
 from tasks.extracts.orgs import OrgBag, OrgInfo
+from tasks.private_files import make_private
 
 HEX64 = re.compile(r"\b[0-9a-fA-F]{64}\b")
 #: A delivery without receipt is reminded this long after it was delivered.
@@ -104,6 +105,7 @@ def deliver_bag(bag: Path, drop: Path) -> Path:
             return target
     partial = drop / f".{bag.name}.partial-{uuid.uuid4().hex[:8]}"
     shutil.copytree(bag, partial)
+    make_private(partial)  # however the bag was made, its copy in the drop is private
     if bag_checksum(partial) != checksum:  # pragma: no cover - a disk that lies
         shutil.rmtree(partial, ignore_errors=True)
         raise InputError(f"copy of {bag.name} to {drop} differs from the bag")

@@ -7,6 +7,7 @@ parameters, logs, artifacts, notices — refers to the request by its opaque id 
 from __future__ import annotations
 
 import calendar
+import sys
 import uuid
 from datetime import date
 from pathlib import Path
@@ -53,24 +54,29 @@ def register_request(
 
 
 def read_request_file(path: Path) -> list[Identity]:
-    """Identities from a request file (one per line; ``#`` starts a comment).
+    """Identities from a request file, or standard input when ``path`` is ``-`` (one per line;
+    ``#`` starts a comment). Never from the command line, where ``ps`` and shell history see it.
 
     Every bad line is reported with its line number and reason, never with the number itself.
     """
-    if not path.exists():
+    if str(path) == "-":
+        text, where = sys.stdin.read(), "standard input"
+    elif not path.exists():
         raise InputError(f"request file not found: {path}")
+    else:
+        text, where = path.read_text(encoding="utf-8"), str(path)
     found: list[Identity] = []
     problems: list[Problem] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
         try:
             found.append(parse_identity(text))
         except IdentityError as exc:
-            problems.append(Problem(f"{path}:{n}", f"{exc.reason}: {exc}"))
+            problems.append(Problem(f"{where}:{n}", f"{exc.reason}: {exc}"))
     if problems:
-        raise ValidationFailed(f"request file {path}", problems)
+        raise ValidationFailed(f"request file {where}", problems)
     return found
 
 
