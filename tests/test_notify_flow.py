@@ -173,7 +173,6 @@ def test_rehearsal_of_the_real_plan_day_by_day_over_a_year(
     """The real plan and the resumed-rollout scenario, ``as_of`` each day for a year through
     the same path as ``samsa-decom notify --as-of``: every reminder threshold of every date
     arrives exactly once, and nothing arrives twice."""
-    import time
     from collections import defaultdict
     from datetime import timedelta
 
@@ -185,7 +184,6 @@ def test_rehearsal_of_the_real_plan_day_by_day_over_a_year(
     get_settings.cache_clear()
     settings = get_settings()
     start = date(2026, 11, 27)
-    t0 = time.perf_counter()
     assert run_notifications(settings, start).report.failed == 0  # the CLI's path, day one
     # then the same day-by-day path with plan, rollout and ledger loaded once
     plan, rollout = load_plan(settings.plan_path), load_rollout(settings.rollout_source)
@@ -198,7 +196,6 @@ def test_rehearsal_of_the_real_plan_day_by_day_over_a_year(
             assert run.report.failed == 0, run.report.errors
     finally:
         led.close()
-    took = time.perf_counter() - t0
     rows = _rows(configured)
     assert all(r.status.value == "sent" for r in rows)
     distinct_messages = {(r.notice_key, r.subject) for r in rows}
@@ -219,4 +216,3 @@ def test_rehearsal_of_the_real_plan_day_by_day_over_a_year(
         if mid in slipped:
             continue
         assert sorted(steps[(mid, anchor)]) == [0, 1, 7, 14, 30], (mid, anchor)
-    assert took < 60, f"a year of daily runs took {took:.0f} s"
