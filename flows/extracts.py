@@ -17,15 +17,15 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.input import RunInput
 from pydantic import Field
 
 from flows.actions import ActionContext, ActionResult
+from flows.forms import DecisionForm, MaskedComment, PersonName
 from models.errors import CheckFailed, SamsaDecomError
+from models.identity import scrub_identities
 from models.ledger import Ledger
 from models.ledger.extracts import DeliveryState
 from models.settings import get_settings
-from tasks.extracts.scrub import scrub
 
 
 def _ledger() -> Ledger:
@@ -126,10 +126,10 @@ def _deliveries_artifact() -> None:
     )
 
 
-class ReceiptConfirmation(RunInput):
+class ReceiptConfirmation(DecisionForm):
     """Confirmation that an organisation received its register-extract bag."""
 
-    confirmed_by: str = Field(
+    confirmed_by: PersonName = Field(
         title="Ditt namn",
         description="Namnet som skrivs i liggaren som den som bekräftar mottagandet.",
         min_length=1,
@@ -139,7 +139,7 @@ class ReceiptConfirmation(RunInput):
         title="Organisationen har tagit emot paketet",
         description="Kryssa i när mottagaren har bekräftat att paketet kommit fram och är läsbart.",
     )
-    comment: str = Field(default="", title="Kommentar", max_length=2000)
+    comment: MaskedComment = Field(default="", title="Kommentar", max_length=2000)
 
 
 @flow(name="confirm-extract-receipt")
@@ -175,7 +175,7 @@ def confirm_extract_receipt(org: str, timeout_seconds: int = 3600) -> str:
     if not answer.received:
         return "not confirmed: the form said the bag has not been received"
     confirm_receipt(
-        ledger, row.sha256, by=answer.confirmed_by, via="form", comment=scrub(answer.comment)
+        ledger, row.sha256, by=answer.confirmed_by, via="form", comment=answer.comment
     )
     get_run_logger().info("receipt for organisation %s confirmed", org)
     return f"confirmed by {answer.confirmed_by}"
@@ -189,9 +189,10 @@ def answer_request_task(request_id: str) -> dict[str, Any]:
     try:
         answer = answer_request(_ledger(), request_id)
     except SamsaDecomError as exc:
-        raise type(exc)(scrub(str(exc))) from None
+        raise type(exc)(scrub_identities(str(exc))) from None
     except Exception as exc:  # noqa: BLE001 - a foreign message may hold personal data
-        raise CheckFailed(f"extract failed: {type(exc).__name__}: {scrub(str(exc))}") from None
+        said = scrub_identities(str(exc))
+        raise CheckFailed(f"extract failed: {type(exc).__name__}: {said}") from None
     return {
         "source": answer.source,
         "found": answer.found,

@@ -20,9 +20,11 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from flows.actions import ActionContext, ActionResult
+from flows.decisions import start_decision_run
+from flows.forms import DecisionForm, MaskedComment, PersonName
 from models import clock
 from models.integrations import Action, Catalogue, Integration, Step, load_integrations
 from models.ledger import Ledger
@@ -42,10 +44,10 @@ from tasks.integrations.gates import PlanGates
 ARTIFACT_KEY = "integrations-shutdown"
 
 
-class ShutdownApproval(RunInput):
+class ShutdownApproval(DecisionForm):
     """Approval of an integration's point of no return (it cannot be undone)."""
 
-    approver: str = Field(
+    approver: PersonName = Field(
         title="Ditt namn (godkännare)", description="Your full name; it is recorded in the ledger."
     )
     approved: bool = Field(
@@ -53,24 +55,17 @@ class ShutdownApproval(RunInput):
         title="Godkänd",
         description="Tick to approve the step that cannot be undone; leave empty to refuse.",
     )
-    comment: str = Field(
+    comment: MaskedComment = Field(
         default="",
         title="Kommentar",
         description="Why (recorded with the decision). No personnummer.",
     )
 
-    @field_validator("approver")
-    @classmethod
-    def _named(cls, v: str) -> str:
-        if len(v.strip()) < 2:
-            raise ValueError("give your name")
-        return v.strip()
 
-
-class StepConfirmation(RunInput):
+class StepConfirmation(DecisionForm):
     """A person confirms a manual shutdown step (e.g. the counterpart was told)."""
 
-    confirmed_by: str = Field(
+    confirmed_by: PersonName = Field(
         title="Ditt namn", description="Your full name; it is recorded in the ledger."
     )
     done: bool = Field(
@@ -79,18 +74,11 @@ class StepConfirmation(RunInput):
         description="Done? Untick if it could not be done (the step fails and "
         "the reversible steps before it are undone).",
     )
-    comment: str = Field(
+    comment: MaskedComment = Field(
         default="",
         title="Kommentar",
         description="What was done (e.g. a ticket number), or why not.",
     )
-
-    @field_validator("confirmed_by")
-    @classmethod
-    def _named(cls, v: str) -> str:
-        if len(v.strip()) < 2:
-            raise ValueError("give your name")
-        return v.strip()
 
 
 @task(name="shutdown-step", cache_policy=NO_CACHE, task_run_name="{purpose}-{label}")
@@ -367,7 +355,6 @@ def run_integration_action(ctx: ActionContext) -> ActionResult:
 
 
 DEPLOYMENT = "shutdown-integrations/samsa"
-_OPEN_STATES = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED")
 
 
 def _needs_person(r: IntegrationReport) -> bool:
@@ -395,48 +382,7 @@ def request_decision_run(integration: str, deployment: str = DEPLOYMENT) -> str 
     """Start a run of ``shutdown-integrations`` for ``integration`` so its form waits in the UI
     (the reconciler cannot show one itself), unless such a run is already open. Returns the
     new run's id, or None when one was open or the deployment cannot be reached."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-    from prefect.deployments import run_deployment
-
-    logger = _logger()
-    flow_name, _, deployment_name = deployment.partition("/")
-    try:
-        with get_client(sync_client=True) as client:
-            open_runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(
-                        type=FlowRunFilterStateType(any_=[StateType(s) for s in _OPEN_STATES])
-                    )
-                ),
-                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
-                deployment_filter=DeploymentFilter(
-                    name=DeploymentFilterName(any_=[deployment_name])
-                ),
-            )
-        if any((fr.parameters or {}).get("integration") == integration for fr in open_runs):
-            return None
-        run: Any = run_deployment(
-            deployment,
-            parameters={"integration": integration},
-            timeout=0,
-            flow_run_name=f"beslut-{integration}",
-            as_subflow=False,
-        )
-    except Exception as exc:  # noqa: BLE001 - a missing deployment must not stop the day
-        logger.warning("cannot start %s for %s: %s", deployment, integration, exc)
-        return None
-    logger.info("%s waits for a person: form in run %s of %s", integration, run.id, flow_name)
-    return str(run.id)
+    return start_decision_run(deployment, {"integration": integration}, f"beslut-{integration}")
 
 
 if __name__ == "__main__":  # pragma: no cover - one local rehearsal of everything

@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.errors import InputError
-from models.ledger import Approval, Ledger, MilestoneEvent, MilestoneRecord, MilestoneState
+from models.identity import person_name
+from models.ledger import Approval, Ledger, MilestoneEvent, MilestoneRecord
 from models.ledger.base import utcnow
+from models.milestone import MilestoneState
 from tasks.reconcile import Decision, Facts, subject_of
 
 _PREFIX = "milestone:"
@@ -93,9 +95,7 @@ def record_decision(
     its action on its next run, after checking the gate again. Raises :class:`InputError`
     when nothing about this milestone waits for a decision.
     """
-    approver = " ".join(approver.split())
-    if not approver:
-        raise InputError("the approver's name is required")
+    approver = person_name(approver)
     with ledger.unit_of_work() as s:
         rec = s.get(MilestoneRecord, milestone_id, with_for_update=True)
         if rec is None:

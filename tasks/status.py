@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from models.ledger.core import MilestoneState
+from models.milestone import MilestoneState
 from tasks.reconcile import Facts, Instance, VerdictLike
 
 #: How many days ahead a milestone counts as "due" (förfaller snart).

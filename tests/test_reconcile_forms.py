@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from flows.forms import MilestoneDecision, mask_personnummer
+from flows.forms import MilestoneDecision
+from models.identity import scrub_identities
 
 
 def test_the_approver_name_is_required_and_tidied() -> None:
@@ -32,7 +33,7 @@ def test_a_decision_defaults_to_no() -> None:
     ],
 )
 def test_comments_never_keep_a_personnummer(text: str, masked: str) -> None:
-    assert mask_personnummer(text) == masked
+    assert scrub_identities(text) == masked
     assert MilestoneDecision(approver="Bo", comment=text).comment == masked
 
 

@@ -283,7 +283,7 @@ def confirm(
 def _record(
     ledger_url: str | None, subject: str, kind: str, person: str, yes: bool, comment: str
 ) -> None:
-    from tasks.integrations.adapters import mask
+    from models.identity import scrub_identities
 
     if len(person.strip()) < 2:
         raise InputError("give the person's full name")
@@ -295,7 +295,7 @@ def _record(
             kind=kind,
             approver=person.strip(),
             approved=yes,
-            comment=mask(comment, 2000),
+            comment=scrub_identities(comment, limit=2000),
         )
     out.print(f"recorded: {kind} of {subject} {'given' if yes else 'refused'} by {person}")
 

@@ -25,7 +25,7 @@ TAG = "projektledning"
 
 @dataclass(frozen=True)
 class ExtractDeadline:
-    """Shaped like ``tasks.notify.Deadline``: key, title (no personal data), due, tag."""
+    """Shaped like ``tasks.notify.decide.Deadline``: key, title (no personal data), due, tag."""
 
     key: str
     title: str
@@ -82,8 +82,3 @@ class ExtractsDeadlineProvider:
             return open_deadlines(ledger, as_of)
         finally:
             ledger.close()
-
-
-def provider() -> ExtractsDeadlineProvider:
-    """The factory the notify engine imports."""
-    return ExtractsDeadlineProvider()

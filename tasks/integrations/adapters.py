@@ -28,11 +28,8 @@ from models import clock
 from models.identity import scrub_identities
 from models.integrations import Action, StepKind
 
-
-def mask(text: str, limit: int = 300) -> str:
-    """``text`` shortened, with anything shaped like a personnummer masked (19121212-****)."""
-    text = scrub_identities(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+#: How much of a counterpart's answer or error a step's detail keeps.
+DETAIL_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -114,17 +111,22 @@ def run_http(action: Action, resolve: Resolver, *, want_timestamp: bool = False)
     except httpx.TimeoutException:
         return ActionOutcome(False, f"{shown}: no answer within {action.timeout:g} s")
     except httpx.HTTPError as exc:
-        return ActionOutcome(False, f"{shown}: {type(exc).__name__}: {mask(str(exc))}")
+        return ActionOutcome(
+            False,
+            f"{shown}: {type(exc).__name__}: {scrub_identities(str(exc), limit=DETAIL_LIMIT)}",
+        )
     if resp.status_code not in action.expect_status:
         return ActionOutcome(
             False,
             f"{shown}: answered {resp.status_code} (expected "
-            f"{', '.join(map(str, action.expect_status))}): {mask(resp.text)}",
+            f"{', '.join(map(str, action.expect_status))}): "
+            + scrub_identities(resp.text, limit=DETAIL_LIMIT),
         )
     if action.expect_body is not None and action.expect_body not in resp.text:
         return ActionOutcome(
             False,
-            f"{shown}: answer {resp.status_code} lacks {action.expect_body!r}: {mask(resp.text)}",
+            f"{shown}: answer {resp.status_code} lacks {action.expect_body!r}: "
+            + scrub_identities(resp.text, limit=DETAIL_LIMIT),
         )
     last = None
     if want_timestamp:
@@ -171,7 +173,10 @@ def run_sql(action: Action, resolve: Resolver, *, want_timestamp: bool = False) 
         )
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc
-        return ActionOutcome(False, f"{shown}: {type(orig).__name__}: {mask(str(orig))}")
+        return ActionOutcome(
+            False,
+            f"{shown}: {type(orig).__name__}: {scrub_identities(str(orig), limit=DETAIL_LIMIT)}",
+        )
     finally:
         engine.dispose()
     last = None
@@ -206,7 +211,9 @@ def run_command(action: Action, resolve: Resolver) -> ActionOutcome:
     if proc.returncode != action.expect_exit:
         tail = (proc.stderr or proc.stdout or "").strip()[-300:]
         return ActionOutcome(
-            False, f"{shown}: exit {proc.returncode} (expected {action.expect_exit}): {mask(tail)}"
+            False,
+            f"{shown}: exit {proc.returncode} (expected {action.expect_exit}): "
+            + scrub_identities(tail, limit=DETAIL_LIMIT),
         )
     return ActionOutcome(True, f"{shown}: exit {proc.returncode}")
 

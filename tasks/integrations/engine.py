@@ -38,10 +38,11 @@ from typing import Protocol
 
 from models import clock
 from models.errors import CheckFailed
+from models.identity import scrub_identities
 from models.integrations import VAR_RE, Action, Catalogue, Integration, Step, StepKind
 from models.ledger import Ledger, utcnow
 from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
-from tasks.integrations.adapters import ActionOutcome, mask, run_action
+from tasks.integrations.adapters import DETAIL_LIMIT, ActionOutcome, run_action
 from tasks.integrations.notices import FAILURE_TAG, notify_event
 
 ACTOR = "samsa-decom"
@@ -400,7 +401,7 @@ class ShutdownEngine:
                         kind="confirmation",
                         approver=decision.person,
                         approved=decision.yes,
-                        comment=mask(decision.comment, 2000),
+                        comment=scrub_identities(decision.comment, limit=2000),
                         flow_run_id=self.flow_run_id,
                     )
                 recorded = decision
@@ -413,7 +414,9 @@ class ShutdownEngine:
             )
         if not recorded.yes:
             return ActionOutcome(
-                False, f"{recorded.person} answered not done: {mask(recorded.comment)}"
+                False,
+                f"{recorded.person} answered not done: "
+                + scrub_identities(recorded.comment, limit=DETAIL_LIMIT),
             )
         self._mark(
             integ, step, StepState.done, f"confirmed by {recorded.person}", actor=recorded.person
@@ -432,7 +435,7 @@ class ShutdownEngine:
                 if latest is not None and not latest.approved:
                     return (
                         f"approval of {subject} refused by {latest.approver}: "
-                        f"{mask(latest.comment)}"
+                        f"{scrub_identities(latest.comment, limit=DETAIL_LIMIT)}"
                     )
                 return (
                     f"approval of {subject} (Prefect form, or samsa-decom integrations "
@@ -445,13 +448,12 @@ class ShutdownEngine:
                     kind="approval",
                     approver=decision.person,
                     approved=decision.yes,
-                    comment=mask(decision.comment, 2000),
+                    comment=scrub_identities(decision.comment, limit=2000),
                     flow_run_id=self.flow_run_id,
                 )
             if not decision.yes:
-                return (
-                    f"approval of {subject} refused by {decision.person}: {mask(decision.comment)}"
-                )
+                said = scrub_identities(decision.comment, limit=DETAIL_LIMIT)
+                return f"approval of {subject} refused by {decision.person}: {said}"
         verdict = self.hooks.gate(integ.gate, as_of)  # at this very moment
         if not verdict.open:
             return f"gate {integ.gate}: " + "; ".join(verdict.reasons or ["closed"])
@@ -681,7 +683,7 @@ class ShutdownEngine:
                 integ.name,
                 step.id,
                 state,
-                detail=mask(detail),
+                detail=scrub_identities(detail, limit=DETAIL_LIMIT),
                 actor=actor,
                 flow_run_id=self.flow_run_id,
             )
@@ -706,7 +708,7 @@ class ShutdownEngine:
                     s.kind.value,
                     rec.state.value if rec else StepState.pending.value,
                     f"{s.title}: {what}" if s.title else what,
-                    mask(note, 200),
+                    scrub_identities(note, limit=200),
                 )
             )
         return out
