@@ -215,24 +215,24 @@ def shutdown_integrations(
     as_of = as_of or clock.today(settings.timezone)
     catalogue = load_integrations(settings.integrations_path)
     gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
-    ledger = Ledger.open(settings.resolved_ledger_url())
     hooks = PrefectHooks(
         catalogue,
         gates,
         timeout=settings.approval_timeout_seconds,
         poll_interval=settings.approval_poll_seconds,
     )
-    engine = ShutdownEngine(
-        catalogue,
-        ledger,
-        hooks,
-        flow_run_id=str(flow_run.get_id()),
-        source_url=settings.resolved_source_url(),
-    )
-    if integration:
-        reports = [engine.run_one(integration, as_of=as_of, rehearse=rehearse)]
-    else:
-        reports = engine.run_all(as_of=as_of, rehearse=rehearse)
+    with Ledger.open(settings.resolved_ledger_url()) as ledger:
+        engine = ShutdownEngine(
+            catalogue,
+            ledger,
+            hooks,
+            flow_run_id=str(flow_run.get_id()),
+            source_url=settings.resolved_source_url(),
+        )
+        if integration:
+            reports = [engine.run_one(integration, as_of=as_of, rehearse=rehearse)]
+        else:
+            reports = engine.run_all(as_of=as_of, rehearse=rehearse)
     for r in reports:
         logger.info(
             "%s: %s%s",
@@ -320,16 +320,16 @@ def run_integration_action(ctx: ActionContext) -> ActionResult:
     settings = get_settings()
     catalogue = load_integrations(settings.integrations_path)
     gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
-    ledger = Ledger.open(ctx.ledger_url)
     hooks = PlainHooks(catalogue, settings.resolved_source_url(), gates)
-    engine = ShutdownEngine(
-        catalogue,
-        ledger,
-        hooks,
-        flow_run_id=ctx.flow_run_id,
-        source_url=settings.resolved_source_url(),
-    )
-    r = engine.run_one(name, as_of=ctx.as_of, rehearse=ctx.rehearse)
+    with Ledger.open(ctx.ledger_url) as ledger:
+        engine = ShutdownEngine(
+            catalogue,
+            ledger,
+            hooks,
+            flow_run_id=ctx.flow_run_id,
+            source_url=settings.resolved_source_url(),
+        )
+        r = engine.run_one(name, as_of=ctx.as_of, rehearse=ctx.rehearse)
     details = report_dict(r)
     if ctx.rehearse:
         return ActionResult(

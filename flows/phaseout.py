@@ -28,7 +28,7 @@ from flows.forms import MilestoneDecision
 from models.clock import today as clock_today
 from models.errors import CheckFailed, InputError
 from models.identity import scrub_identities
-from models.ledger import Ledger, MilestoneRecord
+from models.ledger import Ledger
 from models.milestone import MilestoneState
 from models.plan import Plan, load_plan
 from models.rollout import load_rollout
@@ -37,7 +37,6 @@ from models.settings import Settings, get_settings
 from tasks.gates import GateVerdict, evaluate_gate
 from tasks.ledger_view import (
     decision_awaited,
-    note_decision_request,
     read_facts,
 )
 from tasks.phaseout.day import Day, load_day
@@ -201,9 +200,7 @@ def _save(world: World, t: Transition, run_id: str | None, state: MilestoneState
 def _save_reason(world: World, milestone_id: str, reason: str) -> None:
     """Keep the ledger's current reason true without a state change (no history entry)."""
     with world.ledger.unit_of_work() as s:
-        rec = s.get(MilestoneRecord, milestone_id)
-        if rec is not None:
-            rec.detail = reason
+        world.ledger.set_reason(s, milestone_id, reason)
 
 
 def _request_decision(world: World, milestone_id: str, run_id: str | None) -> str | None:
@@ -221,7 +218,7 @@ def _request_decision(world: World, milestone_id: str, run_id: str | None) -> st
     if run_id_asked is None:
         return None
     with world.ledger.unit_of_work() as s:
-        note_decision_request(world.ledger, s, milestone_id, run_id_asked, run_id)
+        world.ledger.note_decision_request(s, milestone_id, run_id_asked, run_id)
     return run_id_asked
 
 

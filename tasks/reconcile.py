@@ -53,8 +53,11 @@ class MilestoneLike(Protocol):
 class VerdictLike(Protocol):
     """The parts of ``tasks.gates.GateVerdict`` the reconciler reads."""
 
-    open: bool
-    reasons: list[str]
+    @property
+    def open(self) -> bool: ...
+
+    @property
+    def reasons(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Plain functions: :func:`status_rows` builds rows from the instances, the ledger facts and the
 gate verdicts; :func:`status_markdown` renders the ``phaseout-status`` artifact (header,
 timeline picture, table). Milestones carry no personal data; decision comments are masked
-when recorded (``flows.forms.mask_personnummer``).
+when recorded (``models.identity.scrub_identities``).
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ def _default_ledger(
     if request.node.get_closest_marker("no_ledger"):
         return
     target = get_settings().home / "ledger.sqlite"
+    get_settings.cache_clear()  # the test may still change the environment
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_ledger_template, target)
 

@@ -27,16 +27,24 @@ def http() -> Iterator[HttpReceiver]:
 
 
 @pytest.fixture
-def configured(http: HttpReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Settings: the paused rollout (the real status), a fresh ledger, one webhook for all."""
+def configured_without_ledger(
+    http: HttpReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Settings: the paused rollout (the real status), a ledger not made yet, one webhook."""
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", url)
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(PLAN_DIR / "rollout.yaml"))
     monkeypatch.setenv("SAMSA_DECOM_APPRISE_URLS", json.dumps([http.url("/all")]))
     monkeypatch.setenv("SAMSA_DECOM_UI_URL", "http://prefect.example:4200")
     get_settings.cache_clear()
-    upgrade_ledger(url)  # as `samsa-decom up` does
     return url
+
+
+@pytest.fixture
+def configured(configured_without_ledger: str) -> str:
+    """The same with a fresh ledger, made as `samsa-decom up` makes it."""
+    upgrade_ledger(configured_without_ledger)
+    return configured_without_ledger
 
 
 def _rows(url: str):  # type: ignore[no-untyped-def]
@@ -92,14 +100,14 @@ def test_flow_sends_once_links_to_its_run_and_fails_visibly_when_a_channel_is_do
 
 
 def test_cli_dry_run_prints_and_records_nothing(
-    configured: str, http: HttpReceiver, capsys: pytest.CaptureFixture[str]
+    configured_without_ledger: str, http: HttpReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["notify", "--as-of", "2026-03-02", "--dry-run"]) == 0
     printed = capsys.readouterr().out
     assert "Provkörning 2026-03-02" in printed
     assert "Nyutveckling i SAMSA upphör" in printed
     assert "[1 kanal]" in printed
-    assert not Path(configured.removeprefix("sqlite:///")).exists()
+    assert not Path(configured_without_ledger.removeprefix("sqlite:///")).exists()
     assert http.posts == []
 
 

@@ -80,6 +80,7 @@ def test_person_extract_from_the_live_database(samsa: str, tmp_path: Path,
     n_log = con.execute("select count(*) from access_log where person_id=?", (pid,)).fetchone()
     con.close()
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    upgraded(ledger_url).close()  # as `samsa-decom up` does
     out = tmp_path / "out"
     code = main(["extract", "person", "--id", identity, "--source", samsa, "--out", str(out),
                  "--ledger", ledger_url])  # fmt: skip

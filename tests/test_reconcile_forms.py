@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from flows.forms import MilestoneDecision
+from flows.extracts import ReceiptConfirmation
+from flows.forms import DecisionForm, MilestoneDecision
+from flows.integrations import ShutdownApproval, StepConfirmation
 from models.identity import scrub_identities
 
 
@@ -43,3 +45,26 @@ def test_the_form_schema_is_what_the_ui_renders() -> None:
     assert props["approver"]["title"] == "Ditt namn (godkännare)"
     assert props["approved"]["type"] == "boolean" and "comment" in props
     assert "approver" in schema["required"]
+
+
+@pytest.mark.parametrize(
+    ("cls", "name_field", "extra"),
+    [
+        (MilestoneDecision, "approver", {}),
+        (ShutdownApproval, "approver", {}),
+        (StepConfirmation, "confirmed_by", {}),
+        (ReceiptConfirmation, "confirmed_by", {"received": True}),
+    ],
+)
+def test_every_decision_form_follows_the_same_three_rules(
+    cls: type[DecisionForm], name_field: str, extra: dict[str, object]
+) -> None:
+    """One base for all four forms: a name is required and is never an identity number, and
+    the comment is masked."""
+    assert issubclass(cls, DecisionForm)
+    ok = cls(**{name_field: " Eva  Ek ", "comment": "gäller 19121212-1212", **extra})
+    assert getattr(ok, name_field) == "Eva Ek"
+    assert ok.comment == "gäller 19121212-****"
+    for bad, said in (("19121212-1212", "not an identity number"), ("  ", "name is required")):
+        with pytest.raises(ValidationError, match=said):
+            cls(**{name_field: bad, **extra})

@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,7 +38,9 @@ from models.ledger.core import (
     MilestoneEvent,
     MilestoneRecord,
 )
+from models.ledger.deliveries import DeliveryRepository
 from models.ledger.outbox import OutboxRepository
+from models.ledger.rollout import RolloutRepository
 from models.milestone import MilestoneState
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -145,6 +147,16 @@ class Ledger:
         """The notice outbox and the milestone snapshot (the notify area)."""
         return OutboxRepository(self)
 
+    @property
+    def deliveries(self) -> DeliveryRepository:
+        """Register-extract deliveries and person requests (the extracts area)."""
+        return DeliveryRepository(self)
+
+    @property
+    def rollout(self) -> RolloutRepository:
+        """The rollout stages the last sync saw (the rollout area)."""
+        return RolloutRepository(self)
+
     def __enter__(self) -> Ledger:
         return self
 
@@ -167,6 +179,12 @@ class Ledger:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only (no write lock taken); nothing it changes is kept."""
+        with Session(self.engine) as session:
+            yield session
 
     # -- audit chain --------------------------------------------------------------------
     def append_audit(
@@ -225,6 +243,38 @@ class Ledger:
             rows = session.execute(select(MilestoneRecord)).scalars().all()
             return {r.milestone_id: r for r in rows}
 
+    def awaiting_since(self) -> dict[str, datetime]:
+        """Milestone id → when it last began to await a decision (its newest move to
+        ``awaiting_approval``)."""
+        with Session(self.engine) as session:
+            q = (
+                select(MilestoneEvent.milestone_id, func.max(MilestoneEvent.at))
+                .where(MilestoneEvent.to_state == MilestoneState.awaiting_approval)
+                .group_by(MilestoneEvent.milestone_id)
+            )
+            return {mid: at for mid, at in session.execute(q).all()}
+
+    def set_reason(self, session: Session, milestone_id: str, reason: str) -> None:
+        """Keep a milestone's current reason true without a state change (no history)."""
+        rec = session.get(MilestoneRecord, milestone_id)
+        if rec is not None:
+            rec.detail = reason
+
+    def note_decision_request(
+        self, session: Session, milestone_id: str, request_run_id: str, by_run_id: str | None
+    ) -> None:
+        """Remember the flow run that asks a person about ``milestone_id`` (audited)."""
+        rec = session.get(MilestoneRecord, milestone_id, with_for_update=True)
+        if rec is None:
+            return
+        rec.flow_run_id = request_run_id
+        rec.updated_at = rec.updated_at or utcnow()
+        self.append_audit(
+            session, actor="samsa-decom", action="milestone.decision_requested",
+            subject=f"milestone:{milestone_id}",
+            details={"request_flow_run_id": request_run_id, "flow_run_id": by_run_id},
+        )
+
     def waiting_for_decision(self) -> dict[str, MilestoneRecord]:
         """The milestones waiting for a person's approval or confirmation, by id."""
         with Session(self.engine) as session:
@@ -235,8 +285,10 @@ class Ledger:
             )
             return {r.milestone_id: r for r in session.execute(q).scalars()}
 
-    def get_state(self, session: Session, milestone_id: str) -> MilestoneRecord | None:
-        return session.get(MilestoneRecord, milestone_id)
+    def get_state(
+        self, session: Session, milestone_id: str, *, for_update: bool = False
+    ) -> MilestoneRecord | None:
+        return session.get(MilestoneRecord, milestone_id, with_for_update=for_update)
 
     def set_state(
         self,
@@ -344,6 +396,21 @@ class Ledger:
     def latest_approval(self, subject: str) -> Approval | None:
         found = self.approvals(subject)
         return found[-1] if found else None
+
+    def approvals_under(self, prefix: str) -> list[Approval]:
+        """Every approval whose subject starts with ``prefix`` (e.g. ``milestone:``), oldest
+        first."""
+        with Session(self.engine) as session:
+            q = select(Approval).where(Approval.subject.like(prefix + "%")).order_by(Approval.id)
+            return list(session.execute(q).scalars().all())
+
+    def last_approval(self, session: Session, subject: str) -> Approval | None:
+        """The newest approval of ``subject``, read in ``session``'s transaction."""
+        q = (
+            select(Approval).where(Approval.subject == subject)
+            .order_by(Approval.id.desc()).limit(1)
+        )
+        return session.execute(q).scalar_one_or_none()
 
 
 def _redact(url: str) -> str:
