@@ -17,7 +17,7 @@ Every form is a :class:`DecisionForm` and follows the same three rules, whatever
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from prefect.input import RunInput
 from pydantic import AfterValidator, Field
@@ -33,22 +33,35 @@ def _name(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+def _masked(value: str) -> str:
+    return scrub_identities(value.strip())
+
+
+_NAME_RULE = AfterValidator(_name)
+_MASK_RULE = AfterValidator(_masked)
+
 #: A person's name as typed on a form: required, never an identity number.
-PersonName = Annotated[str, AfterValidator(_name)]
+PersonName = Annotated[str, _NAME_RULE]
 #: Free text whose identity-shaped runs are masked (``19121212-****``).
-MaskedComment = Annotated[str, AfterValidator(lambda v: scrub_identities(v.strip()))]
+MaskedComment = Annotated[str, _MASK_RULE]
 
 
 class DecisionForm(RunInput):
-    """The base of every decision form: a person's name field (typed :data:`PersonName`,
-    named by the subclass) and a masked ``comment``."""
+    """The base of every decision form. A subclass declares its fields in the order the UI
+    shows them; it must name the person in a :data:`PersonName` field and have a ``comment``
+    typed :data:`MaskedComment`, or it fails when it is defined (at import)."""
 
-    comment: MaskedComment = Field(
-        default="",
-        title="Kommentar",
-        description="Frivillig motivering; sparas i liggaren. Skriv inga personnummer.",
-        max_length=2000,
-    )
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        fields = cls.model_fields
+        named = [n for n, f in fields.items() if _NAME_RULE in f.metadata]
+        comment = fields.get("comment")
+        if not named or comment is None or _MASK_RULE not in comment.metadata:
+            raise TypeError(
+                f"{cls.__name__}: a decision form needs a PersonName field and a "
+                "`comment: MaskedComment`"
+            )
 
 
 class MilestoneDecision(DecisionForm):
@@ -66,4 +79,10 @@ class MilestoneDecision(DecisionForm):
         title="Klar / godkänd",
         description="Kryssa i om steget är utfört (manuellt steg) eller om du godkänner att "
         "det oåterkalleliga steget körs. Lämna tomt för att avslå eller svara 'inte klar ännu'.",
+    )
+    comment: MaskedComment = Field(
+        default="",
+        title="Kommentar",
+        description="Frivillig motivering; sparas i liggaren. Skriv inga personnummer.",
+        max_length=2000,
     )

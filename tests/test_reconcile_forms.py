@@ -68,3 +68,18 @@ def test_every_decision_form_follows_the_same_three_rules(
     for bad, said in (("19121212-1212", "not an identity number"), ("  ", "name is required")):
         with pytest.raises(ValidationError, match=said):
             cls(**{name_field: bad, **extra})
+
+
+def test_the_fields_show_in_the_forms_order_name_decision_comment() -> None:
+    assert list(MilestoneDecision.model_fields) == ["approver", "approved", "comment"]
+    assert list(ShutdownApproval.model_fields) == ["approver", "approved", "comment"]
+    assert list(StepConfirmation.model_fields) == ["confirmed_by", "done", "comment"]
+    assert list(ReceiptConfirmation.model_fields) == ["confirmed_by", "received", "comment"]
+
+
+def test_a_form_without_the_rules_fails_when_it_is_defined() -> None:
+    with pytest.raises(TypeError, match="needs a PersonName field"):
+
+        class Loose(DecisionForm):  # a plain str name and comment: refused at import
+            approver: str
+            comment: str = ""
