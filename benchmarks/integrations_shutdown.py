@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from integrations_counterpart import Counterpart  # noqa: E402
 
 from models.integrations import parse_integrations  # noqa: E402
-from models.ledger import Ledger  # noqa: E402
+from models.ledger import Ledger, upgrade_ledger  # noqa: E402
 from tasks.integrations.adapters import run_step_call  # noqa: E402
 from tasks.integrations.engine import ShutdownEngine  # noqa: E402
 from tasks.integrations.gates import GateAnswer  # noqa: E402
@@ -53,6 +53,7 @@ def catalogue_text(base: str, n: int) -> str:
 
 
 def run_engine(url: str, cat, approve: bool = True) -> float:  # type: ignore[no-untyped-def]
+    upgrade_ledger(url)
     ledger = Ledger.open(url)
     with ledger.unit_of_work() as s:
         for integ in cat.integrations:

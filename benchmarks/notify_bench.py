@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from notify_receivers import HttpReceiver  # noqa: E402
 
-from models.ledger import Ledger  # noqa: E402
-from tasks.notify import Notice, Router, deliver, enqueue  # noqa: E402
+from models.ledger import Ledger, upgrade_ledger  # noqa: E402
+from tasks.notify.channels import Router  # noqa: E402
+from tasks.notify.decide import Notice  # noqa: E402
+from tasks.notify.outbox import deliver, enqueue  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -50,6 +52,7 @@ def baseline(http: HttpReceiver, n: int) -> float:
 
 
 def through_outbox(http: HttpReceiver, url: str, n: int) -> float:
+    upgrade_ledger(url)
     ledger = Ledger.open(url)
     router = Router.from_sources([f"projektledning={http.url('/outbox')}"])
     t0 = time.perf_counter()
@@ -87,8 +90,9 @@ def drop_pg(url: str) -> None:
 
 def year_of_decisions() -> tuple[float, int]:
     from models.plan import load_plan
-    from models.settings import PLAN_DIR
-    from tasks.notify import NotifyPolicy, decide_notices, gather_views, new_snapshot
+    from models.settings import PLAN_DIR, get_settings
+    from tasks.notify.decide import NotifyPolicy, decide_notices, gather_views, new_snapshot
+    from tasks.phaseout.day import load_day
     from tasks.rollout_source import load_rollout
 
     plan = load_plan(PLAN_DIR / "samsa-phaseout.yaml")
@@ -99,7 +103,7 @@ def year_of_decisions() -> tuple[float, int]:
     t0 = time.perf_counter()
     for i in range(365):
         day = date(2026, 11, 27) + timedelta(days=i)
-        views, _ = gather_views(plan, rollout, {}, day)
+        views, _ = gather_views(load_day(get_settings(), day, plan=plan, rollout=rollout))
         keys |= {(n.key, n.tag) for n in decide_notices(views, snapshot, day, policy)}
         snapshot = new_snapshot(views, snapshot, policy)
     return time.perf_counter() - t0, len(keys)

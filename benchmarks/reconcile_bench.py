@@ -47,7 +47,7 @@ def main() -> None:
     from prefect import flow
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.actions import resolve_action
+    from flows.wiring import resolve_action
     from models.plan import load_plan
     from models.schedule import compute_schedule
     from models.settings import get_settings
@@ -73,8 +73,12 @@ def main() -> None:
         from flows.phaseout import reconcile_phaseout
 
         def use_ledger(i: int) -> None:
-            os.environ["SAMSA_DECOM_LEDGER_URL"] = f"sqlite:///{_TMP / f'ledger-{i}.sqlite'}"
+            from models.ledger import upgrade_ledger
+
+            url = f"sqlite:///{_TMP / f'ledger-{i}.sqlite'}"
+            os.environ["SAMSA_DECOM_LEDGER_URL"] = url
             get_settings.cache_clear()
+            upgrade_ledger(url)  # as `samsa-decom up` does; the timed runs only open it
 
         empty()  # warm up
         rows = [("empty Prefect flow run (baseline)", timed(lambda _i: empty(), n))]
@@ -98,7 +102,8 @@ def main() -> None:
         rows.append(("rehearsal 2028-06-01, resumed rollout", timed(rehearse, n)))
         from models.ledger import Ledger
 
-        milestones = len(Ledger.open(os.environ["SAMSA_DECOM_LEDGER_URL"]).states())
+        with Ledger.open(os.environ["SAMSA_DECOM_LEDGER_URL"]) as ledger:
+            milestones = len(ledger.states())
 
     base = rows[0][1]
     print(f"real plan: {milestones} milestone instances in the ledger; median of {n} runs\n")

@@ -6,14 +6,15 @@ The same list serves two shapes:
 * several machines (``samsa-decom deploy --pool samsa-pool``): the deployments registered on a
   process work pool, run by ``prefect worker start`` on as many machines as needed.
 
-Flows are looked up lazily by their flow name in their module, so a flow that is not in this
-checkout (or fails to import) is reported by name and reason instead of silently missing.
+The flows themselves are wired in ``flows/wiring.py`` (the composition root,
+``DEPLOYED_FLOWS``); a spec here adds what a project manager sees, matched by flow name. A
+spec whose flow is not wired (or a wiring that fails to import) is reported by name and
+reason instead of silently missing.
 Schedules are in Europe/Stockholm, so 06:00 stays 06:00 across summer time.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,7 +37,6 @@ class DeploymentSpec:
     """What a project manager sees of one deployment: name, description, schedule, tags."""
 
     flow_name: str  # the @flow(name=...), kebab-case
-    module: str  # where the flow lives, e.g. "flows.phaseout"
     description: str
     tags: tuple[str, ...]
     cron: str | None = None  # None: on demand only
@@ -64,7 +64,6 @@ class DeploymentSpec:
 SPECS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         flow_name="reconcile-phaseout",
-        module="flows.phaseout",
         description=(
             "Daily check of the whole phase-out (06:00): reads the plan, the successor's "
             "rollout and the ledger, moves dates when the rollout slips, carries out what is "
@@ -77,7 +76,6 @@ SPECS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         flow_name="confirm-milestone",
-        module="flows.phaseout",
         description=(
             "A person confirms or approves one milestone: the run waits (Suspended) until you "
             "open it, press Resume and fill in your name, your decision and a comment. "
@@ -87,7 +85,6 @@ SPECS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         flow_name="sync-rollout",
-        module="flows.rollout",
         description=(
             "Hourly check of the successor's (Millennium's) rollout: notices when a stage "
             "goes live, is paused, slips or is cancelled, records it in the ledger and "
@@ -99,7 +96,6 @@ SPECS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         flow_name="notify-milestones",
-        module="flows.milestones",
         description=(
             "Daily notices (07:00): tells each milestone's owner by email or chat what is "
             "due soon, what is overdue, which dates moved and what waits for a decision. "
@@ -110,7 +106,6 @@ SPECS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         flow_name="archive-samsa-database",
-        module="flows.archive",
         description=(
             "On demand: archives SAMSA's database as SIARD 2.2 inside an E-ARK/FGS "
             "submission package, verifies every byte against the source and records the "
@@ -120,7 +115,6 @@ SPECS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         flow_name="deliver-register-extracts",
-        module="flows.extracts",
         description=(
             "On demand: makes each organisation's extract of the records it is responsible "
             "for (a BagIt bag per organisation), delivers it and tracks the receipt."
@@ -129,7 +123,6 @@ SPECS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         flow_name="confirm-extract-receipt",
-        module="flows.extracts",
         description=(
             "On demand: a person confirms that one organisation received its register "
             "extract. The run waits (Paused) for your name and confirmation; the ledger "
@@ -139,7 +132,6 @@ SPECS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         flow_name="extract-person-register",
-        module="flows.extracts",
         description=(
             "On demand: answers one person's request for a register extract (GDPR art. 15). "
             "Give the opaque request id only, never a personnummer."
@@ -148,7 +140,6 @@ SPECS: tuple[DeploymentSpec, ...] = (
     ),
     DeploymentSpec(
         flow_name="shutdown-integrations",
-        module="flows.integrations",
         description=(
             "On demand (and started by the reconciler): shuts one of SAMSA's integrations, or "
             "all in dependency order, down step by step (announce, freeze, drain, disable, "
@@ -188,21 +179,17 @@ class DeploymentSet:
 
 
 def find_flow(s: DeploymentSpec) -> tuple[Flow[Any, Any] | None, str | None, str]:
-    """``(flow, attribute name, reason)``: the flow named ``s.flow_name`` in ``s.module``."""
-    from prefect import Flow
-
+    """``(flow, entrypoint, reason)``: the flow named ``s.flow_name`` in the composition root,
+    and its entrypoint (``flows/phaseout.py:reconcile_phaseout``)."""
     try:
-        module = importlib.import_module(s.module)
-    except ModuleNotFoundError as exc:
-        if exc.name and s.module.startswith(exc.name):
-            return None, None, f"{s.module.replace('.', '/')}.py is not in this checkout"
-        return None, None, f"{s.module} cannot be imported: {exc}"
+        from flows.wiring import DEPLOYED_FLOWS
     except Exception as exc:  # noqa: BLE001 - a broken module is reported, not hidden
-        return None, None, f"{s.module} cannot be imported: {type(exc).__name__}: {exc}"
-    for attr, value in vars(module).items():
-        if isinstance(value, Flow) and value.name == s.flow_name:
-            return value, attr, ""
-    return None, None, f"{s.module} has no flow named {s.flow_name!r}"
+        return None, None, f"flows.wiring cannot be imported: {type(exc).__name__}: {exc}"
+    for flow in DEPLOYED_FLOWS:
+        if flow.name == s.flow_name:
+            fn = flow.fn
+            return flow, f"{fn.__module__.replace('.', '/')}.py:{fn.__name__}", ""
+    return None, None, f"no flow named {s.flow_name!r} is wired in flows/wiring.py"
 
 
 def stage_live_trigger() -> Any:
@@ -249,7 +236,7 @@ def build_deployments(
     deployments: list[RunnerDeployment] = []
     missing: list[MissingFlow] = []
     for s in wanted:
-        flow, _attr, reason = find_flow(s)
+        flow, _entrypoint, reason = find_flow(s)
         if flow is None:
             missing.append(MissingFlow(s, reason))
             continue

@@ -40,10 +40,10 @@ HEADER = """\
 """
 
 
-def deployment_entry(s: DeploymentSpec, attr: str) -> dict[str, Any]:
+def deployment_entry(s: DeploymentSpec, entrypoint: str) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": DEPLOYMENT_NAME,
-        "entrypoint": f"{s.module.replace('.', '/')}.py:{attr}",
+        "entrypoint": entrypoint,
         "description": s.description,
         "tags": list(s.tags),
         "parameters": dict(s.parameters),
@@ -72,11 +72,11 @@ def render(allow_missing: bool = False) -> str:
     entries = []
     missing = []
     for s in SPECS:
-        flow, attr, reason = find_flow(s)
-        if flow is None or attr is None:
+        flow, entrypoint, reason = find_flow(s)
+        if flow is None or entrypoint is None:
             missing.append(f"{s.full_name}: {reason}")
             continue
-        entries.append(deployment_entry(s, attr))
+        entries.append(deployment_entry(s, entrypoint))
     if missing and not allow_missing:
         raise CheckFailed("cannot write prefect.yaml:\n" + "\n".join(missing))
     document = {

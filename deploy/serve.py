@@ -176,10 +176,9 @@ def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -
     )
     try:
         server.start()
-        from models.ledger import Ledger
+        from models.ledger import upgrade_ledger
 
-        ledger = Ledger.open(settings.resolved_ledger_url())
-        ledger.close()
+        upgrade_ledger(settings.resolved_ledger_url())
         if demo:
             ensure_demo_database(out.print)
         ensure_automations(out.print)

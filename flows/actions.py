@@ -1,15 +1,14 @@
-"""The action registry: which flow carries out a milestone whose ``action`` names it.
+"""The contract of a milestone action: what the reconciler hands an action, and what it
+reports back.
 
-The reconciler (``flows/phaseout.py``) looks a milestone's ``action`` up here. An action not
-listed (or ``manual``) is confirmed by a person through a Prefect form instead.
-
-Each workstream adds one line to ``_ACTIONS`` pointing at a function
-``(ActionContext) -> ActionResult``; it is imported only when first used.
+An action is a plain function ``(ActionContext) -> ActionResult`` in its area's flow module;
+``flows/wiring.py`` (the composition root) lists which action name in the plan runs which
+function. An action not listed there (or ``manual``) is confirmed by a person through a
+Prefect form instead.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,23 +39,3 @@ class ActionResult:
 
 
 Action = Callable[[ActionContext], ActionResult]
-
-# name -> "module:function"
-_ACTIONS: dict[str, str] = {
-    "archive": "flows.archive:archive_action",
-    "extracts": "flows.extracts:extracts_action",
-    "person-extracts": "flows.extracts:person_extracts_action",
-    "integration": "flows.integrations:run_integration_action",
-}
-
-
-def known_actions() -> list[str]:
-    return sorted(_ACTIONS)
-
-
-def resolve_action(name: str | None) -> Action | None:
-    """The callable for ``name``, or None when the milestone is carried out by hand."""
-    if not name or name == "manual" or name not in _ACTIONS:
-        return None
-    module_name, func_name = _ACTIONS[name].split(":")
-    return getattr(importlib.import_module(module_name), func_name)  # type: ignore[no-any-return]

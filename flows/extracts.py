@@ -18,19 +18,21 @@ from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.input import RunInput
+from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
 from flows.actions import ActionContext, ActionResult
+from flows.forms import DecisionForm, MaskedComment, PersonName
 from models.errors import CheckFailed, SamsaDecomError
+from models.identity import scrub_identities
 from models.ledger import Ledger
 from models.ledger.extracts import DeliveryState
 from models.settings import SourceUrlParameter, get_settings, refuse_password_in
-from tasks.extracts.scrub import scrub
 from tasks.private_files import keep_new_files_private
 
 
-def _ledger() -> Ledger:
+def _open_ledger() -> Ledger:
+    """This flow run's ledger (open it once per run, with ``with``)."""
     return Ledger.open(get_settings().resolved_ledger_url())
 
 
@@ -49,15 +51,15 @@ def _run_id() -> str | None:
     return str(rid) if rid else None
 
 
-@task(name="write-organisation-bags")
+@task(name="write-organisation-bags", cache_policy=NO_CACHE)
 def write_bags_task(
-    source_url: str | None, archive: str | None, out_dir: str, org: str | None
+    ledger: Ledger, source_url: str | None, archive: str | None, out_dir: str, org: str | None
 ) -> list[dict[str, Any]]:
     """Write every organisation's bag in one pass over the data and record them as produced."""
     from tasks.extracts.service import produce_org_bags
 
     bags = produce_org_bags(
-        _ledger(), Path(out_dir), source_url=_source(source_url, archive),
+        ledger, Path(out_dir), source_url=_source(source_url, archive),
         archive=Path(archive) if archive else None, org=org, flow_run_id=_run_id(),
     )  # fmt: skip
     return [
@@ -66,13 +68,13 @@ def write_bags_task(
     ]
 
 
-@task(name="deliver-bags-and-collect-receipts")
-def deliver_task(source_url: str | None, archive: str | None) -> dict[str, Any]:
+@task(name="deliver-bags-and-collect-receipts", cache_policy=NO_CACHE)
+def deliver_task(ledger: Ledger, source_url: str | None, archive: str | None) -> dict[str, Any]:
     """Deliver produced bags to the drops (atomic) and confirm receipts found there."""
     from tasks.extracts.service import default_drops, deliver_and_collect
 
     report = deliver_and_collect(
-        _ledger(), default_drops(), source_url=_source(source_url, archive),
+        ledger, default_drops(), source_url=_source(source_url, archive),
         archive=Path(archive) if archive else None,
     )  # fmt: skip
     return {
@@ -103,21 +105,22 @@ def deliver_register_extracts(
     logger = get_run_logger()
     settings = get_settings()
     target = out_dir or str(settings.resolved_extracts_dir() / "organisations")
-    bags = write_bags_task(source_url, archive, target, org)
-    logger.info("wrote %d bags with %d records", len(bags), sum(b["records"] for b in bags))
-    delivery: dict[str, Any] = {"delivered": 0, "receipts": 0, "problems": []}
-    if deliver:
-        delivery = deliver_task(source_url, archive)
-        logger.info(
-            "delivered %d bags, %d receipts confirmed", delivery["delivered"], delivery["receipts"]
-        )
-        for problem in delivery["problems"]:
-            logger.warning("receipt problem: %s", problem)
-    _deliveries_artifact()
+    with _open_ledger() as ledger:
+        bags = write_bags_task(ledger, source_url, archive, target, org)
+        logger.info("wrote %d bags with %d records", len(bags),
+                    sum(b["records"] for b in bags))
+        delivery: dict[str, Any] = {"delivered": 0, "receipts": 0, "problems": []}
+        if deliver:
+            delivery = deliver_task(ledger, source_url, archive)
+            logger.info("delivered %d bags, %d receipts confirmed", delivery["delivered"],
+                        delivery["receipts"])
+            for problem in delivery["problems"]:
+                logger.warning("receipt problem: %s", problem)
+        _deliveries_artifact(ledger)
     return {"bags": len(bags), "records": sum(b["records"] for b in bags), **delivery}
 
 
-def _deliveries_artifact() -> None:
+def _deliveries_artifact(ledger: Ledger) -> None:
     from tasks.extracts.delivery import current_deliveries
 
     rows = [
@@ -129,7 +132,7 @@ def _deliveries_artifact() -> None:
             "delivered": d.delivered_at.strftime("%Y-%m-%d %H:%M") if d.delivered_at else "",
             "receipt": f"{d.receipt_by} ({d.receipt_via})" if d.receipt_by else "",
         }
-        for oid, d in sorted(current_deliveries(_ledger()).items())
+        for oid, d in sorted(current_deliveries(ledger).items())
     ]
     create_table_artifact(
         key="register-extracts",
@@ -138,10 +141,10 @@ def _deliveries_artifact() -> None:
     )
 
 
-class ReceiptConfirmation(RunInput):
+class ReceiptConfirmation(DecisionForm):
     """Confirmation that an organisation received its register-extract bag."""
 
-    confirmed_by: str = Field(
+    confirmed_by: PersonName = Field(
         title="Ditt namn",
         description="Namnet som skrivs i liggaren som den som bekräftar mottagandet.",
         min_length=1,
@@ -151,7 +154,7 @@ class ReceiptConfirmation(RunInput):
         title="Organisationen har tagit emot paketet",
         description="Kryssa i när mottagaren har bekräftat att paketet kommit fram och är läsbart.",
     )
-    comment: str = Field(default="", title="Kommentar", max_length=2000)
+    comment: MaskedComment = Field(default="", title="Kommentar", max_length=2000)
 
 
 @flow(name="confirm-extract-receipt")
@@ -161,11 +164,15 @@ def confirm_extract_receipt(org: str, timeout_seconds: int = 3600) -> str:
     The run pauses with a form (Resume in the UI) showing the bag's checksum; the name given
     is recorded in the ledger as the one who confirmed.
     """
+    with _open_ledger() as ledger:
+        return _confirm_receipt(ledger, org, timeout_seconds)
+
+
+def _confirm_receipt(ledger: Ledger, org: str, timeout_seconds: int) -> str:
     from prefect.flow_runs import pause_flow_run
 
     from tasks.extracts.delivery import confirm_receipt, current_deliveries
 
-    ledger = _ledger()
     row = current_deliveries(ledger).get(org)
     if row is None:
         raise CheckFailed(f"no bag has been produced for organisation {org}")
@@ -187,23 +194,24 @@ def confirm_extract_receipt(org: str, timeout_seconds: int = 3600) -> str:
     if not answer.received:
         return "not confirmed: the form said the bag has not been received"
     confirm_receipt(
-        ledger, row.sha256, by=answer.confirmed_by, via="form", comment=scrub(answer.comment)
+        ledger, row.sha256, by=answer.confirmed_by, via="form", comment=answer.comment
     )
     get_run_logger().info("receipt for organisation %s confirmed", org)
     return f"confirmed by {answer.confirmed_by}"
 
 
-@task(name="answer-person-request")
-def answer_request_task(request_id: str) -> dict[str, Any]:
+@task(name="answer-person-request", cache_policy=NO_CACHE)
+def answer_request_task(ledger: Ledger, request_id: str) -> dict[str, Any]:
     """Answer one registered request (identity read from the ledger, never from Prefect)."""
     from tasks.extracts.service import answer_request
 
     try:
-        answer = answer_request(_ledger(), request_id)
+        answer = answer_request(ledger, request_id)
     except SamsaDecomError as exc:
-        raise type(exc)(scrub(str(exc))) from None
+        raise type(exc)(scrub_identities(str(exc))) from None
     except Exception as exc:  # noqa: BLE001 - a foreign message may hold personal data
-        raise CheckFailed(f"extract failed: {type(exc).__name__}: {scrub(str(exc))}") from None
+        said = scrub_identities(str(exc))
+        raise CheckFailed(f"extract failed: {type(exc).__name__}: {said}") from None
     return {
         "source": answer.source,
         "found": answer.found,
@@ -231,7 +239,8 @@ def extract_person_register(request_id: RequestId) -> dict[str, Any]:
     """
     keep_new_files_private()
     rid = str(request_id)
-    result = answer_request_task(rid)
+    with _open_ledger() as ledger:
+        result = answer_request_task(ledger, rid)
     counts = ", ".join(f"{k}: {v}" for k, v in result["counts"].items())
     get_run_logger().info("request %s answered from %s (%s)", rid, result["source"], counts)
     create_markdown_artifact(
@@ -276,15 +285,15 @@ def extracts_action(ctx: ActionContext) -> ActionResult:
             summary=f"Genrepetition: {len(bags)} paket skrivna, inget levererat.",
             details={"bags": len(bags), "records": sum(b.records for b in bags)},
         )
-    ledger = Ledger.open(ctx.ledger_url)
-    if not current_deliveries(ledger) or ctx.params.get("refresh"):
-        deliver_register_extracts(
-            source_url=ctx.params.get("source_url"), archive=ctx.params.get("archive")
-        )
-    else:
-        scan_receipts(ledger)
-    waiting = awaiting_receipt(ledger)
-    total = len(current_deliveries(ledger))
+    with Ledger.open(ctx.ledger_url) as ledger:
+        if not current_deliveries(ledger) or ctx.params.get("refresh"):
+            deliver_register_extracts(
+                source_url=ctx.params.get("source_url"), archive=ctx.params.get("archive")
+            )
+        else:
+            scan_receipts(ledger)
+        waiting = awaiting_receipt(ledger)
+        total = len(current_deliveries(ledger))
     if waiting:
         return ActionResult(
             done=False,
@@ -304,27 +313,14 @@ def person_extracts_action(ctx: ActionContext) -> ActionResult:
     ``SAMSA_DECOM_EXTRACT_PERSON_SOURCE=archive`` or SAMSA switched off it is answered from
     the archive). In a rehearsal nothing is answered.
     """
-    from sqlalchemy import func, select
-
-    from models.ledger.extracts import PersonRequest, RequestState
-
-    ledger = Ledger.open(ctx.ledger_url)
-    with ledger.unit_of_work() as s:
-        open_ids = list(
-            s.execute(
-                select(PersonRequest.request_id)
-                .where(PersonRequest.state == RequestState.registered)
-                .order_by(PersonRequest.deadline)
-            ).scalars()
-        )
-    if ctx.rehearse:
-        return ActionResult(done=True, summary=f"Genrepetition: {len(open_ids)} öppna begäranden.")
-    for request_id in open_ids:
-        extract_person_register(UUID(request_id))
-    with ledger.unit_of_work() as s:
-        from_archive = s.execute(
-            select(func.count()).where(PersonRequest.answered_from == "archive")
-        ).scalar_one()
+    with Ledger.open(ctx.ledger_url) as ledger:
+        open_ids = [r.request_id for r in ledger.deliveries.open_requests()]
+        if ctx.rehearse:
+            return ActionResult(done=True,
+                                summary=f"Genrepetition: {len(open_ids)} öppna begäranden.")
+        for request_id in open_ids:
+            extract_person_register(UUID(request_id))
+        from_archive = ledger.deliveries.answered_from_archive()
     summary = f"{len(open_ids)} begäranden besvarade nu; {from_archive} totalt ur arkivet."
     if not from_archive:
         return ActionResult(

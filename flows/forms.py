@@ -2,30 +2,73 @@
 
 Prefect renders a paused run's form from the model's JSON schema (the "Resume" button in the
 UI), so field titles and descriptions here are what a project manager reads. Open-source
-Prefect records nobody's identity, so the approver types their name: that name is what the
+Prefect records nobody's identity, so the person types their name: that name is what the
 ledger keeps as the approver.
+
+Every form is a :class:`DecisionForm` and follows the same three rules, whatever it decides
+(a milestone, an integration's step, an extract's receipt):
+
+1. the person's name is required and is a name: a field typed :data:`PersonName` refuses
+   anything shaped like an identity number (:func:`models.identity.person_name`);
+2. the free-text ``comment`` (:data:`MaskedComment`) has every identity-shaped run masked
+   before anyone reads it (:func:`models.identity.scrub_identities`);
+3. refusing is always an answer, and is recorded too.
 """
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from prefect.input import RunInput
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
-from models.identity import IDENTITY_LIKE, scrub_identities
-
-
-def mask_personnummer(text: str) -> str:
-    """``text`` with anything shaped like a personnummer masked: ``19121212-1212`` →
-    ``19121212-****``. Comments end up in the ledger and in artifacts, so nobody can paste
-    one there by mistake."""
-    return scrub_identities(text)
+from models.errors import InputError
+from models.identity import person_name, scrub_identities
 
 
-class MilestoneDecision(RunInput):
+def _name(value: str) -> str:
+    try:
+        return person_name(value)
+    except InputError as exc:  # pydantic reports a ValueError as the field's problem
+        raise ValueError(str(exc)) from None
+
+
+def _masked(value: str) -> str:
+    return scrub_identities(value.strip())
+
+
+_NAME_RULE = AfterValidator(_name)
+_MASK_RULE = AfterValidator(_masked)
+
+#: A person's name as typed on a form: required, never an identity number.
+PersonName = Annotated[str, _NAME_RULE]
+#: Free text whose identity-shaped runs are masked (``19121212-****``).
+MaskedComment = Annotated[str, _MASK_RULE]
+
+
+class DecisionForm(RunInput):
+    """The base of every decision form. A subclass declares its fields in the order the UI
+    shows them; it must name the person in a :data:`PersonName` field and have a ``comment``
+    typed :data:`MaskedComment`, or it fails when it is defined (at import)."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        fields = cls.model_fields
+        named = [n for n, f in fields.items() if _NAME_RULE in f.metadata]
+        comment = fields.get("comment")
+        if not named or comment is None or _MASK_RULE not in comment.metadata:
+            raise TypeError(
+                f"{cls.__name__}: a decision form needs a PersonName field and a "
+                "`comment: MaskedComment`"
+            )
+
+
+class MilestoneDecision(DecisionForm):
     """A person's decision on one milestone: confirm a manual step, or approve an irreversible
     one. Refusing is always allowed and is recorded too."""
 
-    approver: str = Field(
+    approver: PersonName = Field(
         title="Ditt namn (godkännare)",
         description="Namnet som skrivs i liggaren som den som beslutade.",
         min_length=1,
@@ -37,24 +80,9 @@ class MilestoneDecision(RunInput):
         description="Kryssa i om steget är utfört (manuellt steg) eller om du godkänner att "
         "det oåterkalleliga steget körs. Lämna tomt för att avslå eller svara 'inte klar ännu'.",
     )
-    comment: str = Field(
+    comment: MaskedComment = Field(
         default="",
         title="Kommentar",
         description="Frivillig motivering; sparas i liggaren. Skriv inga personnummer.",
         max_length=2000,
     )
-
-    @field_validator("approver")
-    @classmethod
-    def _approver_is_a_name(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("godkännarens namn saknas (approver name is required)")
-        if IDENTITY_LIKE.search(value):
-            raise ValueError("skriv ditt namn, inte ett personnummer")
-        return value
-
-    @field_validator("comment")
-    @classmethod
-    def _comment_without_personnummer(cls, value: str) -> str:
-        return mask_personnummer(value.strip())

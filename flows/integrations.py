@@ -20,9 +20,11 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from flows.actions import ActionContext, ActionResult
+from flows.decisions import start_decision_run
+from flows.forms import DecisionForm, MaskedComment, PersonName
 from models import clock
 from models.integrations import Catalogue, Integration, Step, StepCall, load_integrations
 from models.ledger import Ledger
@@ -37,10 +39,10 @@ from tasks.integrations.report import IntegrationReport
 ARTIFACT_KEY = "integrations-shutdown"
 
 
-class ShutdownApproval(RunInput):
+class ShutdownApproval(DecisionForm):
     """Approval of an integration's point of no return (it cannot be undone)."""
 
-    approver: str = Field(
+    approver: PersonName = Field(
         title="Ditt namn (godkännare)", description="Your full name; it is recorded in the ledger."
     )
     approved: bool = Field(
@@ -48,24 +50,17 @@ class ShutdownApproval(RunInput):
         title="Godkänd",
         description="Tick to approve the step that cannot be undone; leave empty to refuse.",
     )
-    comment: str = Field(
+    comment: MaskedComment = Field(
         default="",
         title="Kommentar",
         description="Why (recorded with the decision). No personnummer.",
     )
 
-    @field_validator("approver")
-    @classmethod
-    def _named(cls, v: str) -> str:
-        if len(v.strip()) < 2:
-            raise ValueError("give your name")
-        return v.strip()
 
-
-class StepConfirmation(RunInput):
+class StepConfirmation(DecisionForm):
     """A person confirms a manual shutdown step (e.g. the counterpart was told)."""
 
-    confirmed_by: str = Field(
+    confirmed_by: PersonName = Field(
         title="Ditt namn", description="Your full name; it is recorded in the ledger."
     )
     done: bool = Field(
@@ -74,18 +69,11 @@ class StepConfirmation(RunInput):
         description="Done? Untick if it could not be done (the step fails and "
         "the reversible steps before it are undone).",
     )
-    comment: str = Field(
+    comment: MaskedComment = Field(
         default="",
         title="Kommentar",
         description="What was done (e.g. a ticket number), or why not.",
     )
-
-    @field_validator("confirmed_by")
-    @classmethod
-    def _named(cls, v: str) -> str:
-        if len(v.strip()) < 2:
-            raise ValueError("give your name")
-        return v.strip()
 
 
 @task(name="shutdown-step", cache_policy=NO_CACHE, task_run_name="{purpose}-{label}")
@@ -222,24 +210,24 @@ def shutdown_integrations(
     as_of = as_of or clock.today(settings.timezone)
     catalogue = load_integrations(settings.integrations_path)
     gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
-    ledger = Ledger.open(settings.resolved_ledger_url())
     hooks = PrefectHooks(
         catalogue,
         gates,
         timeout=settings.integration_approval_timeout_seconds,
         poll_interval=settings.approval_poll_seconds,
     )
-    engine = ShutdownEngine(
-        catalogue,
-        ledger,
-        hooks,
-        flow_run_id=str(flow_run.get_id()),
-        source_url=settings.resolved_source_url(),
-    )
-    if integration:
-        reports = [engine.run_one(integration, as_of=as_of, rehearse=rehearse)]
-    else:
-        reports = engine.run_all(as_of=as_of, rehearse=rehearse)
+    with Ledger.open(settings.resolved_ledger_url()) as ledger:
+        engine = ShutdownEngine(
+            catalogue,
+            ledger,
+            hooks,
+            flow_run_id=str(flow_run.get_id()),
+            source_url=settings.resolved_source_url(),
+        )
+        if integration:
+            reports = [engine.run_one(integration, as_of=as_of, rehearse=rehearse)]
+        else:
+            reports = engine.run_all(as_of=as_of, rehearse=rehearse)
     for r in reports:
         logger.info(
             "%s: %s%s",
@@ -327,16 +315,16 @@ def run_integration_action(ctx: ActionContext) -> ActionResult:
     settings = get_settings()
     catalogue = load_integrations(settings.integrations_path)
     gates = PlanGates(settings.plan_path, settings.rollout_source, settings.language)
-    ledger = Ledger.open(ctx.ledger_url)
     hooks = PlainHooks(catalogue, settings.resolved_source_url(), gates)
-    engine = ShutdownEngine(
-        catalogue,
-        ledger,
-        hooks,
-        flow_run_id=ctx.flow_run_id,
-        source_url=settings.resolved_source_url(),
-    )
-    r = engine.run_one(name, as_of=ctx.as_of, rehearse=ctx.rehearse)
+    with Ledger.open(ctx.ledger_url) as ledger:
+        engine = ShutdownEngine(
+            catalogue,
+            ledger,
+            hooks,
+            flow_run_id=ctx.flow_run_id,
+            source_url=settings.resolved_source_url(),
+        )
+        r = engine.run_one(name, as_of=ctx.as_of, rehearse=ctx.rehearse)
     details = report_dict(r)
     if ctx.rehearse:
         return ActionResult(
@@ -362,7 +350,6 @@ def run_integration_action(ctx: ActionContext) -> ActionResult:
 
 
 DEPLOYMENT = "shutdown-integrations/samsa"
-_OPEN_STATES = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED")
 
 
 def _needs_person(r: IntegrationReport) -> bool:
@@ -390,48 +377,7 @@ def request_decision_run(integration: str, deployment: str = DEPLOYMENT) -> str 
     """Start a run of ``shutdown-integrations`` for ``integration`` so its form waits in the UI
     (the reconciler cannot show one itself), unless such a run is already open. Returns the
     new run's id, or None when one was open or the deployment cannot be reached."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-    from prefect.deployments import run_deployment
-
-    logger = _logger()
-    flow_name, _, deployment_name = deployment.partition("/")
-    try:
-        with get_client(sync_client=True) as client:
-            open_runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(
-                        type=FlowRunFilterStateType(any_=[StateType(s) for s in _OPEN_STATES])
-                    )
-                ),
-                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
-                deployment_filter=DeploymentFilter(
-                    name=DeploymentFilterName(any_=[deployment_name])
-                ),
-            )
-        if any((fr.parameters or {}).get("integration") == integration for fr in open_runs):
-            return None
-        run: Any = run_deployment(
-            deployment,
-            parameters={"integration": integration},
-            timeout=0,
-            flow_run_name=f"beslut-{integration}",
-            as_subflow=False,
-        )
-    except Exception as exc:  # noqa: BLE001 - a missing deployment must not stop the day
-        logger.warning("cannot start %s for %s: %s", deployment, integration, exc)
-        return None
-    logger.info("%s waits for a person: form in run %s of %s", integration, run.id, flow_name)
-    return str(run.id)
+    return start_decision_run(deployment, {"integration": integration}, f"beslut-{integration}")
 
 
 if __name__ == "__main__":  # pragma: no cover - one local rehearsal of everything

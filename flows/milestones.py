@@ -21,7 +21,7 @@ from prefect.artifacts import create_markdown_artifact
 from models.clock import today as clock_today
 from models.errors import CheckFailed
 from models.settings import get_settings
-from tasks.notify import NotifyRun, run_notifications
+from tasks.notify.run import NotifyRun, run_notifications
 
 ARTIFACT_KEY = "notify-milestones"
 
@@ -33,8 +33,11 @@ def decide_and_send(
     """Decide today's notices, record them in the outbox and send what is outstanding.
 
     Not retried by Prefect: the outbox itself retries failed notices on the next run."""
+    from flows.wiring import DEADLINE_PROVIDERS  # the composition root imports this module
+
     return run_notifications(
-        get_settings(), as_of, dry_run=dry_run, digest=digest, flow_run_id=flow_run_id
+        get_settings(), as_of, dry_run=dry_run, digest=digest, flow_run_id=flow_run_id,
+        providers=DEADLINE_PROVIDERS,
     )
 
 

@@ -18,34 +18,34 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.actions import ActionContext, ActionResult, resolve_action
-from flows.forms import MilestoneDecision, mask_personnummer
+from flows.actions import ActionContext, ActionResult
+from flows.decisions import start_decision_run
+from flows.forms import MilestoneDecision
 from models.clock import today as clock_today
 from models.errors import CheckFailed, InputError
-from models.ledger import Ledger, MilestoneRecord, MilestoneState
+from models.identity import scrub_identities
+from models.ledger import Ledger
+from models.milestone import MilestoneState
 from models.plan import Plan, load_plan
-from models.rollout import Rollout
-from models.schedule import Schedule, completion_days, compute_schedule
+from models.schedule import Schedule
 from models.settings import Settings, get_settings
-from tasks.gates import evaluate_gate
+from tasks.gates import GateVerdict, evaluate_gate
 from tasks.ledger_view import (
     decision_awaited,
-    note_decision_request,
     read_facts,
-    record_decision,
 )
+from tasks.phaseout.day import Day, load_day
+from tasks.phaseout.decide import decide_milestone
 from tasks.reconcile import (
     Facts,
     Instance,
     Transition,
     build_instances,
     decide,
-    decision_kind,
     expand_dependencies,
     settle,
 )
@@ -66,50 +66,62 @@ def _today(settings: Settings) -> date:
 
 
 def _has_action(name: str) -> bool:
+    from flows.wiring import resolve_action  # the composition root imports this module
+
     return resolve_action(name) is not None
 
 
 @dataclass
 class World:
-    """Everything the reconciler reads at the start of a run."""
+    """What the reconciler works on during a run: the day's state and the open ledger."""
 
     settings: Settings
-    as_of: date
-    plan: Plan
-    rollout: Rollout
     ledger: Ledger
-    verdicts: dict[str, Any]
-    schedule: Schedule = field(init=False)
+    day: Day
     instances: list[Instance] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.instances = self._instances()
+
+    @property
+    def as_of(self) -> date:
+        return self.day.as_of
+
+    @property
+    def plan(self) -> Plan:
+        return self.day.plan
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.day.schedule
+
+    @property
+    def verdicts(self) -> Mapping[str, GateVerdict]:
+        return self.day.milestone_gates
 
     def refresh(self) -> None:
         """Dates and instances again, with the completion dates the ledger now holds
         (``after X + 14d`` counts from X's real completion)."""
-        records = self.ledger.states()
-        done = completion_days(records, self.settings.timezone, self.as_of)
-        self.schedule = compute_schedule(self.plan, self.rollout, self.as_of, done_dates=done)
-        states = {k: r.state for k, r in records.items()}
-        self.instances = expand_dependencies(build_instances(
-            self.plan.milestones, self.schedule.due, self.schedule.occurrences, self.as_of,
-            done, states,
+        self.day = self.day.with_records(self.ledger.states())
+        self.instances = self._instances()
+
+    def _instances(self) -> list[Instance]:
+        day = self.day
+        return expand_dependencies(build_instances(
+            day.plan.milestones, day.schedule.due, day.schedule.occurrences, day.as_of,
+            dict(day.completed), day.states,
         ))
 
 
-def _load_world(
-    as_of: date | None, plan_path: str | None, rollout_source: str | None
-) -> World:
+def _load_world(ledger: Ledger, as_of: date | None, plan_path: str | None,
+                rollout_source: str | None) -> World:
     settings = get_settings()
-    day = as_of or _today(settings)
-    plan = load_plan(Path(plan_path) if plan_path else settings.plan_path)
-    rollout = load_rollout(rollout_source or settings.rollout_source)
-    ledger = Ledger.open(settings.resolved_ledger_url())
-    verdicts = {
-        m.id: evaluate_gate(plan.gate_for(m), rollout, day, lang=settings.language)
-        for m in plan.milestones
-    }
-    world = World(settings, day, plan, rollout, ledger, verdicts)
-    world.refresh()
-    return world
+    day = load_day(
+        settings, as_of, ledger=ledger,
+        plan=load_plan(Path(plan_path)) if plan_path else None,
+        rollout=load_rollout(rollout_source) if rollout_source else None,
+    )
+    return World(settings, ledger, day)
 
 
 def _flow_run_id() -> str | None:
@@ -128,6 +140,8 @@ def _under_deployment() -> bool:
 @task(name="run-milestone-action", task_run_name="åtgärd-{ctx.milestone_id}")
 def run_milestone_action(ctx: ActionContext, action_name: str) -> ActionResult:
     """Carry out one milestone's registered action (idempotent by contract)."""
+    from flows.wiring import resolve_action  # the composition root imports this module
+
     action = resolve_action(action_name)
     if action is None:  # pragma: no cover - guarded by the decision
         raise InputError(f"no action registered as {action_name!r}")
@@ -186,9 +200,7 @@ def _save(world: World, t: Transition, run_id: str | None, state: MilestoneState
 def _save_reason(world: World, milestone_id: str, reason: str) -> None:
     """Keep the ledger's current reason true without a state change (no history entry)."""
     with world.ledger.unit_of_work() as s:
-        rec = s.get(MilestoneRecord, milestone_id)
-        if rec is not None:
-            rec.detail = reason
+        world.ledger.set_reason(s, milestone_id, reason)
 
 
 def _request_decision(world: World, milestone_id: str, run_id: str | None) -> str | None:
@@ -201,34 +213,13 @@ def _request_decision(world: World, milestone_id: str, run_id: str | None) -> st
             milestone_id, milestone_id, milestone_id,
         )
         return None
-    from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
-
-    rec = world.ledger.states().get(milestone_id)
-    if rec is not None and rec.flow_run_id:
-        try:
-            with get_client(sync_client=True) as client:
-                earlier = client.read_flow_run(UUID(rec.flow_run_id))
-            open_request = (
-                (earlier.parameters or {}).get("milestone_id") == milestone_id
-                and earlier.state is not None and not earlier.state.is_final()
-            )
-        except Exception:  # noqa: BLE001 - an unknown run is not an open request
-            open_request = False
-        if open_request:
-            return None
-    try:
-        fr: Any = run_deployment(
-            CONFIRM_DEPLOYMENT, parameters={"milestone_id": milestone_id}, timeout=0,
-            flow_run_name=f"bekräfta-{milestone_id}",
-            as_subflow=False,  # a subflow could not suspend while it waits for the person
-        )
-    except Exception as exc:  # noqa: BLE001 - a missing deployment must not stop the day
-        logger.warning("Kunde inte begära beslut för %s: %s", milestone_id, exc)
+    run_id_asked = start_decision_run(CONFIRM_DEPLOYMENT, {"milestone_id": milestone_id},
+                                      f"bekräfta-{milestone_id}")
+    if run_id_asked is None:
         return None
     with world.ledger.unit_of_work() as s:
-        note_decision_request(world.ledger, s, milestone_id, str(fr.id), run_id)
-    return str(fr.id)
+        world.ledger.note_decision_request(s, milestone_id, run_id_asked, run_id)
+    return run_id_asked
 
 
 def _run_action(world: World, inst: Instance, run_id: str | None) -> ActionResult:
@@ -253,7 +244,7 @@ def _reconcile(world: World, report: RunReport) -> None:
 
     def apply(t: Transition) -> MilestoneState:
         nonlocal acted
-        if t.run_action and t.milestone_id in ran:  # once per run (waiting or failed)
+        if t.starts_action and t.milestone_id in ran:  # once per run (waiting or failed)
             return t.from_state or t.to_state
         state = t.to_state
         if t.only_reason:
@@ -264,12 +255,12 @@ def _reconcile(world: World, report: RunReport) -> None:
             acted += 1
             report.changes.append(f"{t.milestone_id}: {t.to_state.value}")
             logger.info("%s → %s (%s)", t.milestone_id, t.to_state.value, t.reason)
-        elif t.changes_state and t.run_action:
+        elif t.changes_state and t.starts_action:
             # another run saved it `running` since we read the ledger: that run acts on it
             ran.add(t.milestone_id)
             logger.warning("%s startades av en annan körning; hoppar över.", t.milestone_id)
             return MilestoneState.running
-        if t.run_action:
+        if t.starts_action:
             acted += 1
             ran.add(t.milestone_id)
             state = _act(world, by_id[t.milestone_id], t, run_id, report)
@@ -299,7 +290,7 @@ def _act(world: World, inst: Instance, t: Transition, run_id: str | None,
     logger = get_run_logger()
     report.started.append(inst.id)
     result = _run_action(world, inst, run_id)
-    summary = mask_personnummer(result.summary)
+    summary = scrub_identities(result.summary)
     if result.done:
         _save(world, t, run_id, MilestoneState.done, summary or "klar")
         report.done.append(inst.id)
@@ -366,8 +357,12 @@ def reconcile_phaseout(
       written to the ledger and no action runs.
     - `plan_path`, `rollout_source`: override the configured plan file and rollout source.
     """
+    with Ledger.open(get_settings().resolved_ledger_url()) as ledger:
+        return _reconcile_day(_load_world(ledger, as_of, plan_path, rollout_source), rehearse)
+
+
+def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
     logger = get_run_logger()
-    world = _load_world(as_of, plan_path, rollout_source)
     report = RunReport(as_of=str(world.as_of), rehearse=rehearse)
     notes = list(world.schedule.transition_reasons)
     if rehearse:
@@ -375,7 +370,7 @@ def reconcile_phaseout(
                         world.as_of, _has_action)
         for t in result.transitions:
             report.changes.append(f"{t.milestone_id}: {t.to_state.value}")
-            if t.run_action:
+            if t.starts_action:
                 report.started.append(t.milestone_id)
             logger.info("[repetition] %s → %s (%s)", t.milestone_id, t.to_state.value,
                         t.reason)
@@ -464,34 +459,30 @@ def confirm_milestone(milestone_id: str) -> str:
         m = plan.milestone(base_id)
     except KeyError as exc:
         raise InputError(str(exc.args[0])) from None
-    ledger = Ledger.open(settings.resolved_ledger_url())
-    why_not = decision_awaited(ledger, milestone_id)
-    if why_not is not None:
-        logger.info("Inget beslut väntar: %s", why_not)
-        return why_not
-    rec = ledger.states()[milestone_id]
-    rollout = load_rollout(settings.rollout_source)
-    today = _today(settings)
-    verdict = evaluate_gate(plan.gate_for(m), rollout, today, lang=settings.language)
-    manual = not _has_action(m.action)
-    form = MilestoneDecision.with_initial_data(
-        description=decision_description(plan, milestone_id, verdict, rec.detail,
-                                         m.irreversible, manual, rec.due),
-    )
-    decision = _wait_for_decision(form, settings)
-    # the gate is evaluated again now: a decision given days later meets today's rollout
-    rollout = load_rollout(settings.rollout_source)
-    verdict = evaluate_gate(plan.gate_for(m), rollout, _today(settings), lang=settings.language)
-    recorded = record_decision(
-        ledger, milestone_id=milestone_id, kind=decision_kind(m),
-        approver=decision.approver, approved=decision.approved, comment=decision.comment,
-        manual=manual, gate_open=verdict.open,
-        flow_run_id=_flow_run_id(),
-    )
-    outcome = recorded.new_state.value if recorded.new_state else "väntar på reconcilern"
-    logger.info("Beslut om %s registrerat (%s, %s): %s", milestone_id, recorded.kind,
-                "ja" if decision.approved else "nej", outcome)
-    return f"{milestone_id}: {'godkänt' if decision.approved else 'ej godkänt'} → {outcome}"
+    with Ledger.open(settings.resolved_ledger_url()) as ledger:
+        why_not = decision_awaited(ledger, milestone_id)
+        if why_not is not None:
+            logger.info("Inget beslut väntar: %s", why_not)
+            return why_not
+        rec = ledger.states()[milestone_id]
+        rollout = load_rollout(settings.rollout_source)
+        verdict = evaluate_gate(plan.gate_for(m), rollout, _today(settings),
+                                lang=settings.language)
+        form = MilestoneDecision.with_initial_data(
+            description=decision_description(plan, milestone_id, verdict, rec.detail,
+                                             m.irreversible, not _has_action(m.action),
+                                             rec.due),
+        )
+        decision = _wait_for_decision(form, settings)
+        decided = decide_milestone(
+            settings, ledger, plan, milestone_id=milestone_id, approver=decision.approver,
+            approved=decision.approved, comment=decision.comment, has_action=_has_action,
+            flow_run_id=_flow_run_id(),
+        )
+    outcome = decided.new_state.value if decided.new_state else "väntar på reconcilern"
+    logger.info("Beslut om %s registrerat (%s, %s): %s", milestone_id, decided.kind,
+                "ja" if decided.approved else "nej", outcome)
+    return f"{milestone_id}: {'godkänt' if decided.approved else 'ej godkänt'} → {outcome}"
 
 
 if __name__ == "__main__":  # pragma: no cover - a local rehearsal

@@ -109,13 +109,34 @@ IDENTITY_LIKE = re.compile(
 )
 
 
-def scrub_identities(text: str) -> str:
-    """``text`` with every identity-shaped run masked (``19121212-1212`` → ``19121212-****``).
+def scrub_identities(text: str, *, limit: int | None = None) -> str:
+    """``text`` with every identity-shaped run masked (``19121212-1212`` → ``19121212-****``),
+    cut to ``limit`` characters (ending in ``…``) when given.
 
     The one place that keeps identities out of free text that may reach a log, an artifact, a
     notice, the ledger or an exception (form comments, program output, error messages).
     """
-    return IDENTITY_LIKE.sub(lambda m: f"{m.group(1)}-****", text)
+    text = IDENTITY_LIKE.sub(lambda m: f"{m.group(1)}-****", text)
+    if limit is not None and len(text) > limit:
+        return text[: limit - 1] + "…"
+    return text
+
+
+def person_name(raw: str) -> str:
+    """A person's name as the ledger keeps it (whitespace collapsed); raise
+    :class:`InputError` when it is empty or holds anything shaped like an identity number.
+
+    The one rule for every approver and confirmer, in the UI's forms and on the CLI: the
+    ledger records names, never personnummer."""
+    name = " ".join((raw or "").split())
+    if not name:
+        raise InputError("approver: your name is required (godkännarens namn saknas)")
+    if IDENTITY_LIKE.search(name):
+        raise InputError(
+            "approver: write your name, not an identity number (skriv ditt namn, inte ett "
+            "personnummer)"
+        )
+    return name
 
 
 def _valid_date(y: int, m: int, d: int) -> bool:

@@ -186,8 +186,11 @@ def _occurrences(start: date, end: date, day: int) -> list[date]:
 class _Recorded(Protocol):
     """What :func:`completion_days` needs of a ledger milestone record."""
 
-    state: Any
-    updated_at: datetime | None
+    @property
+    def state(self) -> Any: ...
+
+    @property
+    def updated_at(self) -> datetime | None: ...
 
 
 def completion_day(record: _Recorded, zone: str) -> date | None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.errors import InputError
-from models.ledger import Approval, Ledger, MilestoneEvent, MilestoneRecord, MilestoneState
-from models.ledger.base import utcnow
+from models.identity import person_name
+from models.ledger import Approval, Ledger
+from models.milestone import MilestoneState
 from tasks.reconcile import Decision, Facts, subject_of
 
 _PREFIX = "milestone:"
@@ -28,26 +28,16 @@ def aware(at: datetime) -> datetime:
 
 def read_facts(ledger: Ledger) -> dict[str, Facts]:
     """What the ledger knows about every milestone instance, keyed by ledger id."""
-    with Session(ledger.engine) as s:
-        records = s.execute(select(MilestoneRecord)).scalars().all()
-        awaiting = dict(
-            s.execute(
-                select(MilestoneEvent.milestone_id, func.max(MilestoneEvent.at))
-                .where(MilestoneEvent.to_state == MilestoneState.awaiting_approval)
-                .group_by(MilestoneEvent.milestone_id)
-            ).all()
-        )
-        approvals = s.execute(
-            select(Approval).where(Approval.subject.like(_PREFIX + "%")).order_by(Approval.id)
-        ).scalars().all()
+    records = ledger.states()
+    awaiting = ledger.awaiting_since()
     newest: dict[str, Approval] = {}
-    for a in approvals:
+    for a in ledger.approvals_under(_PREFIX):
         mid = a.subject[len(_PREFIX):]
         since = awaiting.get(mid)
         if since is not None and aware(a.at) >= aware(since):
             newest[mid] = a  # ordered by id: the last one wins
     out: dict[str, Facts] = {}
-    for r in records:
+    for r in records.values():
         since = awaiting.get(r.milestone_id)
         latest = newest.get(r.milestone_id)
         out[r.milestone_id] = Facts(
@@ -93,18 +83,16 @@ def record_decision(
     its action on its next run, after checking the gate again. Raises :class:`InputError`
     when nothing about this milestone waits for a decision.
     """
-    approver = " ".join(approver.split())
-    if not approver:
-        raise InputError("the approver's name is required")
+    approver = person_name(approver)
     with ledger.unit_of_work() as s:
-        rec = s.get(MilestoneRecord, milestone_id, with_for_update=True)
+        rec = ledger.get_state(s, milestone_id, for_update=True)
         if rec is None:
             raise InputError(f"milestone {milestone_id!r} is not in the ledger yet")
         if rec.state not in (MilestoneState.awaiting_approval, MilestoneState.blocked):
             raise InputError(
                 f"milestone {milestone_id!r} is {rec.state.value}: no decision is awaited"
             )
-        if rec.state is MilestoneState.blocked and not _refused_last(s, milestone_id):
+        if rec.state is MilestoneState.blocked and not _refused_last(ledger, s, milestone_id):
             raise InputError(
                 f"milestone {milestone_id!r} is blocked ({rec.detail}): it cannot be decided "
                 "until its gate and dependencies allow it"
@@ -135,13 +123,13 @@ def record_decision(
 
 def decision_awaited(ledger: Ledger, milestone_id: str) -> str | None:
     """None when a person may decide on ``milestone_id`` now, else why not (a sentence)."""
-    with Session(ledger.engine) as s:
-        rec = s.get(MilestoneRecord, milestone_id)
+    with ledger.reading() as s:
+        rec = ledger.get_state(s, milestone_id)
         if rec is None:
             return f"milestone {milestone_id!r} is not in the ledger yet"
         if rec.state is MilestoneState.awaiting_approval:
             return None
-        if rec.state is MilestoneState.blocked and _refused_last(s, milestone_id):
+        if rec.state is MilestoneState.blocked and _refused_last(ledger, s, milestone_id):
             return None
         if rec.state is MilestoneState.blocked:
             return (f"milestone {milestone_id!r} is blocked ({rec.detail}): it cannot be "
@@ -149,25 +137,6 @@ def decision_awaited(ledger: Ledger, milestone_id: str) -> str | None:
         return f"milestone {milestone_id!r} is {rec.state.value}: no decision is awaited"
 
 
-def _refused_last(s: Session, milestone_id: str) -> bool:
-    last = s.execute(
-        select(Approval).where(Approval.subject == subject_of(milestone_id))
-        .order_by(Approval.id.desc()).limit(1)
-    ).scalar_one_or_none()
+def _refused_last(ledger: Ledger, s: Session, milestone_id: str) -> bool:
+    last = ledger.last_approval(s, subject_of(milestone_id))
     return last is not None and not last.approved
-
-
-def note_decision_request(
-    ledger: Ledger, s: Session, milestone_id: str, request_run_id: str, by_run_id: str | None
-) -> None:
-    """Remember the ``confirm-milestone`` run that asks a person about ``milestone_id``."""
-    rec = s.get(MilestoneRecord, milestone_id, with_for_update=True)
-    if rec is None:
-        return
-    rec.flow_run_id = request_run_id
-    rec.updated_at = rec.updated_at or utcnow()
-    ledger.append_audit(
-        s, actor="samsa-decom", action="milestone.decision_requested",
-        subject=subject_of(milestone_id),
-        details={"request_flow_run_id": request_run_id, "flow_run_id": by_run_id},
-    )

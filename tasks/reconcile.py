@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from models.errors import InputError
-from models.ledger.core import MilestoneState
+from models.milestone import MilestoneState
 
 FINAL = frozenset({MilestoneState.done, MilestoneState.skipped})
 #: States in which the milestone has started: its date no longer holds it back.
@@ -53,8 +53,11 @@ class MilestoneLike(Protocol):
 class VerdictLike(Protocol):
     """The parts of ``tasks.gates.GateVerdict`` the reconciler reads."""
 
-    open: bool
-    reasons: list[str]
+    @property
+    def open(self) -> bool: ...
+
+    @property
+    def reasons(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class Transition:
     reason: str
     due: date | None = None
     #: start (or resume) the milestone's registered action after saving ``running``
-    run_action: bool = False
+    starts_action: bool = False
     #: ask a person for a decision (a ``confirm-milestone`` run), unless one is open
     request_decision: bool = False
     #: the state before (None: new to the ledger)
@@ -119,7 +122,7 @@ class Transition:
     def only_reason(self) -> bool:
         """Same state, nothing to run or ask: only the reason to store has changed (e.g. a
         closed gate now names other stages)."""
-        return not (self.changes_state or self.run_action or self.request_decision)
+        return not (self.changes_state or self.starts_action or self.request_decision)
 
 
 def needs_person(milestone: Any, has_action: Callable[[str], bool]) -> bool:
@@ -174,7 +177,7 @@ def decide_one(
 
     def to(state: MilestoneState, reason: str, **kw: bool) -> Transition | None:
         t = Transition(inst.id, state, reason, inst.due, from_state=current, **kw)
-        if (not t.changes_state and not t.run_action and not t.request_decision
+        if (not t.changes_state and not t.starts_action and not t.request_decision
                 and reason == facts.detail):
             return None
         return t
@@ -204,7 +207,7 @@ def decide_one(
             if has_action(m.action):
                 return to(
                     MilestoneState.running, f"godkänt av {d.approver}; åtgärden körs",
-                    run_action=True,
+                    starts_action=True,
                 )
             return to(MilestoneState.done, f"bekräftat klart av {d.approver}")
         if has_action(m.action):  # an irreversible action refused
@@ -216,7 +219,7 @@ def decide_one(
             request_decision=True,
         )
     reason = "åtgärden körs" if current is not MilestoneState.failed else "nytt försök"
-    return to(MilestoneState.running, reason, run_action=True)
+    return to(MilestoneState.running, reason, starts_action=True)
 
 
 def decide(
@@ -377,15 +380,15 @@ def settle(
 
     def apply(t: Transition) -> MilestoneState:
         state, reason = t.to_state, t.reason
-        if t.changes_state or (t.run_action and t.milestone_id not in ran):
+        if t.changes_state or (t.starts_action and t.milestone_id not in ran):
             result.transitions.append(t)
-        if t.run_action and t.milestone_id not in ran:
+        if t.starts_action and t.milestone_id not in ran:
             ran.add(t.milestone_id)
             state = action_outcome(by_id[t.milestone_id])
             if state is not t.to_state:
                 reason = f"åtgärden skulle ge: {state.value}"
                 result.transitions.append(
-                    replace(t, from_state=t.to_state, to_state=state, run_action=False,
+                    replace(t, from_state=t.to_state, to_state=state, starts_action=False,
                             request_decision=False, reason=reason)
                 )
         f = current.get(t.milestone_id, Facts())

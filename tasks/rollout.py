@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from models.ledger import Ledger, utcnow
 from models.ledger.rollout import RolloutStageSnapshot
 
@@ -139,20 +136,18 @@ def diff_stages(before: Mapping[str, StageView], now: Iterable[StageView]) -> li
 
 def load_snapshots(ledger: Ledger) -> dict[str, StageView]:
     """The rollout as the last sync saw it (empty on the first sync)."""
-    with Session(ledger.engine) as session:
-        rows = session.execute(select(RolloutStageSnapshot)).scalars().all()
-        return {
-            r.stage_id: StageView(
-                stage_id=r.stage_id,
-                name=r.name,
-                status=r.status,
-                planned_go_live=r.planned_go_live,
-                actual_go_live=r.actual_go_live,
-                paused_on=r.paused_on,
-                note=r.note,
-            )
-            for r in rows
-        }
+    return {
+        r.stage_id: StageView(
+            stage_id=r.stage_id,
+            name=r.name,
+            status=r.status,
+            planned_go_live=r.planned_go_live,
+            actual_go_live=r.actual_go_live,
+            paused_on=r.paused_on,
+            note=r.note,
+        )
+        for r in ledger.rollout.stages()
+    }
 
 
 def save_snapshots(
@@ -166,7 +161,7 @@ def save_snapshots(
     stages = list(stages)
     with ledger.unit_of_work() as session:
         current = {s.stage_id for s in stages}
-        for row in session.execute(select(RolloutStageSnapshot)).scalars().all():
+        for row in ledger.rollout.stages(session):
             if row.stage_id not in current:
                 session.delete(row)
         for s in stages:

@@ -3,7 +3,7 @@
 Plain functions: :func:`status_rows` builds rows from the instances, the ledger facts and the
 gate verdicts; :func:`status_markdown` renders the ``phaseout-status`` artifact (header,
 timeline picture, table). Milestones carry no personal data; decision comments are masked
-when recorded (``flows.forms.mask_personnummer``).
+when recorded (``models.identity.scrub_identities``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from models.ledger.core import MilestoneState
+from models.milestone import MilestoneState
 from tasks.reconcile import Facts, Instance, VerdictLike
 
 #: How many days ahead a milestone counts as "due" (förfaller snart).

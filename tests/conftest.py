@@ -38,6 +38,34 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def _ledger_template() -> Path:
+    """A SQLite ledger at the schema head, made once per session by the upgrade function."""
+    from models.ledger import upgrade_ledger
+
+    path = _SESSION_TMP / "ledger-template.sqlite"
+    upgrade_ledger(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _default_ledger(
+    request: pytest.FixtureRequest, _fresh_settings: None, _ledger_template: Path
+) -> None:
+    """The configured ledger exists at the head, as after ``samsa-decom up`` (a copy of the
+    template); tests marked ``no_ledger`` start without one."""
+    import shutil
+
+    from models.settings import get_settings
+
+    if request.node.get_closest_marker("no_ledger"):
+        return
+    target = get_settings().home / "ledger.sqlite"
+    get_settings.cache_clear()  # the test may still change the environment
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_ledger_template, target)
+
+
 def _pg_available() -> bool:
     from sqlalchemy import create_engine, text
 

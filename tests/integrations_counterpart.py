@@ -19,6 +19,7 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from ledgers import upgraded
 from sqlalchemy import create_engine, text
 
 from models.integrations import Catalogue, load_integrations
@@ -325,4 +326,4 @@ def make_world(
     rollout.write_text(rollout_yaml(status), encoding="utf-8")
     path = write_catalogue(tmp_path, cp.url, gate="successor-live", extra_step=extra_step)
     catalogue = load_integrations(path, gate_names=["successor-live"])
-    return World(cp, db_url, Ledger.open(db_url), catalogue, rollout, plan, [])
+    return World(cp, db_url, upgraded(db_url), catalogue, rollout, plan, [])

@@ -11,13 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flows.actions import ActionContext, ActionResult
-
-REGISTRY = {
-    "test-ok": "tests.reconciler_actions:ok",
-    "test-crash-once": "tests.reconciler_actions:crash_once",
-    "test-fail": "tests.reconciler_actions:fail",
-}
+from flows.actions import Action, ActionContext, ActionResult
 
 
 def _log(ctx: ActionContext) -> None:
@@ -44,3 +38,7 @@ def crash_once(ctx: ActionContext) -> ActionResult:
 def fail(ctx: ActionContext) -> ActionResult:
     _log(ctx)
     return ActionResult(done=False, summary="källdatabasen svarar inte")
+
+
+#: Added to ``flows.wiring.ACTIONS`` by the tests that use them.
+REGISTRY: dict[str, Action] = {"test-ok": ok, "test-crash-once": crash_once, "test-fail": fail}

@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 from sqlalchemy import select
 
-from models.ledger import Ledger
 from models.ledger.archive import ArchivePackage, PackageState
 from models.settings import get_settings
 from tasks.archive.run import archive_database
@@ -55,7 +55,7 @@ def test_flow_rereads_as_task_runs_and_writes_the_same_bytes(
     assert any(n.startswith("verify-person-") for n in names), names
     assert len(set(names)) == len(names)
 
-    ledger = Ledger.open(get_settings().resolved_ledger_url())
+    ledger = upgraded(get_settings().resolved_ledger_url())
     with ledger.unit_of_work() as s:
         row = s.execute(
             select(ArchivePackage).where(ArchivePackage.objid == result["objid"])

@@ -6,10 +6,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 from sqlalchemy import select
 
-from flows.actions import ActionContext, resolve_action
-from models.ledger import Ledger
+from flows.actions import ActionContext
+from flows.wiring import resolve_action
 from models.ledger.archive import ArchivePackage, PackageState
 from models.settings import get_settings
 from tasks.demo_data import generate
@@ -30,7 +31,7 @@ def test_flow_archives_records_and_publishes_artifacts(
     package = Path(result["package"])
     assert (package / "METS.xml").is_file()
 
-    ledger = Ledger.open(get_settings().resolved_ledger_url())
+    ledger = upgraded(get_settings().resolved_ledger_url())
     with ledger.unit_of_work() as s:
         rows = s.execute(select(ArchivePackage)).scalars().all()
         assert len(rows) == 1

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from ledgers import upgraded
 
 from deploy.cli import main
-from models.ledger import Ledger, MilestoneState
+from models.milestone import MilestoneState
 from models.settings import PLAN_DIR
 
 REAL_ROLLOUT = str(PLAN_DIR / "rollout.yaml")
@@ -58,7 +59,7 @@ def test_plan_json_lists_every_milestone_with_dates_state_and_gate(
 def test_plan_shows_ledger_states_and_real_completion_dates(
     capsys: pytest.CaptureFixture[str], db_url: str
 ) -> None:
-    ledger = Ledger.open(db_url)
+    ledger = upgraded(db_url)
     # the archive was accepted on 20 November (Stockholm), a week before the day looked at
     with time_machine.travel(datetime(2026, 11, 20, 10, 0, tzinfo=STOCKHOLM), tick=False):
         with ledger.unit_of_work() as s:
@@ -122,6 +123,7 @@ def test_plan_on_a_database_without_ledger_tables_shows_pending(
     engine.dispose()
 
 
+@pytest.mark.no_ledger
 def test_plan_table_shows_transition_gates_and_budget(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -216,9 +218,10 @@ def test_gate_unknown_milestone_exits_2_with_near_matches(
 def test_plan_warns_about_an_action_no_flow_has_registered(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows import actions
+    from flows import wiring
+    from flows.archive import archive_action
 
-    monkeypatch.setattr(actions, "_ACTIONS", {"archive": "flows.archive:archive_action"})
+    monkeypatch.setattr(wiring, "ACTIONS", {"archive": archive_action})
     text = (PLAN_DIR / "samsa-phaseout.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "plan.yaml"
     bad.write_text(text.replace("    action: archive\n", "    action: archiv\n"), encoding="utf-8")

@@ -6,9 +6,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 
 from deploy.cli import main
-from models.ledger import Ledger, MilestoneState
+from models.ledger import Ledger
+from models.milestone import MilestoneState
 from models.settings import get_settings
 
 DATA = Path(__file__).parent / "data"
@@ -18,17 +20,17 @@ DATA = Path(__file__).parent / "data"
 def ledger(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Ledger:
     """A ledger as the reconciler leaves it on 2026-03-01 with the test plan (and the test
     actions registered, so c-radera is an irreversible *action*, not a manual step)."""
-    import flows.actions
+    import flows.wiring
     from tests.reconciler_actions import REGISTRY
 
     for name, target in REGISTRY.items():
-        monkeypatch.setitem(flows.actions._ACTIONS, name, target)
+        monkeypatch.setitem(flows.wiring.ACTIONS, name, target)
     monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", db_url)
     monkeypatch.setenv("SAMSA_DECOM_PLAN_PATH", str(DATA / "reconciler-plan.yaml"))
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-live.yaml"))
     monkeypatch.setenv("COLUMNS", "220")
     get_settings.cache_clear()
-    lg = Ledger.open(db_url)
+    lg = upgraded(db_url)
     with lg.unit_of_work() as s:
         lg.set_state(s, "a-forbered", MilestoneState.done, reason="utförd",
                      due=date(2026, 1, 10))
@@ -88,9 +90,9 @@ def test_approve_an_irreversible_step_leaves_it_to_the_reconciler(
 def test_an_irreversible_step_without_its_action_is_confirmed_by_hand(
     ledger: Ledger, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.actions
+    import flows.wiring
 
-    monkeypatch.delitem(flows.actions._ACTIONS, "test-ok")  # its workstream is not built yet
+    monkeypatch.delitem(flows.wiring.ACTIONS, "test-ok")  # its workstream is not built yet
     assert main(["approve", "c-radera", "--approver", "Anna Andersson"]) == 0
     assert "confirmed by Anna Andersson → done" in capsys.readouterr().out
     assert ledger.latest_approval("milestone:c-radera").kind == "approval"
@@ -107,6 +109,25 @@ def test_refuse_an_irreversible_step_blocks_it(
     assert main(["approve", "c-radera", "--approver", "Anna Andersson"]) == 0
     assert ledger.states()["c-radera"].state is MilestoneState.awaiting_approval
     assert ledger.latest_approval("milestone:c-radera").approved
+
+
+def test_an_identity_number_is_refused_as_the_approver_like_on_the_form(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["approve", "d-informera", "--approver", "19121212-1212"]) == 2
+    err = capsys.readouterr().err
+    assert "approver: write your name, not an identity number" in err
+    assert "1212-1212" not in err  # the refusal does not repeat it
+    assert ledger.states()["d-informera"].state is MilestoneState.awaiting_approval
+    assert ledger.approvals("milestone:d-informera") == []
+
+
+def test_the_comment_is_masked_before_it_is_kept(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["approve", "c-radera", "--approver", "Bo Berg", "--refuse",
+                 "--comment", "gäller 19121212-1212"]) == 0
+    assert ledger.latest_approval("milestone:c-radera").comment == "gäller 19121212-****"
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from ledgers import upgraded
 
 from deploy.cli import main
 from models import clock
-from models.ledger import Ledger, MilestoneState
+from models.milestone import MilestoneState
 from models.plan import load_plan
 from models.settings import PLAN_DIR, get_settings
 from tasks.rollout_source import load_rollout
@@ -78,26 +79,27 @@ def test_every_reader_dates_a_completion_alike(
     """archive-accepted is marked done at an awkward instant; 'after archive-accepted + 14d'
     must then be the same day in the reconciler, the notices, plan and status."""
     from flows.phaseout import World
-    from tasks.notify import gather_views
+    from tasks.notify.decide import gather_views
+    from tasks.phaseout.day import load_day
 
     monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", db_url)
     get_settings.cache_clear()
-    ledger = Ledger.open(db_url)
+    ledger = upgraded(db_url)
     try:
         with time_machine.travel(instant, tick=False):
             with ledger.unit_of_work() as s:
                 ledger.set_state(s, "archive-accepted", MilestoneState.done, actor="Arkivarie")
-        records = ledger.states()
         plan = load_plan(PLAN_DIR / "samsa-phaseout.yaml")
         rollout = load_rollout(PLAN_DIR / "rollout.yaml")
         as_of = day + timedelta(days=3)
         expected = day + timedelta(days=14)
 
-        world = World(get_settings(), as_of, plan, rollout, ledger, verdicts={})
+        today = load_day(get_settings(), as_of, ledger=ledger, plan=plan, rollout=rollout)
+        world = World(get_settings(), ledger, today)
         world.refresh()
         reconciler = world.schedule.due["register-extract-routine-moved"]
 
-        views, _ = gather_views(plan, rollout, dict(records), as_of, "sv", "Europe/Stockholm")
+        views, _ = gather_views(today)
         notices = {v.id: v.due for v in views}["register-extract-routine-moved"]
     finally:
         ledger.close()

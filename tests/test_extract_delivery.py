@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 
 from models import clock
 from models.errors import InputError, ValidationFailed
@@ -27,7 +28,7 @@ from tasks.extracts.service import deliver_and_collect, produce_org_bags
 def delivered(tmp_path: Path) -> tuple[Ledger, str, Path]:
     src = f"sqlite:///{tmp_path / 'samsa.sqlite'}"
     generate(src, scale=1500, seed=3)
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    ledger = upgraded(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     drops_file = tmp_path / "drops.yaml"
     drops_file.write_text(
         "default: drops/{org_id}\norganisations:\n  '3': special/goteborg\n", encoding="utf-8"

@@ -11,9 +11,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 
-from flows.actions import ActionContext, resolve_action
-from models.ledger import Ledger
+from flows.actions import ActionContext
+from flows.wiring import resolve_action
 from models.ledger.extracts import DeliveryState
 from models.settings import get_settings
 from tasks.demo_data import generate
@@ -55,7 +56,7 @@ def test_extracts_action_waits_for_every_receipt(prefect_harness: None) -> None:
 
     first = action(_ctx())
     assert first.waiting and not first.done
-    ledger = Ledger.open(settings.resolved_ledger_url())
+    ledger = upgraded(settings.resolved_ledger_url())
     rows = current_deliveries(ledger)
     assert rows and all(r.state is DeliveryState.delivered for r in rows.values())
     assert sorted(first.details["awaiting"]) == sorted(rows)
@@ -90,5 +91,5 @@ def test_rehearsal_writes_bags_but_delivers_nothing(prefect_harness: None) -> No
     generate(settings.resolved_source_url(), scale=800, seed=4)
     result = resolve_action("extracts")(_ctx(rehearse=True))  # type: ignore[misc]
     assert result.done and result.details["bags"] > 100
-    assert current_deliveries(Ledger.open(settings.resolved_ledger_url())) == {}
+    assert current_deliveries(upgraded(settings.resolved_ledger_url())) == {}
     assert not (settings.home / "drops").exists()

@@ -8,10 +8,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 
 from models.errors import InputError
 from models.identity import make_personnummer, parse_identity
-from models.ledger import Ledger
 from models.ledger.extracts import DeliveryState, RequestState
 from tasks.extracts.bag import BagWriter
 from tasks.extracts.deadlines import open_deadlines
@@ -33,7 +33,7 @@ def _org_bag(root: Path, org: OrgInfo) -> OrgBag:
 
 
 def test_request_and_delivery_lifecycle(db_url: str, tmp_path: Path) -> None:
-    ledger = Ledger.open(db_url)
+    ledger = upgraded(db_url)
     identity = make_personnummer(date(1961, 5, 2), 991)
     req = register_request(ledger, parse_identity(identity), received_on=date(2027, 1, 31),
                            registered_by="Handläggare")  # fmt: skip
@@ -72,13 +72,13 @@ def test_request_and_delivery_lifecycle(db_url: str, tmp_path: Path) -> None:
 
 
 def test_notify_engine_sees_the_deadlines_without_personal_data() -> None:
+    from flows.wiring import DEADLINE_PROVIDERS
     from models.settings import get_settings
-    from tasks.notify import deadline_sources
 
-    ledger = Ledger.open(get_settings().resolved_ledger_url())
+    ledger = upgraded(get_settings().resolved_ledger_url())
     identity = make_personnummer(date(1970, 12, 24), 987)
     req = register_request(ledger, parse_identity(identity), received_on=date(2027, 5, 3))
-    [provider] = [p for p in deadline_sources() if type(p).__name__ == "ExtractsDeadlineProvider"]
+    [provider] = [p for p in DEADLINE_PROVIDERS if type(p).__name__ == "ExtractsDeadlineProvider"]
     [deadline] = list(provider.deadlines(date(2027, 5, 20)))
     assert deadline.key == f"extract-request:{req.request_id}"
     assert deadline.due == date(2027, 6, 3) and deadline.tag == "projektledning"

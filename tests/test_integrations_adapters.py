@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from integrations_counterpart import Counterpart, endpoint_mode, make_samsa_db
 
+from models.identity import scrub_identities
 from models.integrations import StepCall, StepKind
-from tasks.integrations.adapters import judge_silence, mask, run_step_call
+from tasks.integrations.adapters import DETAIL_LIMIT, judge_silence, run_step_call
 
 
 def same(text: str) -> str:
@@ -119,5 +120,6 @@ def test_command_exit_code_and_timeout(tmp_path: Path) -> None:
 
 def test_silence_judgement_and_masking() -> None:
     assert judge_silence(None, 14, date(2026, 1, 1)).ok
-    assert mask("19121212-1212 och 121212+1212") == "19121212-**** och 121212-****"
-    assert len(mask("x" * 1000)) == 300
+    masked = scrub_identities("19121212-1212 och 121212+1212", limit=DETAIL_LIMIT)
+    assert masked == "19121212-**** och 121212-****"
+    assert len(scrub_identities("x" * 1000, limit=DETAIL_LIMIT)) == 300

@@ -10,7 +10,8 @@ import pytest
 from integrations_counterpart import AS_OF, Counterpart, World, endpoint_mode, make_world
 
 from deploy.cli import main
-from flows.actions import ActionContext, resolve_action
+from flows.actions import ActionContext
+from flows.wiring import resolve_action
 
 
 @pytest.fixture

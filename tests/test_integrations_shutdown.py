@@ -71,7 +71,7 @@ def test_failure_mid_way_rolls_back_exactly_the_reversible_steps_done(world: Wor
     assert [(f.integration, f.step_id) for f in failed] == [("elvis", "disable")]
     assert "answered 500" in failed[0].detail
     assert world.notices and "rolled back: drain, freeze" in world.notices[0][1]
-    from tasks.notify import outbox  # the failure is handed to the notify area's outbox
+    from tasks.notify.outbox import outbox  # the failure is handed to the notify area's outbox
 
     assert [(o.tag, o.notice_key.rsplit(":", 3)[0]) for o in outbox(world.ledger)] == [
         ("operations", "integration-failed:elvis:disable:1")

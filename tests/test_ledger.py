@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from ledgers import upgraded
 from sqlalchemy import text
 
-from models.ledger import Ledger, MilestoneState
+from deploy.cli import main
+from models.ledger import Ledger, LedgerNotUpgraded, upgrade_ledger
+from models.milestone import MilestoneState
 
 
 def test_state_change_is_recorded_with_history_and_audit(db_url: str) -> None:
-    ledger = Ledger.open(db_url)
+    ledger = upgraded(db_url)
     with ledger.unit_of_work() as s:
         assert ledger.set_state(s, "m1", MilestoneState.ready, reason="datum har kommit")
         assert not ledger.set_state(s, "m1", MilestoneState.ready)  # no change, no history
@@ -25,7 +31,7 @@ def test_state_change_is_recorded_with_history_and_audit(db_url: str) -> None:
 
 
 def test_failed_unit_of_work_leaves_nothing(db_url: str) -> None:
-    ledger = Ledger.open(db_url)
+    ledger = upgraded(db_url)
     try:
         with ledger.unit_of_work() as s:
             ledger.set_state(s, "m1", MilestoneState.running)
@@ -37,7 +43,7 @@ def test_failed_unit_of_work_leaves_nothing(db_url: str) -> None:
 
 
 def test_audit_chain_detects_an_edited_row(db_url: str) -> None:
-    ledger = Ledger.open(db_url)
+    ledger = upgraded(db_url)
     with ledger.unit_of_work() as s:
         for i in range(5):
             ledger.set_state(s, f"m{i}", MilestoneState.ready)
@@ -54,7 +60,7 @@ def test_audit_chain_detects_an_edited_row(db_url: str) -> None:
 
 
 def test_audit_chain_detects_a_deleted_row(db_url: str) -> None:
-    ledger = Ledger.open(db_url)
+    ledger = upgraded(db_url)
     with ledger.unit_of_work() as s:
         for i in range(4):
             ledger.set_state(s, f"m{i}", MilestoneState.ready)
@@ -65,7 +71,7 @@ def test_audit_chain_detects_a_deleted_row(db_url: str) -> None:
 
 
 def test_approval_is_kept_with_its_approver(db_url: str) -> None:
-    ledger = Ledger.open(db_url)
+    ledger = upgraded(db_url)
     with ledger.unit_of_work() as s:
         ledger.record_approval(
             s,
@@ -83,6 +89,31 @@ def test_approval_is_kept_with_its_approver(db_url: str) -> None:
 
 
 def test_migrations_are_idempotent(db_url: str) -> None:
-    Ledger.open(db_url)
-    ledger = Ledger.open(db_url)  # second open migrates nothing and keeps data
-    assert ledger.verify_audit().ok
+    with upgraded(db_url) as first, first.unit_of_work() as s:
+        first.set_state(s, "m1", MilestoneState.ready)
+    with upgraded(db_url) as ledger:  # a second upgrade migrates nothing and keeps data
+        assert ledger.verify_audit().ok
+        assert set(ledger.states()) == {"m1"}
+
+
+def test_opening_a_ledger_never_creates_its_schema(db_url: str) -> None:
+    with pytest.raises(LedgerNotUpgraded, match="run 'samsa-decom upgrade-ledger'"):
+        Ledger.open(db_url)
+    with pytest.raises(LedgerNotUpgraded):  # still nothing there: opening made no tables
+        Ledger.open(db_url)
+
+
+def test_a_ledger_behind_the_head_names_the_command(db_url: str) -> None:
+    upgrade_ledger(db_url, "0001_foundation")
+    with pytest.raises(LedgerNotUpgraded, match="0001_foundation.*samsa-decom upgrade-ledger"):
+        Ledger.open(db_url)
+    upgrade_ledger(db_url)
+    with Ledger.open(db_url) as ledger:
+        assert ledger.states() == {}
+
+
+def test_upgrade_ledger_command_makes_the_configured_ledger(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'ledger.sqlite'}"
+    assert main(["upgrade-ledger", "--ledger", url]) == 0
+    with Ledger.open(url) as ledger:
+        assert ledger.verify_audit().ok

@@ -9,19 +9,17 @@ from datetime import date, timedelta
 import pytest
 
 from models.errors import InputError
-from tasks.notify import (
+from models.identity import scrub_identities
+from tasks.notify.decide import (
     Deadline,
     DeadlineProvider,
     MilestoneView,
     NotifyPolicy,
     Snapshot,
-    deadline_sources,
     decide_notices,
-    register_deadline_provider,
     reminder_step,
-    unregister_deadline_provider,
 )
-from tasks.notify_text import format_date, scrub, working_days_between
+from tasks.notify.words import format_date, working_days_between
 
 POLICY = NotifyPolicy(ui_url="http://prefect.example:4200")
 DUE = date(2027, 3, 15)
@@ -208,20 +206,21 @@ class ReceiptDeadlines:
 def test_deadline_providers_plug_in_through_the_protocol() -> None:
     provider = ReceiptDeadlines()
     assert isinstance(provider, DeadlineProvider)
-    register_deadline_provider("receipts", provider)
-    try:
-        assert provider in deadline_sources()
-        deadlines = [d for p in deadline_sources() for d in p.deadlines(date(2027, 4, 26))]
-        (n,) = decide_notices([], {}, date(2027, 4, 26), POLICY, deadlines)
-        assert (n.key, n.tag) == ("deadline:receipt:ale:7:2027-05-03", "kommuner")
-        assert n.subject == "Tidsfrist om 7 dagar: Mottagningskvitto från Ale kommun (3 maj 2027)"
-        (late,) = decide_notices([], {}, date(2027, 5, 4), POLICY, deadlines)
-        assert late.key == "deadline:receipt:ale:overdue0:2027-05-03"
-    finally:
-        unregister_deadline_provider("receipts")
-    assert provider not in deadline_sources()
-    with pytest.raises(TypeError, match="no deadlines"):
-        register_deadline_provider("broken", object())  # type: ignore[arg-type]
+    assert not isinstance(object(), DeadlineProvider)
+    deadlines = list(provider.deadlines(date(2027, 4, 26)))
+    (n,) = decide_notices([], {}, date(2027, 4, 26), POLICY, deadlines)
+    assert (n.key, n.tag) == ("deadline:receipt:ale:7:2027-05-03", "kommuner")
+    assert n.subject == "Tidsfrist om 7 dagar: Mottagningskvitto från Ale kommun (3 maj 2027)"
+    (late,) = decide_notices([], {}, date(2027, 5, 4), POLICY, deadlines)
+    assert late.key == "deadline:receipt:ale:overdue0:2027-05-03"
+
+
+def test_the_composition_root_wires_the_extracts_deadlines() -> None:
+    from flows.wiring import DEADLINE_PROVIDERS
+    from tasks.extracts.deadlines import ExtractsDeadlineProvider
+
+    assert all(isinstance(p, DeadlineProvider) for p in DEADLINE_PROVIDERS)
+    assert any(isinstance(p, ExtractsDeadlineProvider) for p in DEADLINE_PROVIDERS)
 
 
 def test_swedish_working_days_skip_weekends_and_holidays() -> None:
@@ -236,9 +235,9 @@ def test_swedish_working_days_skip_weekends_and_holidays() -> None:
 
 
 def test_personnummer_shaped_text_is_masked_in_every_notice() -> None:
-    assert scrub("Utdrag för 19121212-1212 klart") == "Utdrag för 19121212-**** klart"
-    assert scrub("id 191212121212 och 121212-1212") == "id 19121212-**** och 121212-****"
-    assert scrub("reservnummer 19810829M071") == "reservnummer 19810829-****"
+    assert scrub_identities("Utdrag för 19121212-1212 klart") == "Utdrag för 19121212-**** klart"
+    assert scrub_identities("id 191212121212 och 121212-1212") == "id 19121212-**** och 121212-****"
+    assert scrub_identities("reservnummer 19810829M071") == "reservnummer 19810829-****"
     m = archive_milestone(title="Utdrag 19121212-1212", owner="Ägare 201212121212")
     (n, _) = decide_notices([m], {}, DUE, POLICY)
     assert "1212-1212" not in n.subject + n.body and "201212121212" not in n.body
@@ -252,7 +251,7 @@ def test_bad_thresholds_are_refused_with_a_clear_message() -> None:
 
 def _walk(views_by_day, start: date, days: int, policy: NotifyPolicy = POLICY):  # type: ignore[no-untyped-def]
     """Run the decision day by day carrying the snapshot, as the flow does; (day, notice)."""
-    from tasks.notify import new_snapshot
+    from tasks.notify.decide import new_snapshot
 
     snapshot: dict[str, Snapshot] = {}
     seen: dict[tuple[str, str], date] = {}
@@ -324,15 +323,3 @@ def test_a_rollout_slip_moving_several_dates_is_one_notice_per_tag_side_by_side(
         n for n in decide_notices([a, b], before, date(2027, 1, 10), policy) if n.kind == "slip"
     ]
     assert {n.key for n in again} == {n.key for n in notices}  # stable keys: never doubled
-
-
-def test_a_configured_provider_of_an_area_not_in_this_checkout_is_skipped(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import tasks.notify as notify
-
-    monkeypatch.setattr(notify, "_DEADLINE_PROVIDERS", {"gone": "tasks.no_such_area.x:provider"})
-    assert deadline_sources() == []
-    monkeypatch.setattr(notify, "_DEADLINE_PROVIDERS", {"bad": "tasks.notify:NotifyPolicy"})
-    with pytest.raises(TypeError, match="deadline provider 'bad'"):
-        deadline_sources()

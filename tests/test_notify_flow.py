@@ -9,13 +9,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 from notify_receivers import HttpReceiver
 
 from deploy.cli import main
 from models import clock
-from models.ledger import Ledger
+from models.ledger import upgrade_ledger
 from models.settings import PLAN_DIR, get_settings
-from tasks.notify import outbox
+from tasks.notify.outbox import outbox
 
 
 @pytest.fixture
@@ -26,8 +27,10 @@ def http() -> Iterator[HttpReceiver]:
 
 
 @pytest.fixture
-def configured(http: HttpReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Settings: the paused rollout (the real status), a fresh ledger, one webhook for all."""
+def configured_without_ledger(
+    http: HttpReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Settings: the paused rollout (the real status), a ledger not made yet, one webhook."""
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", url)
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(PLAN_DIR / "rollout.yaml"))
@@ -37,8 +40,15 @@ def configured(http: HttpReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return url
 
 
+@pytest.fixture
+def configured(configured_without_ledger: str) -> str:
+    """The same with a fresh ledger, made as `samsa-decom up` makes it."""
+    upgrade_ledger(configured_without_ledger)
+    return configured_without_ledger
+
+
 def _rows(url: str):  # type: ignore[no-untyped-def]
-    led = Ledger.open(url)
+    led = upgraded(url)
     try:
         return outbox(led)
     finally:
@@ -90,14 +100,14 @@ def test_flow_sends_once_links_to_its_run_and_fails_visibly_when_a_channel_is_do
 
 
 def test_cli_dry_run_prints_and_records_nothing(
-    configured: str, http: HttpReceiver, capsys: pytest.CaptureFixture[str]
+    configured_without_ledger: str, http: HttpReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["notify", "--as-of", "2026-03-02", "--dry-run"]) == 0
     printed = capsys.readouterr().out
     assert "Provkörning 2026-03-02" in printed
     assert "Nyutveckling i SAMSA upphör" in printed
     assert "[1 kanal]" in printed
-    assert not Path(configured.removeprefix("sqlite:///")).exists()
+    assert not Path(configured_without_ledger.removeprefix("sqlite:///")).exists()
     assert http.posts == []
 
 
@@ -143,10 +153,9 @@ def test_cli_bad_input_exits_2_and_undelivered_exits_1(
 def test_a_milestone_waiting_for_approval_is_told_with_a_link_to_the_waiting_run(
     configured: str, http: HttpReceiver
 ) -> None:
-    from models.ledger import MilestoneState
-    from tasks.notify import pending_decisions
+    from models.milestone import MilestoneState
 
-    led = Ledger.open(configured)
+    led = upgraded(configured)
     try:
         with led.unit_of_work() as s:
             led.set_state(
@@ -156,7 +165,7 @@ def test_a_milestone_waiting_for_approval_is_told_with_a_link_to_the_waiting_run
                 reason="väntar på godkännande",
                 flow_run_id="0b7c-run",
             )
-        assert [r.milestone_id for r in pending_decisions(led)] == ["samsa-db-deleted"]
+        assert list(led.waiting_for_decision()) == ["samsa-db-deleted"]
     finally:
         led.close()
     today = clock.today().isoformat()
@@ -177,7 +186,10 @@ def test_rehearsal_of_the_real_plan_day_by_day_over_a_year(
     from datetime import timedelta
 
     from models.plan import load_plan
-    from tasks.notify import NotifyPolicy, Router, notify_day, run_notifications
+    from tasks.notify.channels import Router
+    from tasks.notify.decide import NotifyPolicy
+    from tasks.notify.run import notify_day, run_notifications
+    from tasks.phaseout.day import load_day
     from tasks.rollout_source import load_rollout
 
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(PLAN_DIR / "rollout-resumed.yaml"))
@@ -187,12 +199,13 @@ def test_rehearsal_of_the_real_plan_day_by_day_over_a_year(
     assert run_notifications(settings, start).report.failed == 0  # the CLI's path, day one
     # then the same day-by-day path with plan, rollout and ledger loaded once
     plan, rollout = load_plan(settings.plan_path), load_rollout(settings.rollout_source)
-    led, router = Ledger.open(configured), Router.from_settings(settings)
+    led, router = upgraded(configured), Router.from_settings(settings)
     policy = NotifyPolicy.from_settings(settings)
     try:
         for i in range(1, 365):
             day = start + timedelta(days=i)  # milestones only: other areas' deadlines aside
-            run = notify_day(plan, rollout, led, router, policy, day, providers=[])
+            today = load_day(settings, day, ledger=led, plan=plan, rollout=rollout)
+            run = notify_day(today, led, router, policy, providers=[])
             assert run.report.failed == 0, run.report.errors
     finally:
         led.close()

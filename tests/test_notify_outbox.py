@@ -9,21 +9,16 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 from notify_receivers import HttpReceiver, SmtpReceiver
 
 from models.errors import InputError
-from models.ledger import Ledger, MilestoneState
-from tasks.notify import (
-    MilestoneView,
-    Notice,
-    NotifyPolicy,
-    Router,
-    deliver,
-    enqueue,
-    notify_once,
-    outbox,
-    send_notice,
-)
+from models.ledger import Ledger
+from models.milestone import MilestoneState
+from tasks.notify.channels import Router
+from tasks.notify.decide import MilestoneView, Notice, NotifyPolicy
+from tasks.notify.outbox import deliver, enqueue, outbox, send_notice
+from tasks.notify.run import notify_once
 
 
 @pytest.fixture
@@ -42,14 +37,14 @@ def smtp() -> Iterator[SmtpReceiver]:
 
 @pytest.fixture
 def ledger(db_url: str) -> Iterator[Ledger]:
-    led = Ledger.open(db_url)
+    led = upgraded(db_url)
     yield led
     led.close()
 
 
 @pytest.fixture
 def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    led = upgraded(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     yield led
     led.close()
 
@@ -228,7 +223,7 @@ def test_the_migration_matches_the_tables(db_url: str) -> None:
 
     from models.ledger import Base
 
-    led = Ledger.open(db_url)
+    led = upgraded(db_url)
     try:
         with led.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
@@ -242,7 +237,7 @@ def test_a_notice_abandoned_mid_send_is_taken_over_after_the_claim_expires(
     sqlite_ledger: Ledger, http: HttpReceiver
 ) -> None:
     from models.ledger import NoticeOutbox, NoticeStatus, utcnow
-    from tasks.notify import STALE_CLAIM
+    from tasks.notify.outbox import STALE_CLAIM
 
     _queue(sqlite_ledger, Notice("k", "projektledning", "S", "B"))
     router = Router.from_sources([f"projektledning={http.url('/pl')}"])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from models.ledger import upgrade_ledger
 from tasks.archive.run import WORK_DIR_NAME, archive_database
 from tasks.demo_data import generate
 from tests.archive_helpers import ARCHIVAL_DATE, same_tree
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _start(url: str, out: Path, ledger: Path) -> subprocess.Popen[bytes]:
+    upgrade_ledger(f"sqlite:///{ledger}")  # as `samsa-decom up` does
     return subprocess.Popen(
         [sys.executable, "-m", "deploy.cli", "archive", "--source", url, "--out", str(out),
          "--date", ARCHIVAL_DATE.isoformat(), "--ledger", f"sqlite:///{ledger}"],

@@ -10,10 +10,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 
 from deploy.cli import main
 from models.identity import make_personnummer, make_reserve_number, parse_identity
-from models.ledger import Ledger
 from models.ledger.extracts import RequestState
 from tasks.demo_data import generate
 from tasks.extracts.person import LivePersonLookup, build_person_extract
@@ -74,7 +74,7 @@ def test_an_identity_on_the_command_line_is_refused(
 def test_deadline_is_one_month_after_the_request(tmp_path: Path) -> None:
     assert one_month_after(date(2027, 1, 31)) == date(2027, 2, 28)
     assert one_month_after(date(2027, 12, 15)) == date(2028, 1, 15)
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    ledger = upgraded(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     req = register_request(ledger, parse_identity(VALID), received_on=date(2027, 3, 31))
     stored = get_request(ledger, req.request_id)
     assert stored.deadline == date(2027, 4, 30)
@@ -95,6 +95,7 @@ def test_person_extract_from_the_live_database(samsa: str, tmp_path: Path,
     n_log = con.execute("select count(*) from access_log where person_id=?", (pid,)).fetchone()
     con.close()
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    upgraded(ledger_url).close()  # as `samsa-decom up` does
     out = tmp_path / "out"
     monkeypatch.setattr("sys.stdin", io.StringIO(identity + "\n"))
     code = main(["extract", "person", "--file", "-", "--source", samsa, "--out", str(out),
@@ -111,7 +112,7 @@ def test_person_extract_from_the_live_database(samsa: str, tmp_path: Path,
     html = (out / f"registerutdrag-{request_id}.html").read_text(encoding="utf-8")
     assert "Åtkomstlogg" in html and "Registerutdrag ur SAMSA" in html
     assert (out / f"registerutdrag-{request_id}.pdf").read_bytes().startswith(b"%PDF")
-    req = get_request(Ledger.open(ledger_url), request_id)
+    req = get_request(upgraded(ledger_url), request_id)
     assert req.state is RequestState.answered and req.answered_from == "live"
 
 
@@ -134,5 +135,5 @@ def test_request_file_reports_every_bad_line_without_the_numbers(
     assert code == 2
     assert f"{f}:3: check_digit" in err and f"{f}:5: format" in err and "2 problems" in err
     assert WRONG_CHECK not in err and VALID not in err
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    ledger = upgraded(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     assert ledger.audit_entries() == []  # nothing registered when any line is bad

@@ -74,8 +74,9 @@ def test_no_personnummer_in_anything_prefect_stored(
     prefect_harness: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
 
-    from flows.actions import ActionContext, resolve_action
+    from flows.actions import ActionContext
     from flows.extracts import deliver_register_extracts, extract_person_register
+    from flows.wiring import resolve_action
     from tasks.archive.run import archive_database
 
     settings = get_settings()

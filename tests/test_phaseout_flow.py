@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ledgers import upgraded
 
-from models.ledger import Ledger, MilestoneState
+from models.ledger import Ledger, upgrade_ledger
+from models.milestone import MilestoneState
 from models.settings import get_settings
 
 pytestmark = pytest.mark.prefect
@@ -27,7 +29,7 @@ AS_OF = date(2026, 3, 1)
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, prefect_harness: None) -> dict[str, str]:
     """Settings pointing at the test plan, a live rollout and a fresh SQLite ledger; the test
     actions registered."""
-    import flows.actions
+    import flows.wiring
     from tests.reconciler_actions import REGISTRY
 
     values = {
@@ -41,14 +43,15 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, prefect_harness: None) 
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     for name, target in REGISTRY.items():
-        monkeypatch.setitem(flows.actions._ACTIONS, name, target)
+        monkeypatch.setitem(flows.wiring.ACTIONS, name, target)
     Path(values["SAMSA_TEST_CRASH_MARKER"]).write_text("no crash in this test\n")
     get_settings.cache_clear()
+    upgrade_ledger(values["SAMSA_DECOM_LEDGER_URL"])  # as `samsa-decom up` does
     return values
 
 
 def ledger() -> Ledger:
-    return Ledger.open(get_settings().resolved_ledger_url())
+    return upgraded(get_settings().resolved_ledger_url())
 
 
 def snapshot(lg: Ledger) -> dict[str, tuple[str, Any]]:
@@ -67,6 +70,7 @@ def any_ledger(request: pytest.FixtureRequest, env: dict[str, str],
     if request.param == "postgresql":
         monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", request.getfixturevalue("pg_url"))
         get_settings.cache_clear()
+        upgrade_ledger(get_settings().resolved_ledger_url())
     return request.param
 
 
@@ -89,6 +93,54 @@ def test_second_run_changes_nothing(env: dict[str, str], any_ledger: str) -> Non
     assert snapshot(lg) == states
     assert lg.verify_audit().entries == audit_before  # not one ledger entry more
     assert actions_called(env) == calls_before  # no action ran again
+
+
+def test_one_run_opens_the_ledger_once_and_migrates_nothing(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schema changes only at `up`, `deploy` and `upgrade-ledger`: a reconciler run opens
+    its ledger once, closes it, and never runs a migration (instrumented, not replaced)."""
+    from alembic import command
+
+    from flows.phaseout import reconcile_phaseout
+
+    opened: list[str] = []
+    closed: list[str] = []
+    migrations: list[object] = []
+    real_open, real_close, real_upgrade = Ledger.open.__func__, Ledger.close, command.upgrade
+
+    def counting_open(cls: type[Ledger], url: str, **kw: bool) -> Ledger:
+        opened.append(url)
+        return real_open(cls, url, **kw)
+
+    def counting_close(self: Ledger) -> None:
+        closed.append(self.url)
+        real_close(self)
+
+    def counting_upgrade(*args: object, **kw: object) -> None:
+        migrations.append(args)
+        real_upgrade(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ledger, "open", classmethod(counting_open))
+    monkeypatch.setattr(Ledger, "close", counting_close)
+    monkeypatch.setattr(command, "upgrade", counting_upgrade)
+    report = reconcile_phaseout(as_of=AS_OF)
+    assert "a-forbered" in report["done"]  # the run did its work
+    assert opened == [env["SAMSA_DECOM_LEDGER_URL"]]
+    assert closed == opened
+    assert migrations == []
+
+
+def test_a_run_on_a_ledger_not_upgraded_names_the_command(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from flows.phaseout import reconcile_phaseout
+
+    monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", f"sqlite:///{tmp_path / 'never.sqlite'}")
+    get_settings.cache_clear()
+    state = reconcile_phaseout(as_of=AS_OF, return_state=True)
+    assert state.is_failed()
+    assert "run 'samsa-decom upgrade-ledger'" in str(state.message)
 
 
 def test_status_artifact_has_table_and_timeline(env: dict[str, str]) -> None:
@@ -119,12 +171,13 @@ def test_killed_run_resumes_to_the_same_end(
 
     # a run in another process that dies (os._exit) inside b-exportera's action
     monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", f"sqlite:///{tmp_path / 'killed.sqlite'}")
+    upgrade_ledger(f"sqlite:///{tmp_path / 'killed.sqlite'}")
     Path(env["SAMSA_TEST_CRASH_MARKER"]).unlink()
     Path(env["SAMSA_TEST_ACTION_LOG"]).unlink()
     get_settings.cache_clear()
     code = (
-        "import flows.actions as a, tests.reconciler_actions as t\n"
-        "a._ACTIONS.update(t.REGISTRY)\n"
+        "import flows.wiring as w, tests.reconciler_actions as t\n"
+        "w.ACTIONS.update(t.REGISTRY)\n"
         "from datetime import date\n"
         "from flows.phaseout import reconcile_phaseout\n"
         "reconcile_phaseout(as_of=date(2026, 3, 1))\n"
@@ -269,10 +322,11 @@ def test_irreversible_never_runs_with_a_closed_gate_even_with_an_approval(
 def test_a_failed_action_fails_the_run_after_the_others(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import flows.actions
+    import flows.wiring
     from flows.phaseout import reconcile_phaseout
+    from tests.reconciler_actions import fail
 
-    monkeypatch.setitem(flows.actions._ACTIONS, "test-ok", "tests.reconciler_actions:fail")
+    monkeypatch.setitem(flows.wiring.ACTIONS, "test-ok", fail)
     state = reconcile_phaseout(as_of=AS_OF, return_state=True)
     assert state.is_failed()
     assert "källdatabasen svarar inte" in state.message
@@ -289,6 +343,7 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.states import Cancelled
 
     from flows.phaseout import confirm_milestone, reconcile_phaseout
 
@@ -310,8 +365,10 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
     assert second["requested"] == [] and second["changes"] == []
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-            name=FlowRunFilterName(any_=["bekräfta-c-radera"])))
-    assert len(runs) == 1
+            name=FlowRunFilterName(any_=["bekräfta-c-radera", "bekräfta-d-informera"])))
+        assert len(runs) == 2
+        for run in runs:  # answered elsewhere: the questions are closed for the next tests
+            client.set_flow_run_state(run.id, Cancelled(), force=True)
 
 
 def test_confirm_on_a_milestone_that_waits_for_nothing_does_not_pause(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from models.errors import InputError
-from models.ledger import MilestoneState as S
+from models.milestone import MilestoneState as S
 from models.plan import load_plan
 from models.schedule import compute_schedule
 from tasks.gates import GateVerdict, evaluate_gate
@@ -54,17 +54,17 @@ def by_id(transitions):  # type: ignore[no-untyped-def]
 def test_fresh_ledger_starts_what_is_due_and_holds_the_rest(plan) -> None:  # type: ignore[no-untyped-def]
     inst, verdicts = world(plan)
     t = by_id(decide(inst, {}, verdicts, AS_OF, has_action))
-    assert t["a-forbered"].to_state is S.running and t["a-forbered"].run_action
+    assert t["a-forbered"].to_state is S.running and t["a-forbered"].starts_action
     # its dependency is not done yet and its date has come: blocked, naming what it waits on
-    assert t["b-exportera"].to_state is S.blocked and not t["b-exportera"].run_action
+    assert t["b-exportera"].to_state is S.blocked and not t["b-exportera"].starts_action
     assert "a-forbered" in t["b-exportera"].reason
-    assert t["f-senare"].to_state is S.pending and not t["f-senare"].run_action
+    assert t["f-senare"].to_state is S.pending and not t["f-senare"].starts_action
     # a monthly milestone new to the ledger: this month's occurrence runs, the next is planned
     # (months before the reconciler was adopted are not asked about)
     assert [i for i in t if i.startswith("e-statistik@")] == [
         "e-statistik@2026-03", "e-statistik@2026-04",
     ]
-    assert t["e-statistik@2026-03"].run_action and not t["e-statistik@2026-04"].run_action
+    assert t["e-statistik@2026-03"].starts_action and not t["e-statistik@2026-04"].starts_action
     assert t["e-statistik@2026-04"].to_state is S.pending
 
 
@@ -80,7 +80,7 @@ def test_settling_stops_at_the_people(plan) -> None:  # type: ignore[no-untyped-
     assert asks == {"c-radera", "d-informera"}
     # settled: nothing more to do with the same facts
     again = [t for t in decide(inst, result.facts, verdicts, AS_OF, has_action)
-             if t.changes_state or t.run_action]
+             if t.changes_state or t.starts_action]
     assert again == []
 
 
@@ -99,7 +99,7 @@ def test_irreversible_never_runs_with_a_closed_gate_even_when_approved(plan) -> 
                           decision=Decision("Anna Andersson", True, T0.replace(hour=9))),
     }
     t = by_id(decide(inst, facts, verdicts, AS_OF, has_action))["c-radera"]
-    assert t.to_state is S.blocked and not t.run_action
+    assert t.to_state is S.blocked and not t.starts_action
     assert "pausad" in t.reason
 
 
@@ -110,7 +110,7 @@ def test_approved_irreversible_runs_when_the_gate_is_open(plan) -> None:  # type
                           decision=Decision("Anna Andersson", True, T0.replace(hour=9))),
     }
     t = by_id(decide(inst, facts, verdicts, AS_OF, has_action))["c-radera"]
-    assert t.to_state is S.running and t.run_action and "Anna Andersson" in t.reason
+    assert t.to_state is S.running and t.starts_action and "Anna Andersson" in t.reason
 
 
 def test_an_approval_does_not_survive_a_gate_that_closed(plan) -> None:  # type: ignore[no-untyped-def]
@@ -121,7 +121,7 @@ def test_an_approval_does_not_survive_a_gate_that_closed(plan) -> None:  # type:
                           decision=Decision("Anna Andersson", True, T0.replace(hour=9))),
     }
     t = by_id(decide(inst, facts, verdicts, AS_OF, has_action))["c-radera"]
-    assert t.to_state is S.awaiting_approval and t.request_decision and not t.run_action
+    assert t.to_state is S.awaiting_approval and t.request_decision and not t.starts_action
 
 
 def test_a_refused_irreversible_step_stays_blocked(plan) -> None:  # type: ignore[no-untyped-def]
@@ -130,7 +130,7 @@ def test_a_refused_irreversible_step_stays_blocked(plan) -> None:  # type: ignor
     facts = _done_upto_c() | {"c-radera": Facts(S.awaiting_approval, awaiting_since=T0,
                                                 decision=refusal)}
     t = by_id(decide(inst, facts, verdicts, AS_OF, has_action))["c-radera"]
-    assert t.to_state is S.blocked and not t.run_action and not t.request_decision
+    assert t.to_state is S.blocked and not t.starts_action and not t.request_decision
     assert "Bo Berg" in t.reason and "revisionen" in t.reason
     facts["c-radera"] = Facts(S.blocked, awaiting_since=T0, decision=refusal, detail=t.reason)
     assert "c-radera" not in by_id(decide(inst, facts, verdicts, AS_OF, has_action))
@@ -162,23 +162,23 @@ def test_a_decision_before_the_milestone_waited_does_not_count(plan) -> None:  #
     facts = _done_upto_c() | {"c-radera": Facts(
         S.pending, decision=Decision("Anna", True, T0))}
     t = by_id(decide(inst, facts, verdicts, AS_OF, has_action))["c-radera"]
-    assert t.to_state is S.awaiting_approval and not t.run_action
+    assert t.to_state is S.awaiting_approval and not t.starts_action
 
 
 def test_running_after_a_kill_runs_its_action_again(plan) -> None:  # type: ignore[no-untyped-def]
     inst, verdicts = world(plan)
     facts = {"a-forbered": Facts(S.done), "b-exportera": Facts(S.running)}
     t = by_id(decide(inst, facts, verdicts, AS_OF, has_action))["b-exportera"]
-    assert t.run_action and not t.changes_state
+    assert t.starts_action and not t.changes_state
     facts["b-exportera"] = Facts(S.failed)
     t = by_id(decide(inst, facts, verdicts, AS_OF, has_action))["b-exportera"]
-    assert t.run_action and t.to_state is S.running
+    assert t.starts_action and t.to_state is S.running
 
 
 def test_unregistered_action_is_manual(plan) -> None:  # type: ignore[no-untyped-def]
     inst, verdicts = world(plan)
     t = by_id(decide(inst, {}, verdicts, AS_OF, lambda _n: False))["a-forbered"]
-    assert t.to_state is S.awaiting_approval and t.request_decision and not t.run_action
+    assert t.to_state is S.awaiting_approval and t.request_decision and not t.starts_action
 
 
 def test_date_not_come_is_pending_even_with_everything_else_ready(plan) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from flows.forms import MilestoneDecision, mask_personnummer
+from flows.extracts import ReceiptConfirmation
+from flows.forms import DecisionForm, MilestoneDecision
+from flows.integrations import ShutdownApproval, StepConfirmation
+from models.identity import scrub_identities
 
 
 def test_the_approver_name_is_required_and_tidied() -> None:
@@ -32,7 +35,7 @@ def test_a_decision_defaults_to_no() -> None:
     ],
 )
 def test_comments_never_keep_a_personnummer(text: str, masked: str) -> None:
-    assert mask_personnummer(text) == masked
+    assert scrub_identities(text) == masked
     assert MilestoneDecision(approver="Bo", comment=text).comment == masked
 
 
@@ -42,3 +45,41 @@ def test_the_form_schema_is_what_the_ui_renders() -> None:
     assert props["approver"]["title"] == "Ditt namn (godkännare)"
     assert props["approved"]["type"] == "boolean" and "comment" in props
     assert "approver" in schema["required"]
+
+
+@pytest.mark.parametrize(
+    ("cls", "name_field", "extra"),
+    [
+        (MilestoneDecision, "approver", {}),
+        (ShutdownApproval, "approver", {}),
+        (StepConfirmation, "confirmed_by", {}),
+        (ReceiptConfirmation, "confirmed_by", {"received": True}),
+    ],
+)
+def test_every_decision_form_follows_the_same_three_rules(
+    cls: type[DecisionForm], name_field: str, extra: dict[str, object]
+) -> None:
+    """One base for all four forms: a name is required and is never an identity number, and
+    the comment is masked."""
+    assert issubclass(cls, DecisionForm)
+    ok = cls(**{name_field: " Eva  Ek ", "comment": "gäller 19121212-1212", **extra})
+    assert getattr(ok, name_field) == "Eva Ek"
+    assert ok.comment == "gäller 19121212-****"
+    for bad, said in (("19121212-1212", "not an identity number"), ("  ", "name is required")):
+        with pytest.raises(ValidationError, match=said):
+            cls(**{name_field: bad, **extra})
+
+
+def test_the_fields_show_in_the_forms_order_name_decision_comment() -> None:
+    assert list(MilestoneDecision.model_fields) == ["approver", "approved", "comment"]
+    assert list(ShutdownApproval.model_fields) == ["approver", "approved", "comment"]
+    assert list(StepConfirmation.model_fields) == ["confirmed_by", "done", "comment"]
+    assert list(ReceiptConfirmation.model_fields) == ["confirmed_by", "received", "comment"]
+
+
+def test_a_form_without_the_rules_fails_when_it_is_defined() -> None:
+    with pytest.raises(TypeError, match="needs a PersonName field"):
+
+        class Loose(DecisionForm):  # a plain str name and comment: refused at import
+            approver: str
+            comment: str = ""

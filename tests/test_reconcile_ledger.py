@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from ledgers import upgraded
 
 from models.errors import InputError
-from models.ledger import Ledger, MilestoneState
+from models.milestone import MilestoneState
 from models.schedule import completion_days
 from tasks.ledger_view import read_facts, record_decision
 
 
 def test_only_a_decision_after_the_milestone_started_waiting_counts(db_url: str) -> None:
-    lg = Ledger.open(db_url)
+    lg = upgraded(db_url)
     with lg.unit_of_work() as s:
         lg.set_state(s, "m1", MilestoneState.pending)
         # given too early (before anything waited): must not count later
@@ -33,7 +34,7 @@ def test_only_a_decision_after_the_milestone_started_waiting_counts(db_url: str)
 
 
 def test_a_blocked_milestone_cannot_be_approved_past_its_gate(db_url: str) -> None:
-    lg = Ledger.open(db_url)
+    lg = upgraded(db_url)
     with lg.unit_of_work() as s:
         lg.set_state(s, "m1", MilestoneState.blocked, reason="spärren är stängd")
     with pytest.raises(InputError, match="is blocked .*spärren är stängd"):
@@ -44,7 +45,7 @@ def test_a_blocked_milestone_cannot_be_approved_past_its_gate(db_url: str) -> No
 
 
 def test_manual_confirmation_with_a_closed_gate_is_recorded_but_not_done(db_url: str) -> None:
-    lg = Ledger.open(db_url)
+    lg = upgraded(db_url)
     with lg.unit_of_work() as s:
         lg.set_state(s, "m1", MilestoneState.awaiting_approval)
     rec = record_decision(lg, milestone_id="m1", kind="confirmation", approver="Cecilia",
@@ -56,7 +57,7 @@ def test_manual_confirmation_with_a_closed_gate_is_recorded_but_not_done(db_url:
 
 
 def test_done_dates_never_lie_after_the_day_acted_as(db_url: str) -> None:
-    lg = Ledger.open(db_url)
+    lg = upgraded(db_url)
     with lg.unit_of_work() as s:
         lg.set_state(s, "m1", MilestoneState.done)
         lg.set_state(s, "m2", MilestoneState.running)

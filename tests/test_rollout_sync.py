@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from models.ledger import Ledger
+from ledgers import upgraded
+
 from tasks.rollout import StageView, diff_stages, load_snapshots, save_snapshots
 
 
@@ -58,7 +59,7 @@ def test_unchanged_and_removed_stages() -> None:
 
 
 def test_snapshots_round_trip_and_changes_are_audited(db_url: str) -> None:
-    ledger = Ledger.open(db_url)
+    ledger = upgraded(db_url)
     try:
         save_snapshots(ledger, [_stage()], [])
         assert load_snapshots(ledger) == {"etapp-4": _stage()}

@@ -8,7 +8,7 @@ from datetime import date
 
 from lxml import etree
 
-from models.ledger import MilestoneState as S
+from models.milestone import MilestoneState as S
 from tasks.status import (
     Display,
     StatusRow,

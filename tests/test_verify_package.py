@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ledgers import upgraded
 
 from deploy.cli import main
 from tasks.archive.run import archive_database
@@ -87,12 +88,11 @@ def test_a_flipped_byte_inside_a_table_is_found_by_checksum_and_by_the_deep_chec
 def test_a_changed_root_mets_is_caught_through_the_ledger(
     package: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from models.ledger import Ledger
     from models.settings import get_settings
     from tasks.archive.package import sha256_file
     from tasks.archive.record import find_package
 
-    ledger = Ledger.open(get_settings().resolved_ledger_url())
+    ledger = upgraded(get_settings().resolved_ledger_url())
     from models.ledger.archive import ArchivePackage, PackageState
 
     with ledger.unit_of_work() as s:

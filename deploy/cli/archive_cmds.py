@@ -101,19 +101,17 @@ def archive(
         when = date.fromisoformat(archival_date) if archival_date else None
     except ValueError:
         raise InputError(f"--date {archival_date!r} is not a date (YYYY-MM-DD)") from None
-    with Progress(
-        TextColumn("[bold]{task.description:<28}"), BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} rows"), TimeElapsedColumn(),
-        console=err, transient=True,
-    ) as bar:  # fmt: skip
-        outcome = archive_database(url, target, archival_date=when, progress=_RichProgress(bar))
-    ledger = Ledger.open(ledger_url or settings.resolved_ledger_url())
-    try:
+    with Ledger.open(ledger_url or settings.resolved_ledger_url()) as ledger:  # checked first
+        with Progress(
+            TextColumn("[bold]{task.description:<28}"), BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} rows"), TimeElapsedColumn(),
+            console=err, transient=True,
+        ) as bar:  # fmt: skip
+            outcome = archive_database(url, target, archival_date=when,
+                                       progress=_RichProgress(bar))
         record_package(
             ledger, outcome, source_url=url, archival_date=archival_date_of(outcome, when)
         )
-    finally:
-        ledger.close()
     verdict = "verified" if outcome.verified else "NOT VERIFIED"
     err.print(
         f"{verdict}: {outcome.total_rows:,} rows in {len(outcome.tables)} tables, "
@@ -152,16 +150,11 @@ def verify(
 
     if not package.exists():
         raise InputError(f"{package}: no such package folder")
-    expected = None
-    ledger = Ledger.open(ledger_url or get_settings().resolved_ledger_url())
-    try:
-        record = find_package(ledger, package)
-        if record is not None:
-            expected = record.mets_sha256
-    finally:
-        ledger.close()
     if schemas and not deep:
         raise InputError("--schemas goes with --deep (it validates what the re-read reads)")
+    with Ledger.open(ledger_url or get_settings().resolved_ledger_url()) as ledger:
+        record = find_package(ledger, package)
+    expected = record.mets_sha256 if record is not None else None
     verdict = verify_package(package, deep=deep, expected_mets_sha256=expected, schemas=schemas)
     if not verdict.ok:
         for problem in verdict.problems:

@@ -44,21 +44,20 @@ def doctor(
 def upgrade_ledger(
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
 ) -> None:
-    """Upgrade the ledger's schema to the newest version (Alembic, every head); safe to repeat.
+    """Create the ledger, or upgrade its schema to the newest version (Alembic, every head);
+    safe to repeat. The only command besides `up` and `deploy` that changes the schema.
 
     Take a backup first (docs/operations.md). Prints the revisions the ledger is at afterwards.
     """
     from alembic.runtime.migration import MigrationContext
 
-    from models.ledger import Ledger
+    from models.ledger import Ledger, upgrade_ledger
     from models.settings import get_settings
 
-    ledger = Ledger.open(ledger_url or get_settings().resolved_ledger_url())
-    try:
-        with ledger.engine.connect() as conn:
-            heads = sorted(MigrationContext.configure(conn).get_current_heads())
-    finally:
-        ledger.close()
+    url = ledger_url or get_settings().resolved_ledger_url()
+    upgrade_ledger(url)
+    with Ledger.open(url) as ledger, ledger.engine.connect() as conn:
+        heads = sorted(MigrationContext.configure(conn).get_current_heads())
     out.print(f"ledger at revisions: {', '.join(heads)}")
 
 

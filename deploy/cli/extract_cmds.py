@@ -59,19 +59,22 @@ def extract_orgs(
     from tasks.extracts.service import default_drops, deliver_and_collect, produce_org_bags
 
     _one_source(source, archive)
-    ledger = _ledger(ledger_url)
-    t0 = time.perf_counter()
-    bags = produce_org_bags(ledger, out_dir, source_url=source, archive=archive, org=org)
-    seconds = time.perf_counter() - t0
-    table = Table("org", "name", "records", "bag", "sha256 (tagmanifest)")
-    for b in bags:
-        table.add_row(b.org.id, b.org.name, f"{b.records:,}", b.bag.path.name, b.bag.sha256[:16])
-    out.print(table)
-    total = sum(b.records for b in bags)
-    out.print(f"{len(bags)} bags, {total:,} records, {seconds:.1f} s → {out_dir}")
-    if deliver:
-        report = deliver_and_collect(ledger, default_drops(), source_url=source, archive=archive)
-        out.print(f"delivered {len(report.delivered)} bags; {len(report.receipts)} receipts found")
+    with _ledger(ledger_url) as ledger:
+        t0 = time.perf_counter()
+        bags = produce_org_bags(ledger, out_dir, source_url=source, archive=archive, org=org)
+        seconds = time.perf_counter() - t0
+        table = Table("org", "name", "records", "bag", "sha256 (tagmanifest)")
+        for b in bags:
+            table.add_row(b.org.id, b.org.name, f"{b.records:,}", b.bag.path.name,
+                          b.bag.sha256[:16])
+        out.print(table)
+        total = sum(b.records for b in bags)
+        out.print(f"{len(bags)} bags, {total:,} records, {seconds:.1f} s → {out_dir}")
+        if deliver:
+            report = deliver_and_collect(ledger, default_drops(), source_url=source,
+                                         archive=archive)
+            out.print(f"delivered {len(report.delivered)} bags; "
+                      f"{len(report.receipts)} receipts found")
 
 
 @extract_app.command("request")
@@ -86,10 +89,10 @@ def extract_request(
 
     day = _day(received)
     identities = read_request_file(file)
-    ledger = _ledger(ledger_url)
-    for ident in identities:
-        req = register_request(ledger, ident, received_on=day, registered_by=by)
-        out.print(f"{req.request_id}  {ident.masked}  deadline {req.deadline.isoformat()}")
+    with _ledger(ledger_url) as ledger:
+        for ident in identities:
+            req = register_request(ledger, ident, received_on=day, registered_by=by)
+            out.print(f"{req.request_id}  {ident.masked}  deadline {req.deadline.isoformat()}")
 
 
 def _day(text: str | None) -> date:
@@ -128,17 +131,17 @@ def extract_person(
                 "several with `samsa-decom extract request --file`"
             )
         ident = identities[0]
-    ledger = _ledger(ledger_url)
-    if ident is not None:
-        request_id = register_request(ledger, ident, registered_by=by).request_id
-    assert request_id is not None
-    answer = answer_request(ledger, request_id, out_dir=out_dir, source_url=source,
-                            archive=archive)  # fmt: skip
-    found = "found" if answer.found else "NOT FOUND in SAMSA"
-    out.print(f"request {answer.request_id}: {found}, from {answer.source}")
-    out.print(", ".join(f"{t} {n}" for t, n in answer.counts.items()))
-    for kind, path in answer.files.items():
-        out.print(f"  {kind}: {path}")
+    with _ledger(ledger_url) as ledger:
+        if ident is not None:
+            request_id = register_request(ledger, ident, registered_by=by).request_id
+        assert request_id is not None
+        answer = answer_request(ledger, request_id, out_dir=out_dir, source_url=source,
+                                archive=archive)  # fmt: skip
+        found = "found" if answer.found else "NOT FOUND in SAMSA"
+        out.print(f"request {answer.request_id}: {found}, from {answer.source}")
+        out.print(", ".join(f"{t} {n}" for t, n in answer.counts.items()))
+        for kind, path in answer.files.items():
+            out.print(f"  {kind}: {path}")
 
 
 @extract_app.command("receipt")
@@ -152,17 +155,17 @@ def extract_receipt(
     """Confirm a delivered bag's receipt by its checksum, or scan the drops for receipt files."""
     from tasks.extracts.delivery import confirm_receipt, scan_receipts
 
-    ledger = _ledger(ledger_url)
-    if scan:
-        result = scan_receipts(ledger)
-        out.print(f"receipts confirmed: {', '.join(result.confirmed) or 'none'}")
-        for p in result.problems:
-            out.print(f"[yellow]{p}[/]")
-        return
-    if not sha256 or not by:
-        raise InputError("give --sha256 and --by (or --scan)")
-    rec = confirm_receipt(ledger, sha256, by=by, via="cli", comment=comment)
-    out.print(f"receipt confirmed: {rec.org_name} ({rec.bag_name}) by {rec.receipt_by}")
+    with _ledger(ledger_url) as ledger:
+        if scan:
+            result = scan_receipts(ledger)
+            out.print(f"receipts confirmed: {', '.join(result.confirmed) or 'none'}")
+            for p in result.problems:
+                out.print(f"[yellow]{p}[/]")
+            return
+        if not sha256 or not by:
+            raise InputError("give --sha256 and --by (or --scan)")
+        rec = confirm_receipt(ledger, sha256, by=by, via="cli", comment=comment)
+        out.print(f"receipt confirmed: {rec.org_name} ({rec.bag_name}) by {rec.receipt_by}")
 
 
 @extract_app.command("status")
@@ -173,18 +176,18 @@ def extract_status(
     from tasks.extracts.deadlines import open_deadlines
     from tasks.extracts.delivery import current_deliveries
 
-    ledger = _ledger(ledger_url)
-    table = Table("org", "name", "state", "records", "sha256", "delivered", "receipt")
-    for oid, d in sorted(current_deliveries(ledger).items()):
-        table.add_row(
-            oid, d.org_name, d.state.value, str(d.records), d.sha256[:16],
-            d.delivered_at.strftime("%Y-%m-%d") if d.delivered_at else "",
-            d.receipt_by or "",
-        )  # fmt: skip
-    out.print(table)
-    for dl in open_deadlines(ledger, clock.today()):
-        if dl.key.startswith("extract-request:"):
-            out.print(f"open request {dl.key.split(':', 1)[1]}  due {dl.due.isoformat()}")
+    with _ledger(ledger_url) as ledger:
+        table = Table("org", "name", "state", "records", "sha256", "delivered", "receipt")
+        for oid, d in sorted(current_deliveries(ledger).items()):
+            table.add_row(
+                oid, d.org_name, d.state.value, str(d.records), d.sha256[:16],
+                d.delivered_at.strftime("%Y-%m-%d") if d.delivered_at else "",
+                d.receipt_by or "",
+            )  # fmt: skip
+        out.print(table)
+        for dl in open_deadlines(ledger, clock.today()):
+            if dl.key.startswith("extract-request:"):
+                out.print(f"open request {dl.key.split(':', 1)[1]}  due {dl.due.isoformat()}")
 
 
 def register(app: typer.Typer) -> None:

@@ -55,7 +55,8 @@ def list_integrations(catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOp
     from models.ledger.integrations import IntegrationLedger
 
     cat = _catalogue(catalogue)
-    statuses = IntegrationLedger(_ledger(ledger_url)).statuses()
+    with _ledger(ledger_url) as ledger:
+        statuses = IntegrationLedger(ledger).statuses()
     table = Table(
         "integration",
         "counterpart",
@@ -109,7 +110,8 @@ def show(name: str, catalogue: Path = CatalogueOpt, ledger_url: str = LedgerOpt)
     cat = _catalogue(catalogue)
     integ = cat.get(name)
     show_vars = display_resolver(cat, get_settings().resolved_source_url())
-    steps = IntegrationLedger(_ledger(ledger_url)).steps(name)
+    with _ledger(ledger_url) as ledger:
+        steps = IntegrationLedger(ledger).steps(name)
     table = Table("step", "phase", "kind", "state", "attempt", "what", "how", "note")
     for k, s in enumerate(integ.steps):
         rec = steps.get(s.id)
@@ -157,13 +159,12 @@ def shutdown(
         gates,
         notify=lambda subject, text: out.print(f"[red]{subject}[/]: {text}"),
     )
-    engine = ShutdownEngine(
-        cat, _ledger(ledger_url), hooks, source_url=settings.resolved_source_url()
-    )
-    if name == "all":
-        reports = engine.run_all(as_of=day, rehearse=rehearse)
-    else:
-        reports = [engine.run_one(name, as_of=day, rehearse=rehearse)]
+    with _ledger(ledger_url) as ledger:
+        engine = ShutdownEngine(cat, ledger, hooks, source_url=settings.resolved_source_url())
+        if name == "all":
+            reports = engine.run_all(as_of=day, rehearse=rehearse)
+        else:
+            reports = [engine.run_one(name, as_of=day, rehearse=rehearse)]
     for r in reports:
         out.print(
             f"[bold]{r.name}[/]: {r.status.value}"
@@ -198,40 +199,41 @@ def rollback(
     settings = get_settings()
     cat = _catalogue(catalogue, with_plan=False)
     integ = cat.get(name)
-    ledger = _ledger(ledger_url)
-    il = IntegrationLedger(ledger)
-    ponr = integ.point_of_no_return or ""
-    rec = il.steps(name).get(ponr)
-    if rec is not None and rec.state in (StepState.done, StepState.running):
-        raise InputError(
-            f"{name}: the point of no return ({ponr}) is {rec.state.value}; "
-            "nothing can be rolled back"
+    with _ledger(ledger_url) as ledger:
+        il = IntegrationLedger(ledger)
+        ponr = integ.point_of_no_return or ""
+        rec = il.steps(name).get(ponr)
+        if rec is not None and rec.state in (StepState.done, StepState.running):
+            raise InputError(
+                f"{name}: the point of no return ({ponr}) is {rec.state.value}; "
+                "nothing can be rolled back"
+            )
+        hooks = PlainHooks(
+            cat, settings.resolved_source_url(),
+            PlanGates(settings.plan_path, settings.rollout_source),
         )
-    hooks = PlainHooks(
-        cat, settings.resolved_source_url(), PlanGates(settings.plan_path, settings.rollout_source)
-    )
-    engine = ShutdownEngine(cat, ledger, hooks, source_url=settings.resolved_source_url())
-    with ledger.unit_of_work() as s:
-        ledger.append_audit(
-            s,
-            actor=by,
-            action="integration.rollback.requested",
-            subject=f"integration:{name}",
-            details={"reason": reason},
-        )
-    undone, problem = engine.rollback(integ)
-    with ledger.unit_of_work() as s:
-        il.set_status(
-            s,
-            name,
-            ShutdownStatus.failed if problem else ShutdownStatus.rolled_back,
-            detail=f"rolled back by {by}: {reason}"
-            + (f"; ROLLBACK INCOMPLETE: {problem}" if problem else ""),
-            actor=by,
-        )
-    out.print(f"{name}: undone {', '.join(undone) or 'nothing'}", highlight=False)
-    if problem:
-        raise CheckFailed(f"{name}: {problem}")
+        engine = ShutdownEngine(cat, ledger, hooks, source_url=settings.resolved_source_url())
+        with ledger.unit_of_work() as s:
+            ledger.append_audit(
+                s,
+                actor=by,
+                action="integration.rollback.requested",
+                subject=f"integration:{name}",
+                details={"reason": reason},
+            )
+        undone, problem = engine.rollback(integ)
+        with ledger.unit_of_work() as s:
+            il.set_status(
+                s,
+                name,
+                ShutdownStatus.failed if problem else ShutdownStatus.rolled_back,
+                detail=f"rolled back by {by}: {reason}"
+                + (f"; ROLLBACK INCOMPLETE: {problem}" if problem else ""),
+                actor=by,
+            )
+        out.print(f"{name}: undone {', '.join(undone) or 'nothing'}", highlight=False)
+        if problem:
+            raise CheckFailed(f"{name}: {problem}")
 
 
 @integrations_app.command("approve")
@@ -285,21 +287,20 @@ def confirm(
 def _record(
     ledger_url: str | None, subject: str, kind: str, person: str, yes: bool, comment: str
 ) -> None:
-    from tasks.integrations.adapters import mask
+    from models.identity import person_name, scrub_identities
 
-    if len(person.strip()) < 2:
-        raise InputError("give the person's full name")
-    ledger = _ledger(ledger_url)
-    with ledger.unit_of_work() as s:
-        ledger.record_approval(
-            s,
-            subject=subject,
-            kind=kind,
-            approver=person.strip(),
-            approved=yes,
-            comment=mask(comment, 2000),
-        )
-    out.print(f"recorded: {kind} of {subject} {'given' if yes else 'refused'} by {person}")
+    person = person_name(person)  # the forms' rule: a name, never an identity number
+    with _ledger(ledger_url) as ledger:
+        with ledger.unit_of_work() as s:
+            ledger.record_approval(
+                s,
+                subject=subject,
+                kind=kind,
+                approver=person,
+                approved=yes,
+                comment=scrub_identities(comment, limit=2000),
+            )
+        out.print(f"recorded: {kind} of {subject} {'given' if yes else 'refused'} by {person}")
 
 
 def _day(text: str | None) -> date:

@@ -24,7 +24,8 @@ def audit_verify(
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
 ) -> None:
     """Check the audit chain; exit 1 naming the first entry that was changed or removed."""
-    verdict = _ledger(ledger_url).verify_audit()
+    with _ledger(ledger_url) as ledger:
+        verdict = ledger.verify_audit()
     if not verdict.ok:
         raise CheckFailed(
             f"audit chain broken at entry {verdict.first_bad_seq}: {verdict.reason} "
@@ -40,7 +41,9 @@ def audit_show(
 ) -> None:
     """Show the newest audit entries."""
     table = Table("seq", "at (UTC)", "actor", "action", "subject")
-    for e in _ledger(ledger_url).audit_entries(limit=last):
+    with _ledger(ledger_url) as ledger:
+        entries = ledger.audit_entries(limit=last)
+    for e in entries:
         table.add_row(str(e.seq), e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.subject)
     out.print(table)
 

@@ -41,10 +41,13 @@ def notify(
     ),
 ) -> None:
     """Send today's milestone notices (due, overdue, moved, gates, waiting decisions)."""
-    from tasks.notify import Router, run_notifications
+    from flows.wiring import DEADLINE_PROVIDERS
+    from tasks.notify.channels import Router
+    from tasks.notify.run import run_notifications
 
     settings = get_settings()
-    run = run_notifications(settings, _day(as_of), dry_run=dry_run, digest=digest)
+    run = run_notifications(settings, _day(as_of), dry_run=dry_run, digest=digest,
+                            providers=DEADLINE_PROVIDERS)
     if dry_run:
         router = None
         if settings.apprise_urls or settings.apprise_config:
@@ -95,7 +98,7 @@ def outbox_cmd(
 ) -> None:
     """Show the notification outbox (newest last)."""
     from models.ledger import Ledger, NoticeStatus
-    from tasks.notify import outbox
+    from tasks.notify.outbox import outbox
 
     if status is not None and status not in {s.value for s in NoticeStatus}:
         raise InputError(f"--status: '{status}' is not one of queued, sending, sent, failed")

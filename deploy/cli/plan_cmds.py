@@ -16,13 +16,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from models.errors import InputError
+from models.errors import CheckFailed, InputError
 from models.settings import get_settings
 
 if TYPE_CHECKING:
     from models.plan import Plan
     from models.rollout import Rollout
     from models.schedule import Schedule
+    from tasks.phaseout.day import Day
 
 out = Console()
 err = Console(stderr=True)
@@ -104,53 +105,45 @@ def load_inputs(plan_path: Path | None, rollout_source: str | None) -> tuple[Pla
     return plan, rollout
 
 
-def ledger_records(url: str | None) -> tuple[dict[str, Any], str | None]:
-    """(milestone id → ledger record, note) without creating or migrating anything.
-
-    A SQLite ledger file that does not exist yet, or a database without the ledger's tables,
-    means no milestone has a state yet (every one is ``pending``).
-    """
+def load_cli_day(
+    as_of: date, plan_path: Path | None, rollout_source: str | None, ledger_url: str | None,
+    lang: str | None = None,
+) -> tuple[Day, str | None]:
+    """The day's state for a command (:func:`tasks.phaseout.day.load_day`), and a note when
+    the ledger cannot be read. Creates and migrates nothing: a SQLite ledger file that does
+    not exist yet, or a database without the ledger's tables, means no milestone has a state
+    yet (every one is ``pending``)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from models.ledger import Ledger
+    from models.ledger import Ledger, LedgerNotUpgraded
+    from tasks.phaseout.day import load_day
 
-    url = url or get_settings().resolved_ledger_url()
+    settings = get_settings()
+    plan, rollout = load_inputs(plan_path, rollout_source)
+    url = ledger_url or settings.resolved_ledger_url()
+
+    def without_ledger(note: str) -> tuple[Day, str | None]:
+        return load_day(settings, as_of, plan=plan, rollout=rollout, lang=lang), note
+
     if url.startswith("sqlite:///") and ":memory:" not in url:
         if not Path(url.removeprefix("sqlite:///")).exists():
-            return {}, "ledger_missing"
+            return without_ledger("ledger_missing")
     try:
-        ledger = Ledger.open(url, run_migrations=False)
-    except SQLAlchemyError as exc:
-        return {}, f"ledger unreadable ({type(exc).__name__}); states shown as pending"
-    try:
-        return dict(ledger.states()), None
-    except SQLAlchemyError:
-        return {}, "ledger_missing"
-    finally:
-        ledger.close()
+        with Ledger.open(url) as ledger:
+            return load_day(settings, as_of, ledger=ledger, plan=plan, rollout=rollout,
+                            lang=lang), None
+    except LedgerNotUpgraded:
+        return without_ledger("ledger_missing")
+    except (CheckFailed, SQLAlchemyError) as exc:
+        return without_ledger(f"ledger unreadable ({type(exc).__name__}); states shown as pending")
 
 
-def _done_dates(records: dict[str, Any], as_of: date) -> dict[str, date]:
-    from models.schedule import completion_days
-
-    return completion_days(records, get_settings().timezone, as_of)
-
-
-def plan_rows(
-    plan: Plan, rollout: Rollout, schedule: Schedule, records: dict[str, Any], lang: str
-) -> list[dict[str, Any]]:
+def plan_rows(day: Day) -> list[dict[str, Any]]:
     """One JSON-able object per milestone: dates, state, gate verdict."""
-    from tasks.gates import evaluate_gate
-
+    plan, schedule, records = day.plan, day.schedule, day.records
     rows: list[dict[str, Any]] = []
     for m in plan.milestones:
-        verdict = evaluate_gate(
-            plan.gate_for(m),
-            rollout,
-            schedule.as_of,
-            lang=lang,  # type: ignore[arg-type]
-            name=m.gate,
-        )
+        verdict = day.milestone_gates[m.id]
         due = schedule.due[m.id]
         nxt = schedule.next_occurrence(m.id) if m.recurring else None
         current = m.id
@@ -220,14 +213,12 @@ def plan_command(
     lang: LangOpt = None,
 ) -> None:
     """The milestones with computed dates, ledger state and gate, and the budget per year."""
-    from models.schedule import budget_by_year, compute_schedule
+    from models.schedule import budget_by_year
 
     language = _lang(lang)
-    day = parse_as_of(as_of)
-    plan, ro = load_inputs(plan_file, rollout)
-    records, note = ledger_records(ledger_url)
-    schedule = compute_schedule(plan, ro, day, done_dates=_done_dates(records, day), lang=language)
-    rows = plan_rows(plan, ro, schedule, records, language)
+    today, note = load_cli_day(parse_as_of(as_of), plan_file, rollout, ledger_url, language)
+    day, plan, ro, schedule = today.as_of, today.plan, today.rollout, today.schedule
+    rows = plan_rows(today)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -299,9 +290,9 @@ def plan_command(
 
 
 def unregistered_actions(plan: Plan, language: str = "sv") -> list[str]:
-    """Milestones whose ``action`` no flow has registered (flows/actions.py): the reconciler
+    """Milestones whose ``action`` is not wired (flows/wiring.py): the reconciler
     would treat them as manual and wait for a person, so a misspelt action must be seen."""
-    from flows.actions import known_actions
+    from flows.wiring import known_actions
 
     known = set(known_actions())
     found: list[str] = []
@@ -329,17 +320,16 @@ def gate_command(
     lang: LangOpt = None,
 ) -> None:
     """Why a milestone's gate is open or closed on a day (exit 0 either way)."""
-    from tasks.gates import evaluate_gate
+    from tasks.phaseout.day import load_day
 
     language = _lang(lang)
-    day = parse_as_of(as_of)
     plan, ro = load_inputs(plan_file, rollout)
     try:
         m = plan.milestone(milestone)
     except KeyError as exc:
         raise InputError(str(exc.args[0])) from None
-    gate = plan.gate_for(m)
-    verdict = evaluate_gate(gate, ro, day, lang=language, name=m.gate)  # type: ignore[arg-type]
+    today = load_day(get_settings(), parse_as_of(as_of), plan=plan, rollout=ro, lang=language)
+    day, gate, verdict = today.as_of, plan.gate_for(m), today.milestone_gates[m.id]
     if as_json:
         print(
             json.dumps(

@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from deploy.cli.plan_cmds import parse_as_of
-from models import clock
-from models.errors import InputError
+from models.errors import SamsaDecomError
 from models.schedule import completion_day
 from models.settings import get_settings
+
+if TYPE_CHECKING:
+    from models.ledger import Ledger, MilestoneRecord
+    from models.plan import Milestone
 
 out = Console()
 
@@ -28,22 +33,26 @@ _STYLE = {
 }
 
 
-def _ledger(url: str | None):  # type: ignore[no-untyped-def]
+def _ledger(url: str | None) -> Ledger:
     from models.ledger import Ledger
 
     return Ledger.open(url or get_settings().resolved_ledger_url())
 
 
-def _plan_titles(plan_path: str | None) -> dict[str, object]:
-    """Milestones by id from the plan (empty when the plan cannot be read: the ledger's
-    view still works)."""
+def _ledger_view(ledger: Ledger, day: date, plan_path: str | None
+                 ) -> tuple[dict[str, MilestoneRecord], dict[str, Milestone]]:
+    """The ledger's records and the plan's milestones by id, from the day's state; when the
+    plan or the rollout cannot be read, the ledger's records alone (the view still works)."""
     from models.plan import load_plan
+    from tasks.phaseout.day import load_day
 
+    settings = get_settings()
     try:
-        plan = load_plan(Path(plan_path) if plan_path else get_settings().plan_path)
-    except InputError:
-        return {}
-    return {m.id: m for m in plan.milestones}
+        plan = load_plan(Path(plan_path)) if plan_path else None
+        today = load_day(settings, day, ledger=ledger, plan=plan)
+    except SamsaDecomError:
+        return dict(ledger.states()), {}
+    return dict(today.records), {m.id: m for m in today.plan.milestones}
 
 
 def status(
@@ -57,8 +66,8 @@ def status(
 
     day = parse_as_of(as_of)
     zone = get_settings().timezone
-    plan = _plan_titles(plan_path)
-    records = _ledger(ledger_url).states()
+    with _ledger(ledger_url) as ledger:
+        records, plan = _ledger_view(ledger, day, plan_path)
     if not records:
         out.print("The ledger has no milestones yet: the reconciler (reconcile-phaseout) "
                   "has not run against it.")
@@ -104,43 +113,30 @@ def approve(
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
     plan_path: str = typer.Option(None, "--plan", help="Plan file (default from settings)."),
 ) -> None:
-    """Approve (or refuse) a milestone that awaits a decision, like the form in the UI.
+    """Approve (or refuse) a milestone that awaits a decision, by the form's rules.
 
     A manual step confirmed here is done at once if its gate is open; an irreversible step
     runs on the reconciler's next run, after its gate is checked again.
     """
-    from flows.actions import resolve_action
-    from flows.forms import mask_personnummer
+    from flows.wiring import resolve_action
     from models.plan import load_plan
-    from tasks.gates import evaluate_gate
-    from tasks.ledger_view import record_decision
-    from tasks.reconcile import decision_kind
-    from tasks.rollout_source import load_rollout
+    from tasks.phaseout.decide import decide_milestone
 
     settings = get_settings()
     plan = load_plan(Path(plan_path) if plan_path else settings.plan_path)
-    try:
-        m = plan.milestone(milestone.split("@")[0])
-    except KeyError as exc:
-        raise InputError(str(exc.args[0])) from None
-    name = " ".join(approver.split())
-    if not name:
-        raise InputError("--approver: your name is required")
-    rollout = load_rollout(settings.rollout_source)
-    today = clock.today(settings.timezone)
-    verdict = evaluate_gate(plan.gate_for(m), rollout, today, lang=settings.language)
-    manual = resolve_action(m.action) is None
-    recorded = record_decision(
-        _ledger(ledger_url), milestone_id=milestone, kind=decision_kind(m), approver=name,
-        approved=not refuse, comment=mask_personnummer(comment.strip()), manual=manual,
-        gate_open=verdict.open, flow_run_id=None,
-    )
-    word = "refused" if refuse else ("confirmed" if manual else "approved")
-    if recorded.new_state is not None:
-        out.print(f"{milestone}: {word} by {name} → {recorded.new_state.value}")
-    elif not refuse and manual and not verdict.open:
+    with _ledger(ledger_url) as ledger:
+        decided = decide_milestone(
+            settings, ledger, plan, milestone_id=milestone, approver=approver,
+            approved=not refuse, comment=comment,
+            has_action=lambda action: resolve_action(action) is not None,
+        )
+    name = decided.approver
+    word = "refused" if refuse else ("confirmed" if decided.manual else "approved")
+    if decided.new_state is not None:
+        out.print(f"{milestone}: {word} by {name} → {decided.new_state.value}")
+    elif not refuse and decided.manual and not decided.gate.open:
         out.print(f"{milestone}: {word} by {name}, but its gate is closed "
-                  f"({'; '.join(verdict.reasons)}): it stays waiting")
+                  f"({'; '.join(decided.gate.reasons)}): it stays waiting")
     else:
         out.print(f"{milestone}: {word} by {name}; the reconciler acts on its next run "
                   "(after checking the gate again)")

@@ -42,10 +42,14 @@ def deploy(
 ) -> None:
     """Register every deployment on a work pool (several machines; needs PREFECT_API_URL).
 
+    Brings the ledger's schema up to date first.
     Then start `prefect worker start --pool samsa-pool` on each machine that should run flows.
     """
     from deploy.pool import register_on_pool
+    from models.ledger import upgrade_ledger
+    from models.settings import get_settings
 
+    upgrade_ledger(get_settings().resolved_ledger_url())
     ids = register_on_pool(pool, create_pool=create_pool, strict=strict)
     if not ids:
         raise CheckFailed("no deployment was registered")

@@ -10,9 +10,9 @@ from models.ledger import extracts as _extracts  # noqa: F401  (register tables)
 from models.ledger import integrations as _integrations  # noqa: F401  (tables)
 from models.ledger.audit import ChainVerdict, verify_chain
 from models.ledger.base import Base, utcnow
-from models.ledger.core import Approval, AuditEntry, MilestoneEvent, MilestoneRecord, MilestoneState
+from models.ledger.core import Approval, AuditEntry, MilestoneEvent, MilestoneRecord
 from models.ledger.notify import MilestoneSnapshot, NoticeOutbox, NoticeStatus  # noqa: F401
-from models.ledger.repository import Ledger, make_engine, migrate
+from models.ledger.repository import Ledger, LedgerNotUpgraded, make_engine, upgrade_ledger
 from models.ledger.rollout import RolloutStageSnapshot  # noqa: F401 (production)
 
 __all__ = [
@@ -21,11 +21,11 @@ __all__ = [
     "Base",
     "ChainVerdict",
     "Ledger",
+    "LedgerNotUpgraded",
     "MilestoneEvent",
     "MilestoneRecord",
-    "MilestoneState",
     "make_engine",
-    "migrate",
+    "upgrade_ledger",
     "utcnow",
     "verify_chain",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -10,24 +9,7 @@ from sqlalchemy import JSON, Date, DateTime, Enum, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.ledger.base import Base, utcnow
-
-
-class MilestoneState(enum.StrEnum):
-    """Where a milestone stands. ``done`` and ``skipped`` are final."""
-
-    pending = "pending"
-    blocked = "blocked"
-    ready = "ready"
-    running = "running"
-    awaiting_approval = "awaiting_approval"
-    done = "done"
-    failed = "failed"
-    skipped = "skipped"
-
-    @property
-    def final(self) -> bool:
-        return self in (MilestoneState.done, MilestoneState.skipped)
-
+from models.milestone import MilestoneState
 
 _state_enum = Enum(MilestoneState, name="milestone_state_kind", native_enum=False, length=32)
 

@@ -1,10 +1,16 @@
 """The ledger: the project's long memory (SQLite file by default, PostgreSQL by URL).
 
-Use it as a unit of work::
+The schema is changed in one place only: :func:`upgrade_ledger` runs the Alembic migrations
+(every head). ``samsa-decom up``, ``samsa-decom deploy`` and ``samsa-decom upgrade-ledger``
+call it, and so do the test fixtures. Opening a ledger never migrates: it checks that the
+schema is at the head and otherwise raises :class:`LedgerNotUpgraded`, naming the command.
 
-    ledger = Ledger.open(url)           # runs migrations (Alembic, all heads)
-    with ledger.unit_of_work() as uow:   # commits on success, rolls back on an exception
-        ledger.set_state(uow, "archive-delivered", MilestoneState.running, reason="…")
+Open a ledger once per flow run or CLI command and close it (it is a context manager);
+write through a unit of work::
+
+    with Ledger.open(url) as ledger:                 # checks the schema, migrates nothing
+        with ledger.unit_of_work() as uow:           # commits on success, rolls back on error
+            ledger.set_state(uow, "archive-delivered", MilestoneState.running, reason="…")
 
 Every change also appends a hash-chained audit entry in the same transaction.
 """
@@ -14,11 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,8 +37,11 @@ from models.ledger.core import (
     AuditEntry,
     MilestoneEvent,
     MilestoneRecord,
-    MilestoneState,
 )
+from models.ledger.deliveries import DeliveryRepository
+from models.ledger.outbox import OutboxRepository
+from models.ledger.rollout import RolloutRepository
+from models.milestone import MilestoneState
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -54,38 +64,104 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def migrate(url: str, revision: str = "heads") -> None:
-    """Bring the ledger at ``url`` up to ``revision`` (default: every head) with Alembic."""
-    from alembic import command
+UPGRADE_COMMAND = "samsa-decom upgrade-ledger"
+
+
+class LedgerNotUpgraded(CheckFailed):
+    """The ledger's schema is not at the migrations' head (or the ledger has no tables yet)."""
+
+
+def _alembic_config(url: str) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, revision)
+    return cfg
+
+
+def upgrade_ledger(url: str, revision: str = "heads") -> None:
+    """Bring the ledger at ``url`` up to ``revision`` (default: every head) with Alembic.
+
+    The only place the ledger's schema changes; creates the ledger when there is none."""
+    from alembic import command
+
+    make_engine(url).dispose()  # creates a SQLite file's folder
+    try:
+        command.upgrade(_alembic_config(url), revision)
+    except OperationalError as exc:
+        raise CheckFailed(f"ledger at {_redact(url)} cannot be reached: {exc.orig}") from exc
+
+
+@lru_cache(maxsize=1)
+def _head_revisions() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(_alembic_config("sqlite://")).get_heads())
+
+
+def _check_schema(url: str, engine: Engine) -> None:
+    """Raise :class:`LedgerNotUpgraded` unless the schema is at every migration head."""
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with engine.connect() as conn:
+            current = frozenset(MigrationContext.configure(conn).get_current_heads())
+    except OperationalError as exc:
+        raise CheckFailed(f"ledger at {_redact(url)} cannot be reached: {exc.orig}") from exc
+    if current != _head_revisions():
+        found = ", ".join(sorted(current)) or "no schema"
+        raise LedgerNotUpgraded(
+            f"ledger at {_redact(url)} is not at the current schema ({found}): "
+            f"run '{UPGRADE_COMMAND}'"
+        )
 
 
 @dataclass
 class Ledger:
-    """Repository over the ledger database. Make one per process with :meth:`open`."""
+    """Repository over the ledger database. Open one per flow run or command with
+    :meth:`open` (``with Ledger.open(url) as ledger:``), which closes it at the end."""
 
     url: str
     engine: Engine
 
     @classmethod
-    def open(cls, url: str, *, run_migrations: bool = True) -> Ledger:
+    def open(cls, url: str, *, check_schema: bool = True) -> Ledger:
+        """The ledger at ``url``; raises :class:`LedgerNotUpgraded` when its schema is not at
+        the head (``check_schema=False`` only for a check that reports that itself)."""
         engine = make_engine(url)
-        if run_migrations:
+        if check_schema:
             try:
-                migrate(url)
-            except OperationalError as exc:
-                raise CheckFailed(
-                    f"ledger at {_redact(url)} cannot be reached: {exc.orig}"
-                ) from exc
+                _check_schema(url, engine)
+            except BaseException:
+                engine.dispose()
+                raise
         return cls(url=url, engine=engine)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    # -- the areas' repositories ---------------------------------------------------------
+    @property
+    def outbox(self) -> OutboxRepository:
+        """The notice outbox and the milestone snapshot (the notify area)."""
+        return OutboxRepository(self)
+
+    @property
+    def deliveries(self) -> DeliveryRepository:
+        """Register-extract deliveries and person requests (the extracts area)."""
+        return DeliveryRepository(self)
+
+    @property
+    def rollout(self) -> RolloutRepository:
+        """The rollout stages the last sync saw (the rollout area)."""
+        return RolloutRepository(self)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # -- unit of work -------------------------------------------------------------------
     @contextmanager
@@ -103,6 +179,12 @@ class Ledger:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only (no write lock taken); nothing it changes is kept."""
+        with Session(self.engine) as session:
+            yield session
 
     # -- audit chain --------------------------------------------------------------------
     def append_audit(
@@ -161,8 +243,52 @@ class Ledger:
             rows = session.execute(select(MilestoneRecord)).scalars().all()
             return {r.milestone_id: r for r in rows}
 
-    def get_state(self, session: Session, milestone_id: str) -> MilestoneRecord | None:
-        return session.get(MilestoneRecord, milestone_id)
+    def awaiting_since(self) -> dict[str, datetime]:
+        """Milestone id → when it last began to await a decision (its newest move to
+        ``awaiting_approval``)."""
+        with Session(self.engine) as session:
+            q = (
+                select(MilestoneEvent.milestone_id, func.max(MilestoneEvent.at))
+                .where(MilestoneEvent.to_state == MilestoneState.awaiting_approval)
+                .group_by(MilestoneEvent.milestone_id)
+            )
+            return {mid: at for mid, at in session.execute(q).all()}
+
+    def set_reason(self, session: Session, milestone_id: str, reason: str) -> None:
+        """Keep a milestone's current reason true without a state change (no history)."""
+        rec = session.get(MilestoneRecord, milestone_id)
+        if rec is not None:
+            rec.detail = reason
+
+    def note_decision_request(
+        self, session: Session, milestone_id: str, request_run_id: str, by_run_id: str | None
+    ) -> None:
+        """Remember the flow run that asks a person about ``milestone_id`` (audited)."""
+        rec = session.get(MilestoneRecord, milestone_id, with_for_update=True)
+        if rec is None:
+            return
+        rec.flow_run_id = request_run_id
+        rec.updated_at = rec.updated_at or utcnow()
+        self.append_audit(
+            session, actor="samsa-decom", action="milestone.decision_requested",
+            subject=f"milestone:{milestone_id}",
+            details={"request_flow_run_id": request_run_id, "flow_run_id": by_run_id},
+        )
+
+    def waiting_for_decision(self) -> dict[str, MilestoneRecord]:
+        """The milestones waiting for a person's approval or confirmation, by id."""
+        with Session(self.engine) as session:
+            q = (
+                select(MilestoneRecord)
+                .where(MilestoneRecord.state == MilestoneState.awaiting_approval)
+                .order_by(MilestoneRecord.milestone_id)
+            )
+            return {r.milestone_id: r for r in session.execute(q).scalars()}
+
+    def get_state(
+        self, session: Session, milestone_id: str, *, for_update: bool = False
+    ) -> MilestoneRecord | None:
+        return session.get(MilestoneRecord, milestone_id, with_for_update=for_update)
 
     def set_state(
         self,
@@ -271,6 +397,21 @@ class Ledger:
         found = self.approvals(subject)
         return found[-1] if found else None
 
+    def approvals_under(self, prefix: str) -> list[Approval]:
+        """Every approval whose subject starts with ``prefix`` (e.g. ``milestone:``), oldest
+        first."""
+        with Session(self.engine) as session:
+            q = select(Approval).where(Approval.subject.like(prefix + "%")).order_by(Approval.id)
+            return list(session.execute(q).scalars().all())
+
+    def last_approval(self, session: Session, subject: str) -> Approval | None:
+        """The newest approval of ``subject``, read in ``session``'s transaction."""
+        q = (
+            select(Approval).where(Approval.subject == subject)
+            .order_by(Approval.id.desc()).limit(1)
+        )
+        return session.execute(q).scalar_one_or_none()
+
 
 def _redact(url: str) -> str:
     """A URL without its password, for messages."""
@@ -282,4 +423,4 @@ def _redact(url: str) -> str:
         return "<ledger url>"
 
 
-__all__ = ["Ledger", "make_engine", "migrate", "IntegrityError"]
+__all__ = ["IntegrityError", "Ledger", "LedgerNotUpgraded", "make_engine", "upgrade_ledger"]

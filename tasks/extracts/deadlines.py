@@ -3,49 +3,31 @@
 - a person's request: ``extract-request:<request id>``, due one month after it was received;
 - a delivered bag without receipt: ``receipt:<org id>``, due 14 days after delivery.
 
-:func:`provider` is the factory the notify engine registers
-(``"extracts": "tasks.extracts.deadlines:provider"``); :func:`open_deadlines` is the plain
-function underneath.
+:class:`ExtractsDeadlineProvider` is the provider the composition root (``flows/wiring.py``)
+hands the notify engine; :func:`open_deadlines` is the plain function underneath.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-
 from models.ledger import Ledger
-from models.ledger.extracts import PersonRequest, RequestState
+from tasks.notify.decide import Deadline
 
 #: Reminders go to the project management (they chase the recipient or answer the request).
 TAG = "projektledning"
 
 
-@dataclass(frozen=True)
-class ExtractDeadline:
-    """Shaped like ``tasks.notify.Deadline``: key, title (no personal data), due, tag."""
-
-    key: str
-    title: str
-    due: date
-    tag: str
-
-
-def open_deadlines(ledger: Ledger, as_of: date) -> list[ExtractDeadline]:
+def open_deadlines(ledger: Ledger, as_of: date) -> list[Deadline]:
     """Open requests and unreceipted deliveries, earliest due first. ``as_of`` is accepted for
     the provider protocol; every open deadline is listed, overdue ones included."""
     from tasks.extracts.delivery import awaiting_receipt, receipt_due
 
-    out: list[ExtractDeadline] = []
-    with ledger.unit_of_work() as s:
-        requests = s.execute(
-            select(PersonRequest).where(PersonRequest.state == RequestState.registered)
-        ).scalars().all()
-    for r in requests:
+    out: list[Deadline] = []
+    for r in ledger.deliveries.open_requests():
         out.append(
-            ExtractDeadline(
+            Deadline(
                 key=f"extract-request:{r.request_id}",
                 title=f"Registerutdrag: begäran {r.request_id[:8]} ska besvaras senast "
                 f"{r.deadline.isoformat()}",
@@ -58,7 +40,7 @@ def open_deadlines(ledger: Ledger, as_of: date) -> list[ExtractDeadline]:
         if due is None:
             continue
         out.append(
-            ExtractDeadline(
+            Deadline(
                 key=f"receipt:{d.org_id}",
                 title=f"Kvittens saknas för registerutdraget till {d.org_name or d.org_id}",
                 due=due,
@@ -74,7 +56,7 @@ class ExtractsDeadlineProvider:
     def __init__(self, ledger_url: str | None = None) -> None:
         self.ledger_url = ledger_url
 
-    def deadlines(self, as_of: date) -> Iterable[ExtractDeadline]:
+    def deadlines(self, as_of: date) -> Iterable[Deadline]:
         from models.settings import get_settings
 
         ledger = Ledger.open(self.ledger_url or get_settings().resolved_ledger_url())
@@ -82,8 +64,3 @@ class ExtractsDeadlineProvider:
             return open_deadlines(ledger, as_of)
         finally:
             ledger.close()
-
-
-def provider() -> ExtractsDeadlineProvider:
-    """The factory the notify engine imports."""
-    return ExtractsDeadlineProvider()

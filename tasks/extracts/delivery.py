@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
 
 from models import clock
 from models.errors import InputError, Problem, ValidationFailed
@@ -124,11 +123,7 @@ def record_produced(ledger: Ledger, bags: list[OrgBag], flow_run_id: str | None 
     """Record each bag as produced (one ledger row per organisation and checksum)."""
     with ledger.unit_of_work() as s:
         for ob in bags:
-            existing = s.execute(
-                select(ExtractDelivery).where(
-                    ExtractDelivery.org_id == ob.org.id, ExtractDelivery.sha256 == ob.bag.sha256
-                )
-            ).scalar_one_or_none()
+            existing = ledger.deliveries.of_bag(s, ob.org.id, ob.bag.sha256)
             if existing is not None:
                 existing.bag_path = str(ob.bag.path)
                 continue
@@ -160,9 +155,7 @@ def record_produced(ledger: Ledger, bags: list[OrgBag], flow_run_id: str | None 
 
 def current_deliveries(ledger: Ledger) -> dict[str, ExtractDelivery]:
     """The newest delivery row of each organisation."""
-    with ledger.unit_of_work() as s:
-        rows = s.execute(select(ExtractDelivery).order_by(ExtractDelivery.id)).scalars().all()
-    return {r.org_id: r for r in rows}
+    return ledger.deliveries.current()
 
 
 def deliver_all(ledger: Ledger, drops: Drops, orgs: dict[str, OrgInfo]) -> list[ExtractDelivery]:
@@ -199,12 +192,7 @@ def confirm_receipt(
     if not by.strip():
         raise InputError("a receipt must say who confirmed it")
     with ledger.unit_of_work() as s:
-        rec = s.execute(
-            select(ExtractDelivery)
-            .where(ExtractDelivery.sha256 == sha256)
-            .order_by(ExtractDelivery.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        rec = ledger.deliveries.newest_by_checksum(s, sha256)
         if rec is None:
             raise InputError(f"no delivered bag has checksum {sha256[:12]}…")
         if rec.state is DeliveryState.receipt_confirmed:

@@ -28,11 +28,8 @@ from models import clock
 from models.identity import scrub_identities
 from models.integrations import StepCall, StepKind
 
-
-def mask(text: str, limit: int = 300) -> str:
-    """``text`` shortened, with anything shaped like a personnummer masked (19121212-****)."""
-    text = scrub_identities(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+#: How much of a counterpart's answer or error a step's detail keeps.
+DETAIL_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -112,17 +109,22 @@ def run_http(call: StepCall, resolve: Resolver, *, want_timestamp: bool = False)
     except httpx.TimeoutException:
         return CallOutcome(False, f"{shown}: no answer within {call.timeout:g} s")
     except httpx.HTTPError as exc:
-        return CallOutcome(False, f"{shown}: {type(exc).__name__}: {mask(str(exc))}")
+        return CallOutcome(
+            False,
+            f"{shown}: {type(exc).__name__}: {scrub_identities(str(exc), limit=DETAIL_LIMIT)}",
+        )
     if resp.status_code not in call.expect_status:
         return CallOutcome(
             False,
             f"{shown}: answered {resp.status_code} (expected "
-            f"{', '.join(map(str, call.expect_status))}): {mask(resp.text)}",
+            f"{', '.join(map(str, call.expect_status))}): "
+            + scrub_identities(resp.text, limit=DETAIL_LIMIT),
         )
     if call.expect_body is not None and call.expect_body not in resp.text:
         return CallOutcome(
             False,
-            f"{shown}: answer {resp.status_code} lacks {call.expect_body!r}: {mask(resp.text)}",
+            f"{shown}: answer {resp.status_code} lacks {call.expect_body!r}: "
+            + scrub_identities(resp.text, limit=DETAIL_LIMIT),
         )
     last = None
     if want_timestamp:
@@ -169,7 +171,10 @@ def run_sql(call: StepCall, resolve: Resolver, *, want_timestamp: bool = False) 
         )
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc
-        return CallOutcome(False, f"{shown}: {type(orig).__name__}: {mask(str(orig))}")
+        return CallOutcome(
+            False,
+            f"{shown}: {type(orig).__name__}: {scrub_identities(str(orig), limit=DETAIL_LIMIT)}",
+        )
     finally:
         engine.dispose()
     last = None
@@ -204,7 +209,9 @@ def run_command(call: StepCall, resolve: Resolver) -> CallOutcome:
     if proc.returncode != call.expect_exit:
         tail = (proc.stderr or proc.stdout or "").strip()[-300:]
         return CallOutcome(
-            False, f"{shown}: exit {proc.returncode} (expected {call.expect_exit}): {mask(tail)}"
+            False,
+            f"{shown}: exit {proc.returncode} (expected {call.expect_exit}): "
+            + scrub_identities(tail, limit=DETAIL_LIMIT),
         )
     return CallOutcome(True, f"{shown}: exit {proc.returncode}")
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from models.identity import scrub_identities
 from models.integrations import Integration, Step
 from models.ledger.integrations import ShutdownStatus, StepState
-from tasks.integrations.adapters import CallOutcome, mask
+from tasks.integrations.adapters import DETAIL_LIMIT, CallOutcome
 from tasks.integrations.gates import closed_reason
 from tasks.integrations.hooks import Hooks
 from tasks.integrations.records import ShutdownRecords
@@ -36,14 +37,16 @@ def point_of_no_return_wait(
         decision = hooks.ask_approval(integ, step, why)
         if decision is None:
             if latest is not None and not latest.approved:
-                return f"approval of {subject} refused by {latest.approver}: {mask(latest.comment)}"
+                said = scrub_identities(latest.comment, limit=DETAIL_LIMIT)
+                return f"approval of {subject} refused by {latest.approver}: {said}"
             return (
                 f"approval of {subject} (Prefect form, or samsa-decom integrations "
                 f"approve {integ.name} --approver NAME)"
             )
         records.record_decision(subject, "approval", decision)
         if not decision.yes:
-            return f"approval of {subject} refused by {decision.person}: {mask(decision.comment)}"
+            said = scrub_identities(decision.comment, limit=DETAIL_LIMIT)
+            return f"approval of {subject} refused by {decision.person}: {said}"
     verdict = hooks.gate(integ.gate, as_of)  # at this very moment
     if not verdict.open:
         return closed_reason(integ.gate, verdict)
@@ -79,7 +82,11 @@ def confirm_manual_step(
             not_yet=True,
         )
     if not recorded.yes:
-        return CallOutcome(False, f"{recorded.person} answered not done: {mask(recorded.comment)}")
+        return CallOutcome(
+            False,
+            f"{recorded.person} answered not done: "
+            + scrub_identities(recorded.comment, limit=DETAIL_LIMIT),
+        )
     records.mark(
         integ, step, StepState.done, f"confirmed by {recorded.person}", actor=recorded.person
     )

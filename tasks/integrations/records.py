@@ -16,10 +16,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from models.errors import CheckFailed
+from models.identity import scrub_identities
 from models.integrations import Integration, Step
 from models.ledger import Ledger, utcnow
 from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
-from tasks.integrations.adapters import mask
+from tasks.integrations.adapters import DETAIL_LIMIT
 from tasks.integrations.hooks import Decision
 
 ACTOR = "samsa-decom"
@@ -109,7 +110,7 @@ class ShutdownRecords:
                 integ.name,
                 step.id,
                 state,
-                detail=mask(detail),
+                detail=scrub_identities(detail, limit=DETAIL_LIMIT),
                 actor=actor,
                 flow_run_id=self.flow_run_id,
             )
@@ -128,7 +129,7 @@ class ShutdownRecords:
                 kind=kind,
                 approver=decision.person,
                 approved=decision.yes,
-                comment=mask(decision.comment, 2000),
+                comment=scrub_identities(decision.comment, limit=2000),
                 flow_run_id=self.flow_run_id,
             )
 

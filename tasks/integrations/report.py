@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from models.identity import scrub_identities
 from models.integrations import Catalogue, Integration, StepCall, StepKind
 from models.ledger.integrations import ShutdownStatus, StepState
-from tasks.integrations.adapters import mask
 from tasks.integrations.records import ShutdownRecords
 
 
@@ -101,7 +101,7 @@ def step_lines(
                 s.kind.value,
                 rec.state.value if rec else StepState.pending.value,
                 f"{s.title}: {what}" if s.title else what,
-                mask(note, 200),
+                scrub_identities(note, limit=200),
             )
         )
     return out

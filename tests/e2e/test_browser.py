@@ -214,7 +214,8 @@ def test_project_manager_follows_and_approves_in_the_ui(samsa_up: Running, brows
     done = api.wait_for_state(str(waiting["id"]), {"COMPLETED"}, timeout=120)
     assert done["state"]["type"] == "COMPLETED"
 
-    from models.ledger import Ledger, MilestoneState
+    from models.ledger import Ledger
+    from models.milestone import MilestoneState
 
     ledger = Ledger.open(f"sqlite:///{samsa_up.home / 'ledger.sqlite'}")
     try:

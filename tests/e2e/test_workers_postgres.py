@@ -176,7 +176,8 @@ def test_a_stage_going_live_starts_the_reconciler(cluster: Cluster) -> None:
 
 
 def test_reconciler_runs_on_the_worker_and_asks_for_a_decision(cluster: Cluster) -> None:
-    from models.ledger import Ledger, MilestoneState
+    from models.ledger import Ledger
+    from models.milestone import MilestoneState
 
     api = cluster.api
     run = api.start_run("reconcile-phaseout/samsa", {"as_of": AS_OF})

@@ -1,4 +1,4 @@
-"""Alembic environment for the ledger. Run through ``models.ledger.migrate(url)``."""
+"""Alembic environment for the ledger. Run through ``models.ledger.upgrade_ledger(url)``."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ days (weekends, public holidays and the de facto holidays midsommarafton, julaft
 nyårsafton excluded, from the ``holidays`` package) beside calendar days.
 
 No personal data goes in: titles, owners and gate reasons come from the plan and the
-rollout; :func:`scrub` masks anything that looks like a personnummer as a last guard.
+rollout; ``scrub_identities`` masks anything that looks like a personnummer as a last guard.
 """
 
 from __future__ import annotations
@@ -25,11 +25,6 @@ _MONTHS = {
     "sv": "januari februari mars april maj juni juli augusti september oktober november december",
     "en": "January February March April May June July August September October November December",
 }
-
-def scrub(text: str) -> str:
-    """Mask anything shaped like a personnummer (``19121212-1212`` → ``19121212-****``)."""
-    return scrub_identities(text)
-
 
 def format_date(d: date, lang: Lang = "sv") -> str:
     """``15 mars 2027`` (sv) or ``15 March 2027`` (en)."""
@@ -200,7 +195,7 @@ def _milestone_lines(m: MilestoneWords, lang: Lang) -> list[str]:
 
 def _finish(subject: str, lines: Iterable[str], link: str, lang: Lang) -> tuple[str, str]:
     body = "\n".join([*lines, f"{_L[lang]['link']}: {link}"])
-    return scrub(subject), scrub(body)
+    return scrub_identities(subject), scrub_identities(body)
 
 
 def _left_line(due: date, as_of: date, lang: Lang) -> str:

@@ -1,0 +1,84 @@
+"""A person decides on a waiting milestone: the one use case behind the ``confirm-milestone``
+form in the Prefect UI and ``samsa-decom approve`` on the command line.
+
+:func:`decide_milestone` holds the rules both doors share:
+
+- the milestone must be in the plan, and a decision must be awaited (it waits for approval,
+  or a person refused it before and decides again);
+- the approver's name is required and is a name, never anything shaped like an identity
+  number (:func:`models.identity.person_name`);
+- the comment is masked (:func:`models.identity.scrub_identities`) before it is stored;
+- the gate is evaluated again at the moment of deciding, on the rollout as it is *now* (a
+  decision given days after it was asked for meets today's rollout): a manual step confirmed
+  while its gate is closed stays waiting;
+- what is written, in one transaction, is :func:`tasks.ledger_view.record_decision`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from models.clock import today
+from models.errors import InputError
+from models.identity import person_name, scrub_identities
+from models.ledger import Ledger
+from models.milestone import MilestoneState
+from models.plan import Plan
+from models.rollout import Rollout
+from models.settings import Settings
+from tasks.gates import GateVerdict, evaluate_gate
+from tasks.ledger_view import record_decision
+from tasks.reconcile import decision_kind
+from tasks.rollout_source import load_rollout
+
+
+@dataclass(frozen=True)
+class MilestoneDecided:
+    """What :func:`decide_milestone` recorded, and what it met."""
+
+    milestone_id: str
+    approver: str
+    approved: bool
+    kind: str  # "approval" (irreversible step) or "confirmation" (manual step)
+    manual: bool
+    gate: GateVerdict
+    new_state: MilestoneState | None  # None: it waits for the reconciler's next run
+
+
+def decide_milestone(
+    settings: Settings,
+    ledger: Ledger,
+    plan: Plan,
+    *,
+    milestone_id: str,
+    approver: str,
+    approved: bool,
+    comment: str,
+    has_action: Callable[[str], bool],
+    flow_run_id: str | None = None,
+    rollout: Rollout | None = None,
+    as_of: date | None = None,
+) -> MilestoneDecided:
+    """Record a person's decision on ``milestone_id`` (an occurrence ``id@YYYY-MM`` too).
+
+    ``rollout`` defaults to the configured source read now, ``as_of`` to today; raises
+    :class:`InputError` naming the problem (unknown milestone, no name, an identity number
+    as the name, nothing awaiting a decision)."""
+    try:
+        m = plan.milestone(milestone_id.split("@")[0])
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    name = person_name(approver)
+    now_rollout = rollout or load_rollout(settings.rollout_source)
+    day = as_of or today(settings.timezone)
+    verdict = evaluate_gate(plan.gate_for(m), now_rollout, day, lang=settings.language)  # type: ignore[arg-type]
+    manual = not has_action(m.action)
+    recorded = record_decision(
+        ledger, milestone_id=milestone_id, kind=decision_kind(m), approver=name,
+        approved=approved, comment=scrub_identities(comment.strip()), manual=manual,
+        gate_open=verdict.open, flow_run_id=flow_run_id,
+    )
+    return MilestoneDecided(milestone_id, name, approved, recorded.kind, manual, verdict,
+                            recorded.new_state)
