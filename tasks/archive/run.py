@@ -37,6 +37,7 @@ from tasks.archive import STANDARDS_DIR, pg_fast
 from tasks.archive import extras as package_extras
 from tasks.archive.container import SIARD_METADATA_XSD, SiardWriter
 from tasks.archive.digest import ALGORITHM
+from tasks.archive.durable import replace_folder, write_json_durably
 from tasks.archive.metadata import ArchiveInfo, metadata_xml
 from tasks.archive.package import (
     REPRESENTATION,
@@ -59,7 +60,6 @@ from tasks.archive.retention import DEFAULT_RETENTION_PATH, load_retention
 from tasks.archive.schema import TableSpec, describe_source
 from tasks.archive.writer import (
     LOB_INLINE_LIMIT,
-    RESULT_FILE,
     TableResult,
     digest_table,
     write_table,
@@ -146,15 +146,13 @@ def _forget_tables_without_xml(tables: Path, in_siard: dict[str, Any]) -> None:
     if not tables.is_dir():
         return
     for folder in tables.iterdir():
-        done = (folder / RESULT_FILE).exists()
+        done = TableResult.load_if_complete(folder) is not None
         if done and folder.name not in in_siard and not (folder / f"{folder.name}.xml").exists():
             shutil.rmtree(folder)
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
+    write_json_durably(path, data)
 
 
 def _begin_snapshot(conn: Connection) -> str:
@@ -195,11 +193,17 @@ def _load_or_start_work(work: Path, specs_json: list[dict[str, Any]], archival: 
     """The work folder's manifest; starts over when the source's structure changed."""
     manifest = work / "manifest.json"
     specs_json = json.loads(json.dumps(specs_json))  # tuples → lists, as stored
-    if manifest.exists():
-        data = json.loads(manifest.read_text())
-        if data.get("tables") == specs_json:
-            return date.fromisoformat(data["archival_date"])
-        log.warning("source structure changed since the interrupted run; starting over")
+    if work.exists():
+        data = _read_json(manifest)  # None: absent, empty or cut short (a power loss)
+        if data is not None and data.get("tables") == specs_json:
+            try:
+                return date.fromisoformat(data["archival_date"])
+            except (KeyError, TypeError, ValueError):
+                pass
+        if data is None:
+            log.warning("the interrupted run's manifest is missing or unreadable; starting over")
+        else:
+            log.warning("source structure changed since the interrupted run; starting over")
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     (work / "tables").mkdir(exist_ok=True)
@@ -403,7 +407,7 @@ def archive_database(
                 )
                 order = [s.folder for s in specs]
                 if list(in_siard) != order[: len(in_siard)] or not all(
-                    (work / "tables" / f / RESULT_FILE).exists() for f in in_siard
+                    TableResult.load_if_complete(work / "tables" / f) is not None for f in in_siard
                 ):  # not what this run would have written first: start the .siard anew
                     siard_writer.abandon()
                     siard_writer = SiardWriter(work / "archive.siard")
@@ -418,8 +422,9 @@ def archive_database(
                         early_extras[k] = start(extras_dir, [s.name for s in specs])
                 for spec in specs:
                     dest = work / "tables" / spec.folder
-                    if (dest / RESULT_FILE).exists():
-                        res = TableResult.load(dest)
+                    earlier_result = TableResult.load_if_complete(dest)
+                    if earlier_result is not None:
+                        res = earlier_result
                         resumed.append(spec.name)
                         rows, digest = (
                             pg_fast.digest_table_pg(conn, spec, schema)
@@ -575,9 +580,7 @@ def archive_database(
             rep_mets=FileFact.of(rep / "METS.xml", f"representations/{REPRESENTATION}/METS.xml"),
         )
         (staging / "METS.xml").write_bytes(mets)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
+        replace_folder(staging, final)  # the last good copy is never deleted first
         shutil.rmtree(work, ignore_errors=True)
         _remove_if_empty(out_dir / WORK_DIR_NAME)
         return ArchiveOutcome(

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from tasks.archive.digest import NULL, SEP, TableDigest
+from tasks.archive.durable import write_bytes_durably
 from tasks.archive.escaping import encode_text
 from tasks.archive.schema import TableSpec, reflect_table
 from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head, table_xsd
@@ -53,6 +54,15 @@ class TableResult:
     def load(folder: Path) -> TableResult:
         return TableResult(**json.loads((folder / RESULT_FILE).read_text()))
 
+    @staticmethod
+    def load_if_complete(folder: Path) -> TableResult | None:
+        """The recorded result, or None when there is none or it is unreadable (a power loss
+        can leave an empty file): the table is then written again."""
+        try:
+            return TableResult.load(folder)
+        except (OSError, ValueError, TypeError):
+            return None
+
 
 def lob_entry(schema_folder: str, spec: TableSpec, col_index0: int, row_index0: int) -> str:
     ext = "bin" if spec.columns[col_index0].kind.is_binary else "txt"
@@ -78,7 +88,7 @@ def start_table_folder(dest: Path, spec: TableSpec) -> Path:
 
 def finish_table_folder(part: Path, dest: Path, res: TableResult) -> TableResult:
     """Record ``res`` in ``part`` and rename it to ``dest``: the table is done (atomically)."""
-    (part / RESULT_FILE).write_text(json.dumps(asdict(res), sort_keys=True))
+    write_bytes_durably(part / RESULT_FILE, json.dumps(asdict(res), sort_keys=True).encode())
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(part, dest)
     return res
