@@ -17,18 +17,20 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Numeric, Text, cast, select
+from sqlalchemy import exc as sa_exc
 
-from tasks.archive.digest import NULL, SEP, TableDigest
+from tasks.archive.digest import ARRAY_SEP, NULL, SEP, TableDigest
 from tasks.archive.durable import write_bytes_durably
 from tasks.archive.escaping import encode_text
-from tasks.archive.schema import TableSpec, reflect_table
+from tasks.archive.schema import ColumnSpec, TableSpec, reflect_table
 from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head, table_xsd
 from tasks.archive.types import LEXICAL, Kind, _hex
 
@@ -69,12 +71,55 @@ def lob_entry(schema_folder: str, spec: TableSpec, col_index0: int, row_index0: 
     return f"content/{schema_folder}/{spec.folder}/lob{col_index0}/record{row_index0}.{ext}"
 
 
+def _read_expr(col: Any, c: ColumnSpec) -> Any:
+    """How a column is selected (see :attr:`ColumnSpec.read_as`)."""
+    if c.read_as in ("text", "interval"):
+        return cast(col, Text)
+    if c.read_as == "numeric":
+        return cast(col, Numeric)
+    if c.read_as.startswith("array:"):
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return cast(col, ARRAY(Text))
+    return col
+
+
 def _rows(conn: Connection, spec: TableSpec, schema_arg: str | None) -> Any:
-    table = reflect_table(conn, spec, schema_arg)
-    stmt = select(*[table.c[c.name] for c in spec.columns]).order_by(
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sa_exc.SAWarning)  # types it does not know: read as text
+        table = reflect_table(conn, spec, schema_arg)
+    stmt = select(*[_read_expr(table.c[c.name], c) for c in spec.columns]).order_by(
         *[table.c[n] for n in spec.order_by]
     )
     return conn.execution_options(yield_per=FETCH_ROWS, stream_results=True).execute(stmt)
+
+
+def array_cell(kind: Kind, values: Any, n: int) -> tuple[str, str]:
+    """An array value's cell ``<cN><a1>…</a1>…</cN>`` (NULL elements left out) and its
+    canonical form (see :func:`tasks.archive.reader.array_canonical`)."""
+    if not isinstance(values, list | tuple):
+        raise ValueError(f"column c{n}: an array value expected, got {type(values).__name__}")
+    parts: list[str] = []
+    canon: list[str] = []
+    text = kind in (Kind.string, Kind.clob)
+    enc = LEXICAL[kind]
+    for pos, v in enumerate(values, start=1):
+        if v is None:
+            canon.append(NULL)
+            continue
+        if isinstance(v, list):
+            raise ValueError(f"column c{n}: a value with more than one dimension")
+        if text:
+            lex = v if isinstance(v, str) else str(v)
+            parts.append(f"<a{pos}>{encode_text(lex)}</a{pos}>")
+        else:
+            lex = _hex(v) if kind.is_binary else enc(v)
+            parts.append(f"<a{pos}>{lex}</a{pos}>")
+        canon.append(lex)
+    while canon and canon[-1] == NULL:
+        canon.pop()
+    xml = f"<c{n}>{''.join(parts)}</c{n}>" if parts else f"<c{n}/>"
+    return xml, ARRAY_SEP.join(canon)
 
 
 def start_table_folder(dest: Path, spec: TableSpec) -> Path:
@@ -112,8 +157,12 @@ def write_table(
     enc = [LEXICAL[k] for k in kinds]
     opens = [f"<c{i}>" for i in range(1, len(kinds) + 1)]
     closes = [f"</c{i}>" for i in range(1, len(kinds) + 1)]
-    # per column: 0 text, 1 binary, 2 other (lexical form needs no escaping)
-    modes = [0 if k in (Kind.string, Kind.clob) else 1 if k.is_binary else 2 for k in kinds]
+    # per column: 0 text, 1 binary, 2 other (lexical form needs no escaping), 3 array
+    modes = [
+        3 if c.cardinality is not None
+        else 0 if c.kind in (Kind.string, Kind.clob) else 1 if c.kind.is_binary else 2
+        for c in spec.columns
+    ]  # fmt: skip
     lob = [k.is_lob for k in kinds]
     cols = list(range(len(kinds)))
     lob_files = 0
@@ -137,6 +186,10 @@ def write_table(
                     lex = enc[i](v)
                     cells.append(lex)
                     append(opens[i] + lex + closes[i])
+                elif mode == 3:
+                    xml, canon = array_cell(kinds[i], v, i + 1)
+                    cells.append(canon)
+                    append(xml)
                 elif mode == 0:
                     cells.append(v)
                     if lob[i] and len(v) > lob_limit:
@@ -193,8 +246,14 @@ def digest_table(conn: Connection, spec: TableSpec, schema_arg: str | None) -> t
     """Row count and digest of ``spec``'s rows in the source, without writing anything."""
     digest = TableDigest()
     kinds = [c.kind for c in spec.columns]
-    enc = [LEXICAL[k] for k in kinds]
+    enc: list[Callable[[Any], str]] = [LEXICAL[k] for k in kinds]
     plain = [k in (Kind.string, Kind.clob) for k in kinds]
+    for i, c in enumerate(spec.columns):
+        if c.cardinality is not None:
+            plain[i] = False
+            enc[i] = lambda v, k=c.kind, n=i + 1: array_cell(k, v, n)[1]
+        elif c.kind.is_binary:
+            enc[i] = _hex
     for row in _rows(conn, spec, schema_arg):
         digest.add([None if v is None else v if plain[i] else enc[i](v) for i, v in enumerate(row)])
     return digest.rows, digest.hexdigest
