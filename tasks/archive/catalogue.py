@@ -369,7 +369,9 @@ def _routines(conn: Connection, schema: str) -> list[RoutineSpec]:
             ),
             {"s": schema},
         )
-        return [RoutineSpec(schema, r[1], r[0], r[2] or "", f"SQL {r[3]}", r[4], r[5]) for r in rows]
+        return [
+            RoutineSpec(schema, r[1], r[0], r[2] or "", f"SQL {r[3]}", r[4], r[5]) for r in rows
+        ]
     return []
 
 
@@ -419,9 +421,7 @@ def _privileges(conn: Connection, schemas: list[str]) -> tuple[list[str], list[P
             {"s": schemas},
         )
         for r in rows:
-            privs.append(
-                PrivilegeSpec(r[0], f'TABLE "{r[1]}"."{r[2]}"', r[3], r[4], r[5] == "YES")
-            )
+            privs.append(PrivilegeSpec(r[0], f'TABLE "{r[1]}"."{r[2]}"', r[3], r[4], r[5] == "YES"))
         owners = conn.execute(
             text(
                 "SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n "

@@ -86,7 +86,7 @@ def held_inventory(metadata: bytes) -> Inventory:
         if comment_part(sdesc, SEQUENCE_LINE):
             inv.comments.append(sname)
         inv.sequences.extend(
-            f"{sname}.{line[len(SEQUENCE_LINE):]}"
+            f"{sname}.{line[len(SEQUENCE_LINE) :]}"
             for line in sdesc.split("\n")
             if line.startswith(SEQUENCE_LINE)
         )
@@ -130,10 +130,11 @@ def compare_inventories(source: Inventory, held: Inventory) -> list[str]:
     for what in ("schemas", "views", "columns", "routines", "checks", "comments", "sequences",
                  "types"):  # fmt: skip
         want, got = set(getattr(source, what)), set(getattr(held, what))
+        kind = what[:-1]
         for name in sorted(want - got):
-            problems.append(f"completeness: {what[:-1]} {name} is in the source, not in the archive")
+            problems.append(f"completeness: {kind} {name} is in the source, not in the archive")
         for name in sorted(got - want):
-            problems.append(f"completeness: {what[:-1]} {name} is in the archive, not in the source")
+            problems.append(f"completeness: {kind} {name} is in the archive, not in the source")
     for name in sorted(set(source.tables) | set(held.tables)):
         want_rows, got_rows = source.tables.get(name), held.tables.get(name)
         if want_rows is None:

@@ -79,7 +79,9 @@ class TableSpec:
     @property
     def work_folder(self) -> str:
         """The table's folder in the work area (unique over schemas)."""
-        return self.folder if self.schema_folder == "schema0" else f"{self.schema_folder}-{self.folder}"
+        if self.schema_folder == "schema0":
+            return self.folder
+        return f"{self.schema_folder}-{self.folder}"
 
     @property
     def order_by(self) -> tuple[str, ...]:

@@ -69,7 +69,8 @@ def map_type(t: sat.TypeEngine[Any], dialect: str, facts: PgTypeFacts | None = N
         if isinstance(t.item_type, pg.ARRAY):
             raise Unrepresentable("array of arrays")
         item = map_type(t.item_type, dialect, item_facts)
-        return Mapped(item.kind, item.sql, "array:" + item.read_as if item.read_as else "array", True)
+        read_as = "array:" + item.read_as if item.read_as else "array"
+        return Mapped(item.kind, item.sql, read_as, True)
     if isinstance(t, pg.INTERVAL):
         return Mapped(Kind.interval, _interval_sql(t.fields), "interval")
     if isinstance(t, sat.Interval) and dialect == "postgresql":
