@@ -10,6 +10,7 @@ reflects; PostgreSQL's and MySQL/MariaDB's own catalogues add what reflection do
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -385,17 +386,39 @@ def _types(conn: Connection, schema: str) -> list[TypeSpec]:
         values = ", ".join(e["labels"])
         out.append(TypeSpec(schema, e["name"], f"VARCHAR({max(longest, 1)})",
                             f"enum; values in order: {values}"))  # fmt: skip
+    shown = dict(
+        conn.execute(
+            text(
+                "SELECT t.typname, format_type(t.typbasetype, t.typtypmod) FROM pg_type t "
+                "JOIN pg_namespace n ON n.oid = t.typnamespace "
+                "WHERE t.typtype = 'd' AND n.nspname = :s"
+            ),
+            {"s": schema},
+        ).all()
+    )
     for d in insp.get_domains(schema=schema):  # type: ignore[attr-defined]
         checks = "; ".join(c["check"] for c in d.get("constraints") or [])
-        base_cls = conn.dialect.ischema_names.get(d["type"].split("(")[0])  # type: ignore[attr-defined]
-        try:
-            base = map_type(base_cls(), "postgresql").sql if base_cls else "CLOB"
-        except (Unrepresentable, TypeError):
-            base = "CLOB"
-        desc = f"domain over {d['type']}" + (f"; check: {checks}" if checks else "")
+        over = shown.get(d["name"], d["type"])
+        desc = f"domain over {over}" + (f"; check: {checks}" if checks else "")
+        base = _domain_base(conn, over)
         desc += "" if d.get("nullable", True) else "; NOT NULL"
         out.append(TypeSpec(schema, d["name"], base, desc))
     return sorted(out, key=lambda t: t.name)
+
+
+def _domain_base(conn: Connection, shown: str) -> str:
+    """The SIARD type of a domain's base type, named as ``format_type`` names it."""
+    m = re.fullmatch(r"(character varying|character|numeric)\((\d+)(?:,(\d+))?\)", shown)
+    if m:
+        kind, n, scale = m.groups()
+        if kind == "numeric":
+            return f"DECIMAL({n}, {scale or 0})"
+        return f"{'VARCHAR' if kind == 'character varying' else 'CHAR'}({n})"
+    base_cls = conn.dialect.ischema_names.get(shown.split("(")[0])  # type: ignore[attr-defined]
+    try:
+        return map_type(base_cls(), "postgresql").sql if base_cls else "CLOB"
+    except (Unrepresentable, TypeError):
+        return "CLOB"
 
 
 def _sequences(conn: Connection, schema_arg: str | None) -> list[str]:

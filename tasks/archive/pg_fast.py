@@ -99,8 +99,9 @@ def _ident(name: str) -> str:
 def _col(c: ColumnSpec) -> str:
     """The SQL for a column's value as archived (its text form, or money as numeric)."""
     x = _ident(c.name)
-    if c.read_as == "text":
-        return f"({x})::text"
+    if c.read_as == "text":  # the type's output function, as COPY writes it (not a cast:
+        # text(inet) adds the netmask) -- the same expression as the generic path's
+        return f"(CASE WHEN {x} IS NULL THEN NULL ELSE format('%s', {x}) END)"
     if c.read_as == "numeric":
         return f"({x})::numeric"
     return x
@@ -351,8 +352,8 @@ def _write_lobs(raw: Any, spec: TableSpec, schema_arg: str | None, part: Path, l
             continue
         col = _col(c)
         sql = (
-            f"SELECT rn - 1, {col} FROM (SELECT row_number() OVER (ORDER BY {order}) AS rn, {col} "
-            f"FROM {_table(spec, schema_arg)}) t WHERE length({col}) > {int(limit)} ORDER BY rn"
+            f"SELECT rn - 1, v FROM (SELECT row_number() OVER (ORDER BY {order}) AS rn, {col} AS v "
+            f"FROM {_table(spec, schema_arg)}) t WHERE length(v) > {int(limit)} ORDER BY rn"
         )
         ext = "bin" if c.kind.is_binary else "txt"
         # a server-side cursor: large objects stream in small batches instead of all at once
@@ -393,7 +394,8 @@ def _c_kinds(spec: TableSpec) -> bytes:
 
 
 def _plain_copy_sql(spec: TableSpec, schema_arg: str | None) -> str:
-    cols = ", ".join(_col(c) for c in spec.columns)
+    # COPY writes each value by its type's output function: text forms need no expression
+    cols = ", ".join(_ident(c.name) if c.read_as == "text" else _col(c) for c in spec.columns)
     order = ", ".join(_ident(n) for n in spec.order_by)
     return f"COPY (SELECT {cols} FROM {_table(spec, schema_arg)} ORDER BY {order}) TO STDOUT"
 

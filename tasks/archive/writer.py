@@ -24,12 +24,12 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Numeric, Text, cast, select
+from sqlalchemy import Connection, Numeric, Text, case, cast, func, null, select, type_coerce
 from sqlalchemy import exc as sa_exc
 
 from tasks.archive.digest import ARRAY_SEP, NULL, SEP, TableDigest
 from tasks.archive.durable import write_bytes_durably
-from tasks.archive.escaping import encode_text
+from tasks.archive.escaping import encode_text, encode_text_one_line
 from tasks.archive.schema import ColumnSpec, TableSpec, reflect_table
 from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head, table_xsd
 from tasks.archive.types import LEXICAL, Kind, _hex
@@ -71,8 +71,11 @@ def lob_entry(schema_folder: str, spec: TableSpec, col_index0: int, row_index0: 
     return f"content/{schema_folder}/{spec.folder}/lob{col_index0}/record{row_index0}.{ext}"
 
 
-def _read_expr(col: Any, c: ColumnSpec) -> Any:
+def _read_expr(col: Any, c: ColumnSpec, dialect: str) -> Any:
     """How a column is selected (see :attr:`ColumnSpec.read_as`)."""
+    if c.read_as == "text" and dialect == "postgresql":
+        # the type's output function (what COPY writes); a cast differs for inet
+        return type_coerce(case((col.is_(None), null()), else_=func.format("%s", col)), Text)
     if c.read_as in ("text", "interval"):
         return cast(col, Text)
     if c.read_as == "numeric":
@@ -88,13 +91,16 @@ def _rows(conn: Connection, spec: TableSpec, schema_arg: str | None) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sa_exc.SAWarning)  # types it does not know: read as text
         table = reflect_table(conn, spec, schema_arg)
-    stmt = select(*[_read_expr(table.c[c.name], c) for c in spec.columns]).order_by(
+    dialect = conn.dialect.name
+    stmt = select(*[_read_expr(table.c[c.name], c, dialect) for c in spec.columns]).order_by(
         *[table.c[n] for n in spec.order_by]
     )
     return conn.execution_options(yield_per=FETCH_ROWS, stream_results=True).execute(stmt)
 
 
-def array_cell(kind: Kind, values: Any, n: int) -> tuple[str, str]:
+def array_cell(
+    kind: Kind, values: Any, n: int, encode: Callable[[str], str] = encode_text
+) -> tuple[str, str]:
     """An array value's cell ``<cN><a1>…</a1>…</cN>`` (NULL elements left out) and its
     canonical form (see :func:`tasks.archive.reader.array_canonical`)."""
     if not isinstance(values, list | tuple):
@@ -111,7 +117,7 @@ def array_cell(kind: Kind, values: Any, n: int) -> tuple[str, str]:
             raise ValueError(f"column c{n}: a value with more than one dimension")
         if text:
             lex = v if isinstance(v, str) else str(v)
-            parts.append(f"<a{pos}>{encode_text(lex)}</a{pos}>")
+            parts.append(f"<a{pos}>{encode(lex)}</a{pos}>")
         else:
             lex = _hex(v) if kind.is_binary else enc(v)
             parts.append(f"<a{pos}>{lex}</a{pos}>")
@@ -152,6 +158,8 @@ def write_table(
     """Write ``spec``'s rows to ``dest`` (a folder), atomically. Returns the result."""
     t0 = time.perf_counter()
     part = start_table_folder(dest, spec)
+    # on PostgreSQL LF and TAB as references, as its COPY paths write them (same bytes)
+    encode = encode_text_one_line if conn.dialect.name == "postgresql" else encode_text
     digest = TableDigest()
     kinds = [c.kind for c in spec.columns]
     enc = [LEXICAL[k] for k in kinds]
@@ -187,7 +195,7 @@ def write_table(
                     cells.append(lex)
                     append(opens[i] + lex + closes[i])
                 elif mode == 3:
-                    xml, canon = array_cell(kinds[i], v, i + 1)
+                    xml, canon = array_cell(kinds[i], v, i + 1, encode)
                     cells.append(canon)
                     append(xml)
                 elif mode == 0:
@@ -196,7 +204,7 @@ def write_table(
                         lob_files += 1
                         append(_lob(part, spec, schema_folder, i, row_index, v.encode(), len(v)))
                     else:
-                        append(opens[i] + encode_text(v) + closes[i])
+                        append(opens[i] + encode(v) + closes[i])
                 else:
                     b = bytes(v)
                     lex = _hex(b)
