@@ -79,6 +79,7 @@ MARIADB_DDL = [
          id INT PRIMARY KEY, txt TEXT, ts DATETIME(6), belopp DECIMAL(12,3), data BLOB,
          j JSON, status ENUM('planerad','pågår','avslutad'), uid CHAR(36), d DOUBLE,
          t TIME(6), dag DATE, ja BOOLEAN, liten TINYINT, stor BIGINT, bin VARBINARY(16),
+         u UUID, ip INET6, bitar BIT(3), `år` YEAR, val SET('a','b'), f FLOAT,
          CONSTRAINT belopp_ej_negativt CHECK (belopp >= 0)) COMMENT 'Alla typer'""",
     """CREATE VIEW `{1}`.`pågående` AS SELECT id, status FROM `{1}`.typer
          WHERE status = 'pågår'""",
@@ -91,12 +92,15 @@ MARIADB_DDL = [
     """INSERT INTO `{1}`.typer VALUES
          (1, 'emoji 😀 and RTL שלום', '2024-02-29 23:59:59.123456', 1234.567,
           X'00FF10', '{{"a": [1, 2.5]}}', 'pågår', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
-          1.5e300, '12:34:56.789000', '0001-01-01', TRUE, -128, 9223372036854775807,
-          X'DEADBEEF'),
-         (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+          1.5e300, '12:34:56.789000', '0001-01-02', TRUE, -128, 9223372036854775807,
+          X'DEADBEEF', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2001:db8::1', b'101', 2027,
+          'a,b', 0.5),
+         (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+          NULL, NULL, NULL, NULL, NULL, NULL),
          (3, '', '9999-12-31 23:59:59', 0.001, X'', '[]', 'avslutad',
           'ffffffff-ffff-ffff-ffff-ffffffffffff', -0.0, '00:00:00', '9999-12-31', FALSE, 127,
-          -9223372036854775808, X'00')""",
+          -9223372036854775808, X'00', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '::ffff:1.2.3.4',
+          b'000', 1901, '', -0.25)""",
     "INSERT INTO `{2}`.beslut VALUES (10, 1, 'Beviljas'), (11, NULL, NULL)",
 ]
 

@@ -125,7 +125,7 @@ def mariadb_urls(mariadb_server: str) -> Iterator[tuple[str, list[str]]]:
         yield url.render_as_string(hide_password=False), names
     finally:
         with admin.connect() as c:
-            for n in names:
+            for n in reversed(names):  # the foreign keys point at the first
                 c.execute(text(f"DROP DATABASE IF EXISTS `{n}`"))
         admin.dispose()
 

@@ -166,6 +166,22 @@ def _pg_type_facts(conn: Connection, schema: str) -> dict[tuple[str, str], PgTyp
     return {(r[0], r[1]): PgTypeFacts(r[2], r[3], r[4], r[5], r[6]) for r in rows}
 
 
+def _type_facts(conn: Connection, schema: str) -> dict[tuple[str, str], PgTypeFacts]:
+    """Each column's type as the database's own catalogue names it (PostgreSQL, MariaDB)."""
+    if conn.dialect.name == "postgresql":
+        return _pg_type_facts(conn, schema)
+    if conn.dialect.name in ("mysql", "mariadb"):
+        rows = conn.execute(
+            text(
+                "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = :s"
+            ),
+            {"s": schema},
+        )
+        return {(r[0], r[1]): PgTypeFacts(str(r[2]), "", "mysql") for r in rows}
+    return {}
+
+
 def _quote(conn: Connection, schema_arg: str | None, name: str) -> str:
     q = conn.dialect.identifier_preparer.quote
     return (f"{q(schema_arg)}." if schema_arg else "") + q(name)
@@ -175,6 +191,8 @@ def _type_original(conn: Connection, t: Any, facts: PgTypeFacts | None) -> str:
     """The type as the database names it: SQLAlchemy's rendering, or the catalogue's for
     types SQLAlchemy does not know and for named types (enums, domains: schema-qualified)."""
     named = isinstance(t, sa_types.NullType | sa_types.Enum | pg.DOMAIN)
+    if facts is not None and facts.type_schema == "mysql":
+        named = isinstance(t, sa_types.NullType)
     if facts is not None and (named or isinstance(t, pg.ARRAY)):
         return facts.shown
     try:
@@ -485,6 +503,14 @@ def read_catalogue(
     """The catalogue of the source at ``conn`` (inside the archive's snapshot). Raises
     :class:`ValidationFailed` (bad input, exit 2) naming every column the archive cannot hold
     and every exclusion that names nothing in the source."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sa_exc.SAWarning)  # unknown types: judged by map_type
+        return _read_catalogue(conn, exclusions, schemas)
+
+
+def _read_catalogue(
+    conn: Connection, exclusions: ExclusionList, schemas: list[str] | None
+) -> Catalogue:
     names, not_selected = _schema_names(conn, schemas)
     insp = inspect(conn)
     problems: list[Problem] = []
@@ -498,7 +524,7 @@ def read_catalogue(
             continue
         folder = f"schema{len(out)}"
         schema_arg = schema  # named in every query, the default schema too
-        facts = _pg_type_facts(conn, schema) if conn.dialect.name == "postgresql" else {}
+        facts = _type_facts(conn, schema)
         spec = SchemaSpec(schema, folder, _schema_comment(conn, schema))
         tables = sorted(insp.get_table_names(schema=schema_arg))
         views = sorted(insp.get_view_names(schema=schema_arg))

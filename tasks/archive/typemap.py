@@ -102,9 +102,8 @@ def map_type(t: sat.TypeEngine[Any], dialect: str, facts: PgTypeFacts | None = N
         return Mapped(Kind.string, "VARCHAR(255)", "text")
     if name == "YEAR":  # MySQL/MariaDB YEAR
         return Mapped(Kind.integer, "SMALLINT")
-    if name == "BIT" and dialect in ("mysql", "mariadb"):
-        bits = getattr(t, "length", None) or 1
-        return Mapped(Kind.binary, f"VARBINARY({(bits + 7) // 8})")
+    if name == "BIT" and dialect in ("mysql", "mariadb"):  # SQLAlchemy reads it as an integer
+        return Mapped(Kind.integer, "BIGINT")
     if name in ("TIME",) and getattr(t, "timezone", False):
         return Mapped(Kind.time, "TIME WITH TIME ZONE")
     if isinstance(t, sat.NullType):
@@ -121,6 +120,10 @@ def _unknown(facts: PgTypeFacts | None, label: str = "") -> Mapped:
     SIARD ``XML``); anything defined in the database itself cannot be interpreted later."""
     if facts is None:
         raise Unrepresentable(f"type {label or 'unknown'} has no SIARD mapping")
+    if facts.type_schema == "mysql":  # MariaDB/MySQL types SQLAlchemy does not know
+        if facts.shown in ("inet6", "inet4"):
+            return Mapped(Kind.string, "VARCHAR(45)", "text")
+        raise Unrepresentable("no SIARD mapping (geometry and other types without a SQL form)")
     if facts.type_schema == "pg_catalog":
         if facts.shown == "xml":
             return Mapped(Kind.clob, "XML", "text")
