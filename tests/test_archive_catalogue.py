@@ -272,3 +272,39 @@ def test_what_the_archive_cannot_hold_is_listed_at_once_and_nothing_is_written(
     done = _cli(pg_url, tmp_path / "out2", "--exclusions", str(plan))
     assert done.returncode == 2
     assert "konstigt schema.nothing: the exclusion list names it" in done.stderr
+
+
+SQLITE_DDL = [
+    """CREATE TABLE typer (id INTEGER PRIMARY KEY, a TEXT, b BLOB, r REAL, n NUMERIC(10,2),
+       bo BOOLEAN, da DATE, dt DATETIME, v VARCHAR(20), j JSON, u UUID, x, s STRING,
+       dbl DOUBLE, CONSTRAINT n_ej_negativt CHECK (n >= 0))""",
+    "CREATE VIEW dyra AS SELECT id, n FROM typer WHERE n > 100",
+    """INSERT INTO typer VALUES (1, 'emoji 😀', X'00FF', 0.5, 123.45, 1, '0001-01-01',
+       '9999-12-31 23:59:59.000000', 'kort', '{"a": 1}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+       'vad som helst', 'sträng', -1.5e300)""",
+    "INSERT INTO typer (id) VALUES (2)",
+]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_sqlite_types_by_their_declared_names_and_affinity(tmp_path: Path, fast: bool) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    eng = create_engine(url)
+    with eng.begin() as c:
+        for stmt in SQLITE_DDL:
+            c.exec_driver_sql(stmt)
+    eng.dispose()
+    outcome = archive_database(url, tmp_path / "out", archival_date=ARCHIVAL_DATE, fast=fast)
+    assert outcome.verified, outcome.problems
+    assert outcome.inventory.views == ["main.dyra"] and outcome.inventory.checks == [
+        "main.typer.n_ej_negativt"
+    ]
+    siard = find_siard(outcome.package)
+    with open_siard(siard) as archive:
+        t = archive.table("typer")
+        types = {c.name: (c.sql_type, c.type_original) for c in t.columns}
+        rows = list(archive.rows(t))
+    assert types["u"] == ("CLOB", "UUID") and types["x"] == ("CLOB", "")
+    assert types["s"] == ("CLOB", "STRING") and types["j"][0] == "CLOB"
+    assert rows[0][10:13] == ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "vad som helst", "sträng")
+    assert rows[0][4] == Decimal("123.45") and rows[1] == (2, *[None] * 13)

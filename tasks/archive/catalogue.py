@@ -179,6 +179,16 @@ def _type_facts(conn: Connection, schema: str) -> dict[tuple[str, str], PgTypeFa
             {"s": schema},
         )
         return {(r[0], r[1]): PgTypeFacts(str(r[2]), "", "mysql") for r in rows}
+    if conn.dialect.name == "sqlite":
+        q = conn.dialect.identifier_preparer.quote
+        out: dict[tuple[str, str], PgTypeFacts] = {}
+        names = conn.exec_driver_sql(
+            f"SELECT name FROM {q(schema)}.sqlite_master WHERE type IN ('table', 'view')"
+        ).scalars()
+        for rel in list(names):
+            for r in conn.exec_driver_sql(f"PRAGMA {q(schema)}.table_info({q(rel)})"):
+                out[(rel, r[1])] = PgTypeFacts(str(r[2] or ""), "", "sqlite")
+        return out
     return {}
 
 
@@ -191,7 +201,7 @@ def _type_original(conn: Connection, t: Any, facts: PgTypeFacts | None) -> str:
     """The type as the database names it: SQLAlchemy's rendering, or the catalogue's for
     types SQLAlchemy does not know and for named types (enums, domains: schema-qualified)."""
     named = isinstance(t, sa_types.NullType | sa_types.Enum | pg.DOMAIN)
-    if facts is not None and facts.type_schema == "mysql":
+    if facts is not None and facts.type_schema in ("mysql", "sqlite"):
         named = isinstance(t, sa_types.NullType)
     if facts is not None and (named or isinstance(t, pg.ARRAY)):
         return facts.shown
@@ -230,6 +240,8 @@ def _columns(
         except Unrepresentable as exc:
             problems.append(Problem(where, f"type {original}: {exc}"))
             continue
+        if f is not None and f.type_schema == "sqlite" and m.read_as == "text":
+            original = f.shown  # a declared name SQLAlchemy only guessed at
         out.append(
             ColumnSpec(
                 c["name"], m.kind, m.sql, original, bool(c.get("nullable", True)),

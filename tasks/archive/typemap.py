@@ -108,6 +108,10 @@ def map_type(t: sat.TypeEngine[Any], dialect: str, facts: PgTypeFacts | None = N
         return Mapped(Kind.time, "TIME WITH TIME ZONE")
     if isinstance(t, sat.NullType):
         return _unknown(facts)
+    if dialect == "sqlite" and facts is not None and isinstance(t, sat.Numeric):
+        declared = facts.shown.upper()
+        if not any(k in declared for k in ("NUM", "DEC", "REAL", "FLOA", "DOUB")):
+            return _sqlite_affinity(facts.shown)  # UUID, STRING …: SQLAlchemy guessed NUMERIC
     try:
         st = sql_type_of(t)
     except TypeError:
@@ -120,6 +124,8 @@ def _unknown(facts: PgTypeFacts | None, label: str = "") -> Mapped:
     SIARD ``XML``); anything defined in the database itself cannot be interpreted later."""
     if facts is None:
         raise Unrepresentable(f"type {label or 'unknown'} has no SIARD mapping")
+    if facts.type_schema == "sqlite":  # a declared type SQLAlchemy does not know: its affinity
+        return _sqlite_affinity(facts.shown)
     if facts.type_schema == "mysql":  # MariaDB/MySQL types SQLAlchemy does not know
         if facts.shown in ("inet6", "inet4"):
             return Mapped(Kind.string, "VARCHAR(45)", "text")
@@ -137,3 +143,19 @@ def _unknown(facts: PgTypeFacts | None, label: str = "") -> Mapped:
         "d": "a domain over a type the archive cannot hold",
     }.get(facts.typtype, "a type the archive cannot hold")
     raise Unrepresentable(reason)
+
+
+def _sqlite_affinity(declared: str) -> Mapped:
+    """SQLite's own rule (datatype3.html, 3.1) for a declared type it does not know: INT →
+    integer; CHAR, CLOB, TEXT → text; BLOB → binary; REAL, FLOA, DOUB → double; anything else
+    (NUMERIC affinity, and no declared type: values of any storage class) → its text form."""
+    t = declared.upper()
+    if "INT" in t:
+        return Mapped(Kind.integer, "BIGINT")
+    if any(k in t for k in ("CHAR", "CLOB", "TEXT")):
+        return Mapped(Kind.clob, "CLOB", "text")
+    if "BLOB" in t:
+        return Mapped(Kind.blob, "BLOB")
+    if any(k in t for k in ("REAL", "FLOA", "DOUB")):
+        return Mapped(Kind.double, "DOUBLE PRECISION")
+    return Mapped(Kind.clob, "CLOB", "text")
