@@ -89,3 +89,21 @@ def test_a_mariadb_schema_that_is_not_there_is_bad_input(
     assert not (tmp_path / "out").exists() or not any(
         p.name.startswith("samsa-") for p in (tmp_path / "out").iterdir()
     )
+
+
+def test_the_synthetic_database_on_mariadb_archives_and_reads_back(
+    mariadb_urls: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    from tasks.demo_data import generate
+    from tests.archive_helpers import source_rows
+
+    url, names = mariadb_urls
+    report = generate(url, scale=2000, seed=7)
+    outcome = archive_database(
+        url, tmp_path / "out", archival_date=ARCHIVAL_DATE, schemas=[names[0]]
+    )
+    assert outcome.verified, outcome.problems
+    assert outcome.total_rows == sum(report.rows.values())
+    with open_siard(outcome.package) as archive:
+        for table in ("message", "attachment", "person", "care_episode"):
+            assert list(archive.rows(table)) == source_rows(url, table), table
