@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.archive import STANDARDS_DIR
+from tasks.archive.durable import start_writeback
 from tasks.archive.writer import RESULT_FILE
 
 SIARD_METADATA_XSD = STANDARDS_DIR / "siard-2.2-metadata.xsd"
@@ -205,6 +206,7 @@ class SiardWriter:
             written.append(zi)
         assert zf.fp is not None
         zf.fp.flush()
+        start_writeback(zf.fp.fileno())  # the final fsync then waits for little
         self._hash.upto(zf.start_dir)  # type: ignore[attr-defined]  # final from here back
         spans: dict[str, tuple[int, int]] = {}
         with open(self.part, "rb") as f:
