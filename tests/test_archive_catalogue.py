@@ -308,3 +308,33 @@ def test_sqlite_types_by_their_declared_names_and_affinity(tmp_path: Path, fast:
     assert types["s"] == ("CLOB", "STRING") and types["j"][0] == "CLOB"
     assert rows[0][10:13] == ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "vad som helst", "sträng")
     assert rows[0][4] == Decimal("123.45") and rows[1] == (2, *[None] * 13)
+
+
+def test_users_and_granted_privileges_are_recorded(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    role = f"samsa_läsare_{uuid.uuid4().hex[:8]}"  # roles are per server: a unique name
+    eng = create_engine(pg_url)
+    try:
+        with eng.begin() as c:
+            c.exec_driver_sql(f'CREATE ROLE "{role}"')
+            c.exec_driver_sql(
+                'CREATE SCHEMA "vård"; CREATE TABLE "vård".t (id int PRIMARY KEY); '
+                f'GRANT SELECT ON "vård".t TO "{role}" WITH GRANT OPTION'
+            )
+        outcome = archive_database(pg_url, tmp_path / "out", archival_date=ARCHIVAL_DATE)
+        assert outcome.verified, outcome.problems
+        with zipfile.ZipFile(find_siard(outcome.package)) as zf:
+            meta = etree.fromstring(zf.read("header/metadata.xml"))
+        assert [u.findtext(f"{M}name") for u in meta.iter(f"{M}user")] == ["postgres", role]
+        granted = [
+            tuple(p.findtext(f"{M}{k}") for k in ("type", "object", "grantor", "grantee", "option"))
+            for p in meta.iter(f"{M}privilege")
+        ]
+        assert granted == [("SELECT", 'TABLE "vård"."t"', "postgres", role, "GRANT")]
+    finally:
+        with eng.begin() as c:
+            c.exec_driver_sql(f'DROP OWNED BY "{role}"; DROP ROLE IF EXISTS "{role}"')
+        eng.dispose()

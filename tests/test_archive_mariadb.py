@@ -107,3 +107,37 @@ def test_the_synthetic_database_on_mariadb_archives_and_reads_back(
     with open_siard(outcome.package) as archive:
         for table in ("message", "attachment", "person", "care_episode"):
             assert list(archive.rows(table)) == source_rows(url, table), table
+
+
+def test_mariadb_grants_on_the_archived_databases_are_recorded(
+    mariadb_urls: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    url, names = mariadb_urls
+    build_mariadb(url, names)
+    user = f"samsa_läsare_{uuid.uuid4().hex[:8]}"  # users are per server: a unique name
+    eng = create_engine(url)
+    try:
+        with eng.begin() as c:
+            c.exec_driver_sql(f"CREATE USER '{user}'@'localhost'")
+            c.exec_driver_sql(f"GRANT SELECT ON `{names[1]}`.`typer` TO '{user}'@'localhost'")
+        outcome = archive_database(
+            url, tmp_path / "out", archival_date=ARCHIVAL_DATE, schemas=names
+        )
+        assert outcome.verified, outcome.problems
+        with zipfile.ZipFile(find_siard(outcome.package)) as zf:
+            meta = etree.fromstring(zf.read("header/metadata.xml"))
+        grantee = f"'{user}'@'localhost'"
+        assert grantee in [u.findtext(f"{M}name") for u in meta.iter(f"{M}user")]
+        granted = [
+            (p.findtext(f"{M}type"), p.findtext(f"{M}object"), p.findtext(f"{M}grantee"))
+            for p in meta.iter(f"{M}privilege")
+        ]
+        assert granted == [("SELECT", f"TABLE `{names[1]}`.`typer`", grantee)]
+    finally:
+        with eng.begin() as c:
+            c.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@'localhost'")
+        eng.dispose()

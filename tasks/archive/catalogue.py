@@ -416,7 +416,7 @@ def _types(conn: Connection, schema: str) -> list[TypeSpec]:
         values = ", ".join(e["labels"])
         out.append(TypeSpec(schema, e["name"], f"VARCHAR({max(longest, 1)})",
                             f"enum; values in order: {values}"))  # fmt: skip
-    shown = dict(
+    shown: dict[str, str] = dict(
         conn.execute(
             text(
                 "SELECT t.typname, format_type(t.typbasetype, t.typtypmod) FROM pg_type t "

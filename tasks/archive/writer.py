@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,10 @@ def _lob(
     return f'<c{i + 1} file="{entry}" length="{length}" digestType="SHA-256" digest="{digest}"/>'
 
 
+def _array_canonical(kind: Kind, n: int, values: Any) -> str:
+    return array_cell(kind, values, n)[1]
+
+
 def digest_table(conn: Connection, spec: TableSpec, schema_arg: str | None) -> tuple[int, str]:
     """Row count and digest of ``spec``'s rows in the source, without writing anything."""
     digest = TableDigest()
@@ -259,7 +264,7 @@ def digest_table(conn: Connection, spec: TableSpec, schema_arg: str | None) -> t
     for i, c in enumerate(spec.columns):
         if c.cardinality is not None:
             plain[i] = False
-            enc[i] = lambda v, k=c.kind, n=i + 1: array_cell(k, v, n)[1]
+            enc[i] = partial(_array_canonical, c.kind, i + 1)
         elif c.kind.is_binary:
             enc[i] = _hex
     for row in _rows(conn, spec, schema_arg):
