@@ -338,3 +338,25 @@ def test_users_and_granted_privileges_are_recorded(
         with eng.begin() as c:
             c.exec_driver_sql(f'DROP OWNED BY "{role}"; DROP ROLE IF EXISTS "{role}"')
         eng.dispose()
+
+
+def test_a_run_stopped_in_the_second_schema_resumes_to_the_same_package(
+    catalogue_db: str, tmp_path: Path
+) -> None:
+    from tests.archive_helpers import same_tree
+
+    reference = archive_database(catalogue_db, tmp_path / "reference", archival_date=ARCHIVAL_DATE)
+    out = tmp_path / "out"
+
+    def stop_in_vard(table: str) -> None:
+        if table == "vård.texttyper":
+            raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        archive_database(catalogue_db, out, archival_date=ARCHIVAL_DATE, after_table=stop_in_vard)
+    work = next((out / WORK_DIR_NAME).iterdir())
+    assert (work / "tables" / "schema1-table0" / "result.json").exists()
+    again = archive_database(catalogue_db, out, archival_date=ARCHIVAL_DATE)
+    assert again.verified, again.problems
+    assert again.resumed_tables == ["enhet", "vård.texttyper"]
+    assert same_tree(again.package, reference.package) == []

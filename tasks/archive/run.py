@@ -426,6 +426,11 @@ def archive_database(
                     dict(earlier.get("tables", {})) if siard_writer.resumed and earlier else {}
                 )
                 order = [s.work_folder for s in specs]
+                # the state file's keys are sorted (table10 before table2): put them in the
+                # order the tables are written before asking whether they are its beginning
+                in_siard = {f: in_siard[f] for f in order if f in in_siard} | {
+                    f: v for f, v in in_siard.items() if f not in order
+                }
                 if list(in_siard) != order[: len(in_siard)] or not all(
                     TableResult.load_if_complete(work / "tables" / f) is not None for f in in_siard
                 ):  # not what this run would have written first: start the .siard anew
