@@ -34,6 +34,12 @@ def test_a_mariadb_server_archives_whole_and_reads_back(
         "schemas": 3, "tables": 3, "views": 1, "columns": 28, "rows": 7, "routines": 1,
         "checks": 2, "comments": 3, "sequences": 0, "types": 0,
     }  # fmt: skip
+    assert outcome.excluded == [
+        "every schema not named with --schema (reason: outside the chosen scope; decided by the "
+        f"operator of this run; chosen: {', '.join([names[0], *sorted(names[1:])])})"
+    ]
+    report = (outcome.package / "documentation/archive-report.md").read_text()
+    assert "every schema not named with --schema" in report
     siard = find_siard(outcome.package)
     assert schema_errors(siard) == []
     with zipfile.ZipFile(siard) as zf:

@@ -507,6 +507,13 @@ def archive_database(
             engine.dispose()
 
         progress.stage("assembling the SIARD archive")
+        left_out = [e.line() for e in catalogue.excluded]
+        if schemas:
+            chosen = ", ".join(s.name for s in catalogue.schemas)
+            left_out.append(
+                f"every schema not named with --schema (reason: outside the chosen scope; "
+                f"decided by the operator of this run; chosen: {chosen})"
+            )
         facts_tables = [
             TableFact(s.key, s.folder, results[s.key].rows, results[s.key].digest,
                       retention.for_table(s.key).label())
@@ -582,7 +589,7 @@ def archive_database(
             verified=verified,
             verification_detail=detail,
             inventory_summary=source_inventory.summary(),
-            excluded=[e.line() for e in catalogue.excluded],
+            excluded=left_out,
         )
         siard_fact = FileFact.of(siard_path, f"data/{siard_name}", siard_writer.sha256)
         (rep / "METS.xml").write_bytes(representation_mets(facts, [siard_fact]))
@@ -623,7 +630,7 @@ def archive_database(
             resumed_tables=resumed,
             unclassified_tables=[s.key for s in specs if s.key not in retention.tables],
             inventory=source_inventory,
-            excluded=[e.line() for e in catalogue.excluded],
+            excluded=left_out,
             seconds=round(time.perf_counter() - t0, 2),
         )
 
