@@ -99,9 +99,10 @@ def _mariadb_available() -> bool:
 
 @pytest.fixture(scope="session")
 def mariadb_server() -> str:
-    """The admin URL of the machine's MariaDB; fails in CI when it is not there."""
+    """The admin URL of the machine's MariaDB; fails in CI when it is installed (``.ci/run``
+    starts it) but does not answer."""
     if not _mariadb_available():
-        if os.environ.get("CI"):
+        if os.environ.get("CI") and Path("/usr/sbin/mariadbd").exists():
             pytest.fail(f"MariaDB not reachable at {MARIADB_ADMIN_URL}")
         pytest.skip("MariaDB not reachable")
     return MARIADB_ADMIN_URL
