@@ -16,6 +16,10 @@ It prints a markdown table. Run from the repository root::
     python benchmarks/archive_bench.py --sizes 1000000 5000000
 
 ``--reuse-db NAME`` measures an existing database of the same server instead (no generation).
+``--engine mariadb`` does the same on the MariaDB server (127.0.0.1:3306, root), beside
+``mariadb-dump --no-create-info --single-transaction``, so the engines can be compared::
+
+    python benchmarks/archive_bench.py --engine mariadb --sizes 1000000
 
 Not part of the test run; the machine is shared, so compare the ratios of one run.
 """
@@ -36,6 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get(
     "SAMSA_DECOM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+MARIADB_ADMIN = os.environ.get(
+    "SAMSA_DECOM_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/?charset=utf8mb4"
 )
 
 
@@ -104,7 +111,8 @@ def _rows_in(url: str) -> int:
     eng = create_engine(url)
     with eng.connect() as c:
         names = inspect(c).get_table_names()
-        total = sum(c.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names)
+        q = c.dialect.identifier_preparer.quote
+        total = sum(c.execute(text(f"SELECT count(*) FROM {q(n)}")).scalar_one() for n in names)
     eng.dispose()
     return int(total)
 
@@ -115,12 +123,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the databases and packages")
     ap.add_argument("--reuse-db", nargs="*", default=[], help="existing databases to measure")
+    ap.add_argument("--engine", choices=["postgresql", "mariadb"], default="postgresql")
     args = ap.parse_args()
 
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    maria = args.engine == "mariadb"
+    admin_url = MARIADB_ADMIN if maria else PG_ADMIN
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    q = "`" if maria else '"'
+    baseline = "`mariadb-dump --no-create-info`" if maria else "`pg_dump --data-only`"
     py = sys.executable
     results = []
     jobs = [(None, size) for size in ([] if args.reuse_db else args.sizes)]
@@ -129,8 +142,8 @@ def main() -> None:
         name = reuse or f"samsa_bench_{size}_{uuid.uuid4().hex[:6]}"
         if not reuse:
             with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+                c.execute(text(f"CREATE DATABASE {q}{name}{q}"))
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         work = Path(tempfile.mkdtemp(prefix=f"samsa-bench-{size}-"))
         env = {**os.environ, "SAMSA_DECOM_HOME": str(work / "home")}
         try:
@@ -141,8 +154,13 @@ def main() -> None:
                            "--seed", str(args.seed)], env)  # fmt: skip
             u = make_url(url)
             dump_dir = Path(tempfile.mkdtemp(prefix="samsa-bench-dump-"))
-            dump = run(["pg_dump", "--data-only", "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
-                        "-U", u.username or "postgres", "-f", str(dump_dir / "dump.sql"), name])  # fmt: skip
+            if maria:
+                dump = run(["mariadb-dump", "--no-create-info", "--single-transaction", "-h",
+                            u.host or "127.0.0.1", "-P", str(u.port or 3306), "-u", u.username or "root",
+                            "-r", str(dump_dir / "dump.sql"), name])  # fmt: skip
+            else:
+                dump = run(["pg_dump", "--data-only", "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
+                            "-U", u.username or "postgres", "-f", str(dump_dir / "dump.sql"), name])  # fmt: skip
             shutil.rmtree(dump_dir)  # the baseline's output is not needed; do not let it linger
             arch = run(
                 [py, "-m", "deploy.cli", "archive", "--source", url, "--out", str(work / "out")],
@@ -158,14 +176,16 @@ def main() -> None:
                 shutil.rmtree(work, ignore_errors=True)
                 if not reuse:
                     with admin.connect() as c:
-                        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                        force = "" if maria else " WITH (FORCE)"
+                        c.execute(text(f"DROP DATABASE IF EXISTS {q}{name}{q}{force}"))
 
     print()
-    print("| rows | what | seconds | rows/s | vs pg_dump | peak memory |")
+    print(f"engine: {args.engine}")
+    print(f"| rows | what | seconds | rows/s | vs {baseline.strip('`').split()[0]} | peak memory |")
     print("|---:|---|---:|---:|---:|---:|")
     for rows, gen, dump, arch, ver, deep in results:
         for label, m in (
-            ("`pg_dump --data-only` (baseline)", dump),
+            (f"{baseline} (baseline)", dump),
             ("`samsa-decom archive` (incl. re-read verification + E-ARK SIP)", arch),
             ("`samsa-decom verify` (SHA-256 of every file against METS)", ver),
             ("`samsa-decom verify --deep` (+ full re-read and digests)", deep),

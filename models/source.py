@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SOURCE_NAMING = {
@@ -53,7 +54,10 @@ class SourceBase(DeclarativeBase):
     metadata = MetaData(naming_convention=SOURCE_NAMING)
 
 
-UTC_TS = DateTime(timezone=True)
+UTC_TS = DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+#: MariaDB/MySQL TEXT and BLOB stop at 64 KB; SAMSA's free text and attachments are larger
+LONG_TEXT = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+LONG_BINARY = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
 
 class DatasetInfo(SourceBase):
@@ -67,7 +71,7 @@ class DatasetInfo(SourceBase):
     scale: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     generated_at: Mapped[datetime] = mapped_column(UTC_TS)
     generator: Mapped[str] = mapped_column(String(100))
-    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
 
 
 class Organisation(SourceBase):
@@ -152,7 +156,7 @@ class CareEpisode(SourceBase):
     status: Mapped[str] = mapped_column(String(30))
     interrupted: Mapped[bool] = mapped_column(Boolean)
     priority: Mapped[int] = mapped_column(SmallInteger)
-    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
 
 
 class Message(SourceBase):
@@ -169,7 +173,7 @@ class Message(SourceBase):
     kind: Mapped[str] = mapped_column(String(40))
     sent_at: Mapped[datetime] = mapped_column(UTC_TS)
     subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
     read: Mapped[bool] = mapped_column(Boolean)
 
 
@@ -184,7 +188,7 @@ class SipPlan(SourceBase):
     episode_id: Mapped[int | None] = mapped_column(ForeignKey("care_episode.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTC_TS)
     title: Mapped[str] = mapped_column(String(200))
-    goal: Mapped[str | None] = mapped_column(Text, nullable=True)
+    goal: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
     status: Mapped[str] = mapped_column(String(20))
 
 
@@ -210,7 +214,7 @@ class SipAction(SourceBase):
     plan_id: Mapped[int] = mapped_column(ForeignKey("sip_plan.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(LONG_TEXT)
     due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     done: Mapped[bool] = mapped_column(Boolean)
     estimated_hours: Mapped[Decimal | None] = mapped_column(Numeric(8, 2), nullable=True)
@@ -228,7 +232,7 @@ class Consent(SourceBase):
     given: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[datetime] = mapped_column(UTC_TS)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTC_TS, nullable=True)
-    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)
 
 
 class Attachment(SourceBase):
@@ -243,7 +247,7 @@ class Attachment(SourceBase):
     filename: Mapped[str] = mapped_column(String(200))
     mime_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    content: Mapped[bytes | None] = mapped_column(LONG_BINARY, nullable=True)
 
 
 class AccessLog(SourceBase):

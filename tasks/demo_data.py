@@ -536,6 +536,45 @@ def _writer_postgresql(
     return write, finish
 
 
+def _mysql_value(v: Any) -> Any:
+    """What PyMySQL should send: timestamps as naive UTC (the DATETIME(6) columns hold UTC)."""
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).replace(tzinfo=None)
+    return v
+
+
+def _writer_mysql(
+    engine: Engine,
+) -> tuple[Callable[[str, list[tuple[Any, ...]]], None], Callable[[], None]]:
+    """MariaDB/MySQL: multi-row INSERTs (PyMySQL's executemany) in one transaction."""
+    raw = engine.raw_connection()
+    conn = raw.driver_connection
+    assert conn is not None
+    cur = conn.cursor()
+    cur.execute("SET SESSION time_zone = '+00:00', foreign_key_checks = 0, unique_checks = 0")
+    cols = _columns(engine)
+
+    def write(table: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        names = ", ".join(f"`{c}`" for c in cols[table])
+        marks = ", ".join(["%s"] * len(cols[table]))
+        cur.executemany(
+            f"INSERT INTO `{table}` ({names}) VALUES ({marks})",
+            [tuple(_mysql_value(v) for v in r) for r in rows],
+        )
+
+    def finish() -> None:
+        conn.commit()
+        cur.execute("SET SESSION foreign_key_checks = 1, unique_checks = 1")
+        for table in TABLE_ORDER:
+            cur.execute(f"ANALYZE TABLE `{table}`")
+            cur.fetchall()
+        raw.close()
+
+    return write, finish
+
+
 def _prepare_schema(engine: Engine, replace: bool) -> None:
     existing = set(inspect(engine).get_table_names())
     ours = set(TABLE_ORDER)
@@ -555,6 +594,10 @@ def _prepare_schema(engine: Engine, replace: bool) -> None:
                 "refusing to replace: dataset_info does not mark this database as synthetic"
             )
         SourceBase.metadata.drop_all(engine)
+    if engine.dialect.name in ("mysql", "mariadb"):
+        # text compares byte for byte, as on PostgreSQL (unique HSA-ids differing in case)
+        with engine.begin() as c:
+            c.exec_driver_sql("ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
     SourceBase.metadata.create_all(engine)
 
 
@@ -572,11 +615,15 @@ def generate(url: str, *, scale: int, seed: int, replace: bool = False,
     engine = create_engine(url)
     try:
         dialect = engine.dialect.name
-        if dialect not in ("sqlite", "postgresql"):
-            raise InputError(f"demo-data writes SQLite or PostgreSQL, not {dialect}")
+        writers = {
+            "sqlite": _writer_sqlite, "postgresql": _writer_postgresql,
+            "mysql": _writer_mysql, "mariadb": _writer_mysql,
+        }  # fmt: skip
+        if dialect not in writers:
+            raise InputError(f"demo-data writes SQLite, PostgreSQL or MariaDB/MySQL, not {dialect}")
         _prepare_schema(engine, replace)
         gen = _Generator(seed, scale)
-        write, finish = (_writer_sqlite if dialect == "sqlite" else _writer_postgresql)(engine)
+        write, finish = writers[dialect](engine)
         counts = {t: 0 for t in TABLE_ORDER}
 
         def emit(batch: Batch) -> None:

@@ -107,6 +107,58 @@ def pg_url(pg_server: str) -> Iterator[str]:
         admin.dispose()
 
 
+MARIADB_ADMIN_URL = os.environ.get(
+    "SAMSA_DECOM_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/?charset=utf8mb4"
+)
+
+
+def _mariadb_available() -> bool:
+    from sqlalchemy import create_engine, text
+
+    try:
+        eng = create_engine(MARIADB_ADMIN_URL)
+        with eng.connect() as c:
+            c.execute(text("select 1"))
+        eng.dispose()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> str:
+    """The admin URL of the machine's MariaDB; fails in CI when it is installed (``.ci/run``
+    starts it) but does not answer."""
+    if not _mariadb_available():
+        if os.environ.get("CI") and Path("/usr/sbin/mariadbd").exists():
+            pytest.fail(f"MariaDB not reachable at {MARIADB_ADMIN_URL}")
+        pytest.skip("MariaDB not reachable")
+    return MARIADB_ADMIN_URL
+
+
+@pytest.fixture
+def mariadb_urls(mariadb_server: str) -> Iterator[tuple[str, list[str]]]:
+    """Three brand-new MariaDB databases (MariaDB's schemas), dropped after the test: the URL
+    of the first, and all three names."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    tag = uuid.uuid4().hex[:10]
+    names = [f"samsa_test_{tag}", f"samsa_test_{tag}_vård", f"samsa test {tag} ärenden"]
+    admin = create_engine(mariadb_server)
+    with admin.connect() as c:
+        for n in names:
+            c.execute(text(f"CREATE DATABASE `{n}` CHARACTER SET utf8mb4"))
+    try:
+        url = make_url(mariadb_server).set(database=names[0])
+        yield url.render_as_string(hide_password=False), names
+    finally:
+        with admin.connect() as c:
+            for n in reversed(names):  # the foreign keys point at the first
+                c.execute(text(f"DROP DATABASE IF EXISTS `{n}`"))
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Parametrised: a fresh SQLite file and a fresh PostgreSQL database."""

@@ -75,7 +75,9 @@ def test_mets_and_premis_are_schema_valid(package: Path) -> None:
     events = etree.parse(str(package / "metadata/preservation/premis.xml")).findall(
         ".//{http://www.loc.gov/premis/v3}eventType"
     )
-    assert [e.text for e in events] == ["extraction", "validation", "message digest calculation"]
+    assert [e.text for e in events] == [
+        "extraction", "validation", "validation", "message digest calculation"
+    ]  # the second validation: completeness against the inventory
 
 
 def test_eark_validator_finds_no_error_but_the_self_contradicting_sip14(package: Path) -> None:

@@ -80,10 +80,20 @@ def archive(
         None, "--date", help="Archival date YYYY-MM-DD (default: today; kept on resume)."
     ),
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default: settings)."),
+    schema: list[str] = typer.Option(  # noqa: B008
+        None, "--schema",
+        help="Archive only this schema (MariaDB/MySQL: database); repeat for more. Default: all.",
+    ),  # fmt: skip
+    exclusions: Path = typer.Option(  # noqa: B008
+        None, "--exclusions",
+        help="What is left out on purpose (default: deploy/plan/archive-exclusions.yaml).",
+    ),  # fmt: skip
 ) -> None:
     """Archive a database as SIARD 2.2 in an E-ARK SIP; the last line printed is the package.
 
-    Running it again on the same --out resumes an interrupted run.
+    The source's whole catalogue is read first; a column the archive cannot hold stops the run
+    with the full list (exit 2) before anything is written. Running it again on the same --out
+    resumes an interrupted run.
     """
     from datetime import date
 
@@ -107,14 +117,18 @@ def archive(
             TextColumn("{task.completed:,}/{task.total:,} rows"), TimeElapsedColumn(),
             console=err, transient=True,
         ) as bar:  # fmt: skip
-            outcome = archive_database(url, target, archival_date=when,
-                                       progress=_RichProgress(bar))
+            outcome = archive_database(
+                url, target, archival_date=when, progress=_RichProgress(bar),
+                schemas=list(schema) if schema else None, exclusions_path=exclusions,
+            )  # fmt: skip
         record_package(
             ledger, outcome, source_url=url, archival_date=archival_date_of(outcome, when)
         )
     verdict = "verified" if outcome.verified else "NOT VERIFIED"
+    counts = outcome.inventory.counts()
     err.print(
         f"{verdict}: {outcome.total_rows:,} rows in {len(outcome.tables)} tables, "
+        f"{counts['schemas']} schemas, {counts['views']} views, {counts['columns']} columns, "
         f".siard {outcome.siard_bytes:,} bytes, {outcome.seconds:.1f} s"
         + (
             f" (kept {len(outcome.resumed_tables)} tables from an earlier run)"
@@ -125,6 +139,8 @@ def archive(
     )
     for problem in outcome.problems:
         err.print(f"  - {problem}", highlight=False)
+    for left_out in outcome.excluded:
+        err.print(f"  excluded on purpose: {left_out}", highlight=False)
     print(outcome.package)
     if not outcome.verified:
         raise CheckFailed(f"package {outcome.objid} was made but NOT verified")

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.archive import STANDARDS_DIR
+from tasks.archive.durable import start_writeback
 from tasks.archive.writer import RESULT_FILE
 
 SIARD_METADATA_XSD = STANDARDS_DIR / "siard-2.2-metadata.xsd"
@@ -45,9 +46,10 @@ def _info(name: str, is_dir: bool = False) -> zipfile.ZipInfo:
     return zi
 
 
-def _table_files(folder: Path) -> Iterable[tuple[str, Path]]:
-    """Files of a finished table folder in a fixed order: xml, xsd, then LOBs by column/row."""
-    name = folder.name
+def _table_files(folder: Path, name: str | None = None) -> Iterable[tuple[str, Path]]:
+    """Files of a finished table folder in a fixed order: xml, xsd, then LOBs by column/row
+    (``name``: the table's folder in the archive, default the folder's own name)."""
+    name = name or folder.name
     yield f"{name}.xml", folder / f"{name}.xml"
     yield f"{name}.xsd", folder / f"{name}.xsd"
     lob_dirs = sorted(
@@ -79,7 +81,8 @@ def _known_xml_crc(folder: Path) -> dict[str, tuple[int, int]]:
         return {}
     if result.get("xml_crc32") is None:
         return {}
-    return {f"{folder.name}.xml": (int(result["xml_crc32"]), int(result["xml_bytes"]))}
+    name = result.get("folder") or folder.name
+    return {f"{name}.xml": (int(result["xml_crc32"]), int(result["xml_bytes"]))}
 
 
 def _add_stored_file(
@@ -168,16 +171,23 @@ class SiardWriter:
             "entries": [_dumped(zi) for zi in self._zf.filelist],
         }
 
-    def add_table(self, folder: Path) -> dict[str, tuple[int, int]]:
-        """Append a finished table folder; returns entry name → (data offset, size) of its
-        files in the .siard (entries are stored, so that is where their bytes are)."""
+    def add_table(
+        self, folder: Path, schema_folder: str = "schema0", table_folder: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """Append a finished table folder as ``content/<schema_folder>/<table_folder>/``
+        (default: the folder's own name); returns entry name → (data offset, size) of its
+        files in the .siard (entries are stored, so that is where their bytes are). A schema's
+        folder entry is written before its first table."""
         zf = self._zf
-        base = f"content/schema0/{folder.name}/"
+        schema_dir = f"content/{schema_folder}/"
+        if schema_dir not in zf.NameToInfo:
+            zf.writestr(_info(schema_dir, True), b"")
+        base = f"{schema_dir}{table_folder or folder.name}/"
         zf.writestr(_info(base, True), b"")
         made: set[str] = set()
         written: list[zipfile.ZipInfo] = []
         known_crc = _known_xml_crc(folder)
-        for rel, path in _table_files(folder):
+        for rel, path in _table_files(folder, table_folder):
             if rel == RESULT_FILE:
                 continue
             if "/" in rel:
@@ -196,6 +206,7 @@ class SiardWriter:
             written.append(zi)
         assert zf.fp is not None
         zf.fp.flush()
+        start_writeback(zf.fp.fileno())  # the final fsync then waits for little
         self._hash.upto(zf.start_dir)  # type: ignore[attr-defined]  # final from here back
         spans: dict[str, tuple[int, int]] = {}
         with open(self.part, "rb") as f:

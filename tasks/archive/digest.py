@@ -19,6 +19,8 @@ ALGORITHM = "sha256-rowsum-v1"
 #: Lone surrogates stand in for the bytes 0xFE / 0xFF (``surrogateescape`` turns them back).
 SEP = "\udcfe"
 NULL = "\udcff"
+#: between the elements of an array cell: the byte 0xFD (see ``reader.array_canonical``)
+ARRAY_SEP = "\udcfd"
 
 
 class TableDigest:

@@ -115,6 +115,8 @@ class PackageFacts:
     tables: list[TableFact] = field(default_factory=list)
     verified: bool = False
     verification_detail: str = ""
+    inventory_summary: str = ""  # the source's inventory counts (``schemas=3 tables=4 …``)
+    excluded: list[str] = field(default_factory=list)  # left out on purpose, with reason
 
 
 def _id(prefix: str, href: str) -> str:
@@ -282,6 +284,14 @@ def premis_xml(facts: PackageFacts, siard: FileFact) -> bytes:
         "    </significantProperties>\n"
         for t in facts.tables
     )
+    if facts.inventory_summary:
+        props += (
+            "    <significantProperties>\n"
+            "      <significantPropertiesType>inventory</significantPropertiesType>\n"
+            f"      <significantPropertiesValue>{escape(facts.inventory_summary)}"
+            "</significantPropertiesValue>\n"
+            "    </significantProperties>\n"
+        )
     total_rows = sum(t.rows for t in facts.tables)
     outcome = "success" if facts.verified else "failure"
 
@@ -341,6 +351,19 @@ def premis_xml(facts: PackageFacts, siard: FileFact) -> bytes:
             outcome,
             facts.verification_detail,
         )
+        + (
+            event(
+                "event-completeness",
+                "validation",
+                "completeness: the inventory of the source's catalogue, taken before archiving, "
+                "against what the archive's metadata.xml holds",
+                outcome,
+                f"source inventory: {facts.inventory_summary}; excluded on purpose: "
+                + ("; ".join(facts.excluded) if facts.excluded else "nothing"),
+            )
+            if facts.inventory_summary
+            else ""
+        )
         + event(
             "event-checksum",
             "message digest calculation",
@@ -385,7 +408,26 @@ def report_md(facts: PackageFacts) -> bytes:
         *(f"| {t.name} | {t.rows} | {t.retention} | `{t.digest}` |" for t in facts.tables),
         "",
     ]
+    if facts.inventory_summary:
+        lines += [
+            "## Completeness",
+            "",
+            "The source's inventory, taken before anything was written (the archive holds all "
+            f"of it{'' if facts.verified else ' only if the verification above passed'}):",
+            "",
+            "| " + " | ".join(k for k, _ in _pairs(facts.inventory_summary)) + " |",
+            "|" + "---:|" * len(_pairs(facts.inventory_summary)),
+            "| " + " | ".join(v for _, v in _pairs(facts.inventory_summary)) + " |",
+            "",
+            "Left out on purpose (deploy/plan/archive-exclusions.yaml): "
+            + ("; ".join(facts.excluded) if facts.excluded else "nothing."),
+            "",
+        ]
     return "\n".join(lines).encode("utf-8")
+
+
+def _pairs(summary: str) -> list[tuple[str, str]]:
+    return [tuple(p.split("=", 1)) for p in summary.split()]  # type: ignore[misc]
 
 
 def copy_schemas(target: Path) -> None:

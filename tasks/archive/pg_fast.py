@@ -48,7 +48,7 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection
 
 from tasks.archive.digest import TableDigest
-from tasks.archive.schema import TableSpec
+from tasks.archive.schema import ColumnSpec, TableSpec
 from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head
 from tasks.archive.types import Kind
 from tasks.archive.writer import (
@@ -80,7 +80,10 @@ def c_path_enabled() -> bool:
 
 def supports(conn: Connection, spec: TableSpec) -> bool:
     """Whether the fast path can write this table exactly."""
-    return conn.dialect.name == "postgresql" and all(c.kind in FAST_KINDS for c in spec.columns)
+    return conn.dialect.name == "postgresql" and all(
+        c.kind in FAST_KINDS and c.cardinality is None and c.read_as in ("", "text", "numeric")
+        for c in spec.columns
+    )
 
 
 def _lit(s: str) -> str:
@@ -91,6 +94,17 @@ def _lit(s: str) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _col(c: ColumnSpec) -> str:
+    """The SQL for a column's value as archived (its text form, or money as numeric)."""
+    x = _ident(c.name)
+    if c.read_as == "text":  # the type's output function, as COPY writes it (not a cast:
+        # text(inet) adds the netmask) -- the same expression as the generic path's
+        return f"(CASE WHEN {x} IS NULL THEN NULL ELSE format('%s', {x}) END)"
+    if c.read_as == "numeric":
+        return f"({x})::numeric"
+    return x
 
 
 def _table(spec: TableSpec, schema_arg: str | None) -> str:
@@ -135,7 +149,7 @@ def _canonical(spec: TableSpec) -> str:
     """SQL bytea of the canonical row (cells joined by 0xFE, NULL = 0xFF)."""
     parts = []
     for c in spec.columns:
-        col = _ident(c.name)
+        col = _col(c)
         lex = (
             col
             if c.kind in (Kind.string, Kind.clob)
@@ -161,7 +175,7 @@ def row_xml_sql(
     second column, the hex SHA-256 of the row's canonical bytes (see :func:`_canonical`)."""
     cells = []
     for i, c in enumerate(spec.columns):
-        col = _ident(c.name)
+        col = _col(c)
         n = i + 1
         if c.kind in (Kind.string, Kind.clob):
             inline = f"'<c{n}>' || {_escaped_text(col)} || '</c{n}>'"
@@ -336,10 +350,10 @@ def _write_lobs(raw: Any, spec: TableSpec, schema_arg: str | None, part: Path, l
     for i, c in enumerate(spec.columns):
         if not c.kind.is_lob:
             continue
-        col = _ident(c.name)
+        col = _col(c)
         sql = (
-            f"SELECT rn - 1, {col} FROM (SELECT row_number() OVER (ORDER BY {order}) AS rn, {col} "
-            f"FROM {_table(spec, schema_arg)}) t WHERE length({col}) > {int(limit)} ORDER BY rn"
+            f"SELECT rn - 1, v FROM (SELECT row_number() OVER (ORDER BY {order}) AS rn, {col} AS v "
+            f"FROM {_table(spec, schema_arg)}) t WHERE length(v) > {int(limit)} ORDER BY rn"
         )
         ext = "bin" if c.kind.is_binary else "txt"
         # a server-side cursor: large objects stream in small batches instead of all at once
@@ -380,7 +394,8 @@ def _c_kinds(spec: TableSpec) -> bytes:
 
 
 def _plain_copy_sql(spec: TableSpec, schema_arg: str | None) -> str:
-    cols = ", ".join(_ident(c.name) for c in spec.columns)
+    # COPY writes each value by its type's output function: text forms need no expression
+    cols = ", ".join(_ident(c.name) if c.read_as == "text" else _col(c) for c in spec.columns)
     order = ", ".join(_ident(n) for n in spec.order_by)
     return f"COPY (SELECT {cols} FROM {_table(spec, schema_arg)} ORDER BY {order}) TO STDOUT"
 

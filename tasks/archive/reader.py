@@ -26,9 +26,10 @@ from lxml import etree
 
 from models.errors import InputError
 from tasks.archive.container import entry_data_offset
-from tasks.archive.digest import NULL, SEP
+from tasks.archive.digest import ARRAY_SEP, NULL, SEP
 from tasks.archive.escaping import decode_text
 from tasks.archive.metadata import METADATA_NS
+from tasks.archive.schema import table_key
 from tasks.archive.tablexsd import TABLE_NS
 from tasks.archive.types import PARSE, Kind
 
@@ -75,7 +76,8 @@ class ArchivedColumn:
     sql_type: str
     type_original: str | None
     nullable: bool
-    kind: Kind
+    kind: Kind  # of the values, or of an array's elements
+    cardinality: int | None = None  # an array column's (its cells hold <a1>…<aN>)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,15 @@ class ArchivedTable:
     @property
     def entry(self) -> str:
         return f"content/{self.schema_folder}/{self.folder}/{self.folder}.xml"
+
+    @property
+    def key(self) -> str:
+        """The table's name in digests and PREMIS (``schema.name`` outside ``schema0``)."""
+        return table_key(self.schema_folder, self.schema, self.name)
+
+    @property
+    def has_arrays(self) -> bool:
+        return any(c.cardinality is not None for c in self.columns)
 
 
 def find_siard(path: Path) -> Path:
@@ -122,7 +133,7 @@ class SiardArchive:
         self = cls.__new__(cls)
         self.path = siard
         self._zip = entries
-        self._tables = {t.name: t for t in tables}
+        self._tables = {t.key: t for t in tables}
         return self
 
     def __enter__(self) -> SiardArchive:
@@ -141,10 +152,11 @@ class SiardArchive:
         for schema in root.iter(f"{_M}schema"):
             sname = schema.findtext(f"{_M}name") or ""
             sfolder = schema.findtext(f"{_M}folder") or ""
-            for t in schema.iter(f"{_M}table"):
+            for t in schema.iterfind(f"{_M}tables/{_M}table"):
                 cols = []
                 for c in t.find(f"{_M}columns").iter(f"{_M}column"):  # type: ignore[union-attr]
                     sql = c.findtext(f"{_M}type") or ""
+                    card = c.findtext(f"{_M}cardinality")
                     cols.append(
                         ArchivedColumn(
                             name=c.findtext(f"{_M}name") or "",
@@ -152,10 +164,11 @@ class SiardArchive:
                             type_original=c.findtext(f"{_M}typeOriginal"),
                             nullable=(c.findtext(f"{_M}nullable") or "true") == "true",
                             kind=kind_of_sql(sql),
+                            cardinality=int(card) if card else None,
                         )
                     )
                 name = t.findtext(f"{_M}name") or ""
-                tables[name] = ArchivedTable(
+                tables[table_key(sfolder, sname, name)] = ArchivedTable(
                     schema=sname,
                     schema_folder=sfolder,
                     name=name,
@@ -189,6 +202,9 @@ class SiardArchive:
         for child in row:
             i = index[child.tag]
             mode = modes[i]
+            if mode >= 3:  # an array: its elements <a1>…<aN>
+                cells[i] = array_canonical(_array_items(child), mode - 3)
+                continue
             if child.attrib:
                 file = child.get("file")
                 if file is not None:
@@ -290,9 +306,9 @@ class SiardArchive:
     def rows(self, table: str | ArchivedTable) -> Iterator[tuple[Any, ...]]:
         """Rows as tuples of Python values, in archive order (primary-key order)."""
         t = self.table(table)
-        kinds = [c.kind for c in t.columns]
+        kinds = [(c.kind, c.cardinality is not None) for c in t.columns]
         for cells in self.raw_rows(t):
-            yield tuple(_value(k, c) for k, c in zip(kinds, cells, strict=True))
+            yield tuple(_value(k, c, a) for (k, a), c in zip(kinds, cells, strict=True))
 
     # -- row addressing ---------------------------------------------------------------------
     def row_spans(self, table: str | ArchivedTable) -> Iterator[tuple[int, int]]:
@@ -328,7 +344,10 @@ class SiardArchive:
         t = self.table(table)
         row = etree.fromstring(data)
         cells = self._cells(t, row)
-        return tuple(_value(c.kind, v) for c, v in zip(t.columns, cells, strict=True))
+        return tuple(
+            _value(c.kind, v, c.cardinality is not None)
+            for c, v in zip(t.columns, cells, strict=True)
+        )
 
 
 def _place(
@@ -350,10 +369,44 @@ def _place(
     return placed if j == n else None
 
 
-def _value(kind: Kind, cell: str | None) -> Any:
-    if cell is None or kind in (Kind.string, Kind.clob):
+def _value(kind: Kind, cell: str | None, array: bool = False) -> Any:
+    if cell is None or (kind in (Kind.string, Kind.clob) and not array):
         return cell
+    if array:
+        return [None if e is None else _value(kind, e) for e in array_elements(cell)]
     return PARSE[kind](cell)
+
+
+def _array_items(cell: Any) -> dict[int, str]:
+    """Position (from 1) → raw text of each element present in an array cell."""
+    return {int(etree.QName(a).localname[1:]): a.text or "" for a in cell}
+
+
+def array_canonical(items: dict[int, str], mode: int) -> str:
+    """The canonical cell of an array (``sha256-rowsum-v1``): its elements up to the last one
+    present, each as its lexical value (text unescaped, binaries upper-case hex) or NULL (0xFF),
+    joined by the byte 0xFD. SIARD leaves NULL elements out, so trailing NULLs do not count."""
+    if not items:
+        return ""
+    out = []
+    for pos in range(1, max(items) + 1):
+        text = items.get(pos)
+        if text is None:
+            out.append(NULL)
+        elif mode == 0:
+            out.append(decode_text(text) if "\\" in text else text)
+        elif mode == 1:
+            out.append(text.strip().upper())
+        else:
+            out.append(text)
+    return ARRAY_SEP.join(out)
+
+
+def array_elements(cell: str) -> list[str | None]:
+    """The elements of a canonical array cell (None for NULL)."""
+    if cell == "":
+        return []
+    return [None if e == NULL else e for e in cell.split(ARRAY_SEP)]
 
 
 def _hexstr(data: bytes) -> str:
@@ -367,7 +420,8 @@ def _layout(table: ArchivedTable) -> tuple[dict[str, int], list[int]]:
         index[f"{{{TABLE_NS}}}c{i + 1}"] = i
         index[f"c{i + 1}"] = i
     modes = [
-        0 if c.kind in (Kind.string, Kind.clob) else 1 if c.kind.is_binary else 2
+        (0 if c.kind in (Kind.string, Kind.clob) else 1 if c.kind.is_binary else 2)
+        + (3 if c.cardinality is not None else 0)
         for c in table.columns
     ]
     return index, modes

@@ -54,6 +54,8 @@ def record_package(
                 "mets_sha256": outcome.mets_sha256,
                 "siard_sha256": outcome.siard_sha256,
                 "problems": len(outcome.problems),
+                "inventory": outcome.inventory.counts(),
+                "excluded": outcome.excluded,
             },
         )
         return row.id

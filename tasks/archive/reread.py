@@ -153,7 +153,7 @@ def _digest_chunk(path: str, prep: _Prepared, chunk: Chunk, schemas: bool = Fals
     with open(path, "rb") as f:
         f.seek(prep.offset + chunk.start)
         body = f.read(chunk.end - chunk.start)
-    if not schemas and c_reread_enabled():
+    if not schemas and c_reread_enabled() and not prep.table.has_arrays:
         status, c_rows, c_sum, _at = _siardc.digest_rows(
             body, prep.c_kinds, prep.c_nullable, prep.archive._zip.read
         )
@@ -201,7 +201,7 @@ class StoredTable:
 
 
 def _prepare_stored(st: StoredTable) -> _Prepared:
-    key = (st.siard + "#writing", st.table.name)
+    key = (st.siard + "#writing", st.table.key)
     prep = _PREPARED.get(key)
     if prep is not None:
         return prep
@@ -285,7 +285,7 @@ class BackgroundReread:
         offset, size = spans[table.entry]
         stored = StoredTable(str(siard_part), table, spans)
         self._siard = stored.siard
-        for c in _chunks(siard_part, table.name, table.entry, offset, size):
+        for c in _chunks(siard_part, table.key, table.entry, offset, size):
             self._futures.append(self._executor.submit(_work_stored, (stored, c)))
         self._tables.append(table)
 
@@ -298,7 +298,7 @@ class BackgroundReread:
             results = [f.result() for f in self._futures]
         finally:
             self.close()
-        return _combine([t.name for t in self._tables], results)
+        return _combine([t.key for t in self._tables], results)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -335,9 +335,9 @@ def reread_tables(
         for t in archive.tables():
             info = zf.getinfo(t.entry)
             chunks.extend(
-                _chunks(siard, t.name, t.entry, entry_data_offset(siard, t.entry), info.file_size)
+                _chunks(siard, t.key, t.entry, entry_data_offset(siard, t.entry), info.file_size)
             )
-        names = [t.name for t in archive.tables()]
+        names = [t.key for t in archive.tables()]
     chunks.sort(key=lambda c: c.end - c.start, reverse=True)
     workers = workers or min(len(chunks), os.cpu_count() or 2, 4)
     jobs = [(str(siard), c, schemas) for c in chunks]

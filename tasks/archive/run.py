@@ -36,8 +36,12 @@ from models import clock
 from models.errors import InputError
 from tasks.archive import STANDARDS_DIR, pg_fast
 from tasks.archive import extras as package_extras
+from tasks.archive.catalogue import read_catalogue
 from tasks.archive.container import SIARD_METADATA_XSD, SiardWriter
 from tasks.archive.digest import ALGORITHM
+from tasks.archive.durable import replace_folder, write_json_durably
+from tasks.archive.exclusions import load_exclusions
+from tasks.archive.inventory import Inventory, compare_inventories, held_inventory
 from tasks.archive.metadata import ArchiveInfo, metadata_xml
 from tasks.archive.package import (
     REPRESENTATION,
@@ -57,10 +61,9 @@ from tasks.archive.package import (
 from tasks.archive.reader import ArchivedColumn, ArchivedTable, SiardArchive, kind_of_sql
 from tasks.archive.reread import BackgroundReread, ChunkExecutor
 from tasks.archive.retention import DEFAULT_RETENTION_PATH, load_retention
-from tasks.archive.schema import TableSpec, describe_source
+from tasks.archive.schema import TableSpec
 from tasks.archive.writer import (
     LOB_INLINE_LIMIT,
-    RESULT_FILE,
     TableResult,
     digest_table,
     write_table,
@@ -111,6 +114,8 @@ class ArchiveOutcome:
     resumed_tables: list[str] = field(default_factory=list)
     unclassified_tables: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    inventory: Inventory = field(default_factory=Inventory)  # the source's, taken first
+    excluded: list[str] = field(default_factory=list)  # left out on purpose, from the plan
 
     @property
     def total_rows(self) -> int:
@@ -147,15 +152,13 @@ def _forget_tables_without_xml(tables: Path, in_siard: dict[str, Any]) -> None:
     if not tables.is_dir():
         return
     for folder in tables.iterdir():
-        done = (folder / RESULT_FILE).exists()
+        done = TableResult.load_if_complete(folder) is not None
         if done and folder.name not in in_siard and not (folder / f"{folder.name}.xml").exists():
             shutil.rmtree(folder)
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
+    write_json_durably(path, data)
 
 
 def _begin_snapshot(conn: Connection) -> str:
@@ -164,7 +167,13 @@ def _begin_snapshot(conn: Connection) -> str:
     dialect = conn.dialect.name
     if dialect == "postgresql":
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # intervals as ISO 8601 text (P1Y2M3DT4H5M6S): years and months kept, not made days
+        conn.exec_driver_sql("SET LOCAL intervalstyle = 'iso_8601'")
         return "PostgreSQL REPEATABLE READ, read only"
+    if dialect in ("mysql", "mariadb"):
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        return f"{dialect} REPEATABLE READ consistent snapshot, read only (InnoDB)"
     if dialect == "sqlite":
         conn.exec_driver_sql("BEGIN")
         conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()  # takes the read lock
@@ -180,27 +189,30 @@ def _database_product(conn: Connection) -> str:
             return f"PostgreSQL {str(v).split()[0]}"
         if dialect == "sqlite":
             return f"SQLite {conn.execute(text('select sqlite_version()')).scalar()}"
+        if dialect in ("mysql", "mariadb"):
+            v = str(conn.execute(text("SELECT VERSION()")).scalar())
+            name = "MariaDB" if "mariadb" in v.lower() else "MySQL"
+            return f"{name} {v.split('-')[0]}"
     except Exception:  # noqa: BLE001 - a label only
         pass
     return dialect
-
-
-def _count_rows(conn: Connection, spec: TableSpec, schema_arg: str | None) -> int:
-    """Rows of the table (for the progress plan): plain SQL, no reflection."""
-    quote = conn.dialect.identifier_preparer.quote
-    name = (f"{quote(schema_arg)}." if schema_arg else "") + quote(spec.name)
-    return int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar() or 0)
 
 
 def _load_or_start_work(work: Path, specs_json: list[dict[str, Any]], archival: date) -> date:
     """The work folder's manifest; starts over when the source's structure changed."""
     manifest = work / "manifest.json"
     specs_json = json.loads(json.dumps(specs_json))  # tuples → lists, as stored
-    if manifest.exists():
-        data = json.loads(manifest.read_text())
-        if data.get("tables") == specs_json:
-            return date.fromisoformat(data["archival_date"])
-        log.warning("source structure changed since the interrupted run; starting over")
+    if work.exists():
+        data = _read_json(manifest)  # None: absent, empty or cut short (a power loss)
+        if data is not None and data.get("tables") == specs_json:
+            try:
+                return date.fromisoformat(data["archival_date"])
+            except (KeyError, TypeError, ValueError):
+                pass
+        if data is None:
+            log.warning("the interrupted run's manifest is missing or unreadable; starting over")
+        else:
+            log.warning("source structure changed since the interrupted run; starting over")
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     (work / "tables").mkdir(exist_ok=True)
@@ -227,10 +239,12 @@ def _archived_table(spec: TableSpec) -> ArchivedTable:
     """How the re-read reads ``spec``'s table: the column types as metadata.xml will declare
     them, each mapped to a value kind by the reader's own function (:func:`kind_of_sql`)."""
     columns = tuple(
-        ArchivedColumn(c.name, c.sql_type, c.type_original, c.nullable, kind_of_sql(c.sql_type))
+        ArchivedColumn(
+            c.name, c.sql_type, c.type_original, c.nullable, kind_of_sql(c.sql_type), c.cardinality
+        )
         for c in spec.columns
     )
-    return ArchivedTable("", "schema0", spec.name, spec.folder, 0, "", columns)
+    return ArchivedTable(spec.schema, spec.schema_folder, spec.name, spec.folder, 0, "", columns)
 
 
 def compare_reread(
@@ -255,19 +269,19 @@ def compare_reread(
             )
     with SiardArchive(siard) as archive:
         tables = archive.tables()
-    declared = {t.name: t.rows for t in tables}
+    declared = {t.key: t.rows for t in tables}
     if read_as is not None:
 
         def shape(t: ArchivedTable) -> tuple[object, ...]:
-            cols = [(c.name, c.sql_type, c.kind) for c in t.columns]
+            cols = [(c.name, c.sql_type, c.kind, c.cardinality) for c in t.columns]
             return (t.schema_folder, t.folder, cols)
 
-        in_meta = {t.name: shape(t) for t in tables}
+        in_meta = {t.key: shape(t) for t in tables}
         for t in read_as:
-            if in_meta.get(t.name) != shape(t):
+            if in_meta.get(t.key) != shape(t):
                 problems.append(
-                    f"{t.name}: re-read as {shape(t)}, but metadata.xml declares "
-                    f"{in_meta.get(t.name)}"
+                    f"{t.key}: re-read as {shape(t)}, but metadata.xml declares "
+                    f"{in_meta.get(t.key)}"
                 )
     seen = set()
     for name, (rows, digest, errors) in found.items():
@@ -322,7 +336,8 @@ def archive_database(
     archival_date: date | None = None,
     retention_path: Path | None = None,
     dbname: str = "SAMSA",
-    schema: str | None = None,
+    schemas: list[str] | None = None,
+    exclusions_path: Path | None = None,
     lob_limit: int = LOB_INLINE_LIMIT,
     progress: Progress | None = None,
     after_table: Callable[[str], None] | None = None,
@@ -336,6 +351,11 @@ def archive_database(
     ``reread_executor`` runs the verification re-read's chunks (default: a pool of its own,
     threads, or processes without the C module); the flow passes its Prefect task runner so
     they show as task runs.
+
+    Before anything is written the source's catalogue is read (every schema, or ``schemas``
+    when given): a column the archive cannot hold, or an exclusion (``exclusions_path``,
+    default ``deploy/plan/archive-exclusions.yaml``) that names nothing, is bad input listing
+    them all. The package is verified only when the archive holds that whole inventory.
     """
     with _exclusive_run(Path(out_dir), source_url), ExitStack() as cleanup:
         t0 = time.perf_counter()
@@ -343,6 +363,7 @@ def archive_database(
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         retention = load_retention(retention_path)
+        exclusions = load_exclusions(exclusions_path)
         shown = _shown_url(source_url)
         try:
             engine = create_engine(source_url)
@@ -371,18 +392,21 @@ def archive_database(
             with connection as conn:
                 snapshot = _begin_snapshot(conn)
                 product = _database_product(conn)
-                specs = describe_source(conn, schema)
+                catalogue = read_catalogue(conn, exclusions, schemas)
+                for sch in catalogue.schemas:
+                    sch.tables = [
+                        TableSpec(
+                            **{
+                                **s.__dict__,
+                                "retention": retention.for_table(s.key).model_dump(mode="json"),
+                            }
+                        )
+                        for s in sch.tables
+                    ]
+                specs = catalogue.tables()
                 if not specs:
                     raise InputError("the source database has no tables to archive")
-                specs = [
-                    TableSpec(
-                        **{
-                            **s.__dict__,
-                            "retention": retention.for_table(s.name).model_dump(mode="json"),
-                        }
-                    )
-                    for s in specs
-                ]
+                source_inventory = catalogue.inventory()
                 archival = _load_or_start_work(
                     work, [s.to_json() for s in specs], archival_date or clock.today()
                 )
@@ -391,7 +415,7 @@ def archive_database(
                         f"an interrupted run for this source used archival date {archival}; resume "
                         f"with that date or delete {work}"
                     )
-                counts = [(s.name, _count_rows(conn, s, schema)) for s in specs]
+                counts = [(s.key, catalogue.row_counts[s.key]) for s in specs]
                 progress.planned(counts)
                 # the .siard grows table by table; each finished table is re-read while the
                 # next one is written, and its XML is then deleted from its folder (the .siard
@@ -402,9 +426,14 @@ def archive_database(
                 in_siard: dict[str, dict[str, list[int]]] = (
                     dict(earlier.get("tables", {})) if siard_writer.resumed and earlier else {}
                 )
-                order = [s.folder for s in specs]
+                order = [s.work_folder for s in specs]
+                # the state file's keys are sorted (table10 before table2): put them in the
+                # order the tables are written before asking whether they are its beginning
+                in_siard = {f: in_siard[f] for f in order if f in in_siard} | {
+                    f: v for f, v in in_siard.items() if f not in order
+                }
                 if list(in_siard) != order[: len(in_siard)] or not all(
-                    (work / "tables" / f / RESULT_FILE).exists() for f in in_siard
+                    TableResult.load_if_complete(work / "tables" / f) is not None for f in in_siard
                 ):  # not what this run would have written first: start the .siard anew
                     siard_writer.abandon()
                     siard_writer = SiardWriter(work / "archive.siard")
@@ -418,21 +447,22 @@ def archive_database(
                     if start is not None:
                         early_extras[k] = start(extras_dir, [s.name for s in specs])
                 for spec in specs:
-                    dest = work / "tables" / spec.folder
-                    if (dest / RESULT_FILE).exists():
-                        res = TableResult.load(dest)
-                        resumed.append(spec.name)
+                    dest = work / "tables" / spec.work_folder
+                    earlier_result = TableResult.load_if_complete(dest)
+                    if earlier_result is not None:
+                        res = earlier_result
+                        resumed.append(spec.key)
                         rows, digest = (
-                            pg_fast.digest_table_pg(conn, spec, schema)
+                            pg_fast.digest_table_pg(conn, spec, spec.schema_arg)
                             if fast and pg_fast.supports(conn, spec)
-                            else digest_table(conn, spec, schema)
+                            else digest_table(conn, spec, spec.schema_arg)
                         )
                         if (rows, digest) != (res.rows, res.digest):
                             problems.append(
-                                f"{spec.name}: the source changed after this table was archived in "
+                                f"{spec.key}: the source changed after this table was archived in "
                                 "an earlier, interrupted run"
                             )
-                        progress.table_done(spec.name, res, True)
+                        progress.table_done(spec.key, res, True)
                     else:
                         writer = (
                             pg_fast.write_table_pg
@@ -440,17 +470,18 @@ def archive_database(
                             else write_table
                         )
                         res = writer(
-                            conn, spec, schema, dest, lob_limit=lob_limit,
-                            progress=_rows_reporter(progress, spec.name),
+                            conn, spec, spec.schema_arg, dest, lob_limit=lob_limit,
+                            schema_folder=spec.schema_folder,
+                            progress=_rows_reporter(progress, spec.key),
                         )  # fmt: skip
-                        progress.table_done(spec.name, res, False)
-                    results[spec.folder] = res
+                        progress.table_done(spec.key, res, False)
+                    results[spec.key] = res
                     archived = _archived_table(spec)
-                    if spec.folder in in_siard:  # already in the .siard kept from that run
-                        spans = {k: (v[0], v[1]) for k, v in in_siard[spec.folder].items()}
+                    if spec.work_folder in in_siard:  # already in the .siard kept from that run
+                        spans = {k: (v[0], v[1]) for k, v in in_siard[spec.work_folder].items()}
                     else:
-                        spans = siard_writer.add_table(dest)
-                        in_siard[spec.folder] = {k: [o, n] for k, (o, n) in spans.items()}
+                        spans = siard_writer.add_table(dest, spec.schema_folder, spec.folder)
+                        in_siard[spec.work_folder] = {k: [o, n] for k, (o, n) in spans.items()}
                         _write_json_atomic(
                             siard_state_file, {**siard_writer.state(), "tables": in_siard}
                         )
@@ -459,11 +490,11 @@ def archive_database(
                     columns = [c.name for c in spec.columns]
                     for early in early_extras.values():
                         early.table_ready(
-                            siard_writer.part, spec.name, archived.entry, columns,
+                            siard_writer.part, spec.key, archived.entry, columns,
                             *spans[archived.entry],
                         )  # fmt: skip
                     if after_table:
-                        after_table(spec.name)
+                        after_table(spec.key)
                 conn.rollback()
             progress.stage("verifying: re-reading the archive")
             found = reread.results()
@@ -477,9 +508,16 @@ def archive_database(
             engine.dispose()
 
         progress.stage("assembling the SIARD archive")
+        left_out = [e.line() for e in catalogue.excluded]
+        if schemas:
+            chosen = ", ".join(s.name for s in catalogue.schemas)
+            left_out.append(
+                f"every schema not named with --schema (reason: outside the chosen scope; "
+                f"decided by the operator of this run; chosen: {chosen})"
+            )
         facts_tables = [
-            TableFact(s.name, s.folder, results[s.folder].rows, results[s.folder].digest,
-                      retention.for_table(s.name).label())
+            TableFact(s.key, s.folder, results[s.key].rows, results[s.key].digest,
+                      retention.for_table(s.key).label())
             for s in specs
         ]  # fmt: skip
         content_id = hashlib.sha256(
@@ -505,19 +543,19 @@ def archive_database(
             producer=f"{SOFTWARE} {SOFTWARE_VERSION}",
             database_product=product,
         )
-        meta = metadata_xml(info, specs, results)
+        meta = metadata_xml(info, catalogue, results)
         assert siard_writer is not None and reread is not None
         siard_writer.finish(meta, SIARD_METADATA_XSD)
         os.replace(siard_writer.target, siard_path)
-        expected = {
-            results[s.folder].name: (results[s.folder].rows, results[s.folder].digest)
-            for s in specs
-        }
+        expected = {s.key: (results[s.key].rows, results[s.key].digest) for s in specs}
         problems.extend(compare_reread(siard_path, expected, found, reread.tables()))
+        held = held_inventory(meta)
+        problems.extend(compare_inventories(source_inventory, held))
         verified = not problems
         detail = (
             f"{len(specs)} tables, {sum(r.rows for r in results.values())} rows: counts and "
-            f"{ALGORITHM} digests of source and archive match"
+            f"{ALGORITHM} digests of source and archive match; the archive holds the source's "
+            f"whole inventory ({source_inventory.summary()})"
             if verified
             else f"{len(problems)} problem(s): " + "; ".join(problems)
         )
@@ -551,6 +589,8 @@ def archive_database(
             tables=facts_tables,
             verified=verified,
             verification_detail=detail,
+            inventory_summary=source_inventory.summary(),
+            excluded=left_out,
         )
         siard_fact = FileFact.of(siard_path, f"data/{siard_name}", siard_writer.sha256)
         (rep / "METS.xml").write_bytes(representation_mets(facts, [siard_fact]))
@@ -576,9 +616,7 @@ def archive_database(
             rep_mets=FileFact.of(rep / "METS.xml", f"representations/{REPRESENTATION}/METS.xml"),
         )
         (staging / "METS.xml").write_bytes(mets)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
+        replace_folder(staging, final)  # the last good copy is never deleted first
         shutil.rmtree(work, ignore_errors=True)
         _remove_if_empty(out_dir / WORK_DIR_NAME)
         return ArchiveOutcome(
@@ -591,7 +629,9 @@ def archive_database(
             verified=verified,
             problems=problems,
             resumed_tables=resumed,
-            unclassified_tables=[s.name for s in specs if s.name not in retention.tables],
+            unclassified_tables=[s.key for s in specs if s.key not in retention.tables],
+            inventory=source_inventory,
+            excluded=left_out,
             seconds=round(time.perf_counter() - t0, 2),
         )
 

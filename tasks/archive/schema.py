@@ -13,11 +13,19 @@ from tasks.archive.types import Kind, sql_type_of
 
 @dataclass(frozen=True)
 class ColumnSpec:
+    """One column as SIARD sees it. ``read_as`` says how it is read from the source: ``""``
+    as the driver gives it, ``"text"`` as its text form (CAST … AS TEXT: uuid, json, inet, enum,
+    …), ``"numeric"`` (money), ``"interval"`` (ISO 8601 text). An array column has a
+    ``cardinality`` (its longest value), and ``kind``/``sql_type`` are its elements'."""
+
     name: str
     kind: Kind
     sql_type: str
     type_original: str
     nullable: bool
+    read_as: str = ""
+    cardinality: int | None = None
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,15 +46,42 @@ class ForeignKeySpec:
 
 
 @dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    condition: str
+
+
+@dataclass(frozen=True)
 class TableSpec:
     schema: str
     name: str
-    folder: str  # table0, table1, … (sorted by name)
+    folder: str  # table0, table1, … (sorted by name, per schema)
     columns: tuple[ColumnSpec, ...]
     primary_key: KeySpec | None
     candidate_keys: tuple[KeySpec, ...] = ()
     foreign_keys: tuple[ForeignKeySpec, ...] = ()
     retention: dict[str, Any] = field(default_factory=dict)
+    schema_folder: str = "schema0"  # schema0 is the source's default schema
+    description: str = ""  # the table's comment in the source
+    check_constraints: tuple[CheckSpec, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The table's name in results, digests and PREMIS: its name in the default schema
+        (``schema0``), ``schema.name`` in any other."""
+        return table_key(self.schema_folder, self.schema, self.name)
+
+    @property
+    def schema_arg(self) -> str:
+        """The schema to name in queries."""
+        return self.schema
+
+    @property
+    def work_folder(self) -> str:
+        """The table's folder in the work area (unique over schemas)."""
+        if self.schema_folder == "schema0":
+            return self.folder
+        return f"{self.schema_folder}-{self.folder}"
 
     @property
     def order_by(self) -> tuple[str, ...]:
@@ -84,7 +119,15 @@ class TableSpec:
                 for f in d["foreign_keys"]
             ),
             retention=d.get("retention", {}),
+            schema_folder=d.get("schema_folder", "schema0"),
+            description=d.get("description", ""),
+            check_constraints=tuple(CheckSpec(**c) for c in d.get("check_constraints", ())),
         )
+
+
+def table_key(schema_folder: str, schema: str, name: str) -> str:
+    """See :attr:`TableSpec.key`."""
+    return name if schema_folder == "schema0" else f"{schema}.{name}"
 
 
 def default_schema_name(conn: Connection) -> str:

@@ -76,6 +76,22 @@ def table_xsd(spec: TableSpec) -> bytes:
     cells = []
     for i, col in enumerate(spec.columns, start=1):
         occurs = ' minOccurs="0"' if col.nullable else ""
+        if col.cardinality is not None:  # an array: elements a1…aN, each may be absent (NULL)
+            item = {"clobType": "xs:string", "blobType": "xs:hexBinary"}.get(
+                XSD_TYPE[col.kind], XSD_TYPE[col.kind]
+            )
+            elements = "".join(
+                f'<xs:element minOccurs="0" name="a{k}" type="{item}"/>'
+                for k in range(1, col.cardinality + 1)
+            )
+            cells.append(
+                f'      <xs:element{occurs} name="c{i}">'
+                f"<xs:annotation><xs:documentation>{escape(col.name)} {escape(col.sql_type)} "
+                f"ARRAY[{col.cardinality}]</xs:documentation></xs:annotation>"
+                f"<xs:complexType><xs:sequence>{elements}</xs:sequence></xs:complexType>"
+                "</xs:element>"
+            )
+            continue
         cells.append(
             f'      <xs:element{occurs} name="c{i}" type="{XSD_TYPE[col.kind]}">'
             f"<xs:annotation><xs:documentation>{escape(col.name)} {escape(col.sql_type)}"

@@ -11,6 +11,7 @@ Value conventions (the same on both sides, so digests match):
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -126,7 +127,11 @@ def _date(v: date) -> str:
     return f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
 
 
-def _time(v: time) -> str:
+def _time(v: time | timedelta) -> str:
+    if isinstance(v, timedelta):  # MySQL/MariaDB TIME comes as a duration since midnight
+        v = (datetime(2000, 1, 1) + v).time()
+    elif v.tzinfo is not None:  # TIME WITH TIME ZONE: the same instant in UTC, as timestamps
+        v = datetime.combine(date(2000, 1, 1), v).astimezone(UTC).time()
     s = f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
     return (s + f".{v.microsecond:06d}Z") if v.microsecond else s + "Z"
 
@@ -150,7 +155,38 @@ def _bool(v: Any) -> str:
     return "true" if v else "false"
 
 
-def _interval(v: timedelta) -> str:
+_ISO_INTERVAL = re.compile(
+    r"P(?:(-?\d+)Y)?(?:(-?\d+)M)?(?:(-?\d+)D)?"
+    r"(?:T(?:(-?\d+)H)?(?:(-?\d+)M)?(?:(-?\d+)(?:\.(\d+))?S)?)?"
+)
+
+
+def _iso_interval(text: str) -> str:
+    """A PostgreSQL interval in ``intervalstyle = iso_8601`` (``P1Y2M3DT4H5M6.5S``, each part
+    signed on its own) as an ``xs:duration`` (one sign in front). A value whose parts have
+    different signs (``1 mon -1 day``) has no ``xs:duration``: ValueError."""
+    m = _ISO_INTERVAL.fullmatch(text.strip())
+    if not m:
+        raise ValueError(f"not an ISO 8601 interval: {text!r}")
+    y, mo, d, h, mi, sec, frac = m.groups()
+    parts = [int(x or 0) for x in (y, mo, d, h, mi, sec)]
+    us = int(((frac or "") + "000000")[:6])
+    if sec and sec.startswith("-"):
+        us = -us
+    signs = {p > 0 for p in (*parts, us) if p != 0}
+    if len(signs) > 1:
+        raise ValueError("an interval whose parts have different signs has no xs:duration")
+    sign = "-" if signs == {False} else ""
+    y, mo, d, h, mi, sec = (abs(p) for p in parts)
+    us = abs(us)
+    ym = f"{y}Y{mo}M" if y or mo else ""
+    frac_s = f".{us:06d}" if us else ""
+    return f"{sign}P{ym}{d}DT{h}H{mi}M{sec}{frac_s}S"
+
+
+def _interval(v: timedelta | str) -> str:
+    if isinstance(v, str):
+        return _iso_interval(v)
     total_us = v.days * 86_400_000_000 + v.seconds * 1_000_000 + v.microseconds
     sign = "-" if total_us < 0 else ""
     total_us = abs(total_us)
@@ -200,13 +236,15 @@ def _parse_float(s: str) -> float:
     return {"INF": float("inf"), "-INF": float("-inf"), "NaN": float("nan")}.get(s) or float(s)
 
 
-def _parse_interval(s: str) -> timedelta:
-    import re
-
-    m = re.fullmatch(r"(-?)P(\d+)DT(\d+)H(\d+)M(\d+(?:\.\d+)?)S", s)
+def _parse_interval(s: str) -> timedelta | str:
+    """A day-time duration as a ``timedelta``; one with years or months (which have no fixed
+    length) stays the ``xs:duration`` text."""
+    m = re.fullmatch(r"(-?)P(?:(\d+)Y(\d+)M)?(\d+)DT(\d+)H(\d+)M(\d+(?:\.\d+)?)S", s)
     if not m:
         raise ValueError(f"unsupported duration {s!r}")
-    sign, d, h, mi, sec = m.groups()
+    sign, y, mo, d, h, mi, sec = m.groups()
+    if int(y or 0) or int(mo or 0):
+        return s
     td = timedelta(days=int(d), hours=int(h), minutes=int(mi), seconds=float(sec))
     return -td if sign else td
 

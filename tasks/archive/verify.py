@@ -243,6 +243,19 @@ def recorded_table_digests(premis_path: Path) -> dict[str, tuple[int, str]]:
     return out
 
 
+def recorded_inventory(premis_path: Path) -> dict[str, int]:
+    """The source's inventory counts recorded in PREMIS (``{}`` when none was recorded)."""
+    from tasks.archive.inventory import Inventory
+
+    doc = etree.parse(str(premis_path))
+    ns = {"p": NS_PREMIS}
+    for sp in doc.iterfind(".//p:significantProperties", ns):
+        if sp.findtext("p:significantPropertiesType", namespaces=ns) == "inventory":
+            value = sp.findtext("p:significantPropertiesValue", namespaces=ns) or ""
+            return Inventory.parse_summary(value)
+    return {}
+
+
 def _deep_check(root: Path, verdict: PackageVerdict, schemas: bool = False) -> None:
     from tasks.archive.reader import find_siard
     from tasks.archive.run import verify_siard
@@ -253,4 +266,14 @@ def _deep_check(root: Path, verdict: PackageVerdict, schemas: bool = False) -> N
     rel = siard.relative_to(root).as_posix()
     for problem in verify_siard(siard, expected, schemas=schemas):
         verdict.problems.append(Damage(rel, "damaged", problem))
+    recorded = recorded_inventory(premis)
+    if recorded:  # packages made before the inventory was recorded have none
+        import zipfile
+
+        from tasks.archive.inventory import compare_counts, held_inventory
+
+        with zipfile.ZipFile(siard) as zf:
+            held = held_inventory(zf.read("header/metadata.xml"))
+        for problem in compare_counts(recorded, held):
+            verdict.problems.append(Damage(rel, "damaged", problem))
     verdict.tables_checked = len(expected)
