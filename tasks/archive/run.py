@@ -314,8 +314,10 @@ def _exclusive_run(out_dir: Path, source_url: str) -> Iterator[None]:
     releases even after ``kill -9``; a second concurrent run is refused as bad input."""
     import fcntl
 
+    made_dir = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     lock_path = out_dir / f".samsa-archive-{source_key(source_url)}.lock"
+    made_lock = not lock_path.exists()
     with open(lock_path, "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -325,6 +327,13 @@ def _exclusive_run(out_dir: Path, source_url: str) -> Iterator[None]:
             ) from None
         try:
             yield
+        except InputError:
+            # bad input is refused before anything is written: leave no trace of the attempt
+            if made_lock:
+                lock_path.unlink(missing_ok=True)
+            if made_dir and not any(out_dir.iterdir()):
+                out_dir.rmdir()
+            raise
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
