@@ -148,6 +148,8 @@ def write_archive_package(
     ``source_url`` None: the source from settings, read here so its password stays out of
     Prefect.
     """
+    from flows.wiring import PACKAGE_EXTRAS
+
     progress = _PrefectProgress()
     outcome = archive_database(
         source_url or get_settings().resolved_source_url(),
@@ -155,6 +157,7 @@ def write_archive_package(
         archival_date=archival_date,
         progress=progress,
         reread_executor=_TaskRunnerChunks(),
+        extras=PACKAGE_EXTRAS,
     )
     progress.finish()
     return outcome

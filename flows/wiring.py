@@ -1,6 +1,6 @@
 """The composition root: which code carries out what, wired in one place by plain imports.
 
-Three lists tie the project together. Each is built here from imported objects, never from
+Four lists tie the project together. Each is built here from imported objects, never from
 ``"module:function"`` strings found at run time, so mypy, ruff and the import graph see every
 link, and a renamed or removed function fails when this module is imported (at start-up and
 in the test suite), not on the day the reconciler first needs it.
@@ -11,6 +11,8 @@ in the test suite), not on the day the reconciler first needs it.
   listed (or ``manual``) is confirmed by a person instead.
 - :data:`DEADLINE_PROVIDERS`: other areas' deadlines the daily notices remind about
   (``tasks/notify``), as provider objects with ``deadlines(as_of)``.
+- :data:`PACKAGE_EXTRAS`: what other areas add to the archive package (the extracts' person
+  index), handed to ``archive_database`` by the archive flow and ``samsa-decom archive``.
 - :data:`DEPLOYED_FLOWS`: every flow that is deployed (``deploy/deployments.py`` adds each
   one's description and schedule, by flow name).
 
@@ -42,7 +44,9 @@ from flows.integrations import run_integration_action, shutdown_integrations
 from flows.milestones import notify_milestones
 from flows.phaseout import confirm_milestone, reconcile_phaseout
 from flows.rollout import sync_rollout
+from tasks.archive.extras import PackageExtra
 from tasks.extracts.deadlines import ExtractsDeadlineProvider
+from tasks.extracts.person_index.build import PersonIndexExtra
 from tasks.notify.decide import DeadlineProvider
 
 ACTIONS: dict[str, Action] = {
@@ -53,6 +57,8 @@ ACTIONS: dict[str, Action] = {
 }
 
 DEADLINE_PROVIDERS: tuple[DeadlineProvider, ...] = (ExtractsDeadlineProvider(),)
+
+PACKAGE_EXTRAS: tuple[PackageExtra, ...] = (PersonIndexExtra(),)
 
 DEPLOYED_FLOWS: tuple[Flow[Any, Any], ...] = (
     reconcile_phaseout,

@@ -10,7 +10,8 @@ import pytest
 import xmlschema
 from lxml import etree
 
-from tasks.archive import STANDARDS_DIR, extras
+from flows.wiring import PACKAGE_EXTRAS
+from tasks.archive import STANDARDS_DIR
 from tasks.archive.run import archive_database
 from tasks.archive.verify import verify_package
 from tasks.demo_data import generate
@@ -30,7 +31,9 @@ def package(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         url, drop = make_pg_database(request.getfixturevalue("pg_server"))
     try:
         generate(url, scale=3000, seed=4)
-        outcome = archive_database(url, tmp / "out", archival_date=ARCHIVAL_DATE)
+        outcome = archive_database(
+            url, tmp / "out", archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS
+        )
         assert outcome.verified
         yield outcome.package
     finally:
@@ -76,7 +79,10 @@ def test_mets_and_premis_are_schema_valid(package: Path) -> None:
         ".//{http://www.loc.gov/premis/v3}eventType"
     )
     assert [e.text for e in events] == [
-        "extraction", "validation", "validation", "message digest calculation"
+        "extraction",
+        "validation",
+        "validation",
+        "message digest calculation",
     ]  # the second validation: completeness against the inventory
 
 
@@ -103,8 +109,8 @@ def test_every_file_has_a_checksum_and_verify_passes(package: Path) -> None:
 def test_same_source_gives_the_same_package_byte_for_byte(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     generate(url, scale=2000, seed=8)
-    a = archive_database(url, tmp_path / "a", archival_date=ARCHIVAL_DATE)
-    b = archive_database(url, tmp_path / "b", archival_date=ARCHIVAL_DATE)
+    a = archive_database(url, tmp_path / "a", archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS)
+    b = archive_database(url, tmp_path / "b", archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS)
     assert a.objid == b.objid
     assert same_tree(a.package, b.package) == []
 
@@ -120,10 +126,11 @@ def test_package_extras_are_included_and_checked(
         out.write_text('{"example": true}')
         return [out]
 
-    monkeypatch.setattr(extras, "PACKAGE_EXTRAS", [person_index])
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     generate(url, scale=1500, seed=2)
-    outcome = archive_database(url, tmp_path / "out", archival_date=ARCHIVAL_DATE)
+    outcome = archive_database(
+        url, tmp_path / "out", archival_date=ARCHIVAL_DATE, extras=[person_index]
+    )
     assert seen and seen[0][0].suffix == ".siard" and seen[0][1] == url
     extra = outcome.package / "metadata/other/person-index.json"
     assert extra.read_text() == '{"example": true}'

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from flows.wiring import PACKAGE_EXTRAS
 from models.ledger import upgrade_ledger
 from tasks.archive.run import WORK_DIR_NAME, archive_database
 from tasks.demo_data import generate
@@ -48,7 +49,9 @@ def _kill_mid_table(proc: subprocess.Popen[bytes], out: Path, folder: str) -> No
 def test_killed_mid_table_then_resumed_gives_the_identical_package(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     generate(url, scale=60_000, seed=21)
-    reference = archive_database(url, tmp_path / "reference", archival_date=ARCHIVAL_DATE)
+    reference = archive_database(
+        url, tmp_path / "reference", archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS
+    )
 
     out = tmp_path / "out"
     proc = _start(url, out, tmp_path / "ledger.sqlite")
@@ -84,14 +87,20 @@ def test_a_source_changed_between_runs_is_not_marked_verified(tmp_path: Path) ->
 
     out = tmp_path / "out"
     try:
-        archive_database(url, out, archival_date=ARCHIVAL_DATE, after_table=stop_after_person)
+        archive_database(
+            url,
+            out,
+            archival_date=ARCHIVAL_DATE,
+            after_table=stop_after_person,
+            extras=PACKAGE_EXTRAS,
+        )
     except Stop:
         pass
     eng = create_engine(url)
     with eng.begin() as c:  # a change to an already archived table
         c.execute(text("UPDATE access_log SET action = 'print' WHERE id = 1"))
     eng.dispose()
-    outcome = archive_database(url, out, archival_date=ARCHIVAL_DATE)
+    outcome = archive_database(url, out, archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS)
     assert not outcome.verified
     assert any("access_log" in p and "changed" in p for p in outcome.problems)
     report = (outcome.package / "documentation/archive-report.md").read_text()
@@ -113,8 +122,8 @@ def test_a_second_concurrent_run_is_refused(tmp_path: Path) -> None:
     with open(out / f".samsa-archive-{source_key(url)}.lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(InputError, match="already working"):
-            archive_database(url, out, archival_date=ARCHIVAL_DATE)
-    assert archive_database(url, out, archival_date=ARCHIVAL_DATE).verified
+            archive_database(url, out, archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS)
+    assert archive_database(url, out, archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS).verified
 
 
 def test_a_lost_siard_part_makes_the_resumed_run_write_the_tables_again(tmp_path: Path) -> None:
@@ -122,7 +131,9 @@ def test_a_lost_siard_part_makes_the_resumed_run_write_the_tables_again(tmp_path
     gone after the kill, the next run writes them again and still makes the same package."""
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     generate(url, scale=60_000, seed=21)
-    reference = archive_database(url, tmp_path / "reference", archival_date=ARCHIVAL_DATE)
+    reference = archive_database(
+        url, tmp_path / "reference", archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS
+    )
     out = tmp_path / "out"
     proc = _start(url, out, tmp_path / "ledger.sqlite")
     _kill_mid_table(proc, out, "table6")

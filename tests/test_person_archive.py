@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from deploy.cli import main
+from flows.wiring import PACKAGE_EXTRAS
 from models.identity import parse_identity
 from tasks.archive.run import archive_database
 from tasks.demo_data import generate
@@ -27,7 +28,7 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     root = tmp_path_factory.mktemp("archived")
     url = f"sqlite:///{root / 'samsa.sqlite'}"
     generate(url, scale=3000, seed=8)
-    outcome = archive_database(url, root / "packages")
+    outcome = archive_database(url, root / "packages", extras=PACKAGE_EXTRAS)
     assert outcome.verified, outcome.problems
     return url, outcome.package
 
@@ -112,7 +113,7 @@ def test_organisation_bags_from_the_archive_equal_those_from_the_database(
 
 def test_live_and_archive_extracts_are_equal_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     generate(pg_url, scale=1500, seed=9)
-    outcome = archive_database(pg_url, tmp_path / "packages")
+    outcome = archive_database(pg_url, tmp_path / "packages", extras=PACKAGE_EXTRAS)
     assert outcome.verified, outcome.problems
     live_source = LiveSource(pg_url)
     live = LivePersonLookup(live_source)

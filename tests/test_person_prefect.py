@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from deploy.cli import main
+from flows.wiring import PACKAGE_EXTRAS
 from models import clock
 from models.identity import is_valid_identity
 from models.settings import get_settings
@@ -99,7 +100,9 @@ def test_no_personnummer_in_anything_prefect_stored(
         extract_person_register("00000000-0000-4000-8000-000000000000")
 
     # after shutdown: the routine's action answers from the archive package
-    archive_database(settings.resolved_source_url(), settings.resolved_archive_dir())
+    archive_database(
+        settings.resolved_source_url(), settings.resolved_archive_dir(), extras=PACKAGE_EXTRAS
+    )
     monkeypatch.setenv("SAMSA_DECOM_EXTRACT_PERSON_SOURCE", "archive")
     get_settings.cache_clear()
     ctx = ActionContext("register-extract-routine-moved", clock.today(), False,

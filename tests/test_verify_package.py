@@ -13,6 +13,7 @@ import pytest
 from ledgers import upgraded
 
 from deploy.cli import main
+from flows.wiring import PACKAGE_EXTRAS
 from tasks.archive.run import archive_database
 from tasks.archive.verify import verify_package
 from tasks.demo_data import generate
@@ -24,7 +25,9 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("verify")
     url = f"sqlite:///{tmp / 'db.sqlite'}"
     generate(url, scale=2000, seed=3)
-    return archive_database(url, tmp / "out", archival_date=ARCHIVAL_DATE).package
+    return archive_database(
+        url, tmp / "out", archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS
+    ).package
 
 
 @pytest.fixture
@@ -132,7 +135,7 @@ def test_deep_verify_with_schemas_validates_every_table_file_and_agrees(
     verdict on an intact package, and exit 2 when --schemas comes without --deep."""
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     generate(url, scale=800, seed=4)
-    outcome = archive_database(url, tmp_path / "out")
+    outcome = archive_database(url, tmp_path / "out", extras=PACKAGE_EXTRAS)
     fast = verify_package(outcome.package, deep=True)
     strict = verify_package(outcome.package, deep=True, schemas=True)
     assert fast.ok and strict.ok and fast.tables_checked == strict.tables_checked > 10

@@ -99,6 +99,7 @@ def archive(
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from flows.wiring import PACKAGE_EXTRAS
     from models.errors import CheckFailed, InputError
     from models.ledger import Ledger
     from tasks.archive.record import archival_date_of, record_package
@@ -120,6 +121,7 @@ def archive(
             outcome = archive_database(
                 url, target, archival_date=when, progress=_RichProgress(bar),
                 schemas=list(schema) if schema else None, exclusions_path=exclusions,
+                extras=PACKAGE_EXTRAS,
             )  # fmt: skip
         record_package(
             ledger, outcome, source_url=url, archival_date=archival_date_of(outcome, when)

@@ -1,15 +1,20 @@
-"""Ledger table of the archive workstream: every archive package made, with its fixity."""
+"""Ledger table of the archive workstream: every archive package made, with its fixity; and
+the archive area's door to it (``ledger.archive``)."""
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Enum, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Enum, Integer, Select, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.ledger.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from models.ledger.repository import Ledger
 
 
 class PackageState(str, enum.Enum):  # noqa: UP042  (same style as MilestoneState)
@@ -42,3 +47,32 @@ class ArchivePackage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+@dataclass
+class ArchiveRepository:
+    """The archive packages the ledger knows (newest first)."""
+
+    ledger: Ledger
+
+    def _first(self, query: Select[Any]) -> ArchivePackage | None:
+        with Session(self.ledger.engine) as s:
+            row = s.execute(query.order_by(ArchivePackage.id.desc()).limit(1)).scalar_one_or_none()
+            if row is not None:
+                s.expunge(row)
+            return row
+
+    def by_path_or_objid(self, path: str, objid: str) -> ArchivePackage | None:
+        """The newest record of a package, by its folder, else by its OBJID."""
+        return self._first(select(ArchivePackage).where(ArchivePackage.path == path)) or (
+            self._first(select(ArchivePackage).where(ArchivePackage.objid == objid))
+        )
+
+    def latest_verified(self, source_key: str) -> ArchivePackage | None:
+        """The newest verified package of the source with ``source_key``."""
+        return self._first(
+            select(ArchivePackage)
+            .where(ArchivePackage.source_key == source_key)
+            .where(ArchivePackage.state == PackageState.verified)
+        )
+

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.errors import CheckFailed
+from models.ledger.archive import ArchiveRepository
 from models.ledger.audit import GENESIS, ChainVerdict, entry_hash, verify_chain
 from models.ledger.base import utcnow
 from models.ledger.core import (
@@ -151,6 +152,11 @@ class Ledger:
     def deliveries(self) -> DeliveryRepository:
         """Register-extract deliveries and person requests (the extracts area)."""
         return DeliveryRepository(self)
+
+    @property
+    def archive(self) -> ArchiveRepository:
+        """The archive packages made (the archive area)."""
+        return ArchiveRepository(self)
 
     @property
     def rollout(self) -> RolloutRepository:

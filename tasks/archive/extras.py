@@ -1,6 +1,8 @@
 """Extra content for the archive package (a hook for other workstreams).
 
-Each callable in :data:`PACKAGE_EXTRAS` is called as ``extra(siard_path, source_url, work_dir)``
+The archive knows no extra by name: the composition root (``flows/wiring.py``,
+``PACKAGE_EXTRAS``) hands them to :func:`tasks.archive.run.archive_database` as plain
+objects. Each is called as ``extra(siard_path, source_url, work_dir)``
 after the .siard is complete and before checksums, METS and PREMIS are written. It returns the
 files it made (anywhere under ``work_dir``); they are copied to ``metadata/other/<name>`` of the
 package root, referenced from the root METS (``amdSec/digiprovMD/mdRef``, OTHERMDTYPE
@@ -36,20 +38,3 @@ class TableByTable(Protocol):
     def finish(self, siard: Path) -> list[Path]: ...
 
     def abandon(self) -> None: ...
-
-
-class _PersonIndex:
-    """The extracts area's person index (see :mod:`tasks.extracts.person_index`)."""
-
-    def __call__(self, siard: Path, source_url: str, work_dir: Path) -> list[Path]:
-        from tasks.extracts.person_index.build import build_person_index
-
-        return build_person_index(siard, source_url, work_dir)
-
-    def start(self, work_dir: Path, table_names: list[str]) -> TableByTable:
-        from tasks.extracts.person_index.build import PersonIndexBuilder
-
-        return PersonIndexBuilder(work_dir, table_names)
-
-
-PACKAGE_EXTRAS: list[PackageExtra] = [_PersonIndex()]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
-
 from models import clock
 from models.ledger import Ledger, utcnow
 from models.ledger.archive import ArchivePackage, PackageState
@@ -78,27 +76,9 @@ def archival_date_of(outcome: ArchiveOutcome, given: date | None = None) -> date
 
 def find_package(ledger: Ledger, package: Path) -> ArchivePackage | None:
     """The newest ledger record of the package at ``package`` (by path, else by OBJID)."""
-    with ledger.unit_of_work() as s:
-        q = select(ArchivePackage).order_by(ArchivePackage.id.desc())
-        for row in s.execute(q.where(ArchivePackage.path == str(package.resolve()))).scalars():
-            s.expunge(row)
-            return row
-        for row in s.execute(q.where(ArchivePackage.objid == package.name)).scalars():
-            s.expunge(row)
-            return row
-    return None
+    return ledger.archive.by_path_or_objid(str(package.resolve()), package.name)
 
 
 def latest_verified(ledger: Ledger, url: str) -> ArchivePackage | None:
     """The newest verified package of the source at ``url``, if any."""
-    with ledger.unit_of_work() as s:
-        row = s.execute(
-            select(ArchivePackage)
-            .where(ArchivePackage.source_key == source_key(url))
-            .where(ArchivePackage.state == PackageState.verified)
-            .order_by(ArchivePackage.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if row is not None:
-            s.expunge(row)
-        return row
+    return ledger.archive.latest_verified(source_key(url))

@@ -20,7 +20,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -352,6 +352,7 @@ def archive_database(
     after_table: Callable[[str], None] | None = None,
     fast: bool = True,
     reread_executor: ChunkExecutor | None = None,
+    extras: Sequence[package_extras.PackageExtra] = (),
 ) -> ArchiveOutcome:
     """Archive the database at ``source_url`` into an E-ARK SIP under ``out_dir``.
 
@@ -359,7 +360,8 @@ def archive_database(
     releases even after ``kill -9``); a second concurrent run is refused as bad input.
     ``reread_executor`` runs the verification re-read's chunks (default: a pool of its own,
     threads, or processes without the C module); the flow passes its Prefect task runner so
-    they show as task runs.
+    they show as task runs. ``extras`` add content to the package (the composition root's
+    ``PACKAGE_EXTRAS``, e.g. the person index); see :mod:`tasks.archive.extras`.
 
     Before anything is written the source's catalogue is read (every schema, or ``schemas``
     when given): a column the archive cannot hold, or an exclusion (``exclusions_path``,
@@ -451,7 +453,7 @@ def archive_database(
                 reread = BackgroundReread(executor=reread_executor)
                 # extras that work table by table start now, beside the writing
                 shutil.rmtree(extras_dir, ignore_errors=True)
-                for k, extra in enumerate(package_extras.PACKAGE_EXTRAS):
+                for k, extra in enumerate(extras):
                     start = getattr(extra, "start", None)
                     if start is not None:
                         early_extras[k] = start(extras_dir, [s.name for s in specs])
@@ -572,7 +574,7 @@ def archive_database(
         progress.stage("packaging (E-ARK SIP, METS, PREMIS)")
         extras_dir.mkdir(exist_ok=True)
         extra_files: list[Path] = []
-        for k, extra in enumerate(package_extras.PACKAGE_EXTRAS):
+        for k, extra in enumerate(extras):
             if k in early_extras:
                 extra_files.extend(early_extras.pop(k).finish(siard_path))
             else:

@@ -217,3 +217,14 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
             builder.abandon()
             raise
     return builder.finish(siard_path)
+
+
+class PersonIndexExtra:
+    """The person index as an extra of the archive package (see :mod:`tasks.archive.extras`):
+    built table by table while the archive is written, or from the finished .siard."""
+
+    def __call__(self, siard: Path, source_url: str, work_dir: Path) -> list[Path]:
+        return build_person_index(siard, source_url, work_dir)
+
+    def start(self, work_dir: Path, table_names: list[str]) -> PersonIndexBuilder:
+        return PersonIndexBuilder(work_dir, table_names)
