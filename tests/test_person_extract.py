@@ -60,6 +60,7 @@ def test_each_identity_mistake_gives_its_error_and_exit_2(
     assert not list(tmp_path.glob("registerutdrag-*"))
 
 
+@pytest.mark.no_ledger
 def test_an_identity_on_the_command_line_is_refused(
     samsa: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -45,6 +45,7 @@ def test_everything_written_is_private_under_umask_022(tmp_path: Path) -> None:
     env.pop("SAMSA_DECOM_SOURCE_URL", None)
     source = f"sqlite:///{home / 'samsa-demo.sqlite'}"
 
+    _cli("upgrade-ledger", env=env)  # a new user's first step, as the README says
     _cli("demo-data", "--url", source, "--scale", "2000", "--seed", "3", env=env)
     package = _cli("archive", "--source", source, "--out", str(out / "archive"), env=env)
     _cli("extract", "orgs", "--source", source, "--out", str(out / "bags"), "--deliver", env=env)
