@@ -25,6 +25,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.actions import ActionContext, ActionResult
 from flows.decisions import start_decision_run
 from flows.forms import MilestoneDecision
+from flows.masking import masked_errors
 from models.clock import today as clock_today
 from models.errors import CheckFailed, InputError
 from models.identity import scrub_identities
@@ -138,6 +139,7 @@ def _under_deployment() -> bool:
 
 
 @task(name="run-milestone-action", task_run_name="åtgärd-{ctx.milestone_id}")
+@masked_errors
 def run_milestone_action(ctx: ActionContext, action_name: str) -> ActionResult:
     """Carry out one milestone's registered action (idempotent by contract)."""
     from flows.wiring import resolve_action  # the composition root imports this module
@@ -231,7 +233,8 @@ def _run_action(world: World, inst: Instance, run_id: str | None) -> ActionResul
     try:
         return run_milestone_action(ctx, inst.milestone.action)
     except Exception as exc:  # noqa: BLE001 - recorded as the milestone's failure
-        return ActionResult(done=False, summary=f"{type(exc).__name__}: {exc}")
+        # the task masks its errors (flows/masking.py); the message names the original type
+        return ActionResult(done=False, summary=str(exc))
 
 
 def _reconcile(world: World, report: RunReport) -> None:
@@ -338,6 +341,7 @@ def _run_name() -> str:
 
 
 @flow(name="reconcile-phaseout", flow_run_name=_run_name, log_prints=False)
+@masked_errors
 def reconcile_phaseout(
     as_of: date | None = None,
     rehearse: bool = False,
@@ -444,6 +448,7 @@ def _wait_for_decision(form: type[MilestoneDecision], settings: Settings) -> Mil
 
 
 @flow(name="confirm-milestone", log_prints=False)
+@masked_errors
 def confirm_milestone(milestone_id: str) -> str:
     """A person confirms a manual step or approves an irreversible one (a form in the UI).
 
