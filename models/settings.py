@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     extract_person_source: Literal["auto", "live", "archive"] = Field(
         default="auto", description="Person extracts: auto = live db if it answers, else archive."
     )
+    person_request_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="How long a person request's identity stays in the ledger after the "
+        "request was answered (then `samsa-decom extract purge` deletes it).",
+    )
     person_index_key: SecretStr | None = Field(
         default=None,
         min_length=32,
