@@ -365,6 +365,18 @@ def reconcile_phaseout(
         return _reconcile_day(_load_world(ledger, as_of, plan_path, rollout_source), rehearse)
 
 
+def _delete_old_request_identities(world: World) -> None:
+    """Gallring: the identities of person requests answered longer ago than their retention
+    leave the ledger (counted from today, whatever day the run reconciles)."""
+    from tasks.extracts.requests import delete_identities
+
+    days = world.settings.person_request_retention_days
+    deleted = delete_identities(world.ledger, as_of=_today(world.settings), retention_days=days)
+    if deleted:
+        get_run_logger().info("%d besvarade registerutdragsbegärandens identiteter raderade "
+                              "(äldre än %d dagar)", len(deleted), days)  # fmt: skip
+
+
 def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
     logger = get_run_logger()
     report = RunReport(as_of=str(world.as_of), rehearse=rehearse)
@@ -384,6 +396,7 @@ def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
         return report.as_dict()
 
     _reconcile(world, report)
+    _delete_old_request_identities(world)
     _write_status(world, read_facts(world.ledger), rehearse=False, notes=notes)
     logger.info("Avstämning per %s: %d ändringar, %d startade, %d klara, %d misslyckade",
                 world.as_of, len(report.changes), len(report.started), len(report.done),

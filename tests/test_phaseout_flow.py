@@ -515,3 +515,27 @@ def test_runs_are_named_by_the_day_they_act_as(env: dict[str, str]) -> None:
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert run.name == "repetition-2026-03-01"
+
+
+def test_the_daily_run_deletes_identities_of_requests_answered_long_ago(
+    env: dict[str, str], tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from flows.phaseout import reconcile_phaseout
+    from models.identity import make_personnummer, parse_identity
+    from tasks.extracts.requests import get_request, mark_answered, register_request
+
+    lg = ledger()
+    old = register_request(lg, parse_identity(make_personnummer(date(1961, 5, 2), 991)),
+                           received_on=date(2024, 1, 2))  # fmt: skip
+    with time_machine.travel(datetime(2024, 1, 20, 12, 0, tzinfo=UTC), tick=False):
+        mark_answered(lg, old.request_id, source="live", result_dir=tmp_path)
+    recent = register_request(lg, parse_identity(make_personnummer(date(1970, 1, 2), 982)))
+    mark_answered(lg, recent.request_id, source="live", result_dir=tmp_path)
+
+    reconcile_phaseout(as_of=AS_OF)
+    assert get_request(lg, old.request_id).identity == ""
+    assert get_request(lg, recent.request_id).identity != ""
