@@ -26,6 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.actions import ActionContext, ActionResult
+from flows.masking import masked_errors
 from models.errors import CheckFailed
 from models.ledger import Ledger
 from models.settings import SourceUrlParameter, get_settings, refuse_password_in
@@ -119,6 +120,7 @@ def summary_markdown(outcome: ArchiveOutcome) -> str:
 
 
 @task(name="reread-chunk", cache_policy=NO_CACHE)
+@masked_errors
 def reread_chunk(work: Callable[[Any], Any], job: Any) -> Any:
     """Re-read one chunk of an archived table: parse, validate against the table's schema,
     digest its rows (the verification that the archive matches the source)."""
@@ -140,6 +142,7 @@ class _TaskRunnerChunks:
 
 
 @task(name="write-archive-package")
+@masked_errors
 def write_archive_package(
     source_url: str | None, out_dir: Path, archival_date: date | None
 ) -> ArchiveOutcome:
@@ -168,6 +171,7 @@ def write_archive_package(
     log_prints=False,
     task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
 )
+@masked_errors
 def archive_samsa_database(
     source_url: SourceUrlParameter = None,
     out_dir: str | None = None,

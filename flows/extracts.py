@@ -23,6 +23,7 @@ from pydantic import Field
 
 from flows.actions import ActionContext, ActionResult
 from flows.forms import DecisionForm, MaskedComment, PersonName
+from flows.masking import masked_errors
 from models.errors import CheckFailed, SamsaDecomError
 from models.identity import scrub_identities
 from models.ledger import Ledger
@@ -52,6 +53,7 @@ def _run_id() -> str | None:
 
 
 @task(name="write-organisation-bags", cache_policy=NO_CACHE)
+@masked_errors
 def write_bags_task(
     ledger: Ledger, source_url: str | None, archive: str | None, out_dir: str, org: str | None
 ) -> list[dict[str, Any]]:
@@ -69,6 +71,7 @@ def write_bags_task(
 
 
 @task(name="deliver-bags-and-collect-receipts", cache_policy=NO_CACHE)
+@masked_errors
 def deliver_task(ledger: Ledger, source_url: str | None, archive: str | None) -> dict[str, Any]:
     """Deliver produced bags to the drops (atomic) and confirm receipts found there."""
     from tasks.extracts.service import default_drops, deliver_and_collect
@@ -85,6 +88,7 @@ def deliver_task(ledger: Ledger, source_url: str | None, archive: str | None) ->
 
 
 @flow(name="deliver-register-extracts", log_prints=False)
+@masked_errors
 def deliver_register_extracts(
     source_url: SourceUrlParameter = None,
     archive: str | None = None,
@@ -158,6 +162,7 @@ class ReceiptConfirmation(DecisionForm):
 
 
 @flow(name="confirm-extract-receipt")
+@masked_errors
 def confirm_extract_receipt(org: str, timeout_seconds: int = 3600) -> str:
     """A person confirms that one organisation received its register-extract bag.
 
@@ -201,6 +206,7 @@ def _confirm_receipt(ledger: Ledger, org: str, timeout_seconds: int) -> str:
 
 
 @task(name="answer-person-request", cache_policy=NO_CACHE)
+@masked_errors
 def answer_request_task(ledger: Ledger, request_id: str) -> dict[str, Any]:
     """Answer one registered request (identity read from the ledger, never from Prefect)."""
     from tasks.extracts.service import answer_request
@@ -229,6 +235,7 @@ RequestId = Annotated[
 
 
 @flow(name="extract-person-register")
+@masked_errors
 def extract_person_register(request_id: RequestId) -> dict[str, Any]:
     """Answer one person's request for a register extract (registerutdrag, GDPR art. 15).
 

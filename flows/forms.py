@@ -13,6 +13,9 @@ Every form is a :class:`DecisionForm` and follows the same three rules, whatever
 2. the free-text ``comment`` (:data:`MaskedComment`) has every identity-shaped run masked
    before anyone reads it (:func:`models.identity.scrub_identities`);
 3. refusing is always an answer, and is recorded too.
+
+Every free-text field is one of the two, and both carry :data:`NO_IDENTITY_PATTERN` in their
+JSON schema, so the server refuses identity-shaped text before it stores a form's input.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from prefect.input import RunInput
 from pydantic import AfterValidator, Field
 
 from models.errors import InputError
-from models.identity import person_name, scrub_identities
+from models.identity import IDENTITY_LIKE, person_name, scrub_identities
 
 
 def _name(value: str) -> str:
@@ -40,16 +43,26 @@ def _masked(value: str) -> str:
 _NAME_RULE = AfterValidator(_name)
 _MASK_RULE = AfterValidator(_masked)
 
+#: The JSON-schema ``pattern`` of every free-text field: no identity-shaped run anywhere
+#: (:data:`models.identity.IDENTITY_LIKE`). Prefect's server checks a resume's input against
+#: the form's schema *before* it stores the input (table ``flow_run_input``), so a comment or
+#: name holding a personnummer is refused there, the UI asks to remove it, and nothing is kept;
+#: the validators above run only later, in the flow.
+NO_IDENTITY_PATTERN = rf"^(?![\s\S]*{IDENTITY_LIKE.pattern})"
+_NO_IDENTITY = Field(json_schema_extra={"pattern": NO_IDENTITY_PATTERN})
+
 #: A person's name as typed on a form: required, never an identity number.
-PersonName = Annotated[str, _NAME_RULE]
-#: Free text whose identity-shaped runs are masked (``19121212-****``).
-MaskedComment = Annotated[str, _MASK_RULE]
+PersonName = Annotated[str, _NO_IDENTITY, _NAME_RULE]
+#: Free text with no identity in it: refused by the server, masked (``19121212-****``) if it
+#: arrives another way.
+MaskedComment = Annotated[str, _NO_IDENTITY, _MASK_RULE]
 
 
 class DecisionForm(RunInput):
     """The base of every decision form. A subclass declares its fields in the order the UI
-    shows them; it must name the person in a :data:`PersonName` field and have a ``comment``
-    typed :data:`MaskedComment`, or it fails when it is defined (at import)."""
+    shows them; it must name the person in a :data:`PersonName` field, have a ``comment``
+    typed :data:`MaskedComment`, and no other free text, or it fails when it is defined (at
+    import)."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -61,6 +74,13 @@ class DecisionForm(RunInput):
             raise TypeError(
                 f"{cls.__name__}: a decision form needs a PersonName field and a "
                 "`comment: MaskedComment`"
+            )
+        free = [n for n, f in fields.items() if f.annotation is str
+                and _NAME_RULE not in f.metadata and _MASK_RULE not in f.metadata]  # fmt: skip
+        if free:
+            raise TypeError(
+                f"{cls.__name__}: free text must be a PersonName or a MaskedComment: "
+                + ", ".join(free)
             )
 
 

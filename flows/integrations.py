@@ -25,6 +25,7 @@ from pydantic import Field
 from flows.actions import ActionContext, ActionResult
 from flows.decisions import start_decision_run
 from flows.forms import DecisionForm, MaskedComment, PersonName
+from flows.masking import masked_errors
 from models import clock
 from models.integrations import Catalogue, Integration, Step, StepCall, load_integrations
 from models.ledger import Ledger
@@ -77,6 +78,7 @@ class StepConfirmation(DecisionForm):
 
 
 @task(name="shutdown-step", cache_policy=NO_CACHE, task_run_name="{purpose}-{label}")
+@masked_errors
 def run_step_task(
     call: StepCall,
     variables: dict[str, str],
@@ -191,6 +193,7 @@ class PrefectHooks:
 
 
 @flow(name="shutdown-integrations", log_prints=False)
+@masked_errors
 def shutdown_integrations(
     integration: str | None = None,
     rehearse: bool = False,

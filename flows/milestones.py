@@ -18,6 +18,7 @@ from datetime import date
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows.masking import masked_errors
 from models.clock import today as clock_today
 from models.errors import CheckFailed
 from models.settings import get_settings
@@ -27,6 +28,7 @@ ARTIFACT_KEY = "notify-milestones"
 
 
 @task(name="decide-and-send-notices")
+@masked_errors
 def decide_and_send(
     as_of: date, dry_run: bool, digest: bool | None, flow_run_id: str | None
 ) -> NotifyRun:
@@ -84,6 +86,7 @@ def summary_markdown(run: NotifyRun, lang: str = "sv") -> str:
 
 
 @flow(name="notify-milestones", log_prints=False)
+@masked_errors
 def notify_milestones(
     as_of: date | None = None, dry_run: bool = False, digest: bool | None = None
 ) -> dict[str, int]:

@@ -25,6 +25,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.actions import ActionContext, ActionResult
 from flows.decisions import start_decision_run
 from flows.forms import MilestoneDecision
+from flows.masking import masked_errors
 from models.clock import today as clock_today
 from models.errors import CheckFailed, InputError
 from models.identity import scrub_identities
@@ -138,6 +139,7 @@ def _under_deployment() -> bool:
 
 
 @task(name="run-milestone-action", task_run_name="åtgärd-{ctx.milestone_id}")
+@masked_errors
 def run_milestone_action(ctx: ActionContext, action_name: str) -> ActionResult:
     """Carry out one milestone's registered action (idempotent by contract)."""
     from flows.wiring import resolve_action  # the composition root imports this module
@@ -231,7 +233,8 @@ def _run_action(world: World, inst: Instance, run_id: str | None) -> ActionResul
     try:
         return run_milestone_action(ctx, inst.milestone.action)
     except Exception as exc:  # noqa: BLE001 - recorded as the milestone's failure
-        return ActionResult(done=False, summary=f"{type(exc).__name__}: {exc}")
+        # the task masks its errors (flows/masking.py); the message names the original type
+        return ActionResult(done=False, summary=str(exc))
 
 
 def _reconcile(world: World, report: RunReport) -> None:
@@ -338,6 +341,7 @@ def _run_name() -> str:
 
 
 @flow(name="reconcile-phaseout", flow_run_name=_run_name, log_prints=False)
+@masked_errors
 def reconcile_phaseout(
     as_of: date | None = None,
     rehearse: bool = False,
@@ -361,6 +365,18 @@ def reconcile_phaseout(
         return _reconcile_day(_load_world(ledger, as_of, plan_path, rollout_source), rehearse)
 
 
+def _delete_old_request_identities(world: World) -> None:
+    """Gallring: the identities of person requests answered longer ago than their retention
+    leave the ledger (counted from today, whatever day the run reconciles)."""
+    from tasks.extracts.requests import delete_identities
+
+    days = world.settings.person_request_retention_days
+    deleted = delete_identities(world.ledger, as_of=_today(world.settings), retention_days=days)
+    if deleted:
+        get_run_logger().info("%d besvarade registerutdragsbegärandens identiteter raderade "
+                              "(äldre än %d dagar)", len(deleted), days)  # fmt: skip
+
+
 def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
     logger = get_run_logger()
     report = RunReport(as_of=str(world.as_of), rehearse=rehearse)
@@ -380,6 +396,7 @@ def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
         return report.as_dict()
 
     _reconcile(world, report)
+    _delete_old_request_identities(world)
     _write_status(world, read_facts(world.ledger), rehearse=False, notes=notes)
     logger.info("Avstämning per %s: %d ändringar, %d startade, %d klara, %d misslyckade",
                 world.as_of, len(report.changes), len(report.started), len(report.done),
@@ -444,6 +461,7 @@ def _wait_for_decision(form: type[MilestoneDecision], settings: Settings) -> Mil
 
 
 @flow(name="confirm-milestone", log_prints=False)
+@masked_errors
 def confirm_milestone(milestone_id: str) -> str:
     """A person confirms a manual step or approves an irreversible one (a form in the UI).
 

@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
+from flows.masking import masked_errors
 from models.settings import get_settings
 from tasks.rollout import StageChange, StageView, diff_stages, load_snapshots, save_snapshots
 
@@ -30,6 +31,7 @@ class RolloutSyncReport:
 
 
 @task(retries=2, retry_delay_seconds=[10, 60])
+@masked_errors
 def read_rollout(source: str) -> list[StageView]:
     """Read the rollout from its source (retried: the source may be a web service)."""
     from tasks.rollout_source import load_rollout
@@ -95,6 +97,7 @@ def status_markdown(
 
 
 @flow(name="sync-rollout", log_prints=False)
+@masked_errors
 def sync_rollout(source: str | None = None, announce: bool = True) -> RolloutSyncReport:
     """Check the successor's rollout and announce what changed.
 

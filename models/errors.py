@@ -30,6 +30,24 @@ class CheckFailed(SamsaDecomError):
     exit_code = 1
 
 
+class MaskedError(SamsaDecomError):
+    """An error that left one of the project's tasks or flows, re-raised with its message
+    masked (identities and credentials) and without the original attached, so Prefect logs
+    and stores only the masked text. ``kind`` names the original exception's type."""
+
+    def __init__(self, message: str, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class MaskedInputError(MaskedError, InputError):
+    """A masked :class:`InputError` (exit code 2)."""
+
+
+class MaskedCheckFailed(MaskedError, CheckFailed):
+    """A masked :class:`CheckFailed` (exit code 1)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem in an input, with its place (``file:line`` or a dotted path)."""

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -57,6 +57,19 @@ class Settings(BaseSettings):
     drops_path: Path = Field(default=PLAN_DIR / "drops.yaml", description="Extract drops file.")
     extract_person_source: Literal["auto", "live", "archive"] = Field(
         default="auto", description="Person extracts: auto = live db if it answers, else archive."
+    )
+    person_request_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="How long a person request's identity stays in the ledger after the "
+        "request was answered (then `samsa-decom extract purge` deletes it).",
+    )
+    person_index_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="The secret key of the archive packages' person index (at least 32 "
+        "characters, kept outside every package; a package records only its id). Without it "
+        "the index holds no person keys and a lookup reads the package's person table.",
     )
     apprise_config: Path | None = Field(
         default=None, description="An apprise configuration file (YAML) with tagged URLs."

@@ -83,3 +83,48 @@ def test_notify_engine_sees_the_deadlines_without_personal_data() -> None:
     assert deadline.key == f"extract-request:{req.request_id}"
     assert deadline.due == date(2027, 6, 3) and deadline.tag == "projektledning"
     assert identity not in deadline.title and identity[:8] not in deadline.title
+
+
+def test_an_answered_requests_identity_is_deleted_after_the_retention_period(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Answered on 2027-02-10: the identity stays 365 days, then `extract purge` deletes it
+    (audited); an open request keeps its identity however old it is."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from deploy.cli import main
+    from models.settings import get_settings
+
+    monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", db_url)
+    get_settings.cache_clear()
+    ledger = upgraded(db_url)
+    answered = register_request(ledger, parse_identity(make_personnummer(date(1961, 5, 2), 991)),
+                                received_on=date(2027, 2, 1))  # fmt: skip
+    still_open = register_request(ledger, parse_identity(make_personnummer(date(1970, 1, 2), 982)),
+                                  received_on=date(2027, 2, 1))  # fmt: skip
+    with time_machine.travel(datetime(2027, 2, 10, 14, 0, tzinfo=UTC), tick=False):
+        mark_answered(ledger, answered.request_id, source="live", result_dir=tmp_path)
+
+    def purge(day: datetime) -> str:
+        with time_machine.travel(day, tick=False):
+            assert main(["extract", "purge"]) == 0
+        return capsys.readouterr().out
+
+    assert "identities deleted: 0" in purge(datetime(2028, 2, 10, 9, 0, tzinfo=UTC))
+    assert get_request(ledger, answered.request_id).identity == (
+        make_personnummer(date(1961, 5, 2), 991)
+    )
+    said = purge(datetime(2028, 2, 11, 9, 0, tzinfo=UTC))
+    assert "identities deleted: 1" in said and answered.request_id in said
+    gone = get_request(ledger, answered.request_id)
+    assert gone.identity == "" and gone.state is RequestState.answered
+    assert get_request(ledger, still_open.request_id).identity == (
+        make_personnummer(date(1970, 1, 2), 982)
+    )
+    entry = ledger.audit_entries()[-1]
+    assert entry.action == "extract_request.identity_deleted"
+    assert entry.subject == f"extract-request:{answered.request_id}"
+    assert "identities deleted: 0" in purge(datetime(2029, 1, 1, 9, 0, tzinfo=UTC))  # once

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import sqlite3
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy import create_engine, text
 from deploy.cli import main
 from flows.wiring import PACKAGE_EXTRAS
 from models.identity import parse_identity
+from models.settings import get_settings
 from tasks.archive.run import archive_database
 from tasks.demo_data import generate
 from tasks.extracts.person import LivePersonLookup, build_person_extract, without_source
@@ -22,9 +24,20 @@ from tasks.extracts.person_index.format import INDEX_NAME
 from tasks.extracts.person_index.scan_lookup import ScanPersonLookup
 from tasks.extracts.source import LiveSource
 
+#: The secret person index key of these tests' packages (``SAMSA_DECOM_PERSON_INDEX_KEY``).
+KEY_A = "nyckel-A-regionarkivet-0123456789abcdef"
+KEY_B = "nyckel-B-nagon-annan-0123456789abcdefgh"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _index_key() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SAMSA_DECOM_PERSON_INDEX_KEY", KEY_A)
+        yield
+
 
 @pytest.fixture(scope="module")
-def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+def archived(_index_key: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     root = tmp_path_factory.mktemp("archived")
     url = f"sqlite:///{root / 'samsa.sqlite'}"
     generate(url, scale=3000, seed=8)
@@ -42,6 +55,70 @@ def _identities(url: str) -> list[str]:
         )).scalars().all()  # fmt: skip
     eng.dispose()
     return list(rows)
+
+
+def _all_identities(url: str) -> list[str]:
+    eng = create_engine(url)
+    with eng.connect() as c:
+        rows = c.execute(text("select identity from person")).scalars().all()
+    eng.dispose()
+    return list(rows)
+
+
+def test_the_package_keeps_the_key_id_but_neither_the_key_nor_a_salt(
+    archived: tuple[str, Path],
+) -> None:
+    """Whoever holds the package cannot hash every possible identity and compare: the hashes
+    are keyed with a secret kept outside it. The package says which key it needs."""
+    from tasks.archive.reader import find_siard
+    from tasks.extracts.person_index.format import key_id, package_key, package_salt
+
+    _, package = archived
+    siard = find_siard(package)
+    secrets = [KEY_A.encode(), package_salt(siard), package_key(KEY_A.encode(), siard)]
+    secrets += [s.hex().encode() for s in secrets[1:]]
+    for f in (p for p in package.rglob("*") if p.is_file()):
+        data = f.read_bytes()
+        assert [s for s in secrets if s in data] == [], f
+    con = sqlite3.connect(package / "metadata" / "other" / INDEX_NAME)
+    meta = dict(con.execute("select key, value from meta"))
+    keyed = con.execute("select count(*) from person_key").fetchone()[0]
+    con.close()
+    assert "salt" not in meta and meta["key_id"] == key_id(KEY_A.encode())
+    assert keyed == len(_all_identities(archived[0]))
+
+
+@pytest.mark.parametrize("configured", [None, KEY_B])
+def test_without_its_key_the_lookup_reads_the_person_table_and_says_so(
+    archived: tuple[str, Path], configured: str | None, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No key, or another one: the same extract, found by reading the package's person table
+    instead of the index, and a warning naming the key the package needs."""
+    from tasks.extracts.person_index.format import key_id
+
+    _, package = archived
+    keyed = ArchivePersonLookup(package)
+    if configured is None:
+        monkeypatch.delenv("SAMSA_DECOM_PERSON_INDEX_KEY")
+    else:
+        monkeypatch.setenv("SAMSA_DECOM_PERSON_INDEX_KEY", configured)
+    get_settings.cache_clear()
+    with caplog.at_level("WARNING"):
+        unkeyed = ArchivePersonLookup(package)
+    try:
+        assert keyed.fallback is None and unkeyed.fallback is not None
+        assert f"needs index key {key_id(KEY_A.encode())}" in unkeyed.fallback
+        assert unkeyed.fallback in caplog.text
+        for identity in _identities(archived[0]):
+            ident = parse_identity(identity)
+            a = build_person_extract(keyed, ident, request_id="r", produced_on=date(2027, 1, 4))
+            b = build_person_extract(unkeyed, ident, request_id="r", produced_on=date(2027, 1, 4))
+            assert a == b and a["records"]
+        assert identity not in caplog.text and identity[:8] + "-" + identity[8:] not in caplog.text
+    finally:
+        keyed.close()
+        unkeyed.close()
 
 
 def test_index_is_inside_the_package_and_in_its_mets(archived: tuple[str, Path]) -> None:
@@ -134,7 +211,14 @@ def test_an_index_in_the_first_format_is_still_read(
     still answer, with the same extract."""
     import shutil
 
-    from tasks.extracts.person_index.format import FORMAT_ONE_ROW_PER_RECORD, unpack_places
+    from tasks.archive.reader import find_siard
+    from tasks.extracts.person_index.format import (
+        FORMAT_ONE_ROW_PER_RECORD,
+        identity_key,
+        package_key,
+        package_salt,
+        unpack_places,
+    )
 
     url, package = archived
     old_package = tmp_path / package.name
@@ -150,6 +234,12 @@ def test_an_index_in_the_first_format_is_still_read(
         [(p, t, o, n) for t, blob in grouped for p, o, n in unpack_places(blob)],
     )
     con.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT_ONE_ROW_PER_RECORD,))
+    # format 1 keyed identities with a salt it stored in the package
+    siard = find_siard(old_package)
+    key, salt = package_key(KEY_A.encode(), siard), package_salt(siard)
+    con.executemany("UPDATE person_key SET hkey = ? WHERE hkey = ?",
+                    [(identity_key(salt, i), identity_key(key, i)) for i in _all_identities(url)])
+    con.execute("INSERT INTO meta VALUES ('salt', ?)", (salt.hex(),))
     con.commit()
     con.close()
     old, new = ArchivePersonLookup(old_package), ArchivePersonLookup(package)

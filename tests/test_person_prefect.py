@@ -1,29 +1,44 @@
-"""Personal data never enters Prefect: run the extract flows under the test harness, then scan
-everything the Prefect server stored (its database, logs, artifacts, run parameters, results)
-for the identities used and for anything shaped like a valid identity."""
+"""Personal data never enters Prefect: run every kind of flow under the test harness, then scan
+everything the Prefect server stored since the test began (its database, logs, artifacts, run
+parameters and inputs, results) for the identities, names and addresses used and for anything
+shaped like a valid identity."""
 
 from __future__ import annotations
 
 import asyncio
 import io
-import os
+import json
 import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
+from prefect_scan import Since
 
 from deploy.cli import main
-from flows.wiring import PACKAGE_EXTRAS
-from models import clock
 from models.identity import is_valid_identity
 from models.settings import get_settings
 from tasks.demo_data import generate
 
 pytestmark = pytest.mark.prefect
 
+DATA = Path(__file__).parent / "data"
+
 #: 12 digits or YYYYMMDD-NNNC, not part of a longer token (UUIDs, hashes).
 _CANDIDATE = re.compile(rb"(?<![0-9A-Za-z])(\d{8})-?(\d{4}|[KMX]\d{3})(?![0-9A-Za-z]|-[0-9a-f])")
+
+
+def _names_and_addresses(db: Path, identities: list[str]) -> list[str]:
+    """The persons' names and street addresses, as the source holds them."""
+    con = sqlite3.connect(db)
+    marks = ",".join("?" * len(identities))
+    rows = con.execute(f"select name, street_address from person where identity in ({marks})",
+                       identities).fetchall()  # fmt: skip
+    con.close()
+    found = [v for row in rows for v in row if v]
+    assert len(found) >= len(identities)
+    return found
 
 
 def _identities(db: Path, n: int) -> list[str]:
@@ -38,53 +53,57 @@ def _identities(db: Path, n: int) -> list[str]:
     return [r[0] for r in rows + protected]
 
 
-def _stored_by_prefect() -> dict[str, bytes]:
-    """Everything Prefect keeps: its database files (raw and dumped), files under PREFECT_HOME
-    and result storage, and what the API hands back for runs, logs and artifacts."""
-    import prefect.settings as ps
+def _api(since: Since) -> bytes:
+    """What Prefect's API hands back for the runs, logs and artifacts made since ``since``."""
     from prefect.client.orchestration import get_client
 
-    blobs: dict[str, bytes] = {}
-    url = ps.PREFECT_SERVER_DATABASE_CONNECTION_URL.value() or ""
-    db = Path(url.split("///", 1)[1]) if "///" in url else None
-    roots = [Path(os.environ["PREFECT_HOME"]), Path(os.environ["PREFECT_LOCAL_STORAGE_PATH"])]
-    files = [p for r in roots if r.exists() for p in r.rglob("*") if p.is_file()]
-    if db is not None:
-        files += [p for p in db.parent.glob(db.name + "*") if p.is_file()]
-        con = sqlite3.connect(db)
-        blobs["db-dump"] = "\n".join(con.iterdump()).encode("utf-8")
-        con.close()
-    for f in files:
-        blobs[str(f)] = f.read_bytes()
-
-    async def api() -> bytes:
+    async def read() -> bytes:
         async with get_client() as client:
             runs = await client.read_flow_runs()
             tasks = await client.read_task_runs()
             logs = await client.read_logs()
             artifacts = await client.read_artifacts()
-            parts = [r.model_dump_json() for r in [*runs, *tasks, *logs, *artifacts]]
+            parts = [r.model_dump_json() for r in [*runs, *tasks, *logs, *artifacts]
+                     if getattr(r, "created", None) is None
+                     or r.created.replace(tzinfo=None) >= since.at]  # fmt: skip
             return "\n".join(parts).encode("utf-8")
 
-    blobs["api"] = asyncio.run(api())
-    assert db is not None and blobs["db-dump"], "the harness database was not found"
-    return blobs
+    return asyncio.run(read())
+
+
+_PLAN = """\
+title: Arkivering och registerutdrag (testplan)
+milestones:
+  - {id: arkivera, title: Arkivera databasen, owner: Arkivarie, workstream: archive,
+     due: 2026-03-01, action: archive}
+  - {id: registerutdrag, title: Registerutdrag ur arkivet, owner: Arkivarie,
+     workstream: extracts, due: 2026-03-01, depends_on: [arkivera], action: person-extracts}
+  - {id: informera, title: Informera kommunerna, owner: Kommunikatör, workstream: routines,
+     due: 2026-03-20}
+"""
 
 
 def test_no_personnummer_in_anything_prefect_stored(
-    prefect_harness: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    """Every kind of flow (extracts, the reconciler archiving and answering from the archive,
+    notices, integrations) runs; then what Prefect stored since the test began holds none of
+    the persons' identities, names or addresses, and nothing shaped like a valid identity."""
+    from notify_receivers import HttpReceiver
 
-    from flows.actions import ActionContext
     from flows.extracts import deliver_register_extracts, extract_person_register
-    from flows.wiring import resolve_action
-    from tasks.archive.run import archive_database
+    from flows.integrations import shutdown_integrations
+    from flows.milestones import notify_milestones
+    from flows.phaseout import reconcile_phaseout
 
+    since = Since()
     settings = get_settings()
     db_path = Path(settings.resolved_source_url().removeprefix("sqlite:///"))
     db_path.parent.mkdir(parents=True, exist_ok=True)
     generate(settings.resolved_source_url(), scale=1500, seed=21)
     identities = _identities(db_path, 3)
+    personal = _names_and_addresses(db_path, identities)
     request_ids = []
     for identity in identities:
         monkeypatch.setattr("sys.stdin", io.StringIO(identity + "\n"))
@@ -99,30 +118,43 @@ def test_no_personnummer_in_anything_prefect_stored(
     with pytest.raises(Exception, match="no extract request"):
         extract_person_register("00000000-0000-4000-8000-000000000000")
 
-    # after shutdown: the routine's action answers from the archive package
-    archive_database(
-        settings.resolved_source_url(), settings.resolved_archive_dir(), extras=PACKAGE_EXTRAS
-    )
+    # the reconciler archives SAMSA, then its routine answers a request from the package
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(_PLAN, encoding="utf-8")
+    monkeypatch.setenv("SAMSA_DECOM_PLAN_PATH", str(plan))
+    monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-live.yaml"))
     monkeypatch.setenv("SAMSA_DECOM_EXTRACT_PERSON_SOURCE", "archive")
     get_settings.cache_clear()
-    ctx = ActionContext("register-extract-routine-moved", clock.today(), False,
-                        settings.resolved_ledger_url())  # fmt: skip
-    action = resolve_action("person-extracts")
-    assert action is not None
-    waiting = action(ctx)  # no open request yet, none answered from the archive
-    assert waiting.waiting and not waiting.done
     monkeypatch.setattr("sys.stdin", io.StringIO(identities[-1] + "\n"))
     assert main(["extract", "request", "--file", "-"]) == 0
     request_ids.append(capsys.readouterr().out.split()[0])
-    done = action(ctx)
-    assert done.done and done.details["answered"] == [request_ids[-1]]
+    report = reconcile_phaseout(as_of=date(2026, 3, 10))
+    assert {"arkivera", "registerutdrag"} <= set(report["done"]), report
 
-    stored = _stored_by_prefect()
+    # notices and integrations run too (a rehearsal touches no counterpart)
+    receiver = HttpReceiver().start()
+    try:
+        monkeypatch.setenv("SAMSA_DECOM_APPRISE_URLS", json.dumps([receiver.url("/all")]))
+        get_settings.cache_clear()
+        notify_milestones(as_of=date(2026, 3, 18))
+        assert receiver.posts, "no notice was sent"
+    finally:
+        receiver.stop()
+    assert shutdown_integrations(rehearse=True, as_of=date(2026, 3, 18))
+
+    stored = since.stored()
+    stored["api"] = _api(since)
+    stored["captured output"] = "".join(capsys.readouterr()).encode("utf-8")
     assert any(rid.encode() in b for b in stored.values() for rid in request_ids)  # scan works
+    for flow_name in ("reconcile-phaseout", "archive-samsa-database", "notify-milestones",
+                      "shutdown-integrations", "extract-person-register"):  # fmt: skip
+        assert flow_name.encode() in stored["db:flow"], flow_name
     for where, blob in stored.items():
         for identity in identities:
             for form in (identity, f"{identity[:8]}-{identity[8:]}"):
                 assert form.encode() not in blob, f"an identity was stored by Prefect in {where}"
+        for i, text in enumerate(personal):
+            assert text.encode() not in blob, f"person data #{i} was stored by Prefect in {where}"
         for m in _CANDIDATE.finditer(blob):
             text = (m.group(1) + m.group(2)).decode()
             assert not is_valid_identity(text), f"identity-shaped value {text[:8]}-**** in {where}"

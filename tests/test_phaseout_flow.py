@@ -243,6 +243,19 @@ def _confirm_in_thread(milestone_id: str) -> tuple[threading.Thread, dict[str, A
     return th, box
 
 
+def _stored_run_input(flow_run_id: Any) -> list[str]:
+    """The values Prefect's server stored as this run's input (table ``flow_run_input``)."""
+    import sqlite3
+
+    from prefect_scan import Since
+
+    con = sqlite3.connect(Since().database())
+    rows = con.execute("select value from flow_run_input where flow_run_id = ?",
+                       (str(flow_run_id),)).fetchall()  # fmt: skip
+    con.close()
+    return [r[0] for r in rows]
+
+
 def test_approval_through_the_pause_form_is_recorded_with_its_approver(
     env: dict[str, str],
 ) -> None:
@@ -255,15 +268,24 @@ def test_approval_through_the_pause_form_is_recorded_with_its_approver(
 
     th, box = _confirm_in_thread("c-radera")
     run = _wait_paused("confirm-milestone")
+    # the server checks the form's schema before it stores the input: a personnummer in the
+    # comment (or as the name) is refused, as the UI's Resume button is, and nothing is kept
+    for refused in ({"approver": "Anna Andersson", "approved": True,
+                     "comment": "Arkivet är verifierat. 19121212-1212"},
+                    {"approver": "191212121212", "approved": True}):  # fmt: skip
+        with pytest.raises(RuntimeError, match="Cannot resume this run"):
+            resume_flow_run(run.id, run_input=refused)
+    assert [v for v in _stored_run_input(run.id) if "1212" in v] == []
     resume_flow_run(run.id, run_input={"approver": "Anna Andersson", "approved": True,
-                                       "comment": "Arkivet är verifierat. 19121212-1212"})
+                                       "comment": "Arkivet är verifierat."})
     th.join(60)
     assert "error" not in box, box.get("error")
     lg = ledger()
     approval = lg.latest_approval("milestone:c-radera")
     assert approval is not None and approval.approver == "Anna Andersson"
     assert approval.approved and approval.kind == "approval"
-    assert "1212-1212" not in approval.comment and "19121212-****" in approval.comment
+    assert approval.comment == "Arkivet är verifierat."
+    assert any("Arkivet är verifierat." in v for v in _stored_run_input(run.id))
     assert approval.flow_run_id == str(run.id)
     # an approved irreversible step still waits: the reconciler runs it after the gate check
     assert lg.states()["c-radera"].state is MilestoneState.awaiting_approval
@@ -493,3 +515,27 @@ def test_runs_are_named_by_the_day_they_act_as(env: dict[str, str]) -> None:
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert run.name == "repetition-2026-03-01"
+
+
+def test_the_daily_run_deletes_identities_of_requests_answered_long_ago(
+    env: dict[str, str], tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from flows.phaseout import reconcile_phaseout
+    from models.identity import make_personnummer, parse_identity
+    from tasks.extracts.requests import get_request, mark_answered, register_request
+
+    lg = ledger()
+    old = register_request(lg, parse_identity(make_personnummer(date(1961, 5, 2), 991)),
+                           received_on=date(2024, 1, 2))  # fmt: skip
+    with time_machine.travel(datetime(2024, 1, 20, 12, 0, tzinfo=UTC), tick=False):
+        mark_answered(lg, old.request_id, source="live", result_dir=tmp_path)
+    recent = register_request(lg, parse_identity(make_personnummer(date(1970, 1, 2), 982)))
+    mark_answered(lg, recent.request_id, source="live", result_dir=tmp_path)
+
+    reconcile_phaseout(as_of=AS_OF)
+    assert get_request(lg, old.request_id).identity == ""
+    assert get_request(lg, recent.request_id).identity != ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 from pydantic import ValidationError
 
@@ -68,6 +69,15 @@ def test_every_decision_form_follows_the_same_three_rules(
     for bad, said in (("19121212-1212", "not an identity number"), ("  ", "name is required")):
         with pytest.raises(ValidationError, match=said):
             cls(**{name_field: bad, **extra})
+    # …and the schema the server checks before it stores an answer refuses identities outright
+    validator = jsonschema.Draft202012Validator(cls.model_json_schema())
+    texts = [f for f, v in cls.model_fields.items() if v.annotation is str]
+    assert sorted(texts) == sorted([name_field, "comment"])
+    for field in texts:
+        base = {name_field: "Eva Ek", **extra}
+        assert validator.is_valid({**base, field: "Eva Ek, ärende 2026-03-01"})
+        for identity in ("19121212-1212", "191212121212", "121212-1212", "19121212K123"):
+            assert not validator.is_valid({**base, field: f"gäller {identity} nu"}), identity
 
 
 def test_the_fields_show_in_the_forms_order_name_decision_comment() -> None:
@@ -83,3 +93,8 @@ def test_a_form_without_the_rules_fails_when_it_is_defined() -> None:
         class Loose(DecisionForm):  # a plain str name and comment: refused at import
             approver: str
             comment: str = ""
+
+    with pytest.raises(TypeError, match="free text must be a PersonName or a MaskedComment: note"):
+
+        class Chatty(MilestoneDecision):  # another free-text field, unchecked: refused too
+            note: str = ""

@@ -1,4 +1,5 @@
-"""Register-extract commands: ``samsa-decom extract orgs|person|request|answer|receipt|status``.
+"""Register-extract commands: ``samsa-decom extract orgs|person|request|answer|receipt|status|
+purge``.
 
 A person's identity is given only in a file or on standard input (``--file -``), never on the
 command line where ``ps`` and the shell history would show it, and is stored only in the
@@ -188,6 +189,27 @@ def extract_status(
         for dl in open_deadlines(ledger, clock.today()):
             if dl.key.startswith("extract-request:"):
                 out.print(f"open request {dl.key.split(':', 1)[1]}  due {dl.due.isoformat()}")
+
+
+@extract_app.command("purge")
+def extract_purge(
+    as_of: str = typer.Option(None, "--as-of", help="The day to count from (default: today)."),
+    ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
+) -> None:
+    """Delete the identity of every person request answered longer ago than the retention
+    period (SAMSA_DECOM_PERSON_REQUEST_RETENTION_DAYS); the requests themselves stay."""
+    from tasks.extracts.requests import delete_identities
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else clock.today()
+    except ValueError:
+        raise InputError(f"--as-of: not a date (YYYY-MM-DD): {as_of!r}") from None
+    days = get_settings().person_request_retention_days
+    with _ledger(ledger_url) as ledger:
+        deleted = delete_identities(ledger, as_of=day, retention_days=days)
+    out.print(f"identities deleted: {len(deleted)} (answered more than {days} days before {day})")
+    for request_id in deleted:
+        out.print(f"  {request_id}")
 
 
 def register(app: typer.Typer) -> None:

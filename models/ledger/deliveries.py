@@ -57,6 +57,13 @@ class DeliveryRepository:
             )
             return list(s.execute(q).scalars().all())
 
+    def answered_with_identity(self, session: Session) -> list[PersonRequest]:
+        """Answered requests whose identity is still in the ledger."""
+        q = select(PersonRequest).where(
+            PersonRequest.state == RequestState.answered, PersonRequest.identity != ""
+        )
+        return list(session.execute(q).scalars().all())
+
     def answered_from_archive(self) -> int:
         """How many requests have been answered from the archive package."""
         with Session(self.ledger.engine) as s:

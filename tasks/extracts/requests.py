@@ -2,6 +2,11 @@
 
 The identity is stored only in the ledger's ``person_request`` table. Everything else — Prefect
 parameters, logs, artifacts, notices — refers to the request by its opaque id (a UUID).
+
+It stays there while the request is open and for ``SAMSA_DECOM_PERSON_REQUEST_RETENTION_DAYS``
+(365 by default, an assumption to confirm with the region's data protection officer) after it
+was answered, for follow-up questions and complaints; then :func:`delete_identities`
+(``samsa-decom extract purge``) deletes it. The request, its dates, kind and answer stay.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import calendar
 import sys
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from models import clock
@@ -114,3 +119,26 @@ def mark_answered(ledger: Ledger, request_id: str, *, source: str, result_dir: P
             subject=f"extract-request:{request_id}",
             details={"source": source, "on_time": clock.today() <= req.deadline},
         )
+
+
+def delete_identities(ledger: Ledger, *, as_of: date, retention_days: int) -> list[str]:
+    """Delete the identity of every request answered more than ``retention_days`` before
+    ``as_of`` (each deletion audited); the ids of the requests whose identity went."""
+    cutoff = datetime.combine(as_of - timedelta(days=retention_days), time.min, tzinfo=UTC)
+    deleted = []
+    with ledger.unit_of_work() as s:
+        for req in ledger.deliveries.answered_with_identity(s):
+            answered = req.answered_at
+            if answered is None or answered.replace(tzinfo=answered.tzinfo or UTC) >= cutoff:
+                continue
+            req.identity = ""
+            deleted.append(req.request_id)
+            ledger.append_audit(
+                s,
+                actor=ACTOR,
+                action="extract_request.identity_deleted",
+                subject=f"extract-request:{req.request_id}",
+                details={"answered_on": answered.date().isoformat(),
+                         "retention_days": retention_days},
+            )  # fmt: skip
+    return deleted

@@ -3,12 +3,19 @@
 :class:`ArchivePersonLookup` opens the package's .siard and its ``person-index.sqlite``
 (refusing an index of an unknown format or written for another .siard), finds a person by the
 keyed hash of their identity, and reads each row about them with one ``seek`` + ``read``,
-decoded by the archive's own reader. Both index formats are read (2: blocks of persons; 1:
-one record per row, in packages made before).
+decoded by the archive's own reader. Every index format is read (3: keyed with the secret
+index key; 2: blocks of persons, salt stored in the package; 1: one record per row).
+
+The person is found by the hash only when the configured index key
+(``SAMSA_DECOM_PERSON_INDEX_KEY``) is the one the package records. Without it, with another
+key, or with an index built without one, the lookup reads the package's person table instead
+(slower, the same answer) and says so: :attr:`ArchivePersonLookup.fallback` holds the reason,
+which is also logged, without any identity.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,14 +26,20 @@ from models.identity import Identity
 from tasks.extracts.person_index.format import (
     FORMAT,
     FORMAT_ONE_ROW_PER_RECORD,
+    FORMAT_SALT_IN_PACKAGE,
     LOOKUP_TABLES,
     PERSON_TABLE,
+    configured_key,
     find_index,
     identity_key,
+    key_id,
     key_order,
+    package_key,
     unpack_places,
 )
 from tasks.extracts.source import TableSpec
+
+log = logging.getLogger(__name__)
 
 
 class ArchivePersonLookup:
@@ -34,7 +47,9 @@ class ArchivePersonLookup:
 
     label = "archive"
 
-    def __init__(self, package: Path) -> None:
+    def __init__(self, package: Path, index_key: bytes | None = None) -> None:
+        """``index_key``: the secret the package's person hashes were keyed with (default:
+        from settings)."""
         from tasks.archive.reader import open_siard
 
         self.package = package
@@ -44,19 +59,39 @@ class ArchivePersonLookup:
         self.db = sqlite3.connect(f"file:{self.index_path}?mode=ro", uri=True)
         meta = dict(self.db.execute("SELECT key, value FROM meta"))
         self.format = meta.get("format")
-        if self.format not in (FORMAT, FORMAT_ONE_ROW_PER_RECORD):
+        if self.format not in (FORMAT, FORMAT_SALT_IN_PACKAGE, FORMAT_ONE_ROW_PER_RECORD):
             raise CheckFailed(f"{self.index_path}: unknown index format {self.format!r}")
         if int(meta["siard_size"]) != self.siard.stat().st_size:
             raise CheckFailed(
                 f"{self.index_path} was written for a different .siard "
                 f"({meta['siard_size']} bytes, found {self.siard.stat().st_size})"
             )
-        self.salt = bytes.fromhex(meta["salt"])
+        self.key, self.fallback = self._person_key(meta, index_key or configured_key())
+        if self.fallback:
+            log.warning("%s: %s", self.index_path, self.fallback)
         self.codes = {n: c for c, n in self.db.execute("SELECT code, name FROM tables")}
         self.file = open(self.siard, "rb")  # noqa: SIM115 - closed in close()
         self._specs = {
             t.name: TableSpec(t.name, tuple(c.name for c in t.columns)) for t in self.arc.tables()
         }
+
+    def _person_key(self, meta: dict[str, str], index_key: bytes | None) -> tuple[
+        bytes | None, str | None
+    ]:
+        """The key this package's person hashes answer to, or None and why not."""
+        if self.format != FORMAT:
+            return bytes.fromhex(meta["salt"]), None
+        wanted = meta.get("key_id", "")
+        scan = "a person is found by reading the package's person table (slower, same answer)"
+        if not wanted:
+            return None, f"the index was built without an index key: {scan}"
+        if index_key is None:
+            return None, (f"the index needs index key {wanted} and SAMSA_DECOM_PERSON_INDEX_KEY "
+                          f"is not set: {scan}")  # fmt: skip
+        if key_id(index_key) != wanted:
+            return None, (f"the index needs index key {wanted}, SAMSA_DECOM_PERSON_INDEX_KEY is "
+                          f"key {key_id(index_key)}: {scan}")  # fmt: skip
+        return package_key(index_key, self.siard), None
 
     def specs(self) -> dict[str, TableSpec]:
         return self._specs
@@ -69,9 +104,12 @@ class ArchivePersonLookup:
         return rows
 
     def person_rows(self, identity: Identity) -> list[tuple[Any, ...]]:
+        if self.key is None:
+            at = self._specs[PERSON_TABLE].columns.index("identity")
+            return [r for r in self.arc.rows(PERSON_TABLE) if r[at] == identity.value]
         found = self.db.execute(
             'SELECT "offset", length FROM person_key WHERE hkey = ?',
-            (identity_key(self.salt, identity.value),),
+            (identity_key(self.key, identity.value),),
         ).fetchall()
         return self._read(PERSON_TABLE, found)
 

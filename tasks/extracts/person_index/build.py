@@ -4,7 +4,10 @@
 archive run calls it while the next tables are written) and completes the index once the
 .siard is complete; :func:`build_person_index` is the ``PACKAGE_EXTRAS`` entry that does the
 same for a finished .siard. Both give the same file, byte for byte. Identities wait in a
-separate file until the package's salt is known and never enter the index in clear text.
+separate file until the package's salt is known and never enter the index in clear text; they
+enter it only as hashes under the secret index key (``SAMSA_DECOM_PERSON_INDEX_KEY``), whose id
+the index records. Without a key the index holds no person hashes (only row places), and a
+lookup reads the package's person table instead.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from tasks.extracts.person_index.format import (
     LOOKUP_TABLES,
     PERSON_TABLE,
     SCHEMA,
+    configured_key,
     identity_key,
-    package_salt,
+    key_id,
+    package_key,
 )
 from tasks.extracts.person_index.rows import (
     KeysNotIntegers,
@@ -42,10 +47,15 @@ class PersonIndexBuilder:
 
     One worker thread owns the SQLite connection, so the scans and inserts run beside the
     caller. Until :meth:`finish`, identities wait in a separate file in ``work_dir``, deleted
-    by :meth:`finish` or :meth:`abandon`; the index itself never holds one.
+    by :meth:`finish` or :meth:`abandon`; the index itself never holds one. ``index_key``:
+    the secret the person hashes are keyed with (default: from settings; None there too: no
+    person hashes).
     """
 
-    def __init__(self, work_dir: Path, table_names: Iterable[str]) -> None:
+    def __init__(
+        self, work_dir: Path, table_names: Iterable[str], index_key: bytes | None = None
+    ) -> None:
+        self.index_key = index_key or configured_key()
         names = sorted(table_names)
         self.active = PERSON_TABLE in names
         self.work_dir = work_dir
@@ -151,14 +161,15 @@ class PersonIndexBuilder:
     def _complete(self, siard: Path) -> None:
         con = self._con
         assert con is not None
-        salt = package_salt(siard)
-        con.create_function(
-            "keyed", 1, lambda identity: identity_key(salt, identity), deterministic=True
-        )
-        con.execute(
-            'INSERT INTO person_key SELECT keyed(identity), person_id, "offset", length '
-            "FROM pending.person ORDER BY rowid"
-        )
+        if self.index_key is not None:
+            key = package_key(self.index_key, siard)
+            con.create_function(
+                "keyed", 1, lambda identity: identity_key(key, identity), deterministic=True
+            )
+            con.execute(
+                'INSERT INTO person_key SELECT keyed(identity), person_id, "offset", length '
+                "FROM pending.person ORDER BY rowid"
+            )
         con.commit()
         con.execute("DETACH DATABASE pending")
         self.pending_ids.unlink(missing_ok=True)
@@ -169,8 +180,8 @@ class PersonIndexBuilder:
             "format": FORMAT,
             "siard_name": siard.name,
             "siard_size": str(siard.stat().st_size),
-            "salt": salt.hex(),
-            "key": "HMAC-SHA256(salt, canonical 12-character identity)",
+            "key_id": key_id(self.index_key) if self.index_key is not None else "",
+            "key": "HMAC-SHA256(HMAC-SHA256(index key, package salt), 12-character identity)",
         }
         con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
         con.commit()
@@ -196,7 +207,9 @@ class PersonIndexBuilder:
             p.unlink(missing_ok=True)
 
 
-def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> list[Path]:
+def build_person_index(
+    siard_path: Path, source_url: str, work_dir: Path, index_key: bytes | None = None
+) -> list[Path]:
     """PACKAGE_EXTRAS entry: write ``person-index.sqlite`` for the finished .siard at
     ``siard_path`` (the archive run itself uses :class:`PersonIndexBuilder` table by table).
 
@@ -207,7 +220,7 @@ def build_person_index(siard_path: Path, source_url: str, work_dir: Path) -> lis
 
     with open_siard(siard_path) as arc, open(siard_path, "rb") as f:
         tables = arc.tables()
-        builder = PersonIndexBuilder(work_dir, [t.name for t in tables])
+        builder = PersonIndexBuilder(work_dir, [t.name for t in tables], index_key)
         try:
             for t in tables:
                 offset, size = entry_span(arc, f, t.entry)

@@ -1,11 +1,19 @@
-"""The person index file's layout: names, format versions, the per-package salt and keyed hashes.
+"""The person index file's layout: names, format versions, the key and keyed hashes.
 
 Shared by the builder (:mod:`tasks.extracts.person_index.build`) and the reader
 (:mod:`tasks.extracts.person_index.archive_lookup`): the SQLite schema, how ``row_loc.places``
 packs (person id, count) and (offset, length) little-endian, the order keys are stored in
-(integers before text, as SQLite sorts), the salt (SHA-256 over the .siard's entries) and the
-``HMAC-SHA256(salt, identity)`` under which a person is found. See the package's docstring for
-the whole format.
+(integers before text, as SQLite sorts), and the keyed hash under which a person is found.
+
+The key: ``HMAC-SHA256(package key, identity)``, where the package key is
+``HMAC-SHA256(index key, package salt)``. The **index key** is a secret kept outside every
+package (``SAMSA_DECOM_PERSON_INDEX_KEY``); the package records only its id
+(:func:`key_id`), never the key nor the salt. A salt alone would not do: with about 7×10⁷
+possible identities and some 400,000 HMACs a second per core, every identity in a salted index
+is recovered in minutes by whoever holds the package. The package salt (SHA-256 over the
+.siard's entries, :func:`package_salt`) makes each package's hashes differ while the same
+content under the same key still gives the same index byte for byte. Format 2 (salt stored in
+``meta``) and 1 are still read. See the package's docstring for the whole format.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from typing import Any
 from models.errors import InputError
 
 INDEX_NAME = "person-index.sqlite"
-FORMAT = "samsa-person-index/2"
+FORMAT = "samsa-person-index/3"
+FORMAT_SALT_IN_PACKAGE = "samsa-person-index/2"  # packages made before: still read
 FORMAT_ONE_ROW_PER_RECORD = "samsa-person-index/1"  # packages made before: still read
 PACKED_KEY = struct.Struct("<qI")  # a person id and how many places follow
 PACKED_PLACE = struct.Struct("<QI")  # offset, length
@@ -52,9 +61,29 @@ def package_salt(siard: Path) -> bytes:
     return h.digest()
 
 
-def identity_key(salt: bytes, identity: str) -> bytes:
-    """The keyed hash under which an identity is found in the index."""
-    return hmac.digest(salt, identity.encode("ascii"), "sha256")
+def identity_key(key: bytes, identity: str) -> bytes:
+    """The keyed hash under which an identity is found in the index (``key``: the package key,
+    or the stored salt of a format-2 index)."""
+    return hmac.digest(key, identity.encode("ascii"), "sha256")
+
+
+def package_key(index_key: bytes, siard: Path) -> bytes:
+    """The key of one package's person hashes: the index key applied to the package's salt."""
+    return hmac.digest(index_key, package_salt(siard), "sha256")
+
+
+def key_id(index_key: bytes) -> str:
+    """The index key's id, recorded in the package: 16 hex digits of a hash of the key, enough
+    to tell which key a package needs and whether the configured one is it."""
+    return hashlib.sha256(b"samsa-person-index key id\0" + index_key).hexdigest()[:16]
+
+
+def configured_key() -> bytes | None:
+    """The index key from settings (``SAMSA_DECOM_PERSON_INDEX_KEY``), or None."""
+    from models.settings import get_settings
+
+    secret = get_settings().person_index_key
+    return secret.get_secret_value().encode("utf-8") if secret is not None else None
 
 
 def key_order(key: Any) -> tuple[int, Any]:
