@@ -150,7 +150,7 @@ def test_a_failing_psql_falls_back_to_psycopg_with_a_warning_and_the_same_bytes(
     (fake / "psql").chmod(0o755)
     reference = _archive(pg_url, tmp_path / "ref", True, monkeypatch, psql=False)
     monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
-    with caplog.at_level(logging.WARNING, logger="tasks.archive.pg_fast"):
+    with caplog.at_level(logging.WARNING, logger="tasks.archive.postgres.c_path"):
         fell_back = _archive(pg_url, tmp_path / "fallback", True, monkeypatch, psql=True)
     assert fell_back.read_bytes() == reference.read_bytes()
     assert any("connection refused" in r.getMessage() for r in caplog.records)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 
 from models import clock
 from models.errors import InputError
-from tasks.archive import STANDARDS_DIR, pg_fast
+from tasks.archive import STANDARDS_DIR, postgres
 from tasks.archive import extras as package_extras
 from tasks.archive.catalogue import read_catalogue
 from tasks.archive.container import SIARD_METADATA_XSD, SiardWriter
@@ -464,8 +464,8 @@ def archive_database(
                         res = earlier_result
                         resumed.append(spec.key)
                         rows, digest = (
-                            pg_fast.digest_table_pg(conn, spec, spec.schema_arg)
-                            if fast and pg_fast.supports(conn, spec)
+                            postgres.digest_table_pg(conn, spec, spec.schema_arg)
+                            if fast and postgres.supports(conn, spec)
                             else digest_table(conn, spec, spec.schema_arg)
                         )
                         if (rows, digest) != (res.rows, res.digest):
@@ -476,8 +476,8 @@ def archive_database(
                         progress.table_done(spec.key, res, True)
                     else:
                         writer = (
-                            pg_fast.write_table_pg
-                            if fast and pg_fast.supports(conn, spec)
+                            postgres.write_table_pg
+                            if fast and postgres.supports(conn, spec)
                             else write_table
                         )
                         res = writer(
