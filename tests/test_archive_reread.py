@@ -12,7 +12,8 @@ import pytest
 from tasks.archive import writer
 from tasks.archive.postgres import c_path, sql_path
 from tasks.archive.reader import open_siard
-from tasks.archive.run import archive_database, compare_reread
+from tasks.archive.run import archive_database
+from tasks.archive.verdict import compare_reread
 from tasks.demo_data import generate
 from tests.archive_helpers import ARCHIVAL_DATE
 
@@ -89,7 +90,7 @@ def test_the_reread_finds_a_changed_value_and_a_cell_against_the_table_schema(
 ) -> None:
     import shutil
 
-    from tasks.archive.run import verify_siard
+    from tasks.archive.verdict import verify_siard
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     generate(url, scale=300, seed=5)
