@@ -177,7 +177,7 @@ def test_a_value_the_c_path_does_not_handle_falls_back_and_is_named(
 def test_the_demo_database_gives_identical_packages_on_both_paths(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.demo_data import generate
+    from tasks.synthetic import generate
 
     generate(pg_url, scale=3000, seed=11)
     by_c = _archive(pg_url, tmp_path / "c", True, monkeypatch)

@@ -11,7 +11,7 @@ import pytest
 from tasks.archive import durable
 from tasks.archive.resume import WORK_DIR_NAME
 from tasks.archive.run import archive_database
-from tasks.demo_data import generate
+from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE, same_tree
 
 

@@ -14,7 +14,7 @@ from tasks.archive.postgres import c_path, sql_path
 from tasks.archive.reader import open_siard
 from tasks.archive.run import archive_database
 from tasks.archive.verdict import compare_reread
-from tasks.demo_data import generate
+from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE
 
 

@@ -16,7 +16,7 @@ from flows.wiring import PACKAGE_EXTRAS
 from models.ledger import upgrade_ledger
 from tasks.archive.resume import WORK_DIR_NAME
 from tasks.archive.run import archive_database
-from tasks.demo_data import generate
+from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE, same_tree
 
 ROOT = Path(__file__).resolve().parent.parent

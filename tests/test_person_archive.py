@@ -15,12 +15,12 @@ from deploy.cli import main
 from flows.wiring import PACKAGE_EXTRAS
 from models.identity import parse_identity
 from tasks.archive.run import archive_database
-from tasks.demo_data import generate
 from tasks.extracts.person import LivePersonLookup, build_person_extract, without_source
 from tasks.extracts.person_index.archive_lookup import ArchivePersonLookup
 from tasks.extracts.person_index.format import INDEX_NAME
 from tasks.extracts.person_index.scan_lookup import ScanPersonLookup
 from tasks.extracts.source import LiveSource
+from tasks.synthetic import generate
 
 
 @pytest.fixture(scope="module")

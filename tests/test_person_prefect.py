@@ -18,7 +18,7 @@ from flows.wiring import PACKAGE_EXTRAS
 from models import clock
 from models.identity import is_valid_identity
 from models.settings import get_settings
-from tasks.demo_data import generate
+from tasks.synthetic import generate
 
 pytestmark = pytest.mark.prefect
 
