@@ -25,13 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.identity import parse_identity  # noqa: E402
 from tasks.archive.run import archive_database  # noqa: E402
-from tasks.demo_data import generate  # noqa: E402
 from tasks.extracts.orgs import write_org_bags  # noqa: E402
 from tasks.extracts.person import LivePersonLookup, build_person_extract  # noqa: E402
 from tasks.extracts.person_index.archive_lookup import ArchivePersonLookup  # noqa: E402
 from tasks.extracts.person_index.build import build_person_index  # noqa: E402
 from tasks.extracts.person_index.scan_lookup import ScanPersonLookup  # noqa: E402
 from tasks.extracts.source import LiveSource, open_source  # noqa: E402
+from tasks.synthetic import generate  # noqa: E402
 
 
 def _timed(fn, *a, **kw):  # type: ignore[no-untyped-def]

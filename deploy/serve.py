@@ -89,7 +89,7 @@ DEMO_SCALE = 20_000
 def _demo_data_creator() -> Callable[[Path], object] | None:
     """The archive area's demo-data generator, if present in this checkout."""
     try:
-        from tasks.demo_data import generate
+        from tasks.synthetic import generate
     except ImportError:
         return None
 

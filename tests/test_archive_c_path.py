@@ -150,7 +150,7 @@ def test_a_failing_psql_falls_back_to_psycopg_with_a_warning_and_the_same_bytes(
     (fake / "psql").chmod(0o755)
     reference = _archive(pg_url, tmp_path / "ref", True, monkeypatch, psql=False)
     monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
-    with caplog.at_level(logging.WARNING, logger="tasks.archive.pg_fast"):
+    with caplog.at_level(logging.WARNING, logger="tasks.archive.postgres.c_path"):
         fell_back = _archive(pg_url, tmp_path / "fallback", True, monkeypatch, psql=True)
     assert fell_back.read_bytes() == reference.read_bytes()
     assert any("connection refused" in r.getMessage() for r in caplog.records)
@@ -177,7 +177,7 @@ def test_a_value_the_c_path_does_not_handle_falls_back_and_is_named(
 def test_the_demo_database_gives_identical_packages_on_both_paths(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.demo_data import generate
+    from tasks.synthetic import generate
 
     generate(pg_url, scale=3000, seed=11)
     by_c = _archive(pg_url, tmp_path / "c", True, monkeypatch)

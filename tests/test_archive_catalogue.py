@@ -21,7 +21,8 @@ from models.ledger import upgrade_ledger
 from tasks.archive import run as archive_run
 from tasks.archive.inventory import held_inventory
 from tasks.archive.reader import find_siard, open_siard
-from tasks.archive.run import WORK_DIR_NAME, archive_database
+from tasks.archive.resume import WORK_DIR_NAME
+from tasks.archive.run import archive_database
 from tasks.archive.verify import verify_package
 from tests.archive_catalogue_db import PG_SCHEMAS, build_pg, schema_errors
 from tests.archive_helpers import ARCHIVAL_DATE

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tasks.archive import durable
-from tasks.archive.run import WORK_DIR_NAME, archive_database
-from tasks.demo_data import generate
+from tasks.archive.resume import WORK_DIR_NAME
+from tasks.archive.run import archive_database
+from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE, same_tree
 
 

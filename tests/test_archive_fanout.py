@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models.ledger.archive import ArchivePackage, PackageState
 from models.settings import get_settings
 from tasks.archive.run import archive_database
-from tasks.demo_data import generate
+from tasks.synthetic import generate
 
 pytestmark = pytest.mark.prefect
 

@@ -13,7 +13,7 @@ from flows.actions import ActionContext
 from flows.wiring import resolve_action
 from models.ledger.archive import ArchivePackage, PackageState
 from models.settings import get_settings
-from tasks.demo_data import generate
+from tasks.synthetic import generate
 
 pytestmark = pytest.mark.prefect
 

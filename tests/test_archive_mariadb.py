@@ -100,7 +100,7 @@ def test_a_mariadb_schema_that_is_not_there_is_bad_input(
 def test_the_synthetic_database_on_mariadb_archives_and_reads_back(
     mariadb_urls: tuple[str, list[str]], tmp_path: Path
 ) -> None:
-    from tasks.demo_data import generate
+    from tasks.synthetic import generate
     from tests.archive_helpers import source_rows
 
     url, names = mariadb_urls

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tasks.archive import pg_fast, writer
+from tasks.archive import writer
+from tasks.archive.postgres import c_path, sql_path
 from tasks.archive.reader import open_siard
-from tasks.archive.run import archive_database, compare_reread
-from tasks.demo_data import generate
+from tasks.archive.run import archive_database
+from tasks.archive.verdict import compare_reread
+from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE
 
 
@@ -34,9 +36,9 @@ def test_a_wrong_escape_in_the_written_xml_fails_the_verification(
     generate(db_url, scale=600, seed=5)
     if db_url.startswith("postgresql"):
         monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_C", "0")
-        right = pg_fast._escaped_text
+        right = sql_path._escaped_text
         monkeypatch.setattr(
-            pg_fast, "_escaped_text", lambda col: f"replace({right(col)}, 'ö', 'o')"
+            sql_path, "_escaped_text", lambda col: f"replace({right(col)}, 'ö', 'o')"
         )
     else:
         right_py = writer.encode_text
@@ -49,9 +51,9 @@ def test_a_wrong_escape_written_by_the_c_path_fails_the_verification(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     generate(pg_url, scale=600, seed=5)
-    if not pg_fast.c_path_enabled():
+    if not c_path.c_path_enabled():
         pytest.skip("no C module here (built by pip install where a compiler is)")
-    monkeypatch.setattr(pg_fast, "_siardc", _WrongC(pg_fast._siardc))
+    monkeypatch.setattr(c_path, "_siardc", _WrongC(c_path._siardc))
     _assert_not_verified(pg_url, tmp_path)
 
 
@@ -88,7 +90,7 @@ def test_the_reread_finds_a_changed_value_and_a_cell_against_the_table_schema(
 ) -> None:
     import shutil
 
-    from tasks.archive.run import verify_siard
+    from tasks.archive.verdict import verify_siard
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     generate(url, scale=300, seed=5)

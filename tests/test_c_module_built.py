@@ -8,10 +8,11 @@ import shutil
 
 import pytest
 
-from tasks.archive import pg_fast, reread
+from tasks.archive import reread
+from tasks.archive.postgres.c_path import c_path_enabled
 
 
 def test_the_c_module_is_built_where_a_compiler_is() -> None:
     if not (shutil.which("cc") or shutil.which("gcc")):
         pytest.skip("no C compiler on this machine")
-    assert pg_fast.c_path_enabled() and reread.c_reread_enabled()
+    assert c_path_enabled() and reread.c_reread_enabled()

@@ -13,7 +13,6 @@ from models import clock
 from models.errors import InputError, ValidationFailed
 from models.ledger import Ledger
 from models.ledger.extracts import DeliveryState
-from tasks.demo_data import generate
 from tasks.extracts.deadlines import open_deadlines
 from tasks.extracts.delivery import (
     confirm_receipt,
@@ -22,6 +21,7 @@ from tasks.extracts.delivery import (
     scan_receipts,
 )
 from tasks.extracts.service import deliver_and_collect, produce_org_bags
+from tasks.synthetic import generate
 
 
 @pytest.fixture

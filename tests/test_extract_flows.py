@@ -17,8 +17,8 @@ from flows.actions import ActionContext
 from flows.wiring import resolve_action
 from models.ledger.extracts import DeliveryState
 from models.settings import get_settings
-from tasks.demo_data import generate
 from tasks.extracts.delivery import current_deliveries
+from tasks.synthetic import generate
 
 pytestmark = pytest.mark.prefect
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import create_engine, insert, select
 
 from models.source import Organisation, SourceBase
-from tasks.demo_data import generate
 from tasks.extracts.orgs import address_columns, bag_name, record_tables, write_org_bags
 from tasks.extracts.source import LiveSource, json_value
+from tasks.synthetic import generate
 
 EMPTY_ORG = 9999
 csv.field_size_limit(1 << 30)  # SAMSA has free texts and attachments far over 128 kB

@@ -14,7 +14,7 @@ from flows.wiring import PACKAGE_EXTRAS
 from tasks.archive import STANDARDS_DIR
 from tasks.archive.run import archive_database
 from tasks.archive.verify import verify_package
-from tasks.demo_data import generate
+from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE, make_pg_database, same_tree
 from tests.eark_offline import validate_package
 

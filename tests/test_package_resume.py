@@ -14,8 +14,9 @@ from sqlalchemy import create_engine, text
 
 from flows.wiring import PACKAGE_EXTRAS
 from models.ledger import upgrade_ledger
-from tasks.archive.run import WORK_DIR_NAME, archive_database
-from tasks.demo_data import generate
+from tasks.archive.resume import WORK_DIR_NAME
+from tasks.archive.run import archive_database
+from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE, same_tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +114,7 @@ def test_a_second_concurrent_run_is_refused(tmp_path: Path) -> None:
     import pytest
 
     from models.errors import InputError
-    from tasks.archive.run import source_key
+    from tasks.archive.resume import source_key
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     generate(url, scale=500, seed=1)

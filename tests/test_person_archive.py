@@ -17,12 +17,12 @@ from flows.wiring import PACKAGE_EXTRAS
 from models.identity import parse_identity
 from models.settings import get_settings
 from tasks.archive.run import archive_database
-from tasks.demo_data import generate
 from tasks.extracts.person import LivePersonLookup, build_person_extract, without_source
 from tasks.extracts.person_index.archive_lookup import ArchivePersonLookup
 from tasks.extracts.person_index.format import INDEX_NAME
 from tasks.extracts.person_index.scan_lookup import ScanPersonLookup
 from tasks.extracts.source import LiveSource
+from tasks.synthetic import generate
 
 #: The secret person index key of these tests' packages (``SAMSA_DECOM_PERSON_INDEX_KEY``).
 KEY_A = "nyckel-A-regionarkivet-0123456789abcdef"

@@ -15,10 +15,10 @@ from ledgers import upgraded
 from deploy.cli import main
 from models.identity import make_personnummer, make_reserve_number, parse_identity
 from models.ledger.extracts import RequestState
-from tasks.demo_data import generate
 from tasks.extracts.person import LivePersonLookup, build_person_extract
 from tasks.extracts.requests import get_request, one_month_after, register_request
 from tasks.extracts.source import LiveSource
+from tasks.synthetic import generate
 
 VALID = make_personnummer(date(1950, 3, 7), 982)
 WRONG_CHECK = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)

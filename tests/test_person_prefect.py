@@ -19,7 +19,7 @@ from prefect_scan import Since
 from deploy.cli import main
 from models.identity import is_valid_identity
 from models.settings import get_settings
-from tasks.demo_data import generate
+from tasks.synthetic import generate
 
 pytestmark = pytest.mark.prefect
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from tasks.archive.escaping import decode_text, encode_text
-from tasks.demo_data import NASTY_TEXT
+from tasks.synthetic.vocabulary import NASTY_TEXT
 
 
 def _through_xml(value: str) -> str:

@@ -11,7 +11,8 @@ import xmlschema
 
 from tasks.archive.reader import open_siard
 from tasks.archive.run import archive_database
-from tasks.demo_data import NASTY_TEXT, generate
+from tasks.synthetic import generate
+from tasks.synthetic.vocabulary import NASTY_TEXT
 from tests.archive_helpers import ARCHIVAL_DATE, TABLE_ORDER, make_pg_database, source_rows
 
 OFFICIAL_METADATA_XSD = Path("/work/shared/standards/siard/2.2/metadata.xsd")

@@ -11,7 +11,8 @@ from sqlalchemy import create_engine, inspect, select, text
 from models.errors import InputError
 from models.identity import parse_identity
 from models.source import PERSON_TABLES, TABLE_ORDER, CareEpisode, Person, SourceBase
-from tasks.demo_data import NASTY_TEXT, generate
+from tasks.synthetic import generate
+from tasks.synthetic.vocabulary import NASTY_TEXT
 
 
 def _dump(url: str) -> dict[str, list[tuple]]:

@@ -16,7 +16,7 @@ from deploy.cli import main
 from flows.wiring import PACKAGE_EXTRAS
 from tasks.archive.run import archive_database
 from tasks.archive.verify import verify_package
-from tasks.demo_data import generate
+from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE
 
 

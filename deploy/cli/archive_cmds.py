@@ -25,7 +25,7 @@ def demo_data(
     """Create a synthetic SAMSA database (test identities only, marked synthetic)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from tasks.demo_data import generate
+    from tasks.synthetic import generate
 
     target = url or get_settings().resolved_source_url()
     if target.startswith("sqlite:///"):

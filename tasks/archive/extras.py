@@ -18,7 +18,8 @@ The .siard's table entries are stored uncompressed: see :mod:`tasks.archive.cont
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -38,3 +39,43 @@ class TableByTable(Protocol):
     def finish(self, siard: Path) -> list[Path]: ...
 
     def abandon(self) -> None: ...
+
+
+class ExtrasInRun:
+    """The extras of one archive run, working in ``work_dir``: those with ``start`` see each
+    table as it is in the .siard; at the end each gives its files; a failed run abandons the
+    started ones (:meth:`abandon` is safe to call after :meth:`finish`)."""
+
+    def __init__(self, extras: Sequence[PackageExtra], work_dir: Path) -> None:
+        self.extras = extras
+        self.work_dir = work_dir
+        self._started: dict[int, TableByTable] = {}
+
+    def start(self, table_names: list[str]) -> None:
+        """Start the extras that work table by table (in a fresh ``work_dir``)."""
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        for k, extra in enumerate(self.extras):
+            start = getattr(extra, "start", None)
+            if start is not None:
+                self._started[k] = start(self.work_dir, table_names)
+
+    def table_ready(
+        self, siard: Path, name: str, entry: str, columns: list[str], offset: int, size: int
+    ) -> None:
+        for extra in self._started.values():
+            extra.table_ready(siard, name, entry, columns, offset, size)
+
+    def finish(self, siard: Path, source_url: str) -> list[Path]:
+        """Every extra's files, made from the finished ``siard``, in the extras' order."""
+        self.work_dir.mkdir(exist_ok=True)
+        files: list[Path] = []
+        for k, extra in enumerate(self.extras):
+            if k in self._started:
+                files.extend(self._started.pop(k).finish(siard))
+            else:
+                files.extend(extra(siard, source_url, self.work_dir))
+        return files
+
+    def abandon(self) -> None:
+        for extra in self._started.values():
+            extra.abandon()

@@ -8,7 +8,8 @@ from pathlib import Path
 from models import clock
 from models.ledger import Ledger, utcnow
 from models.ledger.archive import ArchivePackage, PackageState
-from tasks.archive.run import ArchiveOutcome, source_key
+from tasks.archive.resume import source_key
+from tasks.archive.run import ArchiveOutcome
 
 
 def record_package(

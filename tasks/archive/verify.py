@@ -258,7 +258,7 @@ def recorded_inventory(premis_path: Path) -> dict[str, int]:
 
 def _deep_check(root: Path, verdict: PackageVerdict, schemas: bool = False) -> None:
     from tasks.archive.reader import find_siard
-    from tasks.archive.run import verify_siard
+    from tasks.archive.verdict import verify_siard
 
     premis = root / "metadata" / "preservation" / "premis.xml"
     expected = recorded_table_digests(premis)

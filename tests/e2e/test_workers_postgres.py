@@ -36,7 +36,7 @@ AS_OF = "2026-11-27"
 
 def _make_source_database(path: Path) -> None:
     """The synthetic SAMSA database, small."""
-    from tasks.demo_data import generate
+    from tasks.synthetic import generate
 
     generate(f"sqlite:///{path}", scale=3000, seed=1)
 

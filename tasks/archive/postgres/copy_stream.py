@@ -1,0 +1,107 @@
+"""The COPY stream of a table, in batches of about a MB, for the C converter.
+
+Two ways to read it, the same rows either way: through ``psql`` (PostgreSQL's own client, in
+another process, sharing this transaction's snapshot; the per-row protocol work then runs in
+C) when it is on the PATH and the transaction is REPEATABLE READ or stricter, else through
+psycopg. ``SAMSA_DECOM_ARCHIVE_PSQL=0`` turns psql off; a psql that fails raises
+:class:`PsqlFailed` and the caller reads the table again through psycopg.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from psycopg.conninfo import make_conninfo
+
+BATCH_BYTES = 1 << 20  # write to the file about every MB
+
+#: what the converter expects the server to send (set for the snapshot's transaction only)
+SESSION = (
+    "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; "
+    "SET LOCAL bytea_output = 'hex'; SET LOCAL client_encoding = 'UTF8'"
+)
+
+
+_PSQL_KEYWORDS = {
+    "host", "hostaddr", "port", "dbname", "user", "passfile", "service", "connect_timeout",
+    "options", "sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "gssencmode",
+    "krbsrvname", "target_session_attrs", "keepalives", "keepalives_idle",
+}  # fmt: skip
+
+
+class PsqlFailed(Exception):
+    """psql could not deliver the COPY stream: the table is read through psycopg instead."""
+
+
+def batches_psycopg(raw: Any, sql: str) -> Iterator[list[Any]]:
+    """COPY through psycopg: one message a row, gathered into batches of about a MB."""
+    with raw.cursor() as cur:
+        cur.execute(SESSION)
+        with cur.copy(sql) as copy:
+            batch: list[Any] = []
+            size = 0
+            for block in copy:
+                batch.append(block)
+                size += len(block)
+                if size >= BATCH_BYTES:
+                    yield batch
+                    batch, size = [], 0
+            if batch:
+                yield batch
+
+
+def psql_available(raw: Any) -> bool:
+    """psql can share this transaction's snapshot: it is on the PATH, not switched off
+    (``SAMSA_DECOM_ARCHIVE_PSQL=0``), and the transaction is REPEATABLE READ or stricter."""
+    if os.environ.get("SAMSA_DECOM_ARCHIVE_PSQL", "1") == "0" or not shutil.which("psql"):
+        return False
+    with raw.cursor() as cur:
+        level = cur.execute("SHOW transaction_isolation").fetchone()[0]
+    return str(level) in ("repeatable read", "serializable")
+
+
+def batches_psql(raw: Any, sql: str) -> Iterator[list[Any]]:
+    """COPY through PostgreSQL's own client: ``psql`` imports this transaction's snapshot
+    (``pg_export_snapshot``), so it sees exactly the same data, and writes the rows to a pipe
+    that is read a MB at a time: the per-row protocol work runs in C, in another process."""
+    with raw.cursor() as cur:
+        snapshot = cur.execute("SELECT pg_export_snapshot()").fetchone()[0]
+    env = {**os.environ, "PGAPPNAME": "samsa-decom archive"}
+    if raw.info.password:
+        env["PGPASSWORD"] = raw.info.password  # not on the command line
+    # only long-known keywords: the psql here may be older than psycopg's own libpq
+    params = {k: v for k, v in raw.info.get_parameters().items() if k in _PSQL_KEYWORDS}
+    cmd = [
+        "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", make_conninfo(**params),
+        "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        "-c", f"SET TRANSACTION SNAPSHOT '{snapshot}'",
+        "-c", SESSION, "-c", sql, "-c", "COMMIT",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, bufsize=0)
+        assert proc.stdout is not None
+        try:
+            fcntl.fcntl(proc.stdout.fileno(), 1031, BATCH_BYTES)  # F_SETPIPE_SZ: fewer reads
+        except OSError:
+            pass
+        carry = b""
+        try:
+            while block := proc.stdout.read(BATCH_BYTES):
+                data = carry + block if carry else block
+                cut = data.rfind(b"\n") + 1
+                if cut:
+                    yield [data[:cut]]
+                carry = data[cut:]
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0 or carry:
+            err.seek(0)
+            message = err.read().decode("utf-8", "replace").strip().splitlines()
+            raise PsqlFailed(f"psql exited with {code}: {message[-1] if message else ''}")
