@@ -53,6 +53,22 @@ class Since:
         con.close()
         return found
 
+    def flows_run(self) -> set[str]:
+        """The names of the flows that have runs created since the moment (a flow's own row
+        is written once per session, by whichever test ran it first)."""
+        con = sqlite3.connect(self.database())
+        stamp = self.at.strftime("%Y-%m-%d %H:%M:%S.%f")
+        names = {
+            r[0]
+            for r in con.execute(
+                "select f.name from flow_run r join flow f on f.id = r.flow_id"
+                " where r.created >= ?",
+                [stamp],
+            )
+        }
+        con.close()
+        return names
+
     def files(self) -> dict[str, bytes]:
         roots = [Path(os.environ["PREFECT_HOME"]), Path(os.environ["PREFECT_LOCAL_STORAGE_PATH"])]
         return {
