@@ -310,7 +310,8 @@ def _act(world: World, inst: Instance, t: Transition, run_id: str | None,
 
 def _write_status(world: World, facts: Mapping[str, Facts], *, rehearse: bool,
                   notes: list[str]) -> str:
-    rows = status_rows(world.instances, facts, world.verdicts, world.as_of)
+    rows = status_rows(world.instances, facts, world.verdicts, world.as_of,
+                       world.schedule.projected)
     svg = timeline_svg(rows, as_of=world.as_of, transition=world.schedule.transition,
                        title=f"Avveckling av SAMSA – tidslinje per {world.as_of}"
                        + (" (repetition)" if rehearse else ""))

@@ -44,6 +44,7 @@ _L: dict[str, dict[str, str]] = {
     "closed": {"sv": "stängd", "en": "closed"},
     "irreversible": {"sv": "oåterkallelig", "en": "irreversible"},
     "overdue": {"sv": "försenad", "en": "overdue"},
+    "projection": {"sv": "prognos", "en": "projection"},
     "next": {"sv": "nästa", "en": "next"},
     "budget": {
         "sv": "Budget: uppskattade kostnader mot ramen",
@@ -155,7 +156,10 @@ def plan_rows(day: Day) -> list[dict[str, Any]]:
         rec = records.get(current) or records.get(m.id)
         state = getattr(rec.state, "value", rec.state) if rec is not None else "pending"
         final = state in ("done", "skipped")
-        if m.recurring and current != m.id:
+        projected = m.id in schedule.projected
+        if projected:
+            overdue = False  # a date that moves with the days cannot be overdue
+        elif m.recurring and current != m.id:
             overdue = not final  # the latest occurrence whose day has come is not done
         else:
             overdue = (not final) and due < schedule.as_of
@@ -171,6 +175,7 @@ def plan_rows(day: Day) -> list[dict[str, Any]]:
                 "next_occurrence": nxt.isoformat() if nxt else None,
                 "occurrences": len(schedule.occurrences.get(m.id, [])) if m.recurring else None,
                 "overdue": overdue,
+                "projected": projected,
                 "occurrence_id": current if current != m.id else None,
                 "state": state,
                 "gate": m.gate,
@@ -249,6 +254,8 @@ def plan_command(
             due = f"{_l('next', language)} {row['next_occurrence']} (… {row['due']})"
         if row["overdue"]:
             due = f"[red]{due} {_l('overdue', language)}[/]"
+        elif row["projected"]:
+            due = f"{due} [yellow]{_l('projection', language)}[/]"
         if row["gate"]:
             word = _l("open", language) if row["gate_open"] else _l("closed", language)
             colour = "green" if row["gate_open"] else "red"

@@ -87,6 +87,8 @@ class MilestoneWords:
     gate: str | None = None
     gate_open: bool = True
     gate_reasons: tuple[str, ...] = ()
+    #: the date hangs on a projection of the transition (a paused rollout): it may move
+    projected: bool = False
 
 
 _L = {
@@ -132,6 +134,7 @@ _L = {
         "gate_opened": "Grinden är nu öppen: milstolparna bakom den får genomföras.",
         "gate_closed": "Grinden är nu stängd: milstolparna bakom den väntar.",
         "deadline": "Tidsfrist",
+        "projection": "prognos",
     },
     "en": {
         "milestone": "Milestone",
@@ -175,6 +178,7 @@ _L = {
         "gate_opened": "The gate is now open: the milestones behind it may go ahead.",
         "gate_closed": "The gate is now closed: the milestones behind it wait.",
         "deadline": "Deadline",
+        "projection": "projection",
     },
 }
 
@@ -183,7 +187,7 @@ def _milestone_lines(m: MilestoneWords, lang: Lang) -> list[str]:
     t = _L[lang]
     lines = [f"{t['milestone']}: {m.title} ({m.id})"]
     if m.due is not None:
-        lines.append(f"{t['due']}: {format_date(m.due, lang)}")
+        lines.append(f"{t['due']}: {_date_of(m, lang)}")
     if m.owner:
         lines.append(f"{t['owner']}: {m.owner}")
     if m.gate:
@@ -191,6 +195,13 @@ def _milestone_lines(m: MilestoneWords, lang: Lang) -> list[str]:
         lines.append(f"{t['gate']}: {m.gate} ({state})")
         lines.extend(f"  - {r}" for r in m.gate_reasons)
     return lines
+
+
+def _date_of(m: MilestoneWords, lang: Lang) -> str:
+    """The milestone's date, marked as a projection when it is one."""
+    assert m.due is not None
+    date_text = format_date(m.due, lang)
+    return f"{date_text} ({_L[lang]['projection']})" if m.projected else date_text
 
 
 def _finish(subject: str, lines: Iterable[str], link: str, lang: Lang) -> tuple[str, str]:
@@ -212,7 +223,7 @@ def due_text(m: MilestoneWords, as_of: date, link: str, lang: Lang = "sv") -> tu
     assert m.due is not None
     t = _L[lang]
     cal = (m.due - as_of).days
-    fmt = {"title": m.title, "date": format_date(m.due, lang), "days": _days(cal, lang, False)}
+    fmt = {"title": m.title, "date": _date_of(m, lang), "days": _days(cal, lang, False)}
     subject = (t["s_today"] if cal == 0 else t["s_due"]).format(**fmt)
     return _finish(
         subject, [*_milestone_lines(m, lang), _left_line(m.due, as_of, lang)], link, lang
