@@ -114,12 +114,15 @@ class StatusRow:
     irreversible: bool
     days_left: int | None  # negative: overdue (unless projected)
     projected: bool = False  # the date hangs on a projection of the transition
+    assumption: str = ""  # why this date, when the strategy does not give it
+
 
     @property
     def due_text(self) -> str:
         if self.due is None:
             return "–"
-        return f"{self.due} (prognos)" if self.projected else str(self.due)
+        text = f"{self.due} (prognos)" if self.projected else str(self.due)
+        return text + (" *" if self.assumption else "")
 
     @property
     def days_text(self) -> str:
@@ -176,6 +179,7 @@ def status_rows(
                 irreversible=bool(getattr(m, "irreversible", False)),
                 days_left=(inst.due - as_of).days if inst.due else None,
                 projected=guess,
+                assumption=str(getattr(m, "assumption", "") or ""),
             )
         )
     return rows
@@ -208,6 +212,16 @@ def status_table_markdown(rows: Sequence[StatusRow]) -> str:
                 )
             ) + " |"
         )
+    return "\n".join(lines)
+
+
+def assumptions_markdown(rows: Sequence[StatusRow]) -> str:
+    """The plan's assumptions behind the dates marked * in the table (one per milestone)."""
+    seen = dict.fromkeys((r.id.split("@")[0], r.assumption) for r in rows if r.assumption)
+    if not seen:
+        return ""
+    lines = ["**\\* Antaganden** (datum och tidsavstånd som strategin inte anger):", ""]
+    lines += [f"- `{mid}`: {_cell(text)}" for mid, text in seen]
     return "\n".join(lines)
 
 
@@ -245,4 +259,7 @@ def status_markdown(
         f"![Tidslinje för avvecklingen per {as_of}]({svg_data_uri(svg)})",
         status_table_markdown(rows),
     ]
+    assumed = assumptions_markdown(rows)
+    if assumed:
+        parts.append(assumed)
     return "\n\n".join(parts) + "\n"

@@ -51,6 +51,23 @@ _L: dict[str, dict[str, str]] = {
         "en": "Budget: cost estimates against the frame",
     },
     "year": {"sv": "år", "en": "year"},
+    "cost": {"sv": "≈ kr", "en": "≈ SEK"},
+    "assumptions": {
+        "sv": "Antaganden (datum och tidsavstånd som strategin inte anger)",
+        "en": "Assumptions (dates and offsets the strategy does not give)",
+    },
+    "parallel_run": {
+        "sv": "Förlängd parallelldrift: varje månad som övergången skjuts upp kostar "
+        "≈ {sek} kr (uppskattning)",
+        "en": "Prolonged parallel running: each month the transition slips costs "
+        "≈ {sek} SEK (estimate)",
+    },
+    "slip_so_far": {
+        "sv": "övergången ligger {months} månader efter utrullningens plan ({planned}): "
+        "≈ {sek} kr",
+        "en": "the transition lies {months} months beyond the rollout's plan ({planned}): "
+        "≈ {sek} SEK",
+    },
     "estimate": {"sv": "uppskattning (kr)", "en": "estimate (SEK)"},
     "frame": {"sv": "ram (kr)", "en": "frame (SEK)"},
     "verdict": {"sv": "bedömning", "en": "verdict"},
@@ -187,6 +204,7 @@ def plan_rows(day: Day) -> list[dict[str, Any]]:
                 "depends_on": list(m.depends_on),
                 "notify": list(m.notify),
                 "cost_estimate": m.cost_estimate,
+                "assumption": m.assumption or None,
             }
         )
     return rows
@@ -218,7 +236,7 @@ def plan_command(
     lang: LangOpt = None,
 ) -> None:
     """The milestones with computed dates, ledger state and gate, and the budget per year."""
-    from models.schedule import budget_by_year
+    from models.schedule import budget_by_year, parallel_run
 
     language = _lang(lang)
     today, note = load_cli_day(parse_as_of(as_of), plan_file, rollout, ledger_url, language)
@@ -245,6 +263,7 @@ def plan_command(
         _l("ws", language),
         _l("due", language),
         _l("spec", language),
+        _l("cost", language),
         _l("state", language),
         _l("gate", language),
     )
@@ -265,8 +284,15 @@ def plan_command(
         title = row["title"] + (
             f" [bold red]({_l('irreversible', language)})[/]" if row["irreversible"] else ""
         )
-        table.add_row(row["id"], title, row["workstream"], due, row["due_spec"], row["state"], gate)
+        spec = row["due_spec"] + (" [yellow]*[/]" if row["assumption"] else "")
+        cost = f"≈ {_sek(row['cost_estimate'])}" if row["cost_estimate"] else "–"
+        table.add_row(row["id"], title, row["workstream"], due, spec, cost, row["state"], gate)
     out.print(table)
+    assumed = [row for row in rows if row["assumption"]]
+    if assumed:
+        out.print(f"[yellow]*[/] {_l('assumptions', language)}:")
+        for row in assumed:
+            out.print(f"  · {row['id']}: {row['assumption']}", highlight=False, soft_wrap=True)
 
     budget = Table(
         _l("year", language),
@@ -289,6 +315,17 @@ def plan_command(
             str(b.year), _sek(b.estimate_sek), frame, f"[{colour}]{_l(b.verdict, language)}[/]"
         )
     out.print(budget)
+    slip = parallel_run(plan, ro, schedule)
+    if slip is not None:
+        out.print(_l("parallel_run", language).format(sek=_sek(slip.per_month_sek)),
+                  highlight=False, soft_wrap=True)
+        if slip.slip_months:
+            out.print("  · " + _l("slip_so_far", language).format(
+                months=slip.slip_months, planned=slip.planned_transition,
+                sek=_sek(slip.cost_sek)), highlight=False, soft_wrap=True)
+        if plan.budget.parallel_run_assumption:
+            out.print(f"  · {plan.budget.parallel_run_assumption}", highlight=False,
+                      soft_wrap=True)
     warnings = schedule.warnings + unregistered_actions(plan, language)
     if warnings:
         out.print(f"[yellow]{_l('warnings', language)}:[/]")
