@@ -60,7 +60,7 @@ STATE_LABELS = {
 
 WORKSTREAM_LABELS = {
     "archive": "Arkivering",
-    "extracts": "Registerutdrag",
+    "extracts": "Uttag och registerutdrag",
     "integrations": "Integrationer",
     "statistics": "Statistik",
     "routines": "Rutiner",
@@ -141,8 +141,8 @@ class StatusRow:
         if self.gate is None:
             return "–"
         if self.gate_open:
-            return f"{self.gate}: öppen"
-        return f"{self.gate}: stängd ({'; '.join(self.gate_reasons)})"
+            return f"{self.gate}: uppfylld"
+        return f"{self.gate}: inte uppfylld ({'; '.join(self.gate_reasons)})"
 
 
 def status_rows(
@@ -199,7 +199,7 @@ def _cell(text: str) -> str:
 def status_table_markdown(rows: Sequence[StatusRow]) -> str:
     """The milestone table as markdown."""
     lines = [
-        "| id | milstolpe | ansvarig | datum | status | spärr | dagar | kommentar |",
+        "| id | milstolpe | ansvarig | klart senast | status | förutsättning | dagar | kommentar |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -250,7 +250,7 @@ def status_markdown(
     summary = ", ".join(f"{d.label}: {c[d]}" for d in Display if c[d])
     parts = [
         f"# {title}",
-        f"**Per datum:** {as_of} · **Övergång till efterföljaren:** {trans} · "
+        f"**Per datum:** {as_of} · **Övergång till efterträdaren:** {trans} · "
         f"**Milstolpar:** {len(rows)} ({summary})",
     ]
     if notes:

@@ -77,7 +77,7 @@ def status(
     order = {mid: i for i, mid in enumerate(plan)}
     rows = sorted(records.values(), key=lambda r: (
         order.get(r.milestone_id.split("@")[0], 10_000), r.milestone_id))
-    table = Table("id", "milestolpe", "ansvarig", "datum", "status", "dagar", "senast")
+    table = Table("id", "milstolpe", "ansvarig", "klart senast", "status", "dagar", "senast")
     shown = 0
     for r in rows:
         if waiting and r.state.value != "awaiting_approval":

@@ -94,13 +94,13 @@ class MilestoneWords:
 _L = {
     "sv": {
         "milestone": "Milstolpe",
-        "due": "Förfallodag",
+        "due": "Klart senast",
         "left": "Kvar",
         "over": "Försenad",
         "owner": "Ansvarig",
-        "gate": "Grind",
-        "open": "öppen",
-        "closed": "stängd",
+        "gate": "Förutsättning",
+        "open": "uppfylld",
+        "closed": "inte uppfylld",
         "link": "Länk",
         "today": "i dag",
         "calendar": "kalenderdagar",
@@ -111,13 +111,13 @@ _L = {
         "s_slip": "Datum flyttat: {title} {old} → {new}",
         "s_slips": "Datum flyttade för {n} milstolpar",
         "moved": "Nya datum (tidigare → nytt)",
-        "s_gate_open": "Grind öppnad: {gate}",
-        "s_gate_closed": "Grind stängd: {gate}",
+        "s_gate_open": "Förutsättning uppfylld: {gate}",
+        "s_gate_closed": "Förutsättning inte längre uppfylld: {gate}",
         "s_approval": "Väntar på godkännande: {title}",
         "s_confirmation": "Väntar på bekräftelse: {title}",
-        "s_deadline": "Tidsfrist om {days}: {title} ({date})",
-        "s_deadline_today": "Tidsfrist i dag: {title} ({date})",
-        "s_deadline_over": "Tidsfrist passerad ({days}): {title}",
+        "s_deadline": "Tidsfristen går ut om {days}: {title} ({date})",
+        "s_deadline_today": "Tidsfristen går ut i dag: {title} ({date})",
+        "s_deadline_over": "Tidsfristen har gått ut ({days}): {title}",
         "s_digest": "Sammanfattning: {n} aviseringar",
         "old": "Tidigare datum",
         "new": "Nytt datum",
@@ -131,8 +131,12 @@ _L = {
         "act_confirmation": (
             "Ett manuellt steg väntar på din bekräftelse i Prefect (Resume-formuläret)."
         ),
-        "gate_opened": "Grinden är nu öppen: milstolparna bakom den får genomföras.",
-        "gate_closed": "Grinden är nu stängd: milstolparna bakom den väntar.",
+        "gate_opened": (
+            "Förutsättningen är nu uppfylld: milstolparna som beror på den får genomföras."
+        ),
+        "gate_closed": (
+            "Förutsättningen är inte längre uppfylld: milstolparna som beror på den väntar."
+        ),
         "deadline": "Tidsfrist",
         "projection": "prognos",
     },
