@@ -154,9 +154,15 @@ def register_deployments(
     """Register every deployment with the server; on a ``first_start`` also schedule one run
     of :data:`FIRST_RUN_FLOW` for now (the runner picks it up as soon as it serves). Returns
     that run's id (None: no run started)."""
+    from uuid import UUID
+
     from prefect.client.orchestration import get_client
 
-    ids = {d.flow_name: runner.add_deployment(d) for d in deployments}
+    ids: dict[str, UUID] = {}
+    for d in deployments:
+        deployment_id = runner.add_deployment(d)  # called from sync code: the id itself
+        assert isinstance(deployment_id, UUID)
+        ids[d.flow_name] = deployment_id
     if not first_start or FIRST_RUN_FLOW not in ids:
         return None
     with get_client(sync_client=True) as client:

@@ -163,7 +163,7 @@ class Budget(_Strict):
     note: str = ""
     #: what each month of prolonged parallel running (SAMSA kept alive while the transition
     #: slips) costs, and on what that figure rests
-    parallel_run_cost_per_month_sek: int | None = Field(None, ge=0)
+    parallel_run_cost_per_month_sek: int | None = Field(default=None, ge=0)
     parallel_run_assumption: str = ""
 
     def frame_sek(self, year: int) -> tuple[float, float] | None:
