@@ -14,8 +14,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -24,7 +25,16 @@ from deploy.server import PrefectServer, port_is_free
 from models.errors import InputError
 from models.settings import get_settings
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from prefect.runner import Runner
+
 out = Console(width=max(Console().width, 110))
+
+#: The flow ``up`` runs once on a first start (a ledger without milestones), so that the UI
+#: shows the ``phaseout-status`` artifact at once instead of after the next 06:00.
+FIRST_RUN_FLOW = "reconcile-phaseout"
 
 
 def prefect_home(home: Path) -> Path:
@@ -130,16 +140,50 @@ def deployments_table(deployments: list, missing: list) -> Table:  # type: ignor
     return table
 
 
-def serve_deployments(deployments: list, ui_url: str) -> None:  # type: ignore[type-arg]
-    """What ``prefect.serve`` does, with our message once every deployment is registered."""
+def ledger_is_new(ledger_url: str) -> bool:
+    """No milestone recorded yet: the daily reconciliation has never run on this ledger."""
+    from models.ledger import Ledger
+
+    with Ledger.open(ledger_url) as ledger:
+        return not ledger.states()
+
+
+def register_deployments(
+    runner: Runner, deployments: Sequence, first_start: bool  # type: ignore[type-arg]
+) -> UUID | None:
+    """Register every deployment with the server; on a ``first_start`` also schedule one run
+    of :data:`FIRST_RUN_FLOW` for now (the runner picks it up as soon as it serves). Returns
+    that run's id (None: no run started)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    ids: dict[str, UUID] = {}
+    for d in deployments:
+        deployment_id = runner.add_deployment(d)  # called from sync code: the id itself
+        assert isinstance(deployment_id, UUID)
+        ids[d.flow_name] = deployment_id
+    if not first_start or FIRST_RUN_FLOW not in ids:
+        return None
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run_from_deployment(ids[FIRST_RUN_FLOW], tags=["first-start"])
+    out.print(f"==> first start: {FIRST_RUN_FLOW} runs now, so the status shows at once",
+              highlight=False)  # fmt: skip
+    return run.id
+
+
+def serve_deployments(
+    deployments: list, ui_url: str, first_start: bool = False  # type: ignore[type-arg]
+) -> None:
+    """What ``prefect.serve`` does, with our message once every deployment is registered
+    (and, on a first start, one run of the reconciler right away)."""
     import asyncio
 
     from prefect.exceptions import TerminationSignal
     from prefect.runner import Runner
 
     runner = Runner(pause_on_shutdown=True)
-    for deployment in deployments:
-        runner.add_deployment(deployment)  # registers it with the server now
+    register_deployments(runner, deployments, first_start)
     out.print(
         f"[bold green]samsa-decom is running: open {ui_url}[/]  (Ctrl-C stops it)",
         highlight=False,
@@ -179,6 +223,7 @@ def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -
         from models.ledger import upgrade_ledger
 
         upgrade_ledger(settings.resolved_ledger_url())
+        first_start = ledger_is_new(settings.resolved_ledger_url())
         if demo:
             ensure_demo_database(out.print)
         ensure_automations(out.print)
@@ -193,7 +238,7 @@ def run_embedded(host: str = "127.0.0.1", port: int = 4200, demo: bool = True) -
                 "(see the table above)",
                 soft_wrap=True,
             )
-        serve_deployments(built.deployments, server.url)
+        serve_deployments(built.deployments, server.url, first_start)
     except KeyboardInterrupt:
         pass
     finally:

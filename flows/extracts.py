@@ -141,7 +141,7 @@ def _deliveries_artifact(ledger: Ledger) -> None:
     create_table_artifact(
         key="register-extracts",
         table=rows,
-        description="Registerutdrag per organisation: producerat, levererat, kvitterat.",
+        description="Uttag per organisation: producerat, levererat, kvitterat.",
     )
 
 
@@ -150,13 +150,14 @@ class ReceiptConfirmation(DecisionForm):
 
     confirmed_by: PersonName = Field(
         title="Ditt namn",
-        description="Namnet som skrivs i liggaren som den som bekräftar mottagandet.",
+        description="Namnet som skrivs i beslutsloggen som den som bekräftar mottagandet.",
         min_length=1,
         max_length=200,
     )
     received: bool = Field(
-        title="Organisationen har tagit emot paketet",
-        description="Kryssa i när mottagaren har bekräftat att paketet kommit fram och är läsbart.",
+        title="Organisationen har tagit emot uttaget",
+        description="Kryssa i när mottagaren har bekräftat att uttaget kommit fram och går "
+        "att läsa.",
     )
     comment: MaskedComment = Field(default="", title="Kommentar", max_length=2000)
 

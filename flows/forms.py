@@ -90,7 +90,7 @@ class MilestoneDecision(DecisionForm):
 
     approver: PersonName = Field(
         title="Ditt namn (godkännare)",
-        description="Namnet som skrivs i liggaren som den som beslutade.",
+        description="Namnet som skrivs i beslutsloggen som den som beslutade.",
         min_length=1,
         max_length=200,
     )
@@ -103,6 +103,6 @@ class MilestoneDecision(DecisionForm):
     comment: MaskedComment = Field(
         default="",
         title="Kommentar",
-        description="Frivillig motivering; sparas i liggaren. Skriv inga personnummer.",
+        description="Frivillig motivering; sparas i beslutsloggen. Skriv inga personnummer.",
         max_length=2000,
     )

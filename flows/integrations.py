@@ -44,17 +44,19 @@ class ShutdownApproval(DecisionForm):
     """Approval of an integration's point of no return (it cannot be undone)."""
 
     approver: PersonName = Field(
-        title="Ditt namn (godkännare)", description="Your full name; it is recorded in the ledger."
+        title="Ditt namn (godkännare)",
+        description="Ditt fullständiga namn; det sparas i beslutsloggen.",
     )
     approved: bool = Field(
         default=False,
         title="Godkänd",
-        description="Tick to approve the step that cannot be undone; leave empty to refuse.",
+        description="Kryssa i för att godkänna steget som inte går att ångra; lämna tomt för att "
+        "avslå.",
     )
     comment: MaskedComment = Field(
         default="",
         title="Kommentar",
-        description="Why (recorded with the decision). No personnummer.",
+        description="Varför (sparas med beslutet). Skriv inga personnummer.",
     )
 
 
@@ -62,18 +64,18 @@ class StepConfirmation(DecisionForm):
     """A person confirms a manual shutdown step (e.g. the counterpart was told)."""
 
     confirmed_by: PersonName = Field(
-        title="Ditt namn", description="Your full name; it is recorded in the ledger."
+        title="Ditt namn", description="Ditt fullständiga namn; det sparas i beslutsloggen."
     )
     done: bool = Field(
         default=True,
         title="Utfört",
-        description="Done? Untick if it could not be done (the step fails and "
-        "the reversible steps before it are undone).",
+        description="Utfört? Ta bort krysset om det inte gick (steget misslyckas och de "
+        "återställbara stegen före det görs ogjorda).",
     )
     comment: MaskedComment = Field(
         default="",
         title="Kommentar",
-        description="What was done (e.g. a ticket number), or why not.",
+        description="Vad som gjordes (t.ex. ett ärendenummer), eller varför inte.",
     )
 
 
@@ -129,11 +131,11 @@ class PrefectHooks:
 
     def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None:
         text = (
-            f"## Approve the point of no return of **{integ.title}** ({integ.name})\n\n"
-            f"Step **{step.id}**: {step.title or step.describe()}.\n\n"
-            f"This cannot be undone. Counterpart: {integ.counterpart}. "
-            f"Waits for: {integ.waits_for or integ.gate or 'nothing'}.\n\n"
-            "The gate is checked again right after your approval."
+            f"## Godkänn det oåterkalleliga steget för **{integ.title}** ({integ.name})\n\n"
+            f"Steg **{step.id}**: {step.title or step.describe()}.\n\n"
+            f"Det går inte att ångra. Motpart: {integ.counterpart}. "
+            f"Väntar på: {integ.waits_for or integ.gate or 'inget'}.\n\n"
+            "Förutsättningen prövas igen direkt efter ditt godkännande."
         )
         answer = self._pause(ShutdownApproval, text, f"approve-{integ.name}-{step.id}")
         if answer is None:
@@ -142,8 +144,8 @@ class PrefectHooks:
 
     def ask_confirmation(self, integ: Integration, step: Step) -> Decision | None:
         text = (
-            f"## Confirm a manual step of **{integ.title}** ({integ.name})\n\n"
-            f"Step **{step.id}** ({step.phase.value}): {step.instructions}"
+            f"## Bekräfta ett manuellt steg för **{integ.title}** ({integ.name})\n\n"
+            f"Steg **{step.id}** ({step.phase.value}): {step.instructions}"
         )
         answer = self._pause(StepConfirmation, text, f"confirm-{integ.name}-{step.id}")
         if answer is None:

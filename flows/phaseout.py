@@ -313,7 +313,8 @@ def _act(world: World, inst: Instance, t: Transition, run_id: str | None,
 
 def _write_status(world: World, facts: Mapping[str, Facts], *, rehearse: bool,
                   notes: list[str]) -> str:
-    rows = status_rows(world.instances, facts, world.verdicts, world.as_of)
+    rows = status_rows(world.instances, facts, world.verdicts, world.as_of,
+                       world.schedule.projected)
     svg = timeline_svg(rows, as_of=world.as_of, transition=world.schedule.transition,
                        title=f"Avveckling av SAMSA – tidslinje per {world.as_of}"
                        + (" (repetition)" if rehearse else ""))
@@ -391,7 +392,7 @@ def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
             logger.info("[repetition] %s → %s (%s)", t.milestone_id, t.to_state.value,
                         t.reason)
         notes.insert(0, "Repetition: tabellen visar läget om varje startad åtgärd lyckas; "
-                        "inget har sparats i liggaren.")
+                        "inget har sparats i beslutsloggen.")
         _write_status(world, result.facts, rehearse=True, notes=notes)
         return report.as_dict()
 
@@ -417,27 +418,27 @@ def decision_description(plan: Plan, milestone_id: str, verdict: Any, detail: st
         ask = ("**Bekräfta att steget är utfört.** Kryssa i *Klar / godkänd* när det är gjort; "
                "lämna tomt om det inte är klart ännu (du tillfrågas igen).")
     else:
-        ask = ("**Godkänn att steget körs.** Reconcilern kör det vid nästa körning, efter att "
-               "spärren kontrollerats igen.")
-    gate = "ingen spärr" if m.gate is None else (
-        f"`{m.gate}`: **{'öppen' if verdict.open else 'STÄNGD'}** – "
+        ask = ("**Godkänn att steget körs.** Den dagliga avstämningen utför det vid nästa körning, "
+               "efter att förutsättningen prövats igen.")
+    gate = "ingen förutsättning" if m.gate is None else (
+        f"`{m.gate}`: **{'uppfylld' if verdict.open else 'INTE UPPFYLLD'}** – "
         + "; ".join(verdict.reasons)
     )
     lines = [
         f"## Beslut: {m.title}",
-        f"Milstolpe `{milestone_id}` · ansvarig: {m.owner} · datum: {due or 'okänt'}",
+        f"Milstolpe `{milestone_id}` · ansvarig: {m.owner} · klart senast: {due or 'okänt'}",
         "",
         ask,
         "",
-        f"- Spärr: {gate}",
-        f"- Läge i liggaren: {detail or '–'}",
+        f"- Förutsättning: {gate}",
+        f"- Läge i beslutsloggen: {detail or '–'}",
     ]
     if m.description:
         lines += ["", m.description.strip()]
     if irreversible:
         lines += ["", "> ⚠ **Oåterkalleligt.** Det här steget kan inte göras ogjort. Godkänn "
-                      "bara om efterföljaren tagit över allt som SAMSA gör för de berörda."]
-    lines += ["", "Skriv ditt namn: det sparas i liggaren som beslutsfattare."]
+                      "bara om efterträdaren tagit över allt som SAMSA gör för de berörda."]
+    lines += ["", "Skriv ditt namn: det sparas i beslutsloggen som beslutsfattare."]
     return "\n".join(lines)
 
 
@@ -497,7 +498,7 @@ def confirm_milestone(milestone_id: str) -> str:
             approved=decision.approved, comment=decision.comment, has_action=_has_action,
             flow_run_id=_flow_run_id(),
         )
-    outcome = decided.new_state.value if decided.new_state else "väntar på reconcilern"
+    outcome = decided.new_state.value if decided.new_state else "väntar på den dagliga avstämningen"
     logger.info("Beslut om %s registrerat (%s, %s): %s", milestone_id, decided.kind,
                 "ja" if decided.approved else "nej", outcome)
     return f"{milestone_id}: {'godkänt' if decided.approved else 'ej godkänt'} → {outcome}"

@@ -381,13 +381,41 @@ def budget_by_year(plan: Plan, schedule: Schedule) -> list[BudgetYear]:
     return out
 
 
+@dataclass(frozen=True)
+class ParallelRun:
+    """What the transition's slip beyond the rollout's plan costs in parallel running."""
+
+    planned_transition: date  # the latest planned go-live of the rollout's stages
+    slip_months: int  # whole months (started) the transition lies beyond it; 0 on time
+    per_month_sek: int
+
+    @property
+    def cost_sek(self) -> int:
+        return self.slip_months * self.per_month_sek
+
+
+def parallel_run(plan: Plan, rollout: Rollout, schedule: Schedule) -> ParallelRun | None:
+    """The cost of prolonged parallel running: each started month that the (projected)
+    transition lies beyond the rollout's planned last go-live costs the plan's
+    ``budget.parallel_run_cost_per_month_sek``. None without that figure or a planned date."""
+    monthly = plan.budget.parallel_run_cost_per_month_sek
+    planned = [s.planned_go_live for s in rollout.stages if s.planned_go_live is not None]
+    if not monthly or not planned:
+        return None
+    start = max(planned)
+    days = max(0, (schedule.transition - start).days)
+    return ParallelRun(start, -(-days * 12 // 365), monthly)
+
+
 __all__ = [
     "BudgetYear",
+    "ParallelRun",
     "DateChange",
     "Schedule",
     "StageProjection",
     "budget_by_year",
     "compute_schedule",
     "compute_transition",
+    "parallel_run",
     "schedule_changes",
 ]

@@ -72,11 +72,11 @@ _T: dict[str, dict[str, str]] = {
     "org_not_live": {"sv": "{o}: {why}", "en": "{o}: {why}"},
     "no_stages": {"sv": "utrullningen har inga etapper", "en": "the rollout has no stages"},
     "no_gate": {
-        "sv": "ingen grind: får köras när beroendena är klara",
+        "sv": "ingen förutsättning: får utföras när beroendena är klara",
         "en": "no gate: may run once its dependencies are done",
     },
     "empty_gate": {
-        "sv": "grinden har inga villkor och hålls därför stängd",
+        "sv": "förutsättningen har inga villkor och räknas därför som inte uppfylld",
         "en": "the gate has no conditions and is therefore kept closed",
     },
     "function_for": {"sv": "{f}", "en": "{f}"},

@@ -189,7 +189,8 @@ def decide_one(
             return to(MilestoneState.blocked, reason)
         return to(MilestoneState.pending, reason)
     if verdict is not None and not verdict.open:
-        reason = "spärren är stängd: " + "; ".join(verdict.reasons or ["skäl saknas"])
+        why = "; ".join(verdict.reasons or ["skäl saknas"])
+        reason = "förutsättningen är inte uppfylld: " + why
         if date_come or started:
             return to(MilestoneState.blocked, reason)
         return to(MilestoneState.pending, f"planerad {inst.due}; " + reason)

@@ -60,7 +60,7 @@ STATE_LABELS = {
 
 WORKSTREAM_LABELS = {
     "archive": "Arkivering",
-    "extracts": "Registerutdrag",
+    "extracts": "Uttag och registerutdrag",
     "integrations": "Integrationer",
     "statistics": "Statistik",
     "routines": "Rutiner",
@@ -73,8 +73,12 @@ def workstream_label(ws: object) -> str:
     return WORKSTREAM_LABELS.get(str(key), str(key))
 
 
-def display_of(state: MilestoneState | None, due: date | None, as_of: date) -> Display:
-    """The display category: final and stuck states first, then the calendar."""
+def display_of(
+    state: MilestoneState | None, due: date | None, as_of: date, projected: bool = False
+) -> Display:
+    """The display category: final and stuck states first, then the calendar. A
+    ``projected`` date (it hangs on a transition that is only a projection) is never
+    overdue: a passed one shows as current."""
     if state in (MilestoneState.done, MilestoneState.skipped):
         return Display.done
     if state is MilestoneState.failed:
@@ -83,7 +87,7 @@ def display_of(state: MilestoneState | None, due: date | None, as_of: date) -> D
         return Display.blocked
     if state is MilestoneState.awaiting_approval:
         return Display.awaiting
-    if due is not None and due < as_of:
+    if due is not None and due < as_of and not projected:
         return Display.overdue
     if state is MilestoneState.running or (
         due is not None and (due - as_of).days <= DUE_SOON_DAYS
@@ -108,12 +112,24 @@ class StatusRow:
     gate_reasons: tuple[str, ...]
     detail: str
     irreversible: bool
-    days_left: int | None  # negative: overdue
+    days_left: int | None  # negative: overdue (unless projected)
+    projected: bool = False  # the date hangs on a projection of the transition
+    assumption: str = ""  # why this date, when the strategy does not give it
+
+
+    @property
+    def due_text(self) -> str:
+        if self.due is None:
+            return "–"
+        text = f"{self.due} (prognos)" if self.projected else str(self.due)
+        return text + (" *" if self.assumption else "")
 
     @property
     def days_text(self) -> str:
         if self.days_left is None or self.display is Display.done:
             return ""
+        if self.days_left < 0 and self.projected:
+            return "prognos"
         if self.days_left < 0:
             return f"{-self.days_left} d försenad"
         if self.days_left == 0:
@@ -125,8 +141,8 @@ class StatusRow:
         if self.gate is None:
             return "–"
         if self.gate_open:
-            return f"{self.gate}: öppen"
-        return f"{self.gate}: stängd ({'; '.join(self.gate_reasons)})"
+            return f"{self.gate}: uppfylld"
+        return f"{self.gate}: inte uppfylld ({'; '.join(self.gate_reasons)})"
 
 
 def status_rows(
@@ -134,14 +150,17 @@ def status_rows(
     facts: Mapping[str, Facts],
     verdicts: Mapping[str, VerdictLike | None],
     as_of: date,
+    projected: frozenset[str] = frozenset(),
 ) -> list[StatusRow]:
-    """The table rows, in dependency order (the plan's order where it allows)."""
+    """The table rows, in dependency order (the plan's order where it allows).
+    ``projected``: the plan milestones whose date is a projection (``Schedule.projected``)."""
     rows = []
     for inst in instances:
         m = inst.milestone
         f = facts.get(inst.id, Facts())
         state = f.state or MilestoneState.pending
         v = verdicts.get(inst.base_id)
+        guess = inst.base_id in projected
         title = m.title if inst.id == inst.base_id else f"{m.title} ({inst.id.split('@')[1]})"
         rows.append(
             StatusRow(
@@ -152,13 +171,15 @@ def status_rows(
                                or getattr(m, "workstream", "")),
                 due=inst.due,
                 state=state,
-                display=display_of(state, inst.due, as_of),
+                display=display_of(state, inst.due, as_of, guess),
                 gate=getattr(m, "gate", None),
                 gate_open=True if v is None else bool(v.open),
                 gate_reasons=tuple(v.reasons) if v is not None and not v.open else (),
                 detail=f.detail,
                 irreversible=bool(getattr(m, "irreversible", False)),
                 days_left=(inst.due - as_of).days if inst.due else None,
+                projected=guess,
+                assumption=str(getattr(m, "assumption", "") or ""),
             )
         )
     return rows
@@ -178,7 +199,7 @@ def _cell(text: str) -> str:
 def status_table_markdown(rows: Sequence[StatusRow]) -> str:
     """The milestone table as markdown."""
     lines = [
-        "| id | milstolpe | ansvarig | datum | status | spärr | dagar | kommentar |",
+        "| id | milstolpe | ansvarig | klart senast | status | förutsättning | dagar | kommentar |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -186,11 +207,21 @@ def status_table_markdown(rows: Sequence[StatusRow]) -> str:
         lines.append(
             "| " + " | ".join(
                 _cell(x) for x in (
-                    f"`{r.id}`", title, r.owner, str(r.due or "–"), STATE_LABELS[r.state],
+                    f"`{r.id}`", title, r.owner, r.due_text, STATE_LABELS[r.state],
                     r.gate_text, r.days_text, r.detail,
                 )
             ) + " |"
         )
+    return "\n".join(lines)
+
+
+def assumptions_markdown(rows: Sequence[StatusRow]) -> str:
+    """The plan's assumptions behind the dates marked * in the table (one per milestone)."""
+    seen = dict.fromkeys((r.id.split("@")[0], r.assumption) for r in rows if r.assumption)
+    if not seen:
+        return ""
+    lines = ["**\\* Antaganden** (datum och tidsavstånd som strategin inte anger):", ""]
+    lines += [f"- `{mid}`: {_cell(text)}" for mid, text in seen]
     return "\n".join(lines)
 
 
@@ -219,7 +250,7 @@ def status_markdown(
     summary = ", ".join(f"{d.label}: {c[d]}" for d in Display if c[d])
     parts = [
         f"# {title}",
-        f"**Per datum:** {as_of} · **Övergång till efterföljaren:** {trans} · "
+        f"**Per datum:** {as_of} · **Övergång till efterträdaren:** {trans} · "
         f"**Milstolpar:** {len(rows)} ({summary})",
     ]
     if notes:
@@ -228,4 +259,7 @@ def status_markdown(
         f"![Tidslinje för avvecklingen per {as_of}]({svg_data_uri(svg)})",
         status_table_markdown(rows),
     ]
+    assumed = assumptions_markdown(rows)
+    if assumed:
+        parts.append(assumed)
     return "\n\n".join(parts) + "\n"

@@ -125,15 +125,19 @@ def test_plan_on_a_database_without_ledger_tables_shows_pending(
 
 @pytest.mark.no_ledger
 def test_plan_table_shows_transition_gates_and_budget(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from deploy.cli import plan_cmds
+
+    monkeypatch.setattr(plan_cmds.out, "width", 220)  # a wide terminal: no cell cut short
     code, out, err = run(capsys, "plan", "--as-of", "2026-11-27", "--rollout", REAL_ROLLOUT)
     assert code == 0
     assert "Övergång till efterträdaren: 2027-03-27 (prognos, ej bekräftad)" in out
     assert "pausad sedan 2024-11-15" in out
-    assert "stängd" in out and "öppen" not in out.replace("ingen grind", "")
+    assert "inte uppfylld" in out  # every gate closed
+    assert out.count("uppfylld") == out.count("inte uppfylld")
     assert "Budget" in out and "2027" in out and "över ramen" in out
-    assert "liggaren finns inte än" in err
+    assert "beslutsloggen finns inte än" in err
 
 
 def test_invalid_plan_exits_2_listing_every_problem(
@@ -185,7 +189,7 @@ def test_gate_closed_explains_why_and_exits_0(capsys: pytest.CaptureFixture[str]
     code, out, _ = run(
         capsys, "gate", "samsa-db-deleted", "--as-of", "2026-11-27", "--rollout", REAL_ROLLOUT
     )
-    assert code == 0 and "STÄNGD" in out and "registrerat godkännande" in out
+    assert code == 0 and "INTE UPPFYLLD" in out and "registrerat godkännande" in out
 
 
 def test_gate_opens_in_the_resumed_scenario(capsys: pytest.CaptureFixture[str]) -> None:

@@ -144,3 +144,28 @@ def test_bad_input_exits_2_naming_the_problem(
 ) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_status_shows_a_past_projected_date_as_prognos_not_overdue(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real plan with the real (paused) rollout: stop-new-connections ("before
+    transition - 6m") has a date behind it, but the date is only a projection."""
+    from models.settings import PLAN_DIR
+
+    monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", db_url)
+    monkeypatch.setenv("SAMSA_DECOM_PLAN_PATH", str(PLAN_DIR / "samsa-phaseout.yaml"))
+    monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(PLAN_DIR / "rollout.yaml"))
+    monkeypatch.setenv("COLUMNS", "220")
+    get_settings.cache_clear()
+    lg = upgraded(db_url)
+    with lg.unit_of_work() as s:
+        lg.set_state(s, "stop-new-connections", MilestoneState.pending, due=date(2026, 9, 30))
+        lg.set_state(s, "stop-new-development", MilestoneState.pending, due=date(2025, 12, 31))
+    lg.close()
+    assert main(["status", "--as-of", "2026-11-30"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    stop = next(x for x in lines if "stop-new-connections" in x)
+    assert "2026-09-30 (prognos)" in stop and "försenad" not in stop
+    dev = next(x for x in lines if "stop-new-development" in x)
+    assert "334 d försenad" in dev  # a fixed date is overdue as before

@@ -93,3 +93,36 @@ def test_prefect_yaml_matches_the_deployment_list() -> None:
         assert e["description"] == s.description and e["tags"] == list(s.tags)
         expected = [{"cron": s.cron, "timezone": "Europe/Stockholm"}] if s.cron else []
         assert e["schedules"] == expected, s.flow_name
+
+
+def test_a_first_start_runs_the_reconciler_at_once(prefect_harness: None, db_url: str) -> None:
+    """`up` on a ledger without milestones schedules one reconcile-phaseout run for now, so
+    the UI shows the status at once; once the ledger has milestones, it waits for 06:00."""
+    from datetime import timedelta
+
+    from ledgers import upgraded
+    from prefect.client.orchestration import get_client
+    from prefect.runner import Runner
+
+    from deploy.serve import ledger_is_new, register_deployments
+    from models.clock import now
+    from models.milestone import MilestoneState
+
+    built = build_deployments(only=["reconcile-phaseout", "sync-rollout"])
+    ledger = upgraded(db_url)
+    assert ledger_is_new(db_url)
+    run_id = register_deployments(Runner(), built.deployments, first_start=True)
+    assert run_id is not None
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+        flow = client.read_flow(run.flow_id)
+    assert flow.name == "reconcile-phaseout" and run.deployment_id is not None
+    assert run.state is not None and run.state.is_scheduled()
+    assert run.expected_start_time is not None
+    assert run.expected_start_time <= now() + timedelta(minutes=1)  # now, not at 06:00
+
+    with ledger.unit_of_work() as s:
+        ledger.set_state(s, "stop-new-development", MilestoneState.pending)
+    ledger.close()
+    assert not ledger_is_new(db_url)
+    assert register_deployments(Runner(), built.deployments, first_start=False) is None

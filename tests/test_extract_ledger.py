@@ -28,7 +28,7 @@ from tasks.extracts.requests import get_request, mark_answered, register_request
 
 def _org_bag(root: Path, org: OrgInfo) -> OrgBag:
     w = BagWriter(root / f"samsa-registerutdrag-{org.id}")
-    w.add_text("README.txt", f"Registerutdrag för {org.name}\n")
+    w.add_text("README.txt", f"Uttag för {org.name}\n")
     return OrgBag(org, w.finish({}, bagging_date=date(2027, 1, 4)), {"message": 0})
 
 

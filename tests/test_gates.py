@@ -41,7 +41,8 @@ WEST = stage("w", ["west"], "planned", planned_go_live="2026-10-15", organisatio
 
 def test_no_gate_is_open() -> None:
     verdict = evaluate_gate(None, rollout(), AS_OF)
-    assert verdict.open and verdict.reasons == ["ingen grind: får köras när beroendena är klara"]
+    assert verdict.open
+    assert verdict.reasons == ["ingen förutsättning: får utföras när beroendena är klara"]
 
 
 def test_live_area_opens_its_gate() -> None:

@@ -64,7 +64,7 @@ def test_reminder_text_names_milestone_date_working_days_owner_and_link() -> Non
     assert (
         n.subject == "Milstolpe om 7 dagar: Arkivpaket levererat till Regionarkivet (15 mars 2027)"
     )
-    assert "Förfallodag: 15 mars 2027" in n.body
+    assert "Klart senast: 15 mars 2027" in n.body
     assert "Kvar: 5 arbetsdagar (7 kalenderdagar)" in n.body
     assert "Ansvarig: Projektledare arkiv" in n.body
     assert n.body.endswith("Länk: http://prefect.example:4200/deployments")
@@ -167,7 +167,7 @@ def test_a_gate_change_is_one_notice_per_gate_to_every_affected_tag() -> None:
         for t in ("projektledning", "regionarkivet", "kommuner")
     }
     body = gates[0].body
-    assert gates[0].subject == "Grind stängd: norr-live"
+    assert gates[0].subject == "Förutsättning inte längre uppfylld: norr-live"
     assert "Norra området: pausad sedan 2027-02-01" in body
     assert "SAMSA-databasen raderad (db-deleted, 1 september 2027)" in body
     assert "Sista statistiken" not in body
@@ -210,7 +210,9 @@ def test_deadline_providers_plug_in_through_the_protocol() -> None:
     deadlines = list(provider.deadlines(date(2027, 4, 26)))
     (n,) = decide_notices([], {}, date(2027, 4, 26), POLICY, deadlines)
     assert (n.key, n.tag) == ("deadline:receipt:ale:7:2027-05-03", "kommuner")
-    assert n.subject == "Tidsfrist om 7 dagar: Mottagningskvitto från Ale kommun (3 maj 2027)"
+    assert n.subject == (
+        "Tidsfristen går ut om 7 dagar: Mottagningskvitto från Ale kommun (3 maj 2027)"
+    )
     (late,) = decide_notices([], {}, date(2027, 5, 4), POLICY, deadlines)
     assert late.key == "deadline:receipt:ale:overdue0:2027-05-03"
 

@@ -127,7 +127,7 @@ def test_cli_tells_a_rollout_slip_and_a_gate_opening_once(
     new = [p for _, p in http.posts[before:]]
     titles = [p["title"] for p in new]
     assert len(titles) == len(set(zip(titles, [p["message"] for p in new], strict=True)))
-    assert "Grind öppnad: area-south-live" in titles
+    assert "Förutsättning uppfylld: area-south-live" in titles
     slips = [p for p in new if p["title"].startswith("Datum flyttat")]
     assert slips, titles
     assert "Tidigare datum:" in slips[0]["message"] and "Nytt datum:" in slips[0]["message"]

@@ -68,7 +68,7 @@ def test_routing_by_tag_to_email_and_webhooks(
         ledger,
         Notice("due:a:7:2027-03-15", "projektledning", "Milstolpe om 7 dagar: A", "kropp A"),
         Notice("due:b:1:2027-03-09", "kommuner", "Milstolpe om 1 dag: B", "kropp B"),
-        Notice("overdue:c:2:2027-01-01", "eskalering", "Eskalering: C", "Förfallodag: 1 januari"),
+        Notice("overdue:c:2:2027-01-01", "eskalering", "Eskalering: C", "Klart senast: 1 januari"),
     )
     report = deliver(ledger, router)
     assert (report.sent, report.failed, report.messages) == (3, 0, 3)
@@ -79,7 +79,7 @@ def test_routing_by_tag_to_email_and_webhooks(
     (mail,) = smtp.mails
     assert mail.to == ["styrgrupp@example.org"]
     assert mail.subject == "Eskalering: C"
-    assert "Förfallodag: 1 januari" in mail.body
+    assert "Klart senast: 1 januari" in mail.body
     rows = outbox(ledger)
     assert {r.status.value for r in rows} == {"sent"}
     assert all(r.attempts == 1 and r.sent_at is not None for r in rows)
@@ -137,7 +137,8 @@ def test_a_failed_channel_is_retried_without_repeating_the_one_that_accepted(
         )
 
     smtp.stop()
-    _queue(sqlite_ledger, Notice("gate:norr:open:2027-02-02", "kommuner", "Grind öppnad", "B"))
+    gate = Notice("gate:norr:open:2027-02-02", "kommuner", "Förutsättning uppfylld", "B")
+    _queue(sqlite_ledger, gate)
     assert deliver(sqlite_ledger, router()).failed == 1
     (row,) = outbox(sqlite_ledger)
     assert row.status.value == "failed" and len(row.delivered_to) == 1

@@ -36,8 +36,8 @@ def test_only_a_decision_after_the_milestone_started_waiting_counts(db_url: str)
 def test_a_blocked_milestone_cannot_be_approved_past_its_gate(db_url: str) -> None:
     lg = upgraded(db_url)
     with lg.unit_of_work() as s:
-        lg.set_state(s, "m1", MilestoneState.blocked, reason="spärren är stängd")
-    with pytest.raises(InputError, match="is blocked .*spärren är stängd"):
+        lg.set_state(s, "m1", MilestoneState.blocked, reason="förutsättningen är inte uppfylld")
+    with pytest.raises(InputError, match="is blocked .*förutsättningen är inte uppfylld"):
         record_decision(lg, milestone_id="m1", kind="approval", approver="Anna",
                         approved=True, comment="", manual=False, gate_open=False,
                         flow_run_id=None)

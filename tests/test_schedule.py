@@ -26,7 +26,7 @@ gates:
 milestones:
   - {id: notice, title: Besked, owner: PM, workstream: routines, due: before transition - 90d,
      cost_estimate: 30000}
-  - {id: read-only, title: Läsbart, owner: PM, workstream: routines, due: transition + 30d,
+  - {id: read-only, title: Skrivskyddat, owner: PM, workstream: routines, due: transition + 30d,
      depends_on: [notice], gate: all, cost_estimate: 5000}
   - {id: archive, title: Arkiv, owner: PM, workstream: archive, due: after read-only + 14d,
      depends_on: [read-only], gate: all}

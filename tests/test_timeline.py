@@ -118,6 +118,6 @@ def test_markdown_artifact_embeds_the_picture_and_the_table() -> None:
     assert uri and base64.b64decode(uri.group(1).split(",", 1)[1]).decode() == svg
     assert uri.group(1) == svg_data_uri(svg)
     assert "2026-06-29 (prognos)" in md and "- Etapp 4 pausad" in md
-    assert "| `spärrad` |" in md and "g: stängd (Västra: pausad)" in md
+    assert "| `spärrad` |" in md and "g: inte uppfylld (Västra: pausad)" in md
     assert "| `sen` |" in md and "28 d försenad" in md
     assert "Datum <okänt> & oklart" in md  # markdown table cell; pipes would be escaped

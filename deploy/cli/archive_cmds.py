@@ -3,6 +3,7 @@ E-ARK SIP) and ``verify`` (re-check a package at any later time)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -73,6 +74,33 @@ class _RichProgress:
         self.bar.update(self.task, description=name)
 
 
+def _check_archive_input(url: str, given: bool, target: Path, out_given: bool) -> None:
+    """Refuse, before anything is written, a source that is no database URL and a package
+    folder that cannot be made (one line naming the option; the URL is not echoed, it may
+    hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from models.errors import InputError
+
+    where = "--source" if given else "the source URL in the settings (SAMSA_DECOM_SOURCE_URL)"
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise InputError(
+            f"{where}: not a database URL (expected e.g. sqlite:///samsa.db or "
+            "postgresql://host/samsa)"
+        ) from None
+    name = f"--out {target}" if out_given else f"the archive folder {target} (settings)"
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{name}: exists and is not a folder")
+    existing = next((p for p in (target, *target.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise InputError(f"{name}: cannot be created ({existing} is not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{name}: cannot be created ({existing} is not writable)")
+
+
 def archive(
     source: str = typer.Option(None, "--source", help="SQLAlchemy URL of the database."),
     out: Path = typer.Option(None, "--out", help="Folder for the package (default: settings)."),  # noqa: B008
@@ -112,6 +140,7 @@ def archive(
         when = date.fromisoformat(archival_date) if archival_date else None
     except ValueError:
         raise InputError(f"--date {archival_date!r} is not a date (YYYY-MM-DD)") from None
+    _check_archive_input(url, source is not None, Path(target), out is not None)
     with Ledger.open(ledger_url or settings.resolved_ledger_url()) as ledger:  # checked first
         with Progress(
             TextColumn("[bold]{task.description:<28}"), BarColumn(),

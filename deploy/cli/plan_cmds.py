@@ -36,20 +36,38 @@ _L: dict[str, dict[str, str]] = {
     "id": {"sv": "id", "en": "id"},
     "title": {"sv": "milstolpe", "en": "milestone"},
     "ws": {"sv": "arbetsområde", "en": "workstream"},
-    "due": {"sv": "datum", "en": "due"},
+    "due": {"sv": "klart senast", "en": "due"},
     "spec": {"sv": "beräknas från", "en": "computed from"},
     "state": {"sv": "läge", "en": "state"},
-    "gate": {"sv": "grind", "en": "gate"},
-    "open": {"sv": "öppen", "en": "open"},
-    "closed": {"sv": "stängd", "en": "closed"},
+    "gate": {"sv": "förutsättning", "en": "gate"},
+    "open": {"sv": "uppfylld", "en": "open"},
+    "closed": {"sv": "inte uppfylld", "en": "closed"},
     "irreversible": {"sv": "oåterkallelig", "en": "irreversible"},
     "overdue": {"sv": "försenad", "en": "overdue"},
+    "projection": {"sv": "prognos", "en": "projection"},
     "next": {"sv": "nästa", "en": "next"},
     "budget": {
         "sv": "Budget: uppskattade kostnader mot ramen",
         "en": "Budget: cost estimates against the frame",
     },
     "year": {"sv": "år", "en": "year"},
+    "cost": {"sv": "≈ kr", "en": "≈ SEK"},
+    "assumptions": {
+        "sv": "Antaganden (datum och tidsavstånd som strategin inte anger)",
+        "en": "Assumptions (dates and offsets the strategy does not give)",
+    },
+    "parallel_run": {
+        "sv": "Förlängd parallelldrift: varje månad som övergången skjuts upp kostar "
+        "≈ {sek} kr (uppskattning)",
+        "en": "Prolonged parallel running: each month the transition slips costs "
+        "≈ {sek} SEK (estimate)",
+    },
+    "slip_so_far": {
+        "sv": "övergången ligger {months} månader efter utrullningens plan ({planned}): "
+        "≈ {sek} kr",
+        "en": "the transition lies {months} months beyond the rollout's plan ({planned}): "
+        "≈ {sek} SEK",
+    },
     "estimate": {"sv": "uppskattning (kr)", "en": "estimate (SEK)"},
     "frame": {"sv": "ram (kr)", "en": "frame (SEK)"},
     "verdict": {"sv": "bedömning", "en": "verdict"},
@@ -58,7 +76,7 @@ _L: dict[str, dict[str, str]] = {
     "under": {"sv": "under ramen", "en": "under"},
     "no-frame": {"sv": "ingen ram", "en": "no frame"},
     "warnings": {"sv": "Att se över", "en": "To look at"},
-    "no_gate": {"sv": "ingen grind", "en": "no gate"},
+    "no_gate": {"sv": "ingen förutsättning", "en": "no gate"},
     "stage": {"sv": "etapp", "en": "stage"},
     "from": {"sv": "från", "en": "from"},
     "areas": {"sv": "områden", "en": "areas"},
@@ -69,7 +87,7 @@ _L: dict[str, dict[str, str]] = {
     "updated": {"sv": "uppdaterad", "en": "updated"},
     "stale": {"sv": "mer än 14 dagar gammal", "en": "older than 14 days"},
     "ledger_missing": {
-        "sv": "liggaren finns inte än; alla lägen visas som pending",
+        "sv": "beslutsloggen finns inte än; alla lägen visas som planerade",
         "en": "no ledger yet; every state shows as pending",
     },
 }
@@ -155,7 +173,10 @@ def plan_rows(day: Day) -> list[dict[str, Any]]:
         rec = records.get(current) or records.get(m.id)
         state = getattr(rec.state, "value", rec.state) if rec is not None else "pending"
         final = state in ("done", "skipped")
-        if m.recurring and current != m.id:
+        projected = m.id in schedule.projected
+        if projected:
+            overdue = False  # a date that moves with the days cannot be overdue
+        elif m.recurring and current != m.id:
             overdue = not final  # the latest occurrence whose day has come is not done
         else:
             overdue = (not final) and due < schedule.as_of
@@ -171,6 +192,7 @@ def plan_rows(day: Day) -> list[dict[str, Any]]:
                 "next_occurrence": nxt.isoformat() if nxt else None,
                 "occurrences": len(schedule.occurrences.get(m.id, [])) if m.recurring else None,
                 "overdue": overdue,
+                "projected": projected,
                 "occurrence_id": current if current != m.id else None,
                 "state": state,
                 "gate": m.gate,
@@ -182,6 +204,7 @@ def plan_rows(day: Day) -> list[dict[str, Any]]:
                 "depends_on": list(m.depends_on),
                 "notify": list(m.notify),
                 "cost_estimate": m.cost_estimate,
+                "assumption": m.assumption or None,
             }
         )
     return rows
@@ -213,7 +236,7 @@ def plan_command(
     lang: LangOpt = None,
 ) -> None:
     """The milestones with computed dates, ledger state and gate, and the budget per year."""
-    from models.schedule import budget_by_year
+    from models.schedule import budget_by_year, parallel_run
 
     language = _lang(lang)
     today, note = load_cli_day(parse_as_of(as_of), plan_file, rollout, ledger_url, language)
@@ -240,6 +263,7 @@ def plan_command(
         _l("ws", language),
         _l("due", language),
         _l("spec", language),
+        _l("cost", language),
         _l("state", language),
         _l("gate", language),
     )
@@ -249,6 +273,8 @@ def plan_command(
             due = f"{_l('next', language)} {row['next_occurrence']} (… {row['due']})"
         if row["overdue"]:
             due = f"[red]{due} {_l('overdue', language)}[/]"
+        elif row["projected"]:
+            due = f"{due} [yellow]{_l('projection', language)}[/]"
         if row["gate"]:
             word = _l("open", language) if row["gate_open"] else _l("closed", language)
             colour = "green" if row["gate_open"] else "red"
@@ -258,8 +284,15 @@ def plan_command(
         title = row["title"] + (
             f" [bold red]({_l('irreversible', language)})[/]" if row["irreversible"] else ""
         )
-        table.add_row(row["id"], title, row["workstream"], due, row["due_spec"], row["state"], gate)
+        spec = row["due_spec"] + (" [yellow]*[/]" if row["assumption"] else "")
+        cost = f"≈ {_sek(row['cost_estimate'])}" if row["cost_estimate"] else "–"
+        table.add_row(row["id"], title, row["workstream"], due, spec, cost, row["state"], gate)
     out.print(table)
+    assumed = [row for row in rows if row["assumption"]]
+    if assumed:
+        out.print(f"[yellow]*[/] {_l('assumptions', language)}:")
+        for row in assumed:
+            out.print(f"  · {row['id']}: {row['assumption']}", highlight=False, soft_wrap=True)
 
     budget = Table(
         _l("year", language),
@@ -282,6 +315,17 @@ def plan_command(
             str(b.year), _sek(b.estimate_sek), frame, f"[{colour}]{_l(b.verdict, language)}[/]"
         )
     out.print(budget)
+    slip = parallel_run(plan, ro, schedule)
+    if slip is not None:
+        out.print(_l("parallel_run", language).format(sek=_sek(slip.per_month_sek)),
+                  highlight=False, soft_wrap=True)
+        if slip.slip_months:
+            out.print("  · " + _l("slip_so_far", language).format(
+                months=slip.slip_months, planned=slip.planned_transition,
+                sek=_sek(slip.cost_sek)), highlight=False, soft_wrap=True)
+        if plan.budget.parallel_run_assumption:
+            out.print(f"  · {plan.budget.parallel_run_assumption}", highlight=False,
+                      soft_wrap=True)
     warnings = schedule.warnings + unregistered_actions(plan, language)
     if warnings:
         out.print(f"[yellow]{_l('warnings', language)}:[/]")

@@ -40,9 +40,10 @@ def _ledger(url: str | None) -> Ledger:
 
 
 def _ledger_view(ledger: Ledger, day: date, plan_path: str | None
-                 ) -> tuple[dict[str, MilestoneRecord], dict[str, Milestone]]:
-    """The ledger's records and the plan's milestones by id, from the day's state; when the
-    plan or the rollout cannot be read, the ledger's records alone (the view still works)."""
+                 ) -> tuple[dict[str, MilestoneRecord], dict[str, Milestone], frozenset[str]]:
+    """The ledger's records, the plan's milestones by id and those whose date is a
+    projection, from the day's state; when the plan or the rollout cannot be read, the
+    ledger's records alone (the view still works)."""
     from models.plan import load_plan
     from tasks.phaseout.day import load_day
 
@@ -51,8 +52,9 @@ def _ledger_view(ledger: Ledger, day: date, plan_path: str | None
         plan = load_plan(Path(plan_path)) if plan_path else None
         today = load_day(settings, day, ledger=ledger, plan=plan)
     except SamsaDecomError:
-        return dict(ledger.states()), {}
-    return dict(today.records), {m.id: m for m in today.plan.milestones}
+        return dict(ledger.states()), {}, frozenset()
+    return (dict(today.records), {m.id: m for m in today.plan.milestones},
+            today.schedule.projected)
 
 
 def status(
@@ -67,7 +69,7 @@ def status(
     day = parse_as_of(as_of)
     zone = get_settings().timezone
     with _ledger(ledger_url) as ledger:
-        records, plan = _ledger_view(ledger, day, plan_path)
+        records, plan, projected = _ledger_view(ledger, day, plan_path)
     if not records:
         out.print("The ledger has no milestones yet: the reconciler (reconcile-phaseout) "
                   "has not run against it.")
@@ -75,17 +77,19 @@ def status(
     order = {mid: i for i, mid in enumerate(plan)}
     rows = sorted(records.values(), key=lambda r: (
         order.get(r.milestone_id.split("@")[0], 10_000), r.milestone_id))
-    table = Table("id", "milestolpe", "ansvarig", "datum", "status", "dagar", "senast")
+    table = Table("id", "milstolpe", "ansvarig", "klart senast", "status", "dagar", "senast")
     shown = 0
     for r in rows:
         if waiting and r.state.value != "awaiting_approval":
             continue
         m = plan.get(r.milestone_id.split("@")[0])
-        disp = display_of(r.state, r.due, day)
+        guess = r.milestone_id.split("@")[0] in projected
+        disp = display_of(r.state, r.due, day, guess)
         days = ""
         if r.due and not r.state.final:
             n = (r.due - day).days
-            days = f"{-n} d försenad" if n < 0 else ("i dag" if n == 0 else f"om {n} d")
+            late = "prognos" if guess else f"{-n} d försenad"
+            days = late if n < 0 else ("i dag" if n == 0 else f"om {n} d")
         completed = completion_day(r, zone)
         if completed is not None:
             days = f"klar {completed}"
@@ -94,7 +98,7 @@ def status(
             r.milestone_id,
             getattr(m, "title", "") or "",
             str(getattr(m, "owner", "") or ""),
-            str(r.due or "–"),
+            f"{r.due} (prognos)" if r.due and guess else str(r.due or "–"),
             f"[{style}]{STATE_LABELS[r.state]}[/]" if style else STATE_LABELS[r.state],
             days,
             r.detail or "",

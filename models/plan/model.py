@@ -5,7 +5,8 @@ must cover before a milestone may run), the :class:`Budget` frame and the
 :class:`Milestone` s: who owns each, which workstream it belongs to, when it is due (a date
 expression, see :mod:`models.plan.due`), what it depends on, which gate guards it, whether it
 can be undone, which action carries it out and who is told. A :class:`Recurring` milestone
-repeats monthly until another milestone.
+repeats monthly until another milestone. A date or offset that the strategy does not give
+carries an ``assumption`` (why this date), shown wherever the date is.
 
 Every model is frozen and refuses unknown keys. A single model checks only itself; the
 cross-references between them (unknown ids, cycles, impossible dates) are
@@ -110,6 +111,9 @@ class Milestone(_Strict):
     workstream: Workstream
     phase: str | None = None
     due: str = Field(..., description="Absolute date or relative expression (see module doc).")
+    assumption: str = Field(
+        "", description="Why this date or offset, when the strategy does not give it (Swedish)."
+    )
     depends_on: list[str] = Field(default_factory=list)
     gate: str | None = None
     irreversible: bool = False
@@ -157,6 +161,10 @@ class Budget(_Strict):
     total_per_year_sek: dict[int, int] = Field(default_factory=dict)
     frames_percent: dict[int, tuple[float, float]] = Field(default_factory=dict)
     note: str = ""
+    #: what each month of prolonged parallel running (SAMSA kept alive while the transition
+    #: slips) costs, and on what that figure rests
+    parallel_run_cost_per_month_sek: int | None = Field(default=None, ge=0)
+    parallel_run_assumption: str = ""
 
     def frame_sek(self, year: int) -> tuple[float, float] | None:
         """(lowest, highest) development spend in SEK for ``year``, or None without a frame."""

@@ -42,7 +42,7 @@ def open_deadlines(ledger: Ledger, as_of: date) -> list[Deadline]:
         out.append(
             Deadline(
                 key=f"receipt:{d.org_id}",
-                title=f"Kvittens saknas för registerutdraget till {d.org_name or d.org_id}",
+                title=f"Kvittens saknas för uttaget till {d.org_name or d.org_id}",
                 due=due,
                 tag=TAG,
             )

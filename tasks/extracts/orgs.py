@@ -277,7 +277,7 @@ def write_org_bags(
         info = {
             "Source-Organization": "SAMSA IT-tjänst (GITS, Västra Götaland)",
             "External-Identifier": str(oid),
-            "External-Description": f"Registerutdrag ur SAMSA för {org.name}",
+            "External-Description": f"Uttag ur SAMSA för {org.name}",
             "Internal-Sender-Identifier": bag_name(oid),
         }
         bag = writers[oid].finish(info, bagging_date=bagging_date)

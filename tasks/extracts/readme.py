@@ -40,7 +40,7 @@ def org_readme(org: Any, counts: dict[str, int], bagging_date: date, source_labe
     records = sum(n for t, n in counts.items() if t != "person")
     source_sv = "SAMSA:s databas" if source_label == "live" else "arkivpaketet (SIARD) från SAMSA"
     lines = [
-        f"Registerutdrag ur SAMSA IT-tjänst för {org.name or org.id}",
+        f"Uttag ur SAMSA IT-tjänst för {org.name or org.id}",
         "=" * 60,
         "",
         f"Organisation: {org.name} (id {org.id}"
@@ -87,9 +87,10 @@ def org_readme(org: Any, counts: dict[str, int], bagging_date: date, source_labe
         "Enstaka fält (fritext, bilagor i base64) kan vara längre än 1 MB.",
         "JSON: en lista med ett objekt per rad och samma kolumnnamn som i CSV-filen.",
         "",
-        "Skyddad identitet",
-        "-----------------",
-        "Personer med skyddad identitet (sekretessmarkering) är markerade med",
+        "Skyddade personuppgifter",
+        "------------------------",
+        "Personer med skyddade personuppgifter (sekretessmarkering, skyddad folkbokföring)",
+        "är markerade med",
         "protected_identity = true. Deras adressuppgifter är undanhållna (tomma) och",
         "kolumnen address_withheld är true. Hantera uppgifterna enligt era rutiner för",
         "skyddade personuppgifter.",

@@ -89,7 +89,8 @@ def render_html(doc: dict[str, Any]) -> str:
     ]
     if _protected(doc):
         parts.append(
-            '<p class="note">Du har skyddad identitet. Utdraget innehåller dina adressuppgifter; '
+            '<p class="note">Du har skyddade personuppgifter (sekretessmarkering, skyddad '
+            "folkbokföring). Utdraget innehåller dina adressuppgifter; "
             "förvara det säkert.</p>"
         )
     for p in doc["person"]:
@@ -170,7 +171,8 @@ def render_pdf(doc: dict[str, Any], path: Path) -> None:
     story: list[Any] = [para("Registerutdrag ur SAMSA IT-tjänst", h1)]
     story += [para(line, body) for line in _intro(doc)]
     if _protected(doc):
-        story.append(para("Du har skyddad identitet. Förvara utdraget säkert.", h3))
+        story.append(para("Du har skyddade personuppgifter (sekretessmarkering, skyddad "
+                          "folkbokföring). Förvara utdraget säkert.", h3))
     for p in doc["person"]:
         story.append(para("Personuppgifter", h2))
         story += [para(f"{k}: {value(k, v)}", field) for k, v in p.items()]

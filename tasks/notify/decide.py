@@ -12,6 +12,10 @@ same day (or the next) gives the same keys:
   makes new keys: a slip re-arms every reminder.
 - ``overdue:<milestone>:<n>:<announced date>`` - the n-th overdue reminder (day 1, 1+N,
   1+2N…); from M days late it also goes to the escalation tag.
+
+A *projected* milestone (its date hangs on a transition that a paused or late stage keeps
+moving, ``Schedule.projected``) is never overdue nor escalated, and its notices go only to
+the project's own tags (not ``NotifyPolicy.external_tags``), its date marked "prognos".
 - ``slip:<milestone>:<old>:<new>`` - once per announced move (of at least ``slip_min_days``);
   when several milestones of one tag move in the same run, one ``slips:<hash of the moves>``
   notice lists them all, old and new date side by side.
@@ -70,10 +74,14 @@ class MilestoneView:
     gate: str | None = None
     gate_open: bool = True
     gate_reasons: tuple[str, ...] = ()
+    #: the date hangs on a projection (``Schedule.projected``): never overdue, and people
+    #: outside the project are not told it until it is confirmed
+    projected: bool = False
 
     def words(self) -> txt.MilestoneWords:
         return txt.MilestoneWords(
-            self.id, self.title, self.owner, self.due, self.gate, self.gate_open, self.gate_reasons
+            self.id, self.title, self.owner, self.due, self.gate, self.gate_open,
+            self.gate_reasons, self.projected,
         )
 
 
@@ -121,6 +129,8 @@ class NotifyPolicy:
     ui_url: str = "http://127.0.0.1:4200"
     flow_run_id: str | None = None  # this notify run, when running under Prefect
     date_reasons: tuple[str, ...] = ()  # why dates are projections (the schedule's reasons)
+    #: tags of people outside the project: told no date that is only a projection
+    external_tags: tuple[str, ...] = ("municipalities", "users")
     timezone: str = "Europe/Stockholm"  # the days people see and rules count in
 
     def __post_init__(self) -> None:
@@ -166,7 +176,12 @@ def reminder_step(days_left: int, thresholds: Sequence[int]) -> int | None:
 
 
 def _tags(m: MilestoneView, policy: NotifyPolicy) -> tuple[str, ...]:
-    return m.tags or (policy.default_tag,)
+    """Whom to tell about ``m``: its tags (or the default); for a projected date only the
+    project's own tags, since people outside it hear of a date once it is confirmed."""
+    tags = m.tags or (policy.default_tag,)
+    if m.projected:
+        return tuple(t for t in tags if t not in policy.external_tags)
+    return tags
 
 
 def decide_notices(
@@ -204,7 +219,7 @@ def decide_notices(
                 if step is not None:
                     key = f"due:{m.id}:{step}:{anchor.isoformat()}"
                     add(key, tags, "due", txt.due_text(m.words(), as_of, link, lang))
-            else:
+            elif not m.projected:  # a projected date moves with the days: never overdue
                 over = -left
                 n = (over - 1) // policy.overdue_every_days
                 key = f"overdue:{m.id}:{n}:{anchor.isoformat()}"
@@ -339,6 +354,7 @@ def milestone_views(
                 gate=m.gate,
                 gate_open=bool(verdict.open) if verdict is not None else True,
                 gate_reasons=tuple(verdict.reasons) if verdict is not None else (),
+                projected=m.id in (getattr(schedule, "projected", None) or ()),
             )
         )
     return views

@@ -87,18 +87,20 @@ class MilestoneWords:
     gate: str | None = None
     gate_open: bool = True
     gate_reasons: tuple[str, ...] = ()
+    #: the date hangs on a projection of the transition (a paused rollout): it may move
+    projected: bool = False
 
 
 _L = {
     "sv": {
         "milestone": "Milstolpe",
-        "due": "Förfallodag",
+        "due": "Klart senast",
         "left": "Kvar",
         "over": "Försenad",
         "owner": "Ansvarig",
-        "gate": "Grind",
-        "open": "öppen",
-        "closed": "stängd",
+        "gate": "Förutsättning",
+        "open": "uppfylld",
+        "closed": "inte uppfylld",
         "link": "Länk",
         "today": "i dag",
         "calendar": "kalenderdagar",
@@ -109,13 +111,13 @@ _L = {
         "s_slip": "Datum flyttat: {title} {old} → {new}",
         "s_slips": "Datum flyttade för {n} milstolpar",
         "moved": "Nya datum (tidigare → nytt)",
-        "s_gate_open": "Grind öppnad: {gate}",
-        "s_gate_closed": "Grind stängd: {gate}",
+        "s_gate_open": "Förutsättning uppfylld: {gate}",
+        "s_gate_closed": "Förutsättning inte längre uppfylld: {gate}",
         "s_approval": "Väntar på godkännande: {title}",
         "s_confirmation": "Väntar på bekräftelse: {title}",
-        "s_deadline": "Tidsfrist om {days}: {title} ({date})",
-        "s_deadline_today": "Tidsfrist i dag: {title} ({date})",
-        "s_deadline_over": "Tidsfrist passerad ({days}): {title}",
+        "s_deadline": "Tidsfristen går ut om {days}: {title} ({date})",
+        "s_deadline_today": "Tidsfristen går ut i dag: {title} ({date})",
+        "s_deadline_over": "Tidsfristen har gått ut ({days}): {title}",
         "s_digest": "Sammanfattning: {n} aviseringar",
         "old": "Tidigare datum",
         "new": "Nytt datum",
@@ -129,9 +131,14 @@ _L = {
         "act_confirmation": (
             "Ett manuellt steg väntar på din bekräftelse i Prefect (Resume-formuläret)."
         ),
-        "gate_opened": "Grinden är nu öppen: milstolparna bakom den får genomföras.",
-        "gate_closed": "Grinden är nu stängd: milstolparna bakom den väntar.",
+        "gate_opened": (
+            "Förutsättningen är nu uppfylld: milstolparna som beror på den får genomföras."
+        ),
+        "gate_closed": (
+            "Förutsättningen är inte längre uppfylld: milstolparna som beror på den väntar."
+        ),
         "deadline": "Tidsfrist",
+        "projection": "prognos",
     },
     "en": {
         "milestone": "Milestone",
@@ -175,6 +182,7 @@ _L = {
         "gate_opened": "The gate is now open: the milestones behind it may go ahead.",
         "gate_closed": "The gate is now closed: the milestones behind it wait.",
         "deadline": "Deadline",
+        "projection": "projection",
     },
 }
 
@@ -183,7 +191,7 @@ def _milestone_lines(m: MilestoneWords, lang: Lang) -> list[str]:
     t = _L[lang]
     lines = [f"{t['milestone']}: {m.title} ({m.id})"]
     if m.due is not None:
-        lines.append(f"{t['due']}: {format_date(m.due, lang)}")
+        lines.append(f"{t['due']}: {_date_of(m, lang)}")
     if m.owner:
         lines.append(f"{t['owner']}: {m.owner}")
     if m.gate:
@@ -191,6 +199,13 @@ def _milestone_lines(m: MilestoneWords, lang: Lang) -> list[str]:
         lines.append(f"{t['gate']}: {m.gate} ({state})")
         lines.extend(f"  - {r}" for r in m.gate_reasons)
     return lines
+
+
+def _date_of(m: MilestoneWords, lang: Lang) -> str:
+    """The milestone's date, marked as a projection when it is one."""
+    assert m.due is not None
+    date_text = format_date(m.due, lang)
+    return f"{date_text} ({_L[lang]['projection']})" if m.projected else date_text
 
 
 def _finish(subject: str, lines: Iterable[str], link: str, lang: Lang) -> tuple[str, str]:
@@ -212,7 +227,7 @@ def due_text(m: MilestoneWords, as_of: date, link: str, lang: Lang = "sv") -> tu
     assert m.due is not None
     t = _L[lang]
     cal = (m.due - as_of).days
-    fmt = {"title": m.title, "date": format_date(m.due, lang), "days": _days(cal, lang, False)}
+    fmt = {"title": m.title, "date": _date_of(m, lang), "days": _days(cal, lang, False)}
     subject = (t["s_today"] if cal == 0 else t["s_due"]).format(**fmt)
     return _finish(
         subject, [*_milestone_lines(m, lang), _left_line(m.due, as_of, lang)], link, lang
