@@ -33,6 +33,7 @@ from models.milestone import MilestoneState
 from models.plan import Plan, load_plan
 from models.schedule import Schedule
 from models.settings import Settings, get_settings
+from tasks.audit_heads import publish_head
 from tasks.gates import GateVerdict, evaluate_gate
 from tasks.ledger_view import (
     decision_awaited,
@@ -293,6 +294,8 @@ def _act(world: World, inst: Instance, t: Transition, run_id: str | None,
     summary = scrub_identities(result.summary)
     if result.done:
         _save(world, t, run_id, MilestoneState.done, summary or "klar")
+        if inst.milestone.irreversible:
+            publish_head(world.ledger, f"irreversible milestone {inst.id} done")
         report.done.append(inst.id)
         report.changes.append(f"{inst.id}: done")
         logger.info("%s klar: %s", inst.id, summary)
@@ -381,6 +384,9 @@ def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
 
     _reconcile(world, report)
     _write_status(world, read_facts(world.ledger), rehearse=False, notes=notes)
+    for problem in world.ledger.unbacked_approvals():
+        logger.warning("Ignorerat beslut utan revisionspost: %s", problem)
+    publish_head(world.ledger, f"reconcile-phaseout {world.as_of}")
     logger.info("Avstämning per %s: %d ändringar, %d startade, %d klara, %d misslyckade",
                 world.as_of, len(report.changes), len(report.started), len(report.done),
                 len(report.failed))

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     ledger_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the ledger. Default: a SQLite file in `home`.",
+    )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="The key that chains the ledger's audit entries (HMAC). Kept outside the "
+        "ledger; the ledger records only its id. At least 32 characters.",
+    )
+    audit_heads: Path | None = Field(
+        default=None,
+        description="Append-only file where the audit chain's head is published. "
+        "Default: `audit-heads.jsonl` in `home`.",
+    )
+    audit_heads_tag: str = Field(
+        default="revision", description="Notice tag the audit chain's heads are sent to."
     )
     plan_path: Path = Field(default=PLAN_DIR / "samsa-phaseout.yaml")
     rollout_source: str = Field(
@@ -96,6 +109,13 @@ class Settings(BaseSettings):
         default=None, description="Webhook the 'flow run waits for a person' automation calls."
     )
 
+    @field_validator("audit_key")
+    @classmethod
+    def _a_long_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
     @field_validator("apprise_urls", "notify_thresholds", mode="before")
     @classmethod
     def _a_list(cls, value: Any) -> Any:
@@ -114,6 +134,13 @@ class Settings(BaseSettings):
         if self.ledger_url:
             return self.ledger_url
         return f"sqlite:///{(self.home / 'ledger.sqlite').resolve()}"
+
+    def audit_key_bytes(self) -> bytes | None:
+        """The audit key as bytes, or None when none is configured."""
+        return self.audit_key.get_secret_value().encode("utf-8") if self.audit_key else None
+
+    def resolved_audit_heads(self) -> Path:
+        return self.audit_heads or self.home / "audit-heads.jsonl"
 
     def resolved_source_url(self) -> str:
         if self.source_url:

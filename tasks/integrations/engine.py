@@ -32,6 +32,7 @@ from datetime import date
 from models.integrations import Catalogue, Integration, Step, StepKind
 from models.ledger import Ledger
 from models.ledger.integrations import ShutdownStatus, StepState
+from tasks.audit_heads import publish_head
 from tasks.integrations.adapters import CallOutcome
 from tasks.integrations.approvals import confirm_manual_step, point_of_no_return_wait
 from tasks.integrations.gates import closed_reason
@@ -167,6 +168,10 @@ class ShutdownEngine:
                     return self._wait(integ, report, step.id, wait)
             result = self._execute(integ, step, state, as_of)
             if result is None:  # done
+                if k == ponr:
+                    publish_head(
+                        self.records.ledger, f"point of no return {integ.subject(step.id)}"
+                    )
                 continue
             if result.not_yet:
                 return self._wait(integ, report, step.id, result.detail)
