@@ -170,6 +170,19 @@ SourceUrlParameter = Annotated[
 ]
 
 
+def refuse_overrides(rehearse: bool, **given: object) -> None:
+    """Flow parameters that change what a run relies on (the day, the plan, the rollout
+    source) are for rehearsals only: a real run (``rehearse`` false) given any of them is
+    refused with :class:`InputError` naming them. A real run acts on today, the configured
+    plan and the configured rollout source, never on what someone typed in the UI."""
+    named = [name for name, value in given.items() if value not in (None, "")]
+    if named and not rehearse:
+        raise InputError(
+            f"a real run takes no {', '.join(named)}: overrides are for rehearsals "
+            "(rehearse=true); a real run acts on today and the configured plan and rollout source"
+        )
+
+
 def refuse_password_in(url: str | None, parameter: str) -> str | None:
     """``url`` as given when it carries no password; otherwise :class:`InputError`.
 

@@ -164,6 +164,10 @@ def test_an_inserted_integration_approval_revokes_nothing(
         assert main(["integrations", "approve", "elvis", "--approver", "Anna Andersson"]) == 0
         assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
         assert cp.count("POST", "/elvis/revoke") == 1
+        (basis,) = [e.details for e in w.ledger.audit_entries()
+                    if e.action == "integration.point_of_no_return.basis"]
+        assert basis["gate_open"] is True and basis["rollout_source"] == str(w.rollout)
+        assert len(basis["rollout_sha256"]) == 64
         heads = (get_settings().home / "audit-heads.jsonl").read_text().splitlines()
         assert "point of no return integration:elvis:revoke" in heads[-1]
     finally:

@@ -7,16 +7,20 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from ledgers import upgraded
 
 from models.ledger import Ledger, upgrade_ledger
 from models.milestone import MilestoneState
 from models.settings import get_settings
+from tasks.rollout_source import load_rollout
 
 pytestmark = pytest.mark.prefect
 
@@ -50,6 +54,16 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, prefect_harness: None) 
     return values
 
 
+def reconcile_on(day: date, **params: Any) -> Any:
+    """A real reconciler run on ``day`` (noon in Stockholm): a real run takes no ``as_of``,
+    so the clock is moved instead."""
+    from flows.phaseout import reconcile_phaseout
+
+    noon = datetime.combine(day, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm"))
+    with time_machine.travel(noon, tick=True):
+        return reconcile_phaseout(**params)
+
+
 def ledger() -> Ledger:
     return upgraded(get_settings().resolved_ledger_url())
 
@@ -75,9 +89,7 @@ def any_ledger(request: pytest.FixtureRequest, env: dict[str, str],
 
 
 def test_second_run_changes_nothing(env: dict[str, str], any_ledger: str) -> None:
-    from flows.phaseout import reconcile_phaseout
-
-    first = reconcile_phaseout(as_of=AS_OF)
+    first = reconcile_on(AS_OF)
     lg = ledger()
     states = snapshot(lg)
     assert states["a-forbered"][0] == "done" and states["b-exportera"][0] == "done"
@@ -88,7 +100,7 @@ def test_second_run_changes_nothing(env: dict[str, str], any_ledger: str) -> Non
     audit_before = lg.verify_audit().entries
     calls_before = actions_called(env)
 
-    second = reconcile_phaseout(as_of=AS_OF)
+    second = reconcile_on(AS_OF)
     assert second["changes"] == [] and second["started"] == []
     assert snapshot(lg) == states
     assert lg.verify_audit().entries == audit_before  # not one ledger entry more
@@ -101,8 +113,6 @@ def test_one_run_opens_the_ledger_once_and_migrates_nothing(
     """The schema changes only at `up`, `deploy` and `upgrade-ledger`: a reconciler run opens
     its ledger once, closes it, and never runs a migration (instrumented, not replaced)."""
     from alembic import command
-
-    from flows.phaseout import reconcile_phaseout
 
     opened: list[str] = []
     closed: list[str] = []
@@ -124,7 +134,7 @@ def test_one_run_opens_the_ledger_once_and_migrates_nothing(
     monkeypatch.setattr(Ledger, "open", classmethod(counting_open))
     monkeypatch.setattr(Ledger, "close", counting_close)
     monkeypatch.setattr(command, "upgrade", counting_upgrade)
-    report = reconcile_phaseout(as_of=AS_OF)
+    report = reconcile_on(AS_OF)
     assert "a-forbered" in report["done"]  # the run did its work
     assert opened == [env["SAMSA_DECOM_LEDGER_URL"]]
     assert closed == opened
@@ -134,11 +144,9 @@ def test_one_run_opens_the_ledger_once_and_migrates_nothing(
 def test_a_run_on_a_ledger_not_upgraded_names_the_command(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from flows.phaseout import reconcile_phaseout
-
     monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", f"sqlite:///{tmp_path / 'never.sqlite'}")
     get_settings.cache_clear()
-    state = reconcile_phaseout(as_of=AS_OF, return_state=True)
+    state = reconcile_on(AS_OF, return_state=True)
     assert state.is_failed()
     assert "run 'samsa-decom upgrade-ledger'" in str(state.message)
 
@@ -146,9 +154,7 @@ def test_a_run_on_a_ledger_not_upgraded_names_the_command(
 def test_status_artifact_has_table_and_timeline(env: dict[str, str]) -> None:
     from prefect.client.orchestration import get_client
 
-    from flows.phaseout import reconcile_phaseout
-
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     with get_client(sync_client=True) as client:
         art = client.read_latest_artifacts(limit=50)
     latest = next(a for a in art if a.key == "phaseout-status")
@@ -163,10 +169,8 @@ def test_killed_run_resumes_to_the_same_end(
 ) -> None:
     from prefect.settings import PREFECT_API_URL
 
-    from flows.phaseout import reconcile_phaseout
-
     # the reference: an uninterrupted run on its own ledger
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     reference = snapshot(ledger())
 
     # a run in another process that dies (os._exit) inside b-exportera's action
@@ -178,9 +182,10 @@ def test_killed_run_resumes_to_the_same_end(
     code = (
         "import flows.wiring as w, tests.reconciler_actions as t\n"
         "w.ACTIONS.update(t.REGISTRY)\n"
-        "from datetime import date\n"
+        "import time_machine\n"
+        "time_machine.travel('2026-03-01T12:00:00+01:00', tick=True).start()\n"
         "from flows.phaseout import reconcile_phaseout\n"
-        "reconcile_phaseout(as_of=date(2026, 3, 1))\n"
+        "reconcile_phaseout()\n"
     )
     child_env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()),
                      PYTHONPATH=str(ROOT))
@@ -192,7 +197,7 @@ def test_killed_run_resumes_to_the_same_end(
     assert half["b-exportera"][0] == "running"  # saved before its action started
     assert "c-radera" not in half or half["c-radera"][0] != "done"
 
-    reconcile_phaseout(as_of=AS_OF)  # the next run, in this process
+    reconcile_on(AS_OF)  # the next run, in this process
     assert snapshot(ledger()) == reference
     calls = actions_called(env)
     assert calls.count("a-forbered") == 1  # done work is not redone
@@ -248,9 +253,7 @@ def test_approval_through_the_pause_form_is_recorded_with_its_approver(
 ) -> None:
     from prefect.flow_runs import resume_flow_run
 
-    from flows.phaseout import reconcile_phaseout
-
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     assert ledger().states()["c-radera"].state is MilestoneState.awaiting_approval
 
     th, box = _confirm_in_thread("c-radera")
@@ -268,18 +271,23 @@ def test_approval_through_the_pause_form_is_recorded_with_its_approver(
     # an approved irreversible step still waits: the reconciler runs it after the gate check
     assert lg.states()["c-radera"].state is MilestoneState.awaiting_approval
 
-    report = reconcile_phaseout(as_of=AS_OF)
+    report = reconcile_on(AS_OF)
     assert "c-radera" in report["done"]
     hist = lg.history("c-radera")
     assert any("Anna Andersson" in h.reason for h in hist)
+    # the audit names the rollout data the irreversible step relied on
+    (basis,) = [e.details for e in lg.audit_entries()
+                if e.action == "milestone.irreversible.basis"]
+    assert basis["gate_open"] is True and basis["as_of"] == str(AS_OF)
+    assert basis["rollout_source"] == env["SAMSA_DECOM_ROLLOUT_SOURCE"]
+    rollout = load_rollout(env["SAMSA_DECOM_ROLLOUT_SOURCE"])
+    assert basis["rollout_sha256"] == rollout.digest()
 
 
 def test_manual_step_confirmed_done_through_the_form(env: dict[str, str]) -> None:
     from prefect.flow_runs import resume_flow_run
 
-    from flows.phaseout import reconcile_phaseout
-
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     th, box = _confirm_in_thread("d-informera")
     run = _wait_paused("confirm-milestone")
     resume_flow_run(run.id, run_input={"approver": "Cecilia Ek", "approved": True})
@@ -295,17 +303,16 @@ def test_manual_step_confirmed_done_through_the_form(env: dict[str, str]) -> Non
 def test_irreversible_never_runs_with_a_closed_gate_even_with_an_approval(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from flows.phaseout import reconcile_phaseout
     from tasks.ledger_view import record_decision
 
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     lg = ledger()
     record_decision(lg, milestone_id="c-radera", kind="approval", approver="Anna Andersson",
                     approved=True, comment="", manual=False, gate_open=True, flow_run_id=None)
     # the successor is paused again before the next morning
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-paused.yaml"))
     get_settings.cache_clear()
-    report = reconcile_phaseout(as_of=AS_OF)
+    report = reconcile_on(AS_OF)
     assert "c-radera" not in report["started"]
     rec = lg.states()["c-radera"]
     assert rec.state is MilestoneState.blocked and "pausad" in rec.detail
@@ -314,7 +321,7 @@ def test_irreversible_never_runs_with_a_closed_gate_even_with_an_approval(
     # the gate opens again: the old approval no longer counts, a new decision is needed
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-live.yaml"))
     get_settings.cache_clear()
-    report = reconcile_phaseout(as_of=AS_OF)
+    report = reconcile_on(AS_OF)
     assert "c-radera" not in report["started"]
     assert lg.states()["c-radera"].state is MilestoneState.awaiting_approval
 
@@ -323,11 +330,10 @@ def test_a_failed_action_fails_the_run_after_the_others(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import flows.wiring
-    from flows.phaseout import reconcile_phaseout
     from tests.reconciler_actions import fail
 
     monkeypatch.setitem(flows.wiring.ACTIONS, "test-ok", fail)
-    state = reconcile_phaseout(as_of=AS_OF, return_state=True)
+    state = reconcile_on(AS_OF, return_state=True)
     assert state.is_failed()
     assert "källdatabasen svarar inte" in state.message
     lg = ledger()
@@ -345,12 +351,12 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
     from prefect.states import Cancelled
 
-    from flows.phaseout import confirm_milestone, reconcile_phaseout
+    from flows.phaseout import confirm_milestone
 
     confirm_milestone.to_deployment(name="samsa").apply()
     # act as a run of the reconciler's deployment (Prefect's own runtime override)
     monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", str(uuid.uuid4()))
-    first = reconcile_phaseout(as_of=AS_OF)
+    first = reconcile_on(AS_OF)
     assert sorted(first["requested"]) == ["c-radera", "d-informera"]
     lg = ledger()
     request_id = lg.states()["c-radera"].flow_run_id
@@ -361,7 +367,7 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
     assert runs[0].parameters == {"milestone_id": "c-radera"}
     assert runs[0].parent_task_run_id is None  # its own run: it may suspend while it waits
 
-    second = reconcile_phaseout(as_of=AS_OF)  # the request is still open: no second one
+    second = reconcile_on(AS_OF)  # the request is still open: no second one
     assert second["requested"] == [] and second["changes"] == []
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
@@ -374,9 +380,9 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
 def test_confirm_on_a_milestone_that_waits_for_nothing_does_not_pause(
     env: dict[str, str],
 ) -> None:
-    from flows.phaseout import confirm_milestone, reconcile_phaseout
+    from flows.phaseout import confirm_milestone
 
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     answer = confirm_milestone("a-forbered")  # done: returns at once, no form
     assert "is done: no decision is awaited" in answer
     assert ledger().approvals("milestone:a-forbered") == []
@@ -396,7 +402,7 @@ def test_the_real_plan_today_and_rehearsed_with_a_resumed_rollout(
     irreversible = {m.id for m in plan.milestones if m.irreversible}
     assert irreversible
 
-    report = reconcile_phaseout(as_of=date(2026, 11, 27))
+    report = reconcile_on(date(2026, 11, 27))
     states = ledger().states()
     assert {m.id for m in plan.milestones if not m.recurring} <= set(states)
     assert not any(states[i].state is MilestoneState.done for i in irreversible)
@@ -423,8 +429,6 @@ def test_served_decision_run_suspends_and_records_the_answer_after_resume(
     from prefect.client.orchestration import get_client
     from prefect.flow_runs import resume_flow_run
     from prefect.settings import PREFECT_API_URL
-
-    from flows.phaseout import reconcile_phaseout
 
     # the served runs execute in fresh processes where the test actions are not registered,
     # so the manual step d-informera is the one answered here
@@ -454,7 +458,7 @@ def test_served_decision_run_suspends_and_records_the_answer_after_resume(
                     time.sleep(0.5)
         # the reconciler, acting as a run of its own deployment, asks for the decisions
         monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", str(uuid.uuid4()))
-        report = reconcile_phaseout(as_of=AS_OF)
+        report = reconcile_on(AS_OF)
         assert sorted(report["requested"]) == ["c-radera", "d-informera"]
         run_id = ledger().states()["d-informera"].flow_run_id
         assert run_id
@@ -493,3 +497,22 @@ def test_runs_are_named_by_the_day_they_act_as(env: dict[str, str]) -> None:
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert run.name == "repetition-2026-03-01"
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"as_of": date(2099, 1, 1)}, {"plan_path": str(DATA / "reconciler-plan.yaml")},
+     {"rollout_source": str(DATA / "rollout-live.yaml")}],
+    ids=["as_of", "plan_path", "rollout_source"],
+)
+def test_a_real_run_refuses_overrides_a_rehearsal_takes_them(
+    env: dict[str, str], override: dict[str, Any]
+) -> None:
+    from flows.phaseout import reconcile_phaseout
+    from models.errors import InputError
+
+    with pytest.raises(InputError, match=f"a real run takes no {next(iter(override))}"):
+        reconcile_phaseout(**override)
+    assert ledger().states() == {}  # nothing was decided or written
+    assert actions_called(env) == []
+    assert reconcile_phaseout(rehearse=True, **override)["rehearse"] is True

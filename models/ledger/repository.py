@@ -171,7 +171,7 @@ class Ledger:
         if file is not None and not file.is_file():
             raise NoLedger(
                 f"no ledger at {_redact(url)}: check the URL (SAMSA_DECOM_LEDGER_URL or "
-                f"--ledger); '{UPGRADE_COMMAND}' creates a new one"
+                f"--ledger), or run '{UPGRADE_COMMAND}' to create a new one"
             )
         engine = make_engine(url)
         if check_schema:
@@ -468,9 +468,11 @@ class Ledger:
         approved: bool,
         comment: str = "",
         flow_run_id: str | None = None,
+        wait: int | None = None,
     ) -> Approval:
         """Record a person's decision in ``session``'s transaction, backed by an audit entry
-        that names the approval row (the row points back at the entry's seq)."""
+        that names the approval row (the row points back at the entry's seq) and the wait it
+        answers (:meth:`begin_wait`), when there is one."""
         approval = Approval(
             subject=subject,
             kind=kind,
@@ -486,7 +488,8 @@ class Ledger:
             actor=approver,
             action=_decision_action(kind, approved),
             subject=subject,
-            details={"approval_id": approval.id, "comment": comment, "flow_run_id": flow_run_id},
+            details={"approval_id": approval.id, "comment": comment, "flow_run_id": flow_run_id,
+                     **({"wait": wait} if wait is not None else {})},
         )
         approval.audit_seq = entry.seq
         session.flush()
@@ -553,11 +556,61 @@ class Ledger:
             q = select(Approval).where(Approval.subject.like(prefix + "%")).order_by(Approval.id)
             return self._backed(session, list(session.execute(q).scalars().all()))
 
+    # -- waits for a decision -----------------------------------------------------------
+    def begin_wait(self, session: Session, subject: str, details: dict[str, Any]) -> int:
+        """Record that ``subject`` now waits for a person's decision; returns the wait's id
+        (the seq of its audit entry). Only approvals given after it count."""
+        entry = self.append_audit(session, actor="samsa-decom", action=WAIT_BEGAN,
+                                  subject=subject, details=details)
+        return entry.seq
+
+    def end_wait(self, session: Session, subject: str, why: str) -> bool:
+        """End the wait in progress on ``subject`` (gate closed, failure, rollback, acted on):
+        an approval given for it counts no more. False when nothing was waiting."""
+        if self.wait_in_progress(subject, session) is None:
+            return False
+        self.append_audit(session, actor="samsa-decom", action=WAIT_ENDED,
+                          subject=subject, details={"why": why})
+        return True
+
+    def wait_in_progress(self, subject: str, session: Session | None = None) -> int | None:
+        """The id of the wait in progress on ``subject`` (None when none is): its newest
+        genuine wait entry, when that began a wait."""
+        q = (
+            select(AuditEntry)
+            .where(AuditEntry.subject == subject, AuditEntry.action.in_((WAIT_BEGAN, WAIT_ENDED)))
+            .order_by(AuditEntry.seq.desc())
+        )
+        with self._session(session) as s:
+            for entry in s.execute(q).scalars():
+                if self.audit_key and row_is_genuine(self.audit_key, entry):
+                    return entry.seq if entry.action == WAIT_BEGAN else None
+        return None
+
+    def approval_for_wait(self, subject: str, wait: int) -> Approval | None:
+        """The newest backed decision on ``subject`` given after wait ``wait`` began."""
+        found = [a for a in self.approvals(subject)
+                 if a.kind == "approval" and a.audit_seq is not None and a.audit_seq > wait]
+        return found[-1] if found else None
+
+    @contextmanager
+    def _session(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+        else:
+            with Session(self.engine) as own:
+                yield own
+
     def last_approval(self, session: Session, subject: str) -> Approval | None:
         """The newest backed approval of ``subject``, read in ``session``'s transaction."""
         q = select(Approval).where(Approval.subject == subject).order_by(Approval.id)
         found = self._backed(session, list(session.execute(q).scalars().all()))
         return found[-1] if found else None
+
+
+#: Audit actions that open and close a wait for a decision.
+WAIT_BEGAN = "decision.wait.began"
+WAIT_ENDED = "decision.wait.ended"
 
 
 def _decision_action(kind: str, approved: bool) -> str:

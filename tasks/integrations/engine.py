@@ -152,6 +152,8 @@ class ShutdownEngine:
                 self.records, integ, report, verdict, as_of, why_blocked, self.show
             )
         if not verdict.open:
+            if integ.point_of_no_return:
+                self.records.end_wait(integ.subject(integ.point_of_no_return), "gate closed")
             first_open = next(
                 (s.id for s in integ.steps if states[s.id] is not StepState.done), None
             )
@@ -169,6 +171,7 @@ class ShutdownEngine:
             result = self._execute(integ, step, state, as_of)
             if result is None:  # done
                 if k == ponr:
+                    self.records.end_wait(integ.subject(step.id), "passed")
                     publish_head(
                         self.records.ledger, f"point of no return {integ.subject(step.id)}"
                     )
@@ -212,6 +215,8 @@ class ShutdownEngine:
         self, integ: Integration, report: IntegrationReport, k: int, step: Step, detail: str
     ) -> IntegrationReport:
         self.records.mark(integ, step, StepState.failed, detail)
+        if integ.point_of_no_return:
+            self.records.end_wait(integ.subject(integ.point_of_no_return), f"{step.id} failed")
         undone: list[str] = []
         problem = ""
         if k <= integ.ponr_index:
