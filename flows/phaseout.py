@@ -161,6 +161,7 @@ class RunReport:
     waiting: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     requested: list[str] = field(default_factory=list)
+    skipped: bool = False  # another reconciler run held the lease: this one did nothing
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -382,7 +383,15 @@ def reconcile_phaseout(
     """
     refuse_overrides(rehearse, as_of=as_of, plan_path=plan_path, rollout_source=rollout_source)
     with Ledger.open(get_settings().resolved_ledger_url()) as ledger:
-        return _reconcile_day(_load_world(ledger, as_of, plan_path, rollout_source), rehearse)
+        if rehearse:
+            return _reconcile_day(_load_world(ledger, as_of, plan_path, rollout_source), True)
+        with ledger.held("reconcile-phaseout") as mine:
+            if not mine:
+                get_run_logger().warning(
+                    "En annan avstämning pågår; den här gör ingenting (nästa körning fortsätter).")
+                return RunReport(as_of=str(clock_today(get_settings().timezone)),
+                                 rehearse=False, skipped=True).as_dict()
+            return _reconcile_day(_load_world(ledger, as_of, plan_path, rollout_source), False)
 
 
 def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:

@@ -516,3 +516,29 @@ def test_a_real_run_refuses_overrides_a_rehearsal_takes_them(
     assert ledger().states() == {}  # nothing was decided or written
     assert actions_called(env) == []
     assert reconcile_phaseout(rehearse=True, **override)["rehearse"] is True
+
+
+def test_two_reconcilers_at_once_act_once(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    """On PostgreSQL: while one run holds the reconciler's lease, another does nothing; two
+    runs started together carry out each action once."""
+    monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", pg_url)
+    get_settings.cache_clear()
+    lg = upgraded(pg_url)
+    with lg.held("reconcile-phaseout") as mine:
+        assert mine
+        report = reconcile_on(AS_OF)
+    assert report["skipped"] is True and report["changes"] == []
+    assert lg.states() == {} and actions_called(env) == []
+
+    reports: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: reports.append(reconcile_on(AS_OF)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(240)
+    assert len(reports) == 2
+    assert actions_called(env).count("a-forbered") == 1
+    assert lg.states()["a-forbered"].state is MilestoneState.done

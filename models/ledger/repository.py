@@ -22,6 +22,8 @@ approvals here skips the rest, and :meth:`Ledger.unbacked_approvals` names them.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -215,6 +217,42 @@ class Ledger:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    # -- one run at a time ---------------------------------------------------------------
+    @contextmanager
+    def held(self, name: str) -> Iterator[bool]:
+        """Hold the lease ``name`` (e.g. ``reconcile-phaseout``) for the block; yields False
+        at once, holding nothing, when another run holds it. PostgreSQL: a session advisory
+        lock (released if the process dies); SQLite: an exclusive lock on a file beside the
+        ledger file (one machine)."""
+        if self.engine.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            with self.engine.connect() as conn:
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+                           .scalar())
+                try:
+                    yield got
+                finally:
+                    if got:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+            return
+        file = _sqlite_file(self.url)
+        if file is None:  # an in-memory ledger lives in one process
+            yield True
+            return
+        import fcntl
+
+        fd = os.open(f"{file}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
 
     # -- unit of work -------------------------------------------------------------------
     @contextmanager
