@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
@@ -54,13 +55,22 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, prefect_harness: None) 
     return values
 
 
+_MINUTES = itertools.count()
+
+
+def on_day(day: date) -> time_machine.travel:
+    """The clock on ``day`` in Stockholm, a minute later than the previous call's (so what a
+    test does on that day keeps its order in the ledger), ticking."""
+    at = datetime.combine(day, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm"))
+    return time_machine.travel(at + timedelta(minutes=next(_MINUTES)), tick=True)
+
+
 def reconcile_on(day: date, **params: Any) -> Any:
-    """A real reconciler run on ``day`` (noon in Stockholm): a real run takes no ``as_of``,
-    so the clock is moved instead."""
+    """A real reconciler run on ``day``: a real run takes no ``as_of``, so the clock is moved
+    instead."""
     from flows.phaseout import reconcile_phaseout
 
-    noon = datetime.combine(day, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm"))
-    with time_machine.travel(noon, tick=True):
+    with on_day(day):
         return reconcile_phaseout(**params)
 
 
@@ -307,8 +317,10 @@ def test_irreversible_never_runs_with_a_closed_gate_even_with_an_approval(
 
     reconcile_on(AS_OF)
     lg = ledger()
-    record_decision(lg, milestone_id="c-radera", kind="approval", approver="Anna Andersson",
-                    approved=True, comment="", manual=False, gate_open=True, flow_run_id=None)
+    with on_day(AS_OF):
+        record_decision(lg, milestone_id="c-radera", kind="approval",
+                        approver="Anna Andersson", approved=True, comment="", manual=False,
+                        gate_open=True, flow_run_id=None)
     # the successor is paused again before the next morning
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-paused.yaml"))
     get_settings.cache_clear()
