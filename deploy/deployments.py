@@ -42,6 +42,7 @@ class DeploymentSpec:
     cron: str | None = None  # None: on demand only
     parameters: dict[str, Any] = field(default_factory=dict)
     run_on_stage_live: bool = False  # a trigger starts a run when a rollout stage goes live
+    one_at_a_time: bool = False  # concurrency limit 1: a second run waits for the first
 
     @property
     def full_name(self) -> str:
@@ -73,6 +74,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
         tags=("samsa", "phaseout", "daily"),
         cron="0 6 * * *",
         run_on_stage_live=True,
+        one_at_a_time=True,  # cron, stage-live trigger and manual runs never overlap
     ),
     DeploymentSpec(
         flow_name="confirm-milestone",
@@ -247,6 +249,7 @@ def build_deployments(
             "parameters": dict(s.parameters),
             "schedules": [Cron(s.cron, timezone=TIMEZONE)] if s.cron else None,
             "triggers": [stage_live_trigger()] if s.run_on_stage_live else None,
+            "concurrency_limit": 1 if s.one_at_a_time else None,
         }
         if for_work_pool:
             kwargs["work_pool_name"] = for_work_pool

@@ -50,6 +50,8 @@ def deployment_entry(s: DeploymentSpec, entrypoint: str) -> dict[str, Any]:
         "schedules": [{"cron": s.cron, "timezone": TIMEZONE}] if s.cron else [],
         "work_pool": {"name": WORK_POOL},
     }
+    if s.one_at_a_time:
+        entry["concurrency_limit"] = 1
     if s.run_on_stage_live:
         entry["triggers"] = [
             {

@@ -30,7 +30,7 @@ from models import clock
 from models.integrations import Catalogue, Integration, Step, StepCall, load_integrations
 from models.ledger import Ledger
 from models.ledger.integrations import ShutdownStatus
-from models.settings import get_settings
+from models.settings import get_settings, refuse_overrides
 from tasks.integrations.adapters import CallOutcome, run_step_call
 from tasks.integrations.engine import ShutdownEngine
 from tasks.integrations.gates import GateAnswer, PlanGates
@@ -207,8 +207,11 @@ def shutdown_integrations(
     confirm) only while its rollout gate is open. The point of no return asks for approval
     with a form; a failing step undoes the reversible steps before it. `rehearse` shows what
     would happen without touching anything. See the artifact `integrations-shutdown`.
+    `as_of` (the day to act as) is for rehearsals only: a real run given it is refused.
     """
     from prefect.runtime import flow_run
+
+    refuse_overrides(rehearse, as_of=as_of)
 
     logger = get_run_logger()
     settings = get_settings()

@@ -33,7 +33,8 @@ from models.ledger import Ledger
 from models.milestone import MilestoneState
 from models.plan import Plan, load_plan
 from models.schedule import Schedule
-from models.settings import Settings, get_settings
+from models.settings import Settings, get_settings, refuse_overrides
+from tasks.audit_heads import publish_head
 from tasks.gates import GateVerdict, evaluate_gate
 from tasks.ledger_view import (
     decision_awaited,
@@ -162,6 +163,7 @@ class RunReport:
     waiting: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     requested: list[str] = field(default_factory=list)
+    skipped: bool = False  # another reconciler run held the lease: this one did nothing
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -287,15 +289,34 @@ def _reconcile(world: World, report: RunReport) -> None:
         logger.warning("Avstämningen blev inte stabil; nästa körning fortsätter.")
 
 
+def _audit_basis(world: World, inst: Instance, run_id: str | None) -> None:
+    """Audit what an irreversible milestone's action relies on, just before it runs: its
+    gate's verdict and the rollout data (source and digest) that verdict was computed from."""
+    verdict = world.verdicts.get(inst.base_id)
+    with world.ledger.unit_of_work() as s:
+        world.ledger.append_audit(
+            s, actor="samsa-decom", action="milestone.irreversible.basis",
+            subject=f"milestone:{inst.id}",
+            details={"gate": inst.milestone.gate, "gate_open": bool(verdict and verdict.open),
+                     "as_of": str(world.as_of), "rollout_source": world.settings.rollout_source,
+                     "rollout_sha256": world.day.rollout.digest(),
+                     "flow_run_id": run_id},
+        )
+
+
 def _act(world: World, inst: Instance, t: Transition, run_id: str | None,
          report: RunReport) -> MilestoneState:
     """Run one milestone's action (saved ``running`` before) and record how it ended."""
     logger = get_run_logger()
     report.started.append(inst.id)
+    if inst.milestone.irreversible:
+        _audit_basis(world, inst, run_id)
     result = _run_action(world, inst, run_id)
     summary = scrub_identities(result.summary)
     if result.done:
         _save(world, t, run_id, MilestoneState.done, summary or "klar")
+        if inst.milestone.irreversible:
+            publish_head(world.ledger, f"irreversible milestone {inst.id} done")
         report.done.append(inst.id)
         report.changes.append(f"{inst.id}: done")
         logger.info("%s klar: %s", inst.id, summary)
@@ -361,9 +382,21 @@ def reconcile_phaseout(
     - `rehearse`: only show what would happen (artifact `phaseout-rehearsal`); nothing is
       written to the ledger and no action runs.
     - `plan_path`, `rollout_source`: override the configured plan file and rollout source.
+
+    `as_of`, `plan_path` and `rollout_source` are for rehearsals only: a real run given any
+    of them is refused.
     """
+    refuse_overrides(rehearse, as_of=as_of, plan_path=plan_path, rollout_source=rollout_source)
     with Ledger.open(get_settings().resolved_ledger_url()) as ledger:
-        return _reconcile_day(_load_world(ledger, as_of, plan_path, rollout_source), rehearse)
+        if rehearse:
+            return _reconcile_day(_load_world(ledger, as_of, plan_path, rollout_source), True)
+        with ledger.held("reconcile-phaseout") as mine:
+            if not mine:
+                get_run_logger().warning(
+                    "En annan avstämning pågår; den här gör ingenting (nästa körning fortsätter).")
+                return RunReport(as_of=str(clock_today(get_settings().timezone)),
+                                 rehearse=False, skipped=True).as_dict()
+            return _reconcile_day(_load_world(ledger, as_of, plan_path, rollout_source), False)
 
 
 def _delete_old_request_identities(world: World) -> None:
@@ -399,6 +432,9 @@ def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
     _reconcile(world, report)
     _delete_old_request_identities(world)
     _write_status(world, read_facts(world.ledger), rehearse=False, notes=notes)
+    for problem in world.ledger.unbacked_approvals():
+        logger.warning("Ignorerat beslut utan revisionspost: %s", problem)
+    publish_head(world.ledger, f"reconcile-phaseout {world.as_of}")
     logger.info("Avstämning per %s: %d ändringar, %d startade, %d klara, %d misslyckade",
                 world.as_of, len(report.changes), len(report.started), len(report.done),
                 len(report.failed))

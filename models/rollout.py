@@ -160,6 +160,13 @@ class Rollout(BaseModel):
             raise ValueError("; ".join(problems))
         return self
 
+    def digest(self) -> str:
+        """SHA-256 of this rollout's content (canonical JSON): which data a decision relied
+        on, recorded in the audit entry of every irreversible step."""
+        import hashlib
+
+        return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
+
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)
 

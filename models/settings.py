@@ -36,6 +36,19 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the ledger. Default: a SQLite file in `home`.",
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="The key that chains the ledger's audit entries (HMAC). Kept outside the "
+        "ledger; the ledger records only its id. At least 32 characters.",
+    )
+    audit_heads: Path | None = Field(
+        default=None,
+        description="Append-only file where the audit chain's head is published. "
+        "Default: `audit-heads.jsonl` in `home`.",
+    )
+    audit_heads_tag: str = Field(
+        default="revision", description="Notice tag the audit chain's heads are sent to."
+    )
     plan_path: Path = Field(default=PLAN_DIR / "samsa-phaseout.yaml")
     rollout_source: str = Field(
         default=str(PLAN_DIR / "rollout.yaml"),
@@ -109,6 +122,13 @@ class Settings(BaseSettings):
         default=None, description="Webhook the 'flow run waits for a person' automation calls."
     )
 
+    @field_validator("audit_key")
+    @classmethod
+    def _a_long_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
     @field_validator("apprise_urls", "notify_thresholds", mode="before")
     @classmethod
     def _a_list(cls, value: Any) -> Any:
@@ -127,6 +147,13 @@ class Settings(BaseSettings):
         if self.ledger_url:
             return self.ledger_url
         return f"sqlite:///{(self.home / 'ledger.sqlite').resolve()}"
+
+    def audit_key_bytes(self) -> bytes | None:
+        """The audit key as bytes, or None when none is configured."""
+        return self.audit_key.get_secret_value().encode("utf-8") if self.audit_key else None
+
+    def resolved_audit_heads(self) -> Path:
+        return self.audit_heads or self.home / "audit-heads.jsonl"
 
     def resolved_source_url(self) -> str:
         if self.source_url:
@@ -154,6 +181,19 @@ RENAMED = {
 SourceUrlParameter = Annotated[
     str | None, Field(json_schema_extra={"pattern": r"^(?![^:/?#]+://[^/?#@]*:[^/?#@]*@)"})
 ]
+
+
+def refuse_overrides(rehearse: bool, **given: object) -> None:
+    """Flow parameters that change what a run relies on (the day, the plan, the rollout
+    source) are for rehearsals only: a real run (``rehearse`` false) given any of them is
+    refused with :class:`InputError` naming them. A real run acts on today, the configured
+    plan and the configured rollout source, never on what someone typed in the UI."""
+    named = [name for name, value in given.items() if value not in (None, "")]
+    if named and not rehearse:
+        raise InputError(
+            f"a real run takes no {', '.join(named)}: overrides are for rehearsals "
+            "(rehearse=true); a real run acts on today and the configured plan and rollout source"
+        )
 
 
 def refuse_password_in(url: str | None, parameter: str) -> str | None:

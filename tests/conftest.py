@@ -21,6 +21,9 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(_SESSION_TMP / "prefect-results")
 os.environ.pop("PREFECT_API_URL", None)
 os.environ["SAMSA_DECOM_HOME"] = str(_SESSION_TMP / "samsa-home")
+#: The audit key every test ledger is chained with (kept outside the ledger, as in production).
+TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef0123456789abcdef"
+os.environ["SAMSA_DECOM_AUDIT_KEY"] = TEST_AUDIT_KEY
 
 PG_ADMIN_URL = os.environ.get(
     "SAMSA_DECOM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

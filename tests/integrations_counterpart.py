@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,12 +22,12 @@ from pathlib import Path
 from ledgers import upgraded
 from sqlalchemy import create_engine, text
 
-from models.integrations import Catalogue, load_integrations
+from models.integrations import Catalogue, Integration, Step, load_integrations
 from models.ledger import Ledger
 from models.ledger.integrations import IntegrationLedger, StepState
 from tasks.integrations.engine import ShutdownEngine
 from tasks.integrations.gates import PlanGates
-from tasks.integrations.hooks import PlainHooks
+from tasks.integrations.hooks import Decision, PlainHooks
 
 
 class Counterpart:
@@ -281,6 +281,15 @@ stages:
 {extra}"""
 
 
+class FormHooks(PlainHooks):
+    """Plain hooks whose approval form is answered by what a test prepared (once)."""
+
+    answers: dict[str, Decision]
+
+    def ask_approval(self, integ: Integration, step: Step, why: str) -> Decision | None:
+        return self.answers.pop(integ.name, None)
+
+
 @dataclass
 class World:
     cp: Counterpart
@@ -291,22 +300,34 @@ class World:
     plan: Path
     notices: list[tuple[str, str]]
 
+    answers: dict[str, Decision] = field(default_factory=dict)
+
     def engine(self) -> ShutdownEngine:
         gates = PlanGates(self.plan, str(self.rollout))
-        hooks = PlainHooks(
+        hooks = FormHooks(
             self.catalogue, self.db, gates, notify=lambda s, t: self.notices.append((s, t))
         )
+        hooks.answers = self.answers
         return ShutdownEngine(self.catalogue, self.ledger, hooks, source_url=self.db)
 
     def approve(self, name: str = "elvis", yes: bool = True, who: str = "Anna Andersson") -> None:
+        """A person decides on ``name``'s point of no return: for the wait in progress (as
+        ``samsa-decom integrations approve``), or, when nothing waits yet, in the form the
+        engine's next run shows when it gets there."""
+        subject = f"integration:{name}:revoke"
+        wait = self.ledger.wait_in_progress(subject)
+        if wait is None:
+            self.answers[name] = Decision(who, yes, "enligt beslut")
+            return
         with self.ledger.unit_of_work() as s:
             self.ledger.record_approval(
                 s,
-                subject=f"integration:{name}:revoke",
+                subject=subject,
                 kind="approval",
                 approver=who,
                 approved=yes,
                 comment="enligt beslut",
+                wait=wait,
             )
 
     def states(self, name: str = "elvis") -> dict[str, StepState]:

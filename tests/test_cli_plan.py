@@ -27,10 +27,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+@pytest.mark.no_ledger
 def test_plan_json_lists_every_milestone_with_dates_state_and_gate(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    ledger_file = tmp_path / "never.sqlite"
+    from models.settings import get_settings
+
+    ledger_file = get_settings().home / "ledger.sqlite"  # the configured one, not made yet
     code, out, _ = run(
         capsys,
         "plan",
@@ -39,8 +42,6 @@ def test_plan_json_lists_every_milestone_with_dates_state_and_gate(
         "2026-11-27",
         "--rollout",
         REAL_ROLLOUT,
-        "--ledger",
-        f"sqlite:///{ledger_file}",
     )
     assert code == 0
     rows = json.loads(out)

@@ -60,6 +60,16 @@ def test_reconciler_runs_when_a_stage_goes_live() -> None:
     assert trigger.expect == {"samsa.rollout.stage.live"}
 
 
+def test_only_one_reconciler_runs_at_a_time() -> None:
+    built = build_deployments(strict=True)
+    limits = {d.flow_name: d.concurrency_limit for d in built.deployments}
+    assert limits.pop("reconcile-phaseout") == 1
+    assert set(limits.values()) == {None}  # the others may overlap
+    doc = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))
+    (entry,) = [e for e in doc["deployments"] if "reconcile_phaseout" in e["entrypoint"]]
+    assert entry["concurrency_limit"] == 1
+
+
 def test_a_missing_flow_is_named_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     import deploy.deployments as d
 

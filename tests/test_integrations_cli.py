@@ -106,16 +106,16 @@ def test_action_integration_waits_on_a_closed_gate_then_completes(cli_world: Wor
     assert w.cp.count("POST", "/elvis/revoke") == 1
 
     w.cp.fail["/utdata/revoke"] = 500
-    w.approve("utdata")
-    failed = action(
-        ActionContext(
-            milestone_id="integration-utdata-off",
-            as_of=date(2027, 1, 5),
-            rehearse=False,
-            ledger_url=w.db,
-            params={"integration": "utdata"},
-        )
+    utdata = ActionContext(
+        milestone_id="integration-utdata-off",
+        as_of=date(2027, 1, 5),
+        rehearse=False,
+        ledger_url=w.db,
+        params={"integration": "utdata"},
     )
+    assert action(utdata).waiting  # at its point of no return
+    w.approve("utdata")
+    failed = action(utdata)
     assert (failed.done, failed.waiting) == (False, False)
     assert "step revoke failed" in failed.summary
 
@@ -148,13 +148,18 @@ def test_rollback_on_request_until_the_point_of_no_return(
         for e in w.ledger.audit_entries()
     )
 
+    # the rollback ended the wait: the steps are done again and a new approval is asked for
+    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert w.cp.count("POST", "/elvis/revoke") == 0
     w.approve()
     assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert w.cp.count("POST", "/elvis/revoke") == 1
     assert main(["integrations", "rollback", "elvis", "--by", "Carl Ek", "--reason", "x"]) == 2
     assert "point of no return (revoke) is done" in capsys.readouterr().err
 
 
 def test_a_personnummer_in_a_comment_is_masked_in_the_ledger(cli_world: World) -> None:
+    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0  # waits
     assert (
         main(
             [

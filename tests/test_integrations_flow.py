@@ -10,10 +10,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from integrations_counterpart import AS_OF, Counterpart, World, make_world
 
 from models.ledger.integrations import IntegrationLedger, StepState
@@ -53,15 +58,23 @@ def flow_world(
     counterpart: Counterpart,
     monkeypatch: pytest.MonkeyPatch,
     prefect_harness: None,
-) -> World:
-    """SQLite under the flow (the engine tests cover PostgreSQL for every rule)."""
+) -> Iterator[World]:
+    """SQLite under the flow (the engine tests cover PostgreSQL for every rule), on AS_OF:
+    a real run takes no ``as_of``, so the clock is moved to that day instead."""
     from models.settings import get_settings
 
     w = make_world(tmp_path, sqlite_url, counterpart)
     for k, v in settings_env(w, tmp_path).items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
-    return w
+    with on_as_of():
+        yield w
+
+
+def on_as_of() -> time_machine.travel:
+    """The clock at noon of AS_OF in Stockholm, ticking (a real run acts on today)."""
+    noon = datetime.combine(AS_OF, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm"))
+    return time_machine.travel(noon, tick=True)
 
 
 def run_in_thread(**params: Any) -> tuple[threading.Thread, dict[str, Any]]:
@@ -105,7 +118,7 @@ def test_approval_through_the_pause_form_is_recorded_and_passes(flow_world: Worl
     from prefect.flow_runs import resume_flow_run
 
     w = flow_world
-    thread, out = run_in_thread(integration="elvis", as_of=AS_OF)
+    thread, out = run_in_thread(integration="elvis")
     run = wait_for_paused()
     assert w.cp.count("POST", "/elvis/disable") == 1
     assert w.cp.count("POST", "/elvis/revoke") == 0  # waits at the point of no return
@@ -139,7 +152,7 @@ def test_refusal_through_the_form_stops_before_the_point_of_no_return(flow_world
     from prefect.flow_runs import resume_flow_run
 
     w = flow_world
-    thread, out = run_in_thread(integration="elvis", as_of=AS_OF)
+    thread, out = run_in_thread(integration="elvis")
     run = wait_for_paused()
     resume_flow_run(
         run.id,
@@ -160,7 +173,7 @@ def test_closed_gate_completes_waiting_with_its_reasons(flow_world: World) -> No
     w = flow_world
     w.set_rollout("planned")
     w.approve()
-    state = shutdown_integrations(integration="elvis", as_of=AS_OF, return_state=True)
+    state = shutdown_integrations(integration="elvis", return_state=True)
     assert state.is_completed()
     result = state.result()
     assert result[0]["status"] == "waiting"
@@ -228,6 +241,9 @@ def test_killed_run_resumes_at_its_step_without_repeating_one(
         "disable": StepState.running,
     }
 
+    w.cp.kill_after.clear()
+    # the next run finds disable done by its check and waits at the point of no return
+    assert main(["integrations", "shutdown", "elvis", "--as-of", AS_OF.isoformat()]) == 0
     assert (
         main(
             [
@@ -237,13 +253,13 @@ def test_killed_run_resumes_at_its_step_without_repeating_one(
                 "--approver",
                 "Anna Andersson",
                 "--comment",
-                "godkänt i förväg",
+                "godkänt när det väntade",
             ]
         )
         == 0
     )
-    w.cp.kill_after.clear()
-    result = shutdown_integrations(integration="elvis", as_of=AS_OF)
+    with on_as_of():
+        result = shutdown_integrations(integration="elvis")
     assert result[0]["status"] == "shut_down"
 
     for path in ("/elvis/announce", "/elvis/drain", "/elvis/disable", "/elvis/revoke"):
@@ -264,7 +280,7 @@ def test_nobody_answering_the_form_leaves_the_integration_waiting(
     w = flow_world
     monkeypatch.setenv("SAMSA_DECOM_INTEGRATION_APPROVAL_TIMEOUT_SECONDS", "2")
     get_settings.cache_clear()
-    state = shutdown_integrations(integration="elvis", as_of=AS_OF, return_state=True)
+    state = shutdown_integrations(integration="elvis", return_state=True)
     assert state.is_completed(), state
     result = state.result()
     assert result[0]["status"] == "waiting"
@@ -293,7 +309,7 @@ def test_manual_step_is_confirmed_through_its_form(
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
 
-    thread, out = run_in_thread(integration="elvis", as_of=AS_OF)
+    thread, out = run_in_thread(integration="elvis")
     run = wait_for_paused()
     assert counterpart.posts() == ["/elvis/announce"]  # waits for the person, nothing more
     resume_flow_run(
@@ -331,3 +347,14 @@ def test_a_waiting_decision_gets_one_form_run_of_the_deployment(prefect_harness:
         for run_id in (first, other):
             client.delete_flow_run(run_id)
     assert request_decision_run("elvis", deployment="shutdown-integrations/nope") is None
+
+
+def test_a_real_run_refuses_as_of_a_rehearsal_takes_it(flow_world: World) -> None:
+    from flows.integrations import shutdown_integrations
+    from models.errors import InputError
+
+    with pytest.raises(InputError, match="a real run takes no as_of"):
+        shutdown_integrations(integration="elvis", as_of=date(2099, 1, 1))
+    assert flow_world.cp.calls == []
+    assert shutdown_integrations(integration="elvis", rehearse=True, as_of=date(2099, 1, 1))
+    assert flow_world.cp.calls == []

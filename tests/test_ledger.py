@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from deploy.cli import main
 from models.ledger import Ledger, LedgerNotUpgraded, upgrade_ledger
+from models.ledger.repository import NoLedger
 from models.milestone import MilestoneState
 
 
@@ -97,9 +98,11 @@ def test_migrations_are_idempotent(db_url: str) -> None:
 
 
 def test_opening_a_ledger_never_creates_its_schema(db_url: str) -> None:
-    with pytest.raises(LedgerNotUpgraded, match="run 'samsa-decom upgrade-ledger'"):
+    # no SQLite file: no ledger at all; an empty PostgreSQL database: no schema
+    missing = NoLedger if db_url.startswith("sqlite") else LedgerNotUpgraded
+    with pytest.raises(missing, match="run 'samsa-decom upgrade-ledger'"):
         Ledger.open(db_url)
-    with pytest.raises(LedgerNotUpgraded):  # still nothing there: opening made no tables
+    with pytest.raises(missing):  # still nothing there: opening made no file and no tables
         Ledger.open(db_url)
 
 

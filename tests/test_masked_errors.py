@@ -5,10 +5,12 @@ neither Prefect's database nor its logs."""
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from prefect_scan import Since
 
 from flows.actions import ActionContext, ActionResult
@@ -86,7 +88,9 @@ def test_a_failing_action_leaves_no_identity_or_password_in_prefect(
     upgrade_ledger(get_settings().resolved_ledger_url())
 
     since = Since()
-    state = reconcile_phaseout(as_of=date(2026, 3, 1), return_state=True)
+    noon = datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
+    with time_machine.travel(noon, tick=True):  # a real run takes no as_of: the day is moved
+        state = reconcile_phaseout(return_state=True)
     assert state.is_failed()
 
     stored = since.stored()

@@ -10,10 +10,12 @@ import io
 import json
 import re
 import sqlite3
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from prefect_scan import Since
 
 from deploy.cli import main
@@ -128,7 +130,9 @@ def test_no_personnummer_in_anything_prefect_stored(
     monkeypatch.setattr("sys.stdin", io.StringIO(identities[-1] + "\n"))
     assert main(["extract", "request", "--file", "-"]) == 0
     request_ids.append(capsys.readouterr().out.split()[0])
-    report = reconcile_phaseout(as_of=date(2026, 3, 10))
+    noon = datetime(2026, 3, 10, 12, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
+    with time_machine.travel(noon, tick=True):  # a real run takes no as_of: the day is moved
+        report = reconcile_phaseout()
     assert {"arkivera", "registerutdrag"} <= set(report["done"]), report
 
     # notices and integrations run too (a rehearsal touches no counterpart)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from ledgers import upgraded
 
 from models.ledger import Ledger, upgrade_ledger
 from models.milestone import MilestoneState
 from models.settings import get_settings
+from tasks.rollout_source import load_rollout
 
 pytestmark = pytest.mark.prefect
 
@@ -50,6 +55,25 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, prefect_harness: None) 
     return values
 
 
+_MINUTES = itertools.count()
+
+
+def on_day(day: date) -> time_machine.travel:
+    """The clock on ``day`` in Stockholm, a minute later than the previous call's (so what a
+    test does on that day keeps its order in the ledger), ticking."""
+    at = datetime.combine(day, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm"))
+    return time_machine.travel(at + timedelta(minutes=next(_MINUTES)), tick=True)
+
+
+def reconcile_on(day: date, **params: Any) -> Any:
+    """A real reconciler run on ``day``: a real run takes no ``as_of``, so the clock is moved
+    instead."""
+    from flows.phaseout import reconcile_phaseout
+
+    with on_day(day):
+        return reconcile_phaseout(**params)
+
+
 def ledger() -> Ledger:
     return upgraded(get_settings().resolved_ledger_url())
 
@@ -75,9 +99,7 @@ def any_ledger(request: pytest.FixtureRequest, env: dict[str, str],
 
 
 def test_second_run_changes_nothing(env: dict[str, str], any_ledger: str) -> None:
-    from flows.phaseout import reconcile_phaseout
-
-    first = reconcile_phaseout(as_of=AS_OF)
+    first = reconcile_on(AS_OF)
     lg = ledger()
     states = snapshot(lg)
     assert states["a-forbered"][0] == "done" and states["b-exportera"][0] == "done"
@@ -88,7 +110,7 @@ def test_second_run_changes_nothing(env: dict[str, str], any_ledger: str) -> Non
     audit_before = lg.verify_audit().entries
     calls_before = actions_called(env)
 
-    second = reconcile_phaseout(as_of=AS_OF)
+    second = reconcile_on(AS_OF)
     assert second["changes"] == [] and second["started"] == []
     assert snapshot(lg) == states
     assert lg.verify_audit().entries == audit_before  # not one ledger entry more
@@ -101,8 +123,6 @@ def test_one_run_opens_the_ledger_once_and_migrates_nothing(
     """The schema changes only at `up`, `deploy` and `upgrade-ledger`: a reconciler run opens
     its ledger once, closes it, and never runs a migration (instrumented, not replaced)."""
     from alembic import command
-
-    from flows.phaseout import reconcile_phaseout
 
     opened: list[str] = []
     closed: list[str] = []
@@ -124,7 +144,7 @@ def test_one_run_opens_the_ledger_once_and_migrates_nothing(
     monkeypatch.setattr(Ledger, "open", classmethod(counting_open))
     monkeypatch.setattr(Ledger, "close", counting_close)
     monkeypatch.setattr(command, "upgrade", counting_upgrade)
-    report = reconcile_phaseout(as_of=AS_OF)
+    report = reconcile_on(AS_OF)
     assert "a-forbered" in report["done"]  # the run did its work
     assert opened == [env["SAMSA_DECOM_LEDGER_URL"]]
     assert closed == opened
@@ -134,11 +154,9 @@ def test_one_run_opens_the_ledger_once_and_migrates_nothing(
 def test_a_run_on_a_ledger_not_upgraded_names_the_command(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from flows.phaseout import reconcile_phaseout
-
     monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", f"sqlite:///{tmp_path / 'never.sqlite'}")
     get_settings.cache_clear()
-    state = reconcile_phaseout(as_of=AS_OF, return_state=True)
+    state = reconcile_on(AS_OF, return_state=True)
     assert state.is_failed()
     assert "run 'samsa-decom upgrade-ledger'" in str(state.message)
 
@@ -146,9 +164,7 @@ def test_a_run_on_a_ledger_not_upgraded_names_the_command(
 def test_status_artifact_has_table_and_timeline(env: dict[str, str]) -> None:
     from prefect.client.orchestration import get_client
 
-    from flows.phaseout import reconcile_phaseout
-
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     with get_client(sync_client=True) as client:
         art = client.read_latest_artifacts(limit=50)
     latest = next(a for a in art if a.key == "phaseout-status")
@@ -163,10 +179,8 @@ def test_killed_run_resumes_to_the_same_end(
 ) -> None:
     from prefect.settings import PREFECT_API_URL
 
-    from flows.phaseout import reconcile_phaseout
-
     # the reference: an uninterrupted run on its own ledger
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     reference = snapshot(ledger())
 
     # a run in another process that dies (os._exit) inside b-exportera's action
@@ -178,9 +192,10 @@ def test_killed_run_resumes_to_the_same_end(
     code = (
         "import flows.wiring as w, tests.reconciler_actions as t\n"
         "w.ACTIONS.update(t.REGISTRY)\n"
-        "from datetime import date\n"
+        "import time_machine\n"
+        "time_machine.travel('2026-03-01T12:00:00+01:00', tick=True).start()\n"
         "from flows.phaseout import reconcile_phaseout\n"
-        "reconcile_phaseout(as_of=date(2026, 3, 1))\n"
+        "reconcile_phaseout()\n"
     )
     child_env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()),
                      PYTHONPATH=str(ROOT))
@@ -192,7 +207,7 @@ def test_killed_run_resumes_to_the_same_end(
     assert half["b-exportera"][0] == "running"  # saved before its action started
     assert "c-radera" not in half or half["c-radera"][0] != "done"
 
-    reconcile_phaseout(as_of=AS_OF)  # the next run, in this process
+    reconcile_on(AS_OF)  # the next run, in this process
     assert snapshot(ledger()) == reference
     calls = actions_called(env)
     assert calls.count("a-forbered") == 1  # done work is not redone
@@ -261,9 +276,7 @@ def test_approval_through_the_pause_form_is_recorded_with_its_approver(
 ) -> None:
     from prefect.flow_runs import resume_flow_run
 
-    from flows.phaseout import reconcile_phaseout
-
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     assert ledger().states()["c-radera"].state is MilestoneState.awaiting_approval
 
     th, box = _confirm_in_thread("c-radera")
@@ -290,18 +303,23 @@ def test_approval_through_the_pause_form_is_recorded_with_its_approver(
     # an approved irreversible step still waits: the reconciler runs it after the gate check
     assert lg.states()["c-radera"].state is MilestoneState.awaiting_approval
 
-    report = reconcile_phaseout(as_of=AS_OF)
+    report = reconcile_on(AS_OF)
     assert "c-radera" in report["done"]
     hist = lg.history("c-radera")
     assert any("Anna Andersson" in h.reason for h in hist)
+    # the audit names the rollout data the irreversible step relied on
+    (basis,) = [e.details for e in lg.audit_entries()
+                if e.action == "milestone.irreversible.basis"]
+    assert basis["gate_open"] is True and basis["as_of"] == str(AS_OF)
+    assert basis["rollout_source"] == env["SAMSA_DECOM_ROLLOUT_SOURCE"]
+    rollout = load_rollout(env["SAMSA_DECOM_ROLLOUT_SOURCE"])
+    assert basis["rollout_sha256"] == rollout.digest()
 
 
 def test_manual_step_confirmed_done_through_the_form(env: dict[str, str]) -> None:
     from prefect.flow_runs import resume_flow_run
 
-    from flows.phaseout import reconcile_phaseout
-
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     th, box = _confirm_in_thread("d-informera")
     run = _wait_paused("confirm-milestone")
     resume_flow_run(run.id, run_input={"approver": "Cecilia Ek", "approved": True})
@@ -317,17 +335,18 @@ def test_manual_step_confirmed_done_through_the_form(env: dict[str, str]) -> Non
 def test_irreversible_never_runs_with_a_closed_gate_even_with_an_approval(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from flows.phaseout import reconcile_phaseout
     from tasks.ledger_view import record_decision
 
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     lg = ledger()
-    record_decision(lg, milestone_id="c-radera", kind="approval", approver="Anna Andersson",
-                    approved=True, comment="", manual=False, gate_open=True, flow_run_id=None)
+    with on_day(AS_OF):
+        record_decision(lg, milestone_id="c-radera", kind="approval",
+                        approver="Anna Andersson", approved=True, comment="", manual=False,
+                        gate_open=True, flow_run_id=None)
     # the successor is paused again before the next morning
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-paused.yaml"))
     get_settings.cache_clear()
-    report = reconcile_phaseout(as_of=AS_OF)
+    report = reconcile_on(AS_OF)
     assert "c-radera" not in report["started"]
     rec = lg.states()["c-radera"]
     assert rec.state is MilestoneState.blocked and "pausad" in rec.detail
@@ -336,7 +355,7 @@ def test_irreversible_never_runs_with_a_closed_gate_even_with_an_approval(
     # the gate opens again: the old approval no longer counts, a new decision is needed
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(DATA / "rollout-live.yaml"))
     get_settings.cache_clear()
-    report = reconcile_phaseout(as_of=AS_OF)
+    report = reconcile_on(AS_OF)
     assert "c-radera" not in report["started"]
     assert lg.states()["c-radera"].state is MilestoneState.awaiting_approval
 
@@ -345,11 +364,10 @@ def test_a_failed_action_fails_the_run_after_the_others(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import flows.wiring
-    from flows.phaseout import reconcile_phaseout
     from tests.reconciler_actions import fail
 
     monkeypatch.setitem(flows.wiring.ACTIONS, "test-ok", fail)
-    state = reconcile_phaseout(as_of=AS_OF, return_state=True)
+    state = reconcile_on(AS_OF, return_state=True)
     assert state.is_failed()
     assert "källdatabasen svarar inte" in state.message
     lg = ledger()
@@ -367,12 +385,12 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
     from prefect.states import Cancelled
 
-    from flows.phaseout import confirm_milestone, reconcile_phaseout
+    from flows.phaseout import confirm_milestone
 
     confirm_milestone.to_deployment(name="samsa").apply()
     # act as a run of the reconciler's deployment (Prefect's own runtime override)
     monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", str(uuid.uuid4()))
-    first = reconcile_phaseout(as_of=AS_OF)
+    first = reconcile_on(AS_OF)
     assert sorted(first["requested"]) == ["c-radera", "d-informera"]
     lg = ledger()
     request_id = lg.states()["c-radera"].flow_run_id
@@ -383,7 +401,7 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
     assert runs[0].parameters == {"milestone_id": "c-radera"}
     assert runs[0].parent_task_run_id is None  # its own run: it may suspend while it waits
 
-    second = reconcile_phaseout(as_of=AS_OF)  # the request is still open: no second one
+    second = reconcile_on(AS_OF)  # the request is still open: no second one
     assert second["requested"] == [] and second["changes"] == []
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
@@ -396,9 +414,9 @@ def test_under_a_deployment_each_waiting_milestone_gets_one_decision_run(
 def test_confirm_on_a_milestone_that_waits_for_nothing_does_not_pause(
     env: dict[str, str],
 ) -> None:
-    from flows.phaseout import confirm_milestone, reconcile_phaseout
+    from flows.phaseout import confirm_milestone
 
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     answer = confirm_milestone("a-forbered")  # done: returns at once, no form
     assert "is done: no decision is awaited" in answer
     assert ledger().approvals("milestone:a-forbered") == []
@@ -418,7 +436,7 @@ def test_the_real_plan_today_and_rehearsed_with_a_resumed_rollout(
     irreversible = {m.id for m in plan.milestones if m.irreversible}
     assert irreversible
 
-    report = reconcile_phaseout(as_of=date(2026, 11, 27))
+    report = reconcile_on(date(2026, 11, 27))
     states = ledger().states()
     assert {m.id for m in plan.milestones if not m.recurring} <= set(states)
     assert not any(states[i].state is MilestoneState.done for i in irreversible)
@@ -445,8 +463,6 @@ def test_served_decision_run_suspends_and_records_the_answer_after_resume(
     from prefect.client.orchestration import get_client
     from prefect.flow_runs import resume_flow_run
     from prefect.settings import PREFECT_API_URL
-
-    from flows.phaseout import reconcile_phaseout
 
     # the served runs execute in fresh processes where the test actions are not registered,
     # so the manual step d-informera is the one answered here
@@ -476,7 +492,7 @@ def test_served_decision_run_suspends_and_records_the_answer_after_resume(
                     time.sleep(0.5)
         # the reconciler, acting as a run of its own deployment, asks for the decisions
         monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", str(uuid.uuid4()))
-        report = reconcile_phaseout(as_of=AS_OF)
+        report = reconcile_on(AS_OF)
         assert sorted(report["requested"]) == ["c-radera", "d-informera"]
         run_id = ledger().states()["d-informera"].flow_run_id
         assert run_id
@@ -524,7 +540,6 @@ def test_the_daily_run_deletes_identities_of_requests_answered_long_ago(
 
     import time_machine
 
-    from flows.phaseout import reconcile_phaseout
     from models.identity import make_personnummer, parse_identity
     from tasks.extracts.requests import get_request, mark_answered, register_request
 
@@ -536,6 +551,51 @@ def test_the_daily_run_deletes_identities_of_requests_answered_long_ago(
     recent = register_request(lg, parse_identity(make_personnummer(date(1970, 1, 2), 982)))
     mark_answered(lg, recent.request_id, source="live", result_dir=tmp_path)
 
-    reconcile_phaseout(as_of=AS_OF)
+    reconcile_on(AS_OF)
     assert get_request(lg, old.request_id).identity == ""
     assert get_request(lg, recent.request_id).identity != ""
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"as_of": date(2099, 1, 1)}, {"plan_path": str(DATA / "reconciler-plan.yaml")},
+     {"rollout_source": str(DATA / "rollout-live.yaml")}],
+    ids=["as_of", "plan_path", "rollout_source"],
+)
+def test_a_real_run_refuses_overrides_a_rehearsal_takes_them(
+    env: dict[str, str], override: dict[str, Any]
+) -> None:
+    from flows.phaseout import reconcile_phaseout
+    from models.errors import InputError
+
+    with pytest.raises(InputError, match=f"a real run takes no {next(iter(override))}"):
+        reconcile_phaseout(**override)
+    assert ledger().states() == {}  # nothing was decided or written
+    assert actions_called(env) == []
+    assert reconcile_phaseout(rehearse=True, **override)["rehearse"] is True
+
+
+def test_two_reconcilers_at_once_act_once(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    """On PostgreSQL: while one run holds the reconciler's lease, another does nothing; two
+    runs started together carry out each action once."""
+    monkeypatch.setenv("SAMSA_DECOM_LEDGER_URL", pg_url)
+    get_settings.cache_clear()
+    lg = upgraded(pg_url)
+    with lg.held("reconcile-phaseout") as mine:
+        assert mine
+        report = reconcile_on(AS_OF)
+    assert report["skipped"] is True and report["changes"] == []
+    assert lg.states() == {} and actions_called(env) == []
+
+    reports: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: reports.append(reconcile_on(AS_OF)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(240)
+    assert len(reports) == 2
+    assert actions_called(env).count("a-forbered") == 1
+    assert lg.states()["a-forbered"].state is MilestoneState.done

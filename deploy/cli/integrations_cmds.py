@@ -213,24 +213,31 @@ def rollback(
             PlanGates(settings.plan_path, settings.rollout_source),
         )
         engine = ShutdownEngine(cat, ledger, hooks, source_url=settings.resolved_source_url())
-        with ledger.unit_of_work() as s:
-            ledger.append_audit(
-                s,
-                actor=by,
-                action="integration.rollback.requested",
-                subject=f"integration:{name}",
-                details={"reason": reason},
-            )
-        undone, problem = engine.rollback(integ)
-        with ledger.unit_of_work() as s:
-            il.set_status(
-                s,
-                name,
-                ShutdownStatus.failed if problem else ShutdownStatus.rolled_back,
-                detail=f"rolled back by {by}: {reason}"
-                + (f"; ROLLBACK INCOMPLETE: {problem}" if problem else ""),
-                actor=by,
-            )
+        other = engine.records.acquire(integ)  # never while a shutdown run holds it
+        if other is not None:
+            raise CheckFailed(f"{name}: a shutdown run is working on it ({other}); "
+                              "roll back when it has ended")
+        try:
+            with ledger.unit_of_work() as s:
+                ledger.append_audit(
+                    s,
+                    actor=by,
+                    action="integration.rollback.requested",
+                    subject=f"integration:{name}",
+                    details={"reason": reason},
+                )
+            undone, problem = engine.rollback(integ)
+            with ledger.unit_of_work() as s:
+                il.set_status(
+                    s,
+                    name,
+                    ShutdownStatus.failed if problem else ShutdownStatus.rolled_back,
+                    detail=f"rolled back by {by}: {reason}"
+                    + (f"; ROLLBACK INCOMPLETE: {problem}" if problem else ""),
+                    actor=by,
+                )
+        finally:
+            engine.records.release(integ)
         out.print(f"{name}: undone {', '.join(undone) or 'nothing'}", highlight=False)
         if problem:
             raise CheckFailed(f"{name}: {problem}")
@@ -254,7 +261,8 @@ def approve(
             f"{name}: only the point of no return ({integ.point_of_no_return}) "
             f"takes an approval, not {step_id!r}"
         )
-    _record(ledger_url, integ.subject(step_id), "approval", approver, not refuse, comment)
+    _record(ledger_url, integ.subject(step_id), "approval", approver, not refuse, comment,
+            waiting=True)
 
 
 @integrations_app.command("confirm")
@@ -285,12 +293,21 @@ def confirm(
 
 
 def _record(
-    ledger_url: str | None, subject: str, kind: str, person: str, yes: bool, comment: str
+    ledger_url: str | None, subject: str, kind: str, person: str, yes: bool, comment: str,
+    *, waiting: bool = False,
 ) -> None:
+    """Record a decision; with ``waiting``, only while ``subject`` waits for one (an
+    approval answers the wait in progress, never a later one)."""
     from models.identity import person_name, scrub_identities
 
     person = person_name(person)  # the forms' rule: a name, never an identity number
     with _ledger(ledger_url) as ledger:
+        wait = ledger.wait_in_progress(subject) if waiting else None
+        if waiting and wait is None:
+            raise InputError(
+                f"{subject} is not waiting for an approval: run the shutdown until it waits "
+                "at its point of no return, then approve"
+            )
         with ledger.unit_of_work() as s:
             ledger.record_approval(
                 s,
@@ -299,6 +316,7 @@ def _record(
                 approver=person,
                 approved=yes,
                 comment=scrub_identities(comment, limit=2000),
+                wait=wait,
             )
         out.print(f"recorded: {kind} of {subject} {'given' if yes else 'refused'} by {person}")
 

@@ -128,9 +128,10 @@ def load_cli_day(
     lang: str | None = None,
 ) -> tuple[Day, str | None]:
     """The day's state for a command (:func:`tasks.phaseout.day.load_day`), and a note when
-    the ledger cannot be read. Creates and migrates nothing: a SQLite ledger file that does
-    not exist yet, or a database without the ledger's tables, means no milestone has a state
-    yet (every one is ``pending``)."""
+    the ledger cannot be read. Creates and migrates nothing: when the configured SQLite ledger
+    file does not exist yet, or a database has no ledger tables, no milestone has a state yet
+    (every one is ``pending``); a ``--ledger`` URL given that names no file is an error
+    (:class:`models.ledger.NoLedger`, exit 2)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from models.ledger import Ledger, LedgerNotUpgraded
@@ -143,7 +144,7 @@ def load_cli_day(
     def without_ledger(note: str) -> tuple[Day, str | None]:
         return load_day(settings, as_of, plan=plan, rollout=rollout, lang=lang), note
 
-    if url.startswith("sqlite:///") and ":memory:" not in url:
+    if ledger_url is None and url.startswith("sqlite:///") and ":memory:" not in url:
         if not Path(url.removeprefix("sqlite:///")).exists():
             return without_ledger("ledger_missing")
     try:

@@ -5,9 +5,20 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from models.errors import CheckFailed
+from models.errors import CheckFailed, InputError
 
 out = Console()
+
+
+def _require_audit_key() -> None:
+    """Nothing runs without the audit key: every step appends to the keyed audit chain."""
+    from models.settings import get_settings
+
+    if get_settings().audit_key_bytes() is None:
+        raise InputError(
+            "SAMSA_DECOM_AUDIT_KEY is not set: make one with `openssl rand -hex 32`, keep it "
+            "in your secret store (not beside the ledger) and set it; see docs/operations.md"
+        )
 
 
 def up(
@@ -28,6 +39,7 @@ def up(
     """
     from deploy.serve import run_embedded
 
+    _require_audit_key()
     run_embedded(host=host, port=port, demo=not no_demo)
 
 
@@ -49,6 +61,7 @@ def deploy(
     from models.ledger import upgrade_ledger
     from models.settings import get_settings
 
+    _require_audit_key()
     upgrade_ledger(get_settings().resolved_ledger_url())
     ids = register_on_pool(pool, create_pool=create_pool, strict=strict)
     if not ids:

@@ -59,13 +59,16 @@ class Approval(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: The audit entry that records this decision; a row without one counts for nothing.
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AuditEntry(Base):
-    """An append-only, hash-chained audit entry.
+    """An append-only audit entry, chained with a key kept outside the ledger.
 
-    ``hash = sha256(prev_hash + canonical JSON of (seq, at, actor, action, subject, details))``;
-    editing, deleting or reordering any row breaks the chain from that row on.
+    ``hash = HMAC(key, prev_hash + canonical JSON of (key_id, seq, at, actor, action,
+    subject, details))`` (:mod:`models.ledger.audit`); editing, deleting or reordering any
+    row breaks the chain from that row on, and only the key's holder can write a new one.
     """
 
     __tablename__ = "audit_entry"
@@ -76,5 +79,6 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)  # None: before keys
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -2,8 +2,10 @@
 
 The schema is changed in one place only: :func:`upgrade_ledger` runs the Alembic migrations
 (every head). ``samsa-decom up``, ``samsa-decom deploy`` and ``samsa-decom upgrade-ledger``
-call it, and so do the test fixtures. Opening a ledger never migrates: it checks that the
-schema is at the head and otherwise raises :class:`LedgerNotUpgraded`, naming the command.
+call it, and so do the test fixtures. Opening a ledger never migrates and never creates
+anything: a SQLite file that is not there raises :class:`NoLedger` (exit 2, naming the URL);
+otherwise it checks that the schema is at the head and raises :class:`LedgerNotUpgraded`,
+naming the command.
 
 Open a ledger once per flow run or CLI command and close it (it is a context manager);
 write through a unit of work::
@@ -12,11 +14,16 @@ write through a unit of work::
         with ledger.unit_of_work() as uow:           # commits on success, rolls back on error
             ledger.set_state(uow, "archive-delivered", MilestoneState.running, reason="…")
 
-Every change also appends a hash-chained audit entry in the same transaction.
+Every change also appends an audit entry, chained with the audit key (kept outside the
+ledger, ``SAMSA_DECOM_AUDIT_KEY``), in the same transaction. A person's decision (an
+:class:`Approval` row) counts only when a genuine audit entry backs it: every reader of
+approvals here skips the rest, and :meth:`Ledger.unbacked_approvals` names them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,9 +36,18 @@ from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.errors import CheckFailed
+from models.errors import CheckFailed, InputError
 from models.ledger.archive import ArchiveRepository
-from models.ledger.audit import GENESIS, ChainVerdict, entry_hash, verify_chain
+from models.ledger.audit import (
+    GENESIS,
+    ChainVerdict,
+    entry_hash,
+    key_id,
+    legacy_hash,
+    row_hash,
+    row_is_genuine,
+    verify_chain,
+)
 from models.ledger.base import utcnow
 from models.ledger.core import (
     Approval,
@@ -47,10 +63,15 @@ from models.milestone import MilestoneState
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL and a busy timeout, folders are created."""
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    return None
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL and a busy timeout. Creates nothing."""
     engine = create_engine(url, pool_pre_ping=True, future=True)
     if engine.dialect.name == "sqlite":
 
@@ -66,6 +87,15 @@ def make_engine(url: str) -> Engine:
 
 
 UPGRADE_COMMAND = "samsa-decom upgrade-ledger"
+
+
+class NoAuditKey(CheckFailed):
+    """No audit key is configured, so the chain can be neither extended nor checked."""
+
+
+class NoLedger(InputError):
+    """There is no ledger at the URL (a SQLite file that does not exist): only the commands
+    that create one (``up``, ``deploy``, ``upgrade-ledger``) make it."""
 
 
 class LedgerNotUpgraded(CheckFailed):
@@ -87,7 +117,9 @@ def upgrade_ledger(url: str, revision: str = "heads") -> None:
     The only place the ledger's schema changes; creates the ledger when there is none."""
     from alembic import command
 
-    make_engine(url).dispose()  # creates a SQLite file's folder
+    file = _sqlite_file(url)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
     try:
         command.upgrade(_alembic_config(url), revision)
     except OperationalError as exc:
@@ -125,11 +157,25 @@ class Ledger:
 
     url: str
     engine: Engine
+    audit_key: bytes | None = None
 
     @classmethod
-    def open(cls, url: str, *, check_schema: bool = True) -> Ledger:
+    def open(
+        cls, url: str, *, check_schema: bool = True, audit_key: bytes | None = None
+    ) -> Ledger:
         """The ledger at ``url``; raises :class:`LedgerNotUpgraded` when its schema is not at
-        the head (``check_schema=False`` only for a check that reports that itself)."""
+        the head (``check_schema=False`` only for a check that reports that itself).
+        ``audit_key`` defaults to the configured one (``SAMSA_DECOM_AUDIT_KEY``)."""
+        if audit_key is None:
+            from models.settings import get_settings
+
+            audit_key = get_settings().audit_key_bytes()
+        file = _sqlite_file(url)
+        if file is not None and not file.is_file():
+            raise NoLedger(
+                f"no ledger at {_redact(url)}: check the URL (SAMSA_DECOM_LEDGER_URL or "
+                f"--ledger), or run '{UPGRADE_COMMAND}' to create a new one"
+            )
         engine = make_engine(url)
         if check_schema:
             try:
@@ -137,7 +183,16 @@ class Ledger:
             except BaseException:
                 engine.dispose()
                 raise
-        return cls(url=url, engine=engine)
+        return cls(url=url, engine=engine, audit_key=audit_key)
+
+    def key(self) -> bytes:
+        """The audit key; :class:`NoAuditKey` when none is configured."""
+        if not self.audit_key:
+            raise NoAuditKey(
+                "no audit key: set SAMSA_DECOM_AUDIT_KEY (kept outside the ledger; "
+                "see docs/operations.md)"
+            )
+        return self.audit_key
 
     def close(self) -> None:
         self.engine.dispose()
@@ -168,6 +223,42 @@ class Ledger:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    # -- one run at a time ---------------------------------------------------------------
+    @contextmanager
+    def held(self, name: str) -> Iterator[bool]:
+        """Hold the lease ``name`` (e.g. ``reconcile-phaseout``) for the block; yields False
+        at once, holding nothing, when another run holds it. PostgreSQL: a session advisory
+        lock (released if the process dies); SQLite: an exclusive lock on a file beside the
+        ledger file (one machine)."""
+        if self.engine.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            with self.engine.connect() as conn:
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+                           .scalar())
+                try:
+                    yield got
+                finally:
+                    if got:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+            return
+        file = _sqlite_file(self.url)
+        if file is None:  # an in-memory ledger lives in one process
+            yield True
+            return
+        import fcntl
+
+        fd = os.open(f"{file}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
 
     # -- unit of work -------------------------------------------------------------------
     @contextmanager
@@ -216,6 +307,7 @@ class Ledger:
         prev = last.hash if last else GENESIS
         at = utcnow()
         payload = dict(details or {})
+        key = self.key()
         entry = AuditEntry(
             seq=seq,
             at=at,
@@ -223,18 +315,67 @@ class Ledger:
             action=action,
             subject=subject,
             details=payload,
+            key_id=key_id(key),
             prev_hash=prev,
-            hash=entry_hash(prev, seq, at, actor, action, subject, payload),
+            hash=entry_hash(key, prev, seq, at, actor, action, subject, payload),
         )
         session.add(entry)
         session.flush()
         return entry
 
     def verify_audit(self) -> ChainVerdict:
-        """Walk the whole chain; the verdict names the first bad entry, if any."""
+        """Walk the whole chain with the audit key; the verdict names the first bad entry."""
+        key = self.key()
         with Session(self.engine) as session:
             rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
-            return verify_chain(rows)
+            return verify_chain(rows, key)
+
+    def audit_hash_at(self, seq: int) -> str | None:
+        """The stored hash of entry ``seq`` (None when there is no such entry)."""
+        with Session(self.engine) as session:
+            entry = session.get(AuditEntry, seq)
+            return entry.hash if entry else None
+
+    def rekey_audit(self, old_key: bytes | None) -> ChainVerdict:
+        """Re-anchor the chain on this ledger's key: check every entry with ``old_key`` (or,
+        for entries written before the chain was keyed, with the old unkeyed hash), then chain
+        them all anew with the current key, and audit the rotation. One transaction; raises
+        :class:`CheckFailed` naming the first entry that does not check."""
+        key = self.key()
+        new_id = key_id(key)
+        with self.unit_of_work() as s:
+            if self.engine.dialect.name == "postgresql":
+                s.execute(text("SELECT pg_advisory_xact_lock(74211)"))
+            rows = list(s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
+            prev_old = prev_new = GENESIS
+            old_ids: set[str] = set()
+            for i, row in enumerate(rows, start=1):
+                if row.seq != i or row.prev_hash != prev_old:
+                    raise CheckFailed(f"audit entry {row.seq}: the chain is broken; not re-keyed")
+                if row.key_id:
+                    ok = old_key is not None and row.key_id == key_id(old_key) and (
+                        row_hash(old_key, row) == row.hash
+                    )
+                else:
+                    ok = legacy_hash(row.prev_hash, row.seq, row.at, row.actor, row.action,
+                                     row.subject, row.details) == row.hash
+                if not ok:
+                    raise CheckFailed(
+                        f"audit entry {row.seq} does not check with the old key "
+                        f"({row.key_id or 'unkeyed'}); not re-keyed"
+                    )
+                old_ids.add(row.key_id or "unkeyed")
+                prev_old = row.hash
+                row.prev_hash = prev_new
+                row.key_id = new_id
+                row.hash = row_hash(key, row)
+                prev_new = row.hash
+            s.flush()
+            self.append_audit(
+                s, actor="samsa-decom", action="audit.rekeyed", subject="audit",
+                details={"from": sorted(old_ids), "to": new_id, "entries": len(rows)},
+            )
+        return self.verify_audit()
 
     def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:
         with Session(self.engine) as session:
@@ -371,8 +512,11 @@ class Ledger:
         approved: bool,
         comment: str = "",
         flow_run_id: str | None = None,
+        wait: int | None = None,
     ) -> Approval:
-        """Record a person's decision (and audit it) in ``session``'s transaction."""
+        """Record a person's decision in ``session``'s transaction, backed by an audit entry
+        that names the approval row (the row points back at the entry's seq) and the wait it
+        answers (:meth:`begin_wait`), when there is one."""
         approval = Approval(
             subject=subject,
             kind=kind,
@@ -382,22 +526,68 @@ class Ledger:
             flow_run_id=flow_run_id,
         )
         session.add(approval)
-        self.append_audit(
+        session.flush()
+        entry = self.append_audit(
             session,
             actor=approver,
-            action=f"{kind}.{'granted' if approved else 'refused'}",
+            action=_decision_action(kind, approved),
             subject=subject,
-            details={"comment": comment, "flow_run_id": flow_run_id},
+            details={"approval_id": approval.id, "comment": comment, "flow_run_id": flow_run_id,
+                     **({"wait": wait} if wait is not None else {})},
         )
+        approval.audit_seq = entry.seq
         session.flush()
         return approval
 
+    def _backing_problem(self, a: Approval, entry: AuditEntry | None) -> str:
+        """Empty when ``entry`` is a genuine audit entry that records exactly ``a``."""
+        if a.audit_seq is None or entry is None:
+            return "no audit entry records it"
+        if not self.audit_key or not row_is_genuine(self.audit_key, entry):
+            return f"audit entry {entry.seq} is not genuine"
+        details = entry.details or {}
+        if (
+            entry.subject != a.subject
+            or entry.actor != a.approver
+            or entry.action != _decision_action(a.kind, a.approved)
+            or details.get("approval_id") != a.id
+            or details.get("comment", "") != a.comment
+        ):
+            return f"audit entry {entry.seq} records a different decision"
+        return ""
+
+    def _backed(self, session: Session, rows: list[Approval]) -> list[Approval]:
+        entries = self._entries_for(session, rows)
+        return [a for a in rows if not self._backing_problem(a, entries.get(a.audit_seq))]
+
+    @staticmethod
+    def _entries_for(session: Session, rows: list[Approval]) -> dict[int | None, AuditEntry]:
+        seqs = {a.audit_seq for a in rows if a.audit_seq is not None}
+        if not seqs:
+            return {}
+        q = select(AuditEntry).where(AuditEntry.seq.in_(seqs))
+        return {e.seq: e for e in session.execute(q).scalars()}
+
+    def unbacked_approvals(self) -> list[str]:
+        """Every approval row no genuine audit entry backs, as "approval N of SUBJECT: why"
+        (such a row is ignored by every decision; it was inserted or changed by hand)."""
+        with Session(self.engine) as session:
+            rows = list(session.execute(select(Approval).order_by(Approval.id)).scalars())
+            entries = self._entries_for(session, rows)
+            out = []
+            for a in rows:
+                problem = self._backing_problem(a, entries.get(a.audit_seq))
+                if problem:
+                    out.append(f"approval {a.id} of {a.subject}: {problem}")
+            return out
+
     def approvals(self, subject: str | None = None) -> list[Approval]:
+        """The approvals an audit entry backs, oldest first (optionally of one subject)."""
         with Session(self.engine) as session:
             q = select(Approval).order_by(Approval.id)
             if subject is not None:
                 q = q.where(Approval.subject == subject)
-            return list(session.execute(q).scalars().all())
+            return self._backed(session, list(session.execute(q).scalars().all()))
 
     def latest_approval(self, subject: str) -> Approval | None:
         found = self.approvals(subject)
@@ -408,15 +598,67 @@ class Ledger:
         first."""
         with Session(self.engine) as session:
             q = select(Approval).where(Approval.subject.like(prefix + "%")).order_by(Approval.id)
-            return list(session.execute(q).scalars().all())
+            return self._backed(session, list(session.execute(q).scalars().all()))
+
+    # -- waits for a decision -----------------------------------------------------------
+    def begin_wait(self, session: Session, subject: str, details: dict[str, Any]) -> int:
+        """Record that ``subject`` now waits for a person's decision; returns the wait's id
+        (the seq of its audit entry). Only approvals given after it count."""
+        entry = self.append_audit(session, actor="samsa-decom", action=WAIT_BEGAN,
+                                  subject=subject, details=details)
+        return entry.seq
+
+    def end_wait(self, session: Session, subject: str, why: str) -> bool:
+        """End the wait in progress on ``subject`` (gate closed, failure, rollback, acted on):
+        an approval given for it counts no more. False when nothing was waiting."""
+        if self.wait_in_progress(subject, session) is None:
+            return False
+        self.append_audit(session, actor="samsa-decom", action=WAIT_ENDED,
+                          subject=subject, details={"why": why})
+        return True
+
+    def wait_in_progress(self, subject: str, session: Session | None = None) -> int | None:
+        """The id of the wait in progress on ``subject`` (None when none is): its newest
+        genuine wait entry, when that began a wait."""
+        q = (
+            select(AuditEntry)
+            .where(AuditEntry.subject == subject, AuditEntry.action.in_((WAIT_BEGAN, WAIT_ENDED)))
+            .order_by(AuditEntry.seq.desc())
+        )
+        with self._session(session) as s:
+            for entry in s.execute(q).scalars():
+                if self.audit_key and row_is_genuine(self.audit_key, entry):
+                    return entry.seq if entry.action == WAIT_BEGAN else None
+        return None
+
+    def approval_for_wait(self, subject: str, wait: int) -> Approval | None:
+        """The newest backed decision on ``subject`` given after wait ``wait`` began."""
+        found = [a for a in self.approvals(subject)
+                 if a.kind == "approval" and a.audit_seq is not None and a.audit_seq > wait]
+        return found[-1] if found else None
+
+    @contextmanager
+    def _session(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+        else:
+            with Session(self.engine) as own:
+                yield own
 
     def last_approval(self, session: Session, subject: str) -> Approval | None:
-        """The newest approval of ``subject``, read in ``session``'s transaction."""
-        q = (
-            select(Approval).where(Approval.subject == subject)
-            .order_by(Approval.id.desc()).limit(1)
-        )
-        return session.execute(q).scalar_one_or_none()
+        """The newest backed approval of ``subject``, read in ``session``'s transaction."""
+        q = select(Approval).where(Approval.subject == subject).order_by(Approval.id)
+        found = self._backed(session, list(session.execute(q).scalars().all()))
+        return found[-1] if found else None
+
+
+#: Audit actions that open and close a wait for a decision.
+WAIT_BEGAN = "decision.wait.began"
+WAIT_ENDED = "decision.wait.ended"
+
+
+def _decision_action(kind: str, approved: bool) -> str:
+    return f"{kind}.{'granted' if approved else 'refused'}"
 
 
 def _redact(url: str) -> str:
@@ -429,4 +671,7 @@ def _redact(url: str) -> str:
         return "<ledger url>"
 
 
-__all__ = ["IntegrityError", "Ledger", "LedgerNotUpgraded", "make_engine", "upgrade_ledger"]
+__all__ = [
+    "IntegrityError", "Ledger", "LedgerNotUpgraded", "NoAuditKey", "NoLedger", "make_engine",
+    "upgrade_ledger",
+]

@@ -1,10 +1,11 @@
 """People's decisions in a shutdown: the approval at the point of no return, and manual steps.
 
-- **Point of no return.** Before the step named ``point_of_no_return`` runs, an approval for
-  ``integration:<name>:<step>`` must be in the ledger (given through the Prefect form, or
-  before the run with ``samsa-decom integrations approve``), and then the gate is evaluated
-  *again*, at that very moment. No approval, a refusal, or a gate that closed meanwhile: the
-  integration waits there (:func:`point_of_no_return_wait` says what for).
+- **Point of no return.** Before the step named ``point_of_no_return`` runs, it waits for an
+  approval of ``integration:<name>:<step>`` given after that wait began (through the Prefect
+  form, or ``samsa-decom integrations approve`` while it waits), and then the gate is
+  evaluated *again*, at that very moment. No approval, a refusal, or a gate that closed
+  meanwhile: the integration waits there (:func:`point_of_no_return_wait` says what for).
+  A closed gate, a failure or a rollback ends the wait and voids its approval.
 - **Manual steps.** A person confirms the step was done (:func:`confirm_manual_step`); only a
   confirmation recorded after the step was started counts, and "not done" fails the step.
 
@@ -28,29 +29,49 @@ from tasks.integrations.report import describe
 def point_of_no_return_wait(
     records: ShutdownRecords, hooks: Hooks, integ: Integration, step: Step, as_of: date
 ) -> str:
-    """Empty when the step may pass; else what it waits for."""
+    """Empty when the step may pass; else what it waits for.
+
+    The first time the step is reached a wait begins (audited); only an approval given after
+    that, for that wait, counts. A gate that closes, a failure or a rollback ends the wait
+    (:meth:`ShutdownRecords.end_wait`), voiding the approval; the wait is read again just
+    before the step may pass."""
     subject = integ.subject(step.id)
-    latest = records.ledger.latest_approval(subject)
-    if latest is None or not latest.approved or latest.kind != "approval":
+    ledger = records.ledger
+    wait = ledger.wait_in_progress(subject)
+    if wait is None:
+        wait = records.begin_wait(subject, as_of)
+    latest = ledger.approval_for_wait(subject, wait)
+    if latest is None or not latest.approved:
         what = step.title or describe(step, rehearsal=False)
         why = f"point of no return {step.id!r}: {what}; gate {integ.gate or '(none)'}"
         decision = hooks.ask_approval(integ, step, why)
         if decision is None:
-            if latest is not None and not latest.approved:
+            if latest is not None:
                 said = scrub_identities(latest.comment, limit=DETAIL_LIMIT)
                 return f"approval of {subject} refused by {latest.approver}: {said}"
             return (
                 f"approval of {subject} (Prefect form, or samsa-decom integrations "
                 f"approve {integ.name} --approver NAME)"
             )
-        records.record_decision(subject, "approval", decision)
+        if ledger.wait_in_progress(subject) != wait:
+            return _ended(subject)
+        records.record_decision(subject, "approval", decision, wait=wait)
         if not decision.yes:
             said = scrub_identities(decision.comment, limit=DETAIL_LIMIT)
             return f"approval of {subject} refused by {decision.person}: {said}"
     verdict = hooks.gate(integ.gate, as_of)  # at this very moment
     if not verdict.open:
+        records.end_wait(subject, "gate closed")
         return closed_reason(integ.gate, verdict)
+    if ledger.wait_in_progress(subject) != wait:  # ended meanwhile (a rollback, say)
+        return _ended(subject)
+    records.relied_on(subject, integ.gate, verdict, as_of)
     return ""
+
+
+def _ended(subject: str) -> str:
+    return (f"the wait at {subject} ended while the decision was asked (a rollback, failure "
+            "or closed gate): it waits anew for a new approval")
 
 
 def confirm_manual_step(

@@ -32,6 +32,7 @@ from datetime import date
 from models.integrations import Catalogue, Integration, Step, StepKind
 from models.ledger import Ledger
 from models.ledger.integrations import ShutdownStatus, StepState
+from tasks.audit_heads import publish_head
 from tasks.integrations.adapters import CallOutcome
 from tasks.integrations.approvals import confirm_manual_step, point_of_no_return_wait
 from tasks.integrations.gates import closed_reason
@@ -151,6 +152,8 @@ class ShutdownEngine:
                 self.records, integ, report, verdict, as_of, why_blocked, self.show
             )
         if not verdict.open:
+            if integ.point_of_no_return:
+                self.records.end_wait(integ.subject(integ.point_of_no_return), "gate closed")
             first_open = next(
                 (s.id for s in integ.steps if states[s.id] is not StepState.done), None
             )
@@ -167,6 +170,11 @@ class ShutdownEngine:
                     return self._wait(integ, report, step.id, wait)
             result = self._execute(integ, step, state, as_of)
             if result is None:  # done
+                if k == ponr:
+                    self.records.end_wait(integ.subject(step.id), "passed")
+                    publish_head(
+                        self.records.ledger, f"point of no return {integ.subject(step.id)}"
+                    )
                 continue
             if result.not_yet:
                 return self._wait(integ, report, step.id, result.detail)
@@ -207,6 +215,8 @@ class ShutdownEngine:
         self, integ: Integration, report: IntegrationReport, k: int, step: Step, detail: str
     ) -> IntegrationReport:
         self.records.mark(integ, step, StepState.failed, detail)
+        if integ.point_of_no_return:
+            self.records.end_wait(integ.subject(integ.point_of_no_return), f"{step.id} failed")
         undone: list[str] = []
         problem = ""
         if k <= integ.ponr_index:

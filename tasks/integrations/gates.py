@@ -21,6 +21,8 @@ class GateAnswer:
 
     open: bool
     reasons: list[str] = field(default_factory=list)
+    #: The rollout the answer was computed from: its source and digest.
+    basis: dict[str, str] = field(default_factory=dict)
 
 
 def closed_reason(gate: str | None, answer: GateAnswer) -> str:
@@ -78,4 +80,5 @@ class PlanGates:
             verdict = evaluate_gate(plan.gates[gate], rollout, as_of, lang=self.lang)
         except Exception as exc:  # noqa: BLE001
             return GateAnswer(False, [f"rollout status cannot be read: {exc}"])
-        return GateAnswer(bool(verdict.open), list(verdict.reasons))
+        basis = {"rollout_source": str(self.rollout_source), "rollout_sha256": rollout.digest()}
+        return GateAnswer(bool(verdict.open), list(verdict.reasons), basis)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from models.errors import CheckFailed
 from models.identity import scrub_identities
@@ -21,6 +21,7 @@ from models.integrations import Integration, Step
 from models.ledger import Ledger, utcnow
 from models.ledger.integrations import IntegrationLedger, ShutdownStatus, StepState
 from tasks.integrations.adapters import DETAIL_LIMIT
+from tasks.integrations.gates import GateAnswer
 from tasks.integrations.hooks import Decision
 
 ACTOR = "samsa-decom"
@@ -120,8 +121,11 @@ class ShutdownRecords:
                 )
 
     # -- decisions, rehearsals and audit ---------------------------------------------
-    def record_decision(self, subject: str, kind: str, decision: Decision) -> None:
-        """A person's approval (``kind`` approval) or confirmation of ``subject``."""
+    def record_decision(
+        self, subject: str, kind: str, decision: Decision, wait: int | None = None
+    ) -> None:
+        """A person's approval (``kind`` approval) or confirmation of ``subject``, answering
+        the wait ``wait`` when given."""
         with self.ledger.unit_of_work() as s:
             self.ledger.record_approval(
                 s,
@@ -131,7 +135,21 @@ class ShutdownRecords:
                 approved=decision.yes,
                 comment=scrub_identities(decision.comment, limit=2000),
                 flow_run_id=self.flow_run_id,
+                wait=wait,
             )
+
+    def begin_wait(self, subject: str, as_of: date) -> int:
+        """The point of no return ``subject`` begins to wait for its approval."""
+        with self.ledger.unit_of_work() as s:
+            return self.ledger.begin_wait(
+                s, subject, {"as_of": str(as_of), "flow_run_id": self.flow_run_id}
+            )
+
+    def end_wait(self, subject: str, why: str) -> None:
+        """The wait at ``subject`` ends (gate closed, failure, rollback, passed): an approval
+        given for it counts no more."""
+        with self.ledger.unit_of_work() as s:
+            self.ledger.end_wait(s, subject, why)
 
     def decision_since(self, subject: str, kind: str, since: datetime | None) -> Decision | None:
         """The latest decision of ``kind`` on ``subject`` given at or after ``since``."""
@@ -142,6 +160,21 @@ class ShutdownRecords:
                 return None
             return Decision(a.approver, a.approved, a.comment)
         return None
+
+    def relied_on(
+        self, subject: str, gate: str | None, verdict: GateAnswer, as_of: date
+    ) -> None:
+        """Audit what the point of no return of ``subject`` relies on, just before it runs:
+        the gate's verdict and the rollout data it was computed from."""
+        with self.ledger.unit_of_work() as s:
+            self.ledger.append_audit(
+                s,
+                actor=ACTOR,
+                action="integration.point_of_no_return.basis",
+                subject=subject,
+                details={"gate": gate, "gate_open": verdict.open, "as_of": str(as_of),
+                         **verdict.basis, "flow_run_id": self.flow_run_id},
+            )
 
     def undo_failed(self, integ: Integration, step: Step, detail: str) -> None:
         """Audit an undo that failed during a rollback."""

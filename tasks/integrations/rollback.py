@@ -26,6 +26,8 @@ def roll_back(
     return), newest first. Returns the steps undone and, if an undo failed, why (the
     rollback stops there so the remaining steps stay as they are)."""
     limit = integ.ponr_index if before is None else before
+    if integ.point_of_no_return:  # a rollback voids an approval given for the wait there
+        records.end_wait(integ.subject(integ.point_of_no_return), "rolled back")
     states = records.states(integ)
     undone: list[str] = []
     for step in reversed(integ.steps[:limit]):

@@ -31,7 +31,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 AUTH = "samsa-ops:correct-horse-battery-staple"
 DATA = Path(__file__).parent / "data"
-AS_OF = "2026-11-27"
 
 
 def _make_source_database(path: Path) -> None:
@@ -180,7 +179,7 @@ def test_reconciler_runs_on_the_worker_and_asks_for_a_decision(cluster: Cluster)
     from models.milestone import MilestoneState
 
     api = cluster.api
-    run = api.start_run("reconcile-phaseout/samsa", {"as_of": AS_OF})
+    run = api.start_run("reconcile-phaseout/samsa", {})  # a real run acts on today
     done = api.wait_for_state(run, {"COMPLETED"}, timeout=180)
     assert done["work_pool_name"] == "samsa-pool"
     ledger = Ledger.open(cluster.ledger_url)
