@@ -236,3 +236,24 @@ def write_rollout(path: Path, *, live_on: str | None = None, planned: str = "202
     """A one-stage rollout: planned, or live since ``live_on``."""
     state = f"status: live\n    actual_go_live: {live_on}" if live_on else "status: planned"
     path.write_text(ROLLOUT_YAML.format(planned=planned, state=state), encoding="utf-8")
+
+
+def dated_copy(template: Path, folder: Path) -> Path:
+    """``template`` with every ``${today+Nd}`` / ``${today-Nd}`` replaced by that day (the
+    project's today), written into ``folder``: an end-to-end run acts on the real day, so
+    its plan is dated from it and the test does not age."""
+    import re
+    from datetime import timedelta
+
+    from models import clock
+
+    today = clock.today()
+    text = re.sub(
+        r"\$\{today([+-]\d+)d\}",
+        lambda m: (today + timedelta(days=int(m.group(1)))).isoformat(),
+        template.read_text(encoding="utf-8"),
+    )
+    out = folder / template.name
+    out.write_text(text, encoding="utf-8")
+    return out
+

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from deploy.server import free_port
-from tests.e2e.helpers import REPO, Api, Child, child_env, start_child
+from tests.e2e.helpers import REPO, Api, Child, child_env, dated_copy, start_child
 
 pytestmark = pytest.mark.e2e
 
@@ -87,8 +87,8 @@ def samsa_up(
     env = child_env(
         tmp / "client-home",
         SAMSA_DECOM_HOME=str(tmp / "samsa-home"),
-        SAMSA_DECOM_PLAN_PATH=str(DATA / "phaseout-plan.yaml"),
-        SAMSA_DECOM_ROLLOUT_SOURCE=str(DATA / "phaseout-rollout.yaml"),
+        SAMSA_DECOM_PLAN_PATH=str(dated_copy(DATA / "phaseout-plan.yaml", tmp)),
+        SAMSA_DECOM_ROLLOUT_SOURCE=str(dated_copy(DATA / "phaseout-rollout.yaml", tmp)),
         SAMSA_DECOM_APPROVAL_POLL_SECONDS="1",
         SAMSA_DECOM_UI_URL=f"http://127.0.0.1:{port}",
         SAMSA_DECOM_NOTIFY_PAUSE_WEBHOOK_URL=webhook[0],
