@@ -42,9 +42,7 @@ def test_every_date_the_strategy_does_not_give_carries_an_assumption() -> None:
 def test_plan_shows_assumptions_estimates_and_what_a_month_of_slip_costs(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    ledger = f"sqlite:///{tmp_path / 'never.sqlite'}"
-    base = ["plan", "--as-of", "2026-11-30", "--rollout", str(PLAN_DIR / "rollout.yaml"),
-            "--ledger", ledger]  # fmt: skip
+    base = ["plan", "--as-of", "2026-11-30", "--rollout", str(PLAN_DIR / "rollout.yaml")]
     assert main([*base, "--json"]) == 0
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["stop-new-connections"]["assumption"].startswith("Ett halvår före övergången")
