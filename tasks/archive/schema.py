@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, Table, inspect
+from sqlalchemy import Connection, MetaData, Table
 
-from tasks.archive.types import Kind, sql_type_of
+from tasks.archive.types import Kind
 
 
 @dataclass(frozen=True)
@@ -128,76 +128,6 @@ class TableSpec:
 def table_key(schema_folder: str, schema: str, name: str) -> str:
     """See :attr:`TableSpec.key`."""
     return name if schema_folder == "schema0" else f"{schema}.{name}"
-
-
-def default_schema_name(conn: Connection) -> str:
-    name = inspect(conn).default_schema_name
-    return name or "main"
-
-
-def describe_source(conn: Connection, schema: str | None = None) -> list[TableSpec]:
-    """Every table of ``schema`` (default schema if None), sorted by name, as SIARD sees it."""
-    insp = inspect(conn)
-    schema_name = schema or default_schema_name(conn)
-    names = sorted(insp.get_table_names(schema=schema))
-    specs: list[TableSpec] = []
-    for i, name in enumerate(names):
-        cols = []
-        for c in insp.get_columns(name, schema=schema):
-            st = sql_type_of(c["type"])
-            try:
-                original = c["type"].compile(dialect=conn.dialect)
-            except Exception:  # noqa: BLE001 - only a label
-                original = str(c["type"])
-            cols.append(
-                ColumnSpec(c["name"], st.kind, st.sql, str(original), bool(c.get("nullable", True)))
-            )
-        pk = insp.get_pk_constraint(name, schema=schema)
-        primary = (
-            KeySpec(pk.get("name") or f"pk_{name}", tuple(pk["constrained_columns"]))
-            if pk and pk.get("constrained_columns")
-            else None
-        )
-        uniques = [
-            KeySpec(
-                u.get("name") or f"uq_{name}_{'_'.join(u['column_names'])}",
-                tuple(u["column_names"]),
-            )
-            for u in insp.get_unique_constraints(name, schema=schema)
-        ]
-        for ix in insp.get_indexes(name, schema=schema):
-            if ix.get("unique") and ix["column_names"] and all(ix["column_names"]):
-                key = KeySpec(ix.get("name") or f"ux_{name}", tuple(ix["column_names"]))  # type: ignore[arg-type]
-                if all(k.columns != key.columns for k in uniques) and (
-                    not primary or primary.columns != key.columns
-                ):
-                    uniques.append(key)
-        fks = []
-        for j, fk in enumerate(insp.get_foreign_keys(name, schema=schema)):
-            opts = fk.get("options") or {}
-            fks.append(
-                ForeignKeySpec(
-                    name=fk.get("name") or f"fk_{name}_{j}",
-                    columns=tuple(fk["constrained_columns"]),
-                    referenced_schema=fk.get("referred_schema") or schema_name,
-                    referenced_table=fk["referred_table"],
-                    referenced_columns=tuple(fk["referred_columns"]),
-                    delete_action=(opts.get("ondelete") or "").upper() or None,
-                    update_action=(opts.get("onupdate") or "").upper() or None,
-                )
-            )
-        specs.append(
-            TableSpec(
-                schema=schema_name,
-                name=name,
-                folder=f"table{i}",
-                columns=tuple(cols),
-                primary_key=primary,
-                candidate_keys=tuple(sorted(uniques, key=lambda k: k.name)),
-                foreign_keys=tuple(sorted(fks, key=lambda f: f.name)),
-            )
-        )
-    return specs
 
 
 def reflect_table(conn: Connection, spec: TableSpec, schema: str | None) -> Table:
