@@ -146,7 +146,10 @@ def main() -> None:
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         work = Path(tempfile.mkdtemp(prefix=f"samsa-bench-{size}-"))
         env = {**os.environ, "SAMSA_DECOM_HOME": str(work / "home")}
+        env.setdefault("SAMSA_DECOM_AUDIT_KEY", uuid.uuid4().hex * 2)  # a throwaway key
+        env.pop("SAMSA_DECOM_LEDGER_URL", None)  # the bench's own ledger, under its home
         try:
+            run([py, "-m", "deploy.cli", "upgrade-ledger"], env)  # archive never creates one
             if reuse:
                 gen = None
             else:
