@@ -8,11 +8,15 @@ and a forged decision counts for nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from conftest import TEST_AUDIT_KEY
-from integrations_counterpart import Counterpart, World, make_world
+from integrations_counterpart import AS_OF, Counterpart, World, make_world
 from ledgers import upgraded
 from sqlalchemy import text
 
@@ -148,7 +152,11 @@ def test_an_inserted_integration_approval_revokes_nothing(
         }.items():
             monkeypatch.setenv(k, v)
         get_settings.cache_clear()
-        assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+        # a real shutdown acts on today: the clock is moved to the day the world is set for
+        traveller = time_machine.travel(
+            datetime.combine(AS_OF, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm")), tick=True)
+        traveller.start()
+        assert main(["integrations", "shutdown", "elvis"]) == 0
         assert "waits for approval of integration:elvis:revoke" in capsys.readouterr().out
         with w.ledger.engine.begin() as c:
             c.execute(text(
@@ -156,13 +164,13 @@ def test_an_inserted_integration_approval_revokes_nothing(
                 "VALUES ('integration:elvis:revoke', 'approval', 'Mallory Malm', 1, '', "
                 "'2026-12-31 00:00:00')"
             ))
-        assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+        assert main(["integrations", "shutdown", "elvis"]) == 0
         assert "waits for approval of integration:elvis:revoke" in capsys.readouterr().out
         assert cp.count("POST", "/elvis/revoke") == 0
 
         # the same decision given for real is acted on, and the head is published there
         assert main(["integrations", "approve", "elvis", "--approver", "Anna Andersson"]) == 0
-        assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+        assert main(["integrations", "shutdown", "elvis"]) == 0
         assert cp.count("POST", "/elvis/revoke") == 1
         (basis,) = [e.details for e in w.ledger.audit_entries()
                     if e.action == "integration.point_of_no_return.basis"]
@@ -170,6 +178,7 @@ def test_an_inserted_integration_approval_revokes_nothing(
         assert len(basis["rollout_sha256"]) == 64
         heads = (get_settings().home / "audit-heads.jsonl").read_text().splitlines()
         assert "point of no return integration:elvis:revoke" in heads[-1]
+        traveller.stop()
     finally:
         cp.stop()
 

@@ -139,16 +139,22 @@ def shutdown(
     rehearse: bool = typer.Option(
         False, "--rehearse", help="Show what would happen; touch nothing."
     ),
-    as_of: str = typer.Option(None, "--as-of", help="Day to judge gates and silence (YYYY-MM-DD)."),
+    as_of: str = typer.Option(
+        None, "--as-of", help="Day to judge gates and silence (YYYY-MM-DD); with --rehearse only."
+    ),
     catalogue: Path = CatalogueOpt,
     ledger_url: str = LedgerOpt,
 ) -> None:
-    """Shut down one integration (or all) as far as gates, approvals and silence allow."""
+    """Shut down one integration (or all) as far as gates, approvals and silence allow.
+
+    A real shutdown acts on today; ``--as-of`` is refused without ``--rehearse``."""
     from models.ledger.integrations import ShutdownStatus
+    from models.settings import refuse_overrides
     from tasks.integrations.engine import ShutdownEngine
     from tasks.integrations.gates import PlanGates
     from tasks.integrations.hooks import PlainHooks
 
+    refuse_overrides(rehearse, **{"--as-of": as_of})
     day = _day(as_of)
     settings = get_settings()
     cat = _catalogue(catalogue)
