@@ -197,7 +197,7 @@ def _save(world: World, t: Transition, run_id: str | None, state: MilestoneState
     with world.ledger.unit_of_work() as s:
         return world.ledger.set_state(
             s, t.milestone_id, state or t.to_state, reason=reason or t.reason, due=t.due,
-            flow_run_id=run_id,
+            flow_run_id=run_id, keep_wait=t.keeps_wait and state is None,
         )
 
 

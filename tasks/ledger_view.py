@@ -27,14 +27,21 @@ def aware(at: datetime) -> datetime:
 
 
 def read_facts(ledger: Ledger) -> dict[str, Facts]:
-    """What the ledger knows about every milestone instance, keyed by ledger id."""
+    """What the ledger knows about every milestone instance, keyed by ledger id.
+
+    A decision counts only for the wait in progress (:meth:`Ledger.waits_in_progress`): its
+    audit entry must come after the one that began the wait, and nothing may have ended the
+    wait since (a gate closing, a failure, the step done)."""
     records = ledger.states()
     awaiting = ledger.awaiting_since()
+    waits = ledger.waits_in_progress(_PREFIX)
     newest: dict[str, Approval] = {}
     for a in ledger.approvals_under(_PREFIX):
         mid = a.subject[len(_PREFIX):]
-        since = awaiting.get(mid)
-        if since is not None and aware(a.at) >= aware(since):
+        wait = waits.get(a.subject)
+        # bound by the audit chain's order, not by clocks: an approval answers the wait in
+        # progress only when its own audit entry comes after the entry that began that wait
+        if wait is not None and a.audit_seq is not None and a.audit_seq > wait:
             newest[mid] = a  # ordered by id: the last one wins
     out: dict[str, Facts] = {}
     for r in records.values():
@@ -117,7 +124,7 @@ def record_decision(
             new_state = MilestoneState.blocked
             ledger.set_state(s, milestone_id, new_state,
                              reason=f"avslaget av {approver}{note}", actor=approver,
-                             flow_run_id=flow_run_id)
+                             flow_run_id=flow_run_id, keep_wait=True)
     return RecordedDecision(milestone_id, kind, approved, new_state)
 
 

@@ -29,7 +29,8 @@ from tasks.ledger_view import read_facts
 
 
 def _history(ledger: Ledger) -> None:
-    """A few state changes and one approval by Bo Berg (audit entries 1-5)."""
+    """A few state changes, the wait they begin and one refusal by Bo Berg (audit entries
+    1-6)."""
     with ledger.unit_of_work() as s:
         ledger.set_state(s, "db-deleted", MilestoneState.ready)
         ledger.set_state(s, "db-deleted", MilestoneState.awaiting_approval)
@@ -99,17 +100,17 @@ def test_deleting_the_newest_entries_is_caught_by_the_published_head(
     ledger = upgraded(db_url)
     _history(ledger)
     head = publish_head(ledger, "test")
-    assert head.seq == 5
+    assert head.seq == 6
     heads_file = Path(ledger_home()) / "audit-heads.jsonl"
     assert published_heads(heads_file)[-1] == head
     assert heads_file.stat().st_mode & 0o777 == 0o600
     with ledger.engine.begin() as c:
-        c.execute(text("DELETE FROM audit_entry WHERE seq >= 4"))
+        c.execute(text("DELETE FROM audit_entry WHERE seq >= 5"))
     assert ledger.verify_audit().ok  # the shorter chain alone looks consistent …
 
     assert main(["audit", "verify", "--ledger", db_url]) == 1  # … but not against its head
     err = capsys.readouterr().err
-    assert "chain ends at entry 3 but entry 5 was published" in err
+    assert "chain ends at entry 4 but entry 6 was published" in err
 
 
 def test_a_head_notice_goes_to_the_revision_tag(db_url: str) -> None:
@@ -117,8 +118,8 @@ def test_a_head_notice_goes_to_the_revision_tag(db_url: str) -> None:
     _history(ledger)
     publish_head(ledger, "test")
     (row,) = [r for r in ledger.outbox.rows() if r.tag == "revision"]
-    assert row.notice_key == f"audit-head:{key_id(TEST_AUDIT_KEY.encode())}:5"
-    assert "entry 5" in row.body
+    assert row.notice_key == f"audit-head:{key_id(TEST_AUDIT_KEY.encode())}:6"
+    assert "entry 6" in row.body
 
 
 def test_an_inserted_approval_row_is_not_honoured_and_is_reported(db_url: str) -> None:
@@ -127,13 +128,13 @@ def test_an_inserted_approval_row_is_not_honoured_and_is_reported(db_url: str) -
     with ledger.engine.begin() as c:
         c.execute(text(
             "INSERT INTO approval (subject, kind, approver, approved, comment, at, audit_seq) "
-            "VALUES ('milestone:db-deleted', 'approval', 'Mallory Malm', :t, '', :at, 3)"
+            "VALUES ('milestone:db-deleted', 'approval', 'Mallory Malm', :t, '', :at, 4)"
         ), {"t": True, "at": "2026-01-01 00:00:00"})
     assert [a.approver for a in ledger.approvals("milestone:db-deleted")] == ["Bo Berg"]
     decision = read_facts(ledger)["db-deleted"].decision
     assert decision is not None and decision.approver == "Bo Berg" and not decision.approved
     found = check_audit(ledger)
-    assert found.problems == ["approval 2 of milestone:db-deleted: audit entry 3 records a "
+    assert found.problems == ["approval 2 of milestone:db-deleted: audit entry 4 records a "
                               "different decision"]
 
 
@@ -193,9 +194,9 @@ def test_a_chain_from_before_keys_is_re_anchored_by_rekey(
     assert "re-anchor it with 'samsa-decom audit rekey'" in capsys.readouterr().err
 
     assert main(["audit", "rekey", "--ledger", db_url]) == 0
-    assert "head 6 published" in capsys.readouterr().out
+    assert "head 7 published" in capsys.readouterr().out
     assert main(["audit", "verify", "--ledger", db_url]) == 0
-    assert "matches published head 6" in capsys.readouterr().out
+    assert "matches published head 7" in capsys.readouterr().out
     assert [a.approver for a in ledger.approvals()] == ["Bo Berg"]
 
     # rotate again: the old key is named, the new one configured

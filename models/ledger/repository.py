@@ -447,10 +447,17 @@ class Ledger:
         due: date | None = None,
         actor: str = "samsa-decom",
         flow_run_id: str | None = None,
+        keep_wait: bool = False,
     ) -> bool:
         """Move a milestone to ``state``; records history and audit. False if nothing changed.
 
         Unchanged state with a changed due date updates the date quietly (no history entry).
+
+        A milestone's wait for a decision follows its state (:meth:`begin_wait`): entering
+        ``awaiting_approval`` begins one (the approval must come after it in the audit chain);
+        ``running`` keeps it (the approved action is carried out); any other state ends it, so
+        an approval given for it counts no more (a gate closing, a failure, done).
+        ``keep_wait``: a refusal blocks the milestone but stays the answer to its wait.
         """
         rec = session.get(MilestoneRecord, milestone_id, with_for_update=True)
         if rec is None:
@@ -489,8 +496,22 @@ class Ledger:
                 "flow_run_id": flow_run_id,
             },
         )
+        self._follow_wait(session, milestone_id, previous, state, flow_run_id, keep_wait)
         session.flush()
         return True
+
+    def _follow_wait(self, session: Session, milestone_id: str, previous: MilestoneState | None,
+                     state: MilestoneState, flow_run_id: str | None, keep_wait: bool) -> None:
+        subject = f"milestone:{milestone_id}"
+        if state is MilestoneState.awaiting_approval:
+            if self.wait_in_progress(subject, session) is None:
+                self.begin_wait(session, subject, {
+                    "milestone": milestone_id, "from": previous.value if previous else None,
+                    "flow_run_id": flow_run_id})
+        elif state is not MilestoneState.running and not keep_wait and previous in (
+            MilestoneState.awaiting_approval, MilestoneState.running, MilestoneState.blocked,
+        ):
+            self.end_wait(session, subject, state.value)
 
     def history(self, milestone_id: str) -> list[MilestoneEvent]:
         with Session(self.engine) as session:
@@ -630,6 +651,26 @@ class Ledger:
                 if self.audit_key and row_is_genuine(self.audit_key, entry):
                     return entry.seq if entry.action == WAIT_BEGAN else None
         return None
+
+    def waits_in_progress(self, prefix: str) -> dict[str, int]:
+        """Subject → id of its wait in progress, for every subject starting with ``prefix``
+        (one read; only genuine entries count, as in :meth:`wait_in_progress`)."""
+        q = (
+            select(AuditEntry)
+            .where(AuditEntry.subject.like(prefix + "%"),
+                   AuditEntry.action.in_((WAIT_BEGAN, WAIT_ENDED)))
+            .order_by(AuditEntry.seq)
+        )
+        out: dict[str, int] = {}
+        with Session(self.engine) as s:
+            for entry in s.execute(q).scalars():
+                if not (self.audit_key and row_is_genuine(self.audit_key, entry)):
+                    continue
+                if entry.action == WAIT_BEGAN:
+                    out[entry.subject] = entry.seq
+                else:
+                    out.pop(entry.subject, None)
+        return out
 
     def approval_for_wait(self, subject: str, wait: int) -> Approval | None:
         """The newest backed decision on ``subject`` given after wait ``wait`` began."""
