@@ -41,7 +41,7 @@ from tasks.ledger_view import (
     read_facts,
 )
 from tasks.phaseout.day import Day, load_day
-from tasks.phaseout.decide import decide_milestone
+from tasks.phaseout.decide import decide_milestone, send_milestone_code
 from tasks.reconcile import (
     Facts,
     Instance,
@@ -226,6 +226,28 @@ def _request_decision(world: World, milestone_id: str, run_id: str | None) -> st
     return run_id_asked
 
 
+def _begin_wait_and_send_code(world: World, milestone_id: str, run_id: str | None) -> None:
+    """Make sure the milestone's wait is in the audit chain (one that waited before waits were
+    audited begins one now), and send its approver the one-time code for it, unless a valid
+    one was sent already. A missing channel is logged, not fatal: the day goes on."""
+    logger = get_run_logger()
+    subject = f"milestone:{milestone_id}"
+    if world.ledger.wait_in_progress(subject) is None:
+        with world.ledger.unit_of_work() as s:
+            world.ledger.begin_wait(s, subject, {"milestone": milestone_id,
+                                                 "flow_run_id": run_id})
+    try:
+        sent = send_milestone_code(world.ledger, world.plan, milestone_id,
+                                   settings=world.settings)
+    except InputError as exc:
+        logger.error("Ingen engångskod skickad för %s: %s", milestone_id, exc)
+        return
+    if sent is not None:
+        logger.info("Engångskod för %s skickad till kanalen '%s'%s", milestone_id,
+                    sent.issued.channel, "" if sent.delivered else f" (ej levererad: "
+                    f"{sent.problem}; nästa avstämning försöker igen)")
+
+
 def _run_action(world: World, inst: Instance, run_id: str | None) -> ActionResult:
     ctx = ActionContext(
         milestone_id=inst.id, as_of=world.as_of, rehearse=False,
@@ -271,6 +293,7 @@ def _reconcile(world: World, report: RunReport) -> None:
             state = _act(world, by_id[t.milestone_id], t, run_id, report)
         if t.request_decision and t.milestone_id not in asked:
             asked.add(t.milestone_id)
+            _begin_wait_and_send_code(world, t.milestone_id, run_id)
             if _request_decision(world, t.milestone_id, run_id):
                 report.requested.append(t.milestone_id)
         return state
@@ -474,6 +497,15 @@ def decision_description(plan: Plan, milestone_id: str, verdict: Any, detail: st
     if irreversible:
         lines += ["", "> ⚠ **Oåterkalleligt.** Det här steget kan inte göras ogjort. Godkänn "
                       "bara om efterträdaren tagit över allt som SAMSA gör för de berörda."]
+    if m.approver_channel:
+        lines += ["", f"**Engångskod:** koden skickades till godkännarens egen kanal "
+                      f"(`{m.approver_channel}`) när beslutet började vänta. Utan rätt kod "
+                      "registreras inget beslut; efter fem felaktiga försök spärras koden. "
+                      "Har koden kommit bort: `samsa-decom approve "
+                      f"{milestone_id} --approver NAMN` skickar en ny."]
+    if m.disposal:
+        lines += ["", "**Gallringsbeslut:** ange diarienumret för gallringsbeslutet "
+                      "(t.ex. RS 2026-01234) för att godkänna raderingen."]
     lines += ["", "Skriv ditt namn: det sparas i beslutsloggen som beslutsfattare."]
     return "\n".join(lines)
 
@@ -494,7 +526,29 @@ def _wait_for_decision(form: type[MilestoneDecision], settings: Settings) -> Mil
     else:
         answer = pause_flow_run(wait_for_input=form, timeout=timeout, key="beslut",
                                 poll_interval=settings.approval_poll_seconds)
+    _forget_stored_answer("beslut")
     return answer
+
+
+def _forget_stored_answer(key: str) -> None:
+    """Delete the form's answer Prefect stored (table ``flow_run_input``): it holds the
+    one-time code as typed. The flow has read it; the ledger keeps what counts (the decision,
+    and which channel's code confirmed it), never the code."""
+    from prefect.client.orchestration import get_client
+    from prefect.input import keyset_from_base_key
+
+    run_id = _flow_run_id()
+    if run_id is None:  # pragma: no cover - always inside a flow run
+        return
+    from uuid import UUID
+
+    with get_client(sync_client=True) as client:
+        for state in ("paused", "suspended"):
+            try:
+                client.delete_flow_run_input(UUID(run_id),
+                                             keyset_from_base_key(f"{state}-{key}")["response"])
+            except Exception:  # noqa: BLE001, S110 - not stored under that state's key
+                pass
 
 
 @flow(name="confirm-milestone", log_prints=False)
@@ -532,7 +586,8 @@ def confirm_milestone(milestone_id: str) -> str:
         decided = decide_milestone(
             settings, ledger, plan, milestone_id=milestone_id, approver=decision.approver,
             approved=decision.approved, comment=decision.comment, has_action=_has_action,
-            flow_run_id=_flow_run_id(),
+            flow_run_id=_flow_run_id(), code=decision.code,
+            case_number=decision.diarienummer or None,
         )
     outcome = decided.new_state.value if decided.new_state else "väntar på den dagliga avstämningen"
     logger.info("Beslut om %s registrerat (%s, %s): %s", milestone_id, decided.kind,

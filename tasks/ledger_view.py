@@ -81,6 +81,8 @@ def record_decision(
     manual: bool,
     gate_open: bool,
     flow_run_id: str | None,
+    case_number: str | None = None,
+    code_channel: str | None = None,
 ) -> RecordedDecision:
     """Record a person's decision on a waiting milestone, in one transaction.
 
@@ -112,6 +114,8 @@ def record_decision(
         ledger.record_approval(
             s, subject=subject_of(milestone_id), kind=kind, approver=approver,
             approved=approved, comment=comment, flow_run_id=flow_run_id,
+            wait=ledger.wait_in_progress(subject_of(milestone_id), s),
+            case_number=case_number, code_channel=code_channel,
         )
         new_state: MilestoneState | None = None
         note = f": {comment}" if comment else ""

@@ -49,6 +49,7 @@ from models.ledger.audit import (
     verify_chain,
 )
 from models.ledger.base import utcnow
+from models.ledger.codes import CodeRepository
 from models.ledger.core import (
     Approval,
     AuditEntry,
@@ -212,6 +213,11 @@ class Ledger:
     def archive(self) -> ArchiveRepository:
         """The archive packages made (the archive area)."""
         return ArchiveRepository(self)
+
+    @property
+    def codes(self) -> CodeRepository:
+        """The one-time codes sent for decisions (bound to their wait)."""
+        return CodeRepository(self)
 
     @property
     def rollout(self) -> RolloutRepository:
@@ -534,10 +540,13 @@ class Ledger:
         comment: str = "",
         flow_run_id: str | None = None,
         wait: int | None = None,
+        case_number: str | None = None,
+        code_channel: str | None = None,
     ) -> Approval:
         """Record a person's decision in ``session``'s transaction, backed by an audit entry
         that names the approval row (the row points back at the entry's seq) and the wait it
-        answers (:meth:`begin_wait`), when there is one."""
+        answers (:meth:`begin_wait`), when there is one; the disposal decision's
+        ``case_number`` and the tag whose one-time code confirmed it (``code_channel``)."""
         approval = Approval(
             subject=subject,
             kind=kind,
@@ -545,6 +554,7 @@ class Ledger:
             approved=approved,
             comment=comment,
             flow_run_id=flow_run_id,
+            case_number=case_number,
         )
         session.add(approval)
         session.flush()
@@ -554,7 +564,9 @@ class Ledger:
             action=_decision_action(kind, approved),
             subject=subject,
             details={"approval_id": approval.id, "comment": comment, "flow_run_id": flow_run_id,
-                     **({"wait": wait} if wait is not None else {})},
+                     **({"wait": wait} if wait is not None else {}),
+                     **({"case_number": case_number} if case_number else {}),
+                     **({"code_channel": code_channel} if code_channel else {})},
         )
         approval.audit_seq = entry.seq
         session.flush()
@@ -573,6 +585,7 @@ class Ledger:
             or entry.action != _decision_action(a.kind, a.approved)
             or details.get("approval_id") != a.id
             or details.get("comment", "") != a.comment
+            or details.get("case_number") != (a.case_number or None)
         ):
             return f"audit entry {entry.seq} records a different decision"
         return ""

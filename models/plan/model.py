@@ -126,6 +126,11 @@ class Milestone(_Strict):
         "the one-time code for a decision on this milestone is sent there and nowhere else. "
         "Required for an irreversible milestone.",
     )
+    disposal: bool = Field(
+        False,
+        description="The step carries out a disposal decision (gallringsbeslut): its approval "
+        "must name the decision's diarienummer.",
+    )
     cost_estimate: int | None = Field(
         None, ge=0, description="Estimated cost in SEK (per occurrence when recurring)."
     )
