@@ -23,7 +23,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.actions import ActionContext, ActionResult
-from flows.decisions import start_decision_run
+from flows.decisions import open_wait, start_decision_run
 from flows.forms import MilestoneDecision
 from flows.masking import masked_errors
 from models.clock import today as clock_today
@@ -41,7 +41,7 @@ from tasks.ledger_view import (
     read_facts,
 )
 from tasks.phaseout.day import Day, load_day
-from tasks.phaseout.decide import decide_milestone, send_milestone_code
+from tasks.phaseout.decide import decide_milestone, milestone_how_to_answer, milestone_what
 from tasks.reconcile import (
     Facts,
     Instance,
@@ -231,14 +231,14 @@ def _begin_wait_and_send_code(world: World, milestone_id: str, run_id: str | Non
     audited begins one now), and send its approver the one-time code for it, unless a valid
     one was sent already. A missing channel is logged, not fatal: the day goes on."""
     logger = get_run_logger()
-    subject = f"milestone:{milestone_id}"
-    if world.ledger.wait_in_progress(subject) is None:
-        with world.ledger.unit_of_work() as s:
-            world.ledger.begin_wait(s, subject, {"milestone": milestone_id,
-                                                 "flow_run_id": run_id})
+    m = world.plan.milestone(milestone_id.split("@")[0])
     try:
-        sent = send_milestone_code(world.ledger, world.plan, milestone_id,
-                                   settings=world.settings)
+        _wait, sent = open_wait(
+            world.ledger, f"milestone:{milestone_id}", approver_channel=m.approver_channel,
+            what=milestone_what(world.plan, milestone_id),
+            how_to_answer=milestone_how_to_answer(milestone_id),
+            details={"milestone": milestone_id, "flow_run_id": run_id},
+        )
     except InputError as exc:
         logger.error("Ingen engångskod skickad för %s: %s", milestone_id, exc)
         return

@@ -121,9 +121,17 @@ def send_milestone_code(
     if not m.approver_channel or wait is None or ledger.codes.live(subject, wait) is not None:
         return None
     return send_code(
-        ledger, subject=subject, wait=wait, tag=m.approver_channel,
-        what=f"milstolpe {milestone_id} ({m.title})",
-        how_to_answer=("Ange koden i formuläret i Prefect (confirm-milestone) eller med "
-                       f"'samsa-decom approve {milestone_id} --approver NAMN --code KOD'."),
-        router=router, settings=settings,
+        ledger, subject=subject, wait=wait, tag=m.approver_channel, what=milestone_what(plan,
+        milestone_id), how_to_answer=milestone_how_to_answer(milestone_id), router=router,
+        settings=settings,
     )
+
+
+def milestone_what(plan: Plan, milestone_id: str) -> str:
+    """How a code's message names a milestone decision (no personal data)."""
+    return f"milstolpe {milestone_id} ({plan.milestone(milestone_id.split('@')[0]).title})"
+
+
+def milestone_how_to_answer(milestone_id: str) -> str:
+    return ("Ange koden i formuläret i Prefect (confirm-milestone) eller med "
+            f"'samsa-decom approve {milestone_id} --approver NAMN --code KOD'.")
