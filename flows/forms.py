@@ -131,7 +131,8 @@ class MilestoneDecision(DecisionForm):
         default="",
         title="Engångskod",
         description="Koden som skickades till din egen kanal (e-post/chatt) när beslutet "
-        "började vänta, t.ex. ABCD-EFGH. Krävs för oåterkalleliga steg. Gäller en gång.",
+        "började vänta, t.ex. ABCD-EFGH. Krävs när planen anger godkännarens kanal (alltid "
+        "för oåterkalleliga steg). Gäller en gång.",
         max_length=20,
     )
     diarienummer: CaseNumber = Field(
