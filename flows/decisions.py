@@ -114,3 +114,25 @@ def redeem(ledger: Ledger, subject: str, code: str | None) -> str:
     """Accept the one-time code for the wait in progress on ``subject`` (once); returns the
     tag that received it. A missing, wrong, reused, expired or locked code: InputError."""
     return redeem_code(ledger, subject, code)
+
+
+def forget_stored_answer(key: str) -> None:
+    """Delete the answer to the pause ``key`` that Prefect stored for the current run (table
+    ``flow_run_input``): it holds the one-time code as typed. Call it once the answer is read;
+    the ledger keeps what counts (the decision, and the tag whose code confirmed it)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.input import keyset_from_base_key
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    if not run_id:  # pragma: no cover - always inside a flow run
+        return
+    with get_client(sync_client=True) as client:
+        for state in ("paused", "suspended"):
+            try:
+                client.delete_flow_run_input(
+                    UUID(str(run_id)), keyset_from_base_key(f"{state}-{key}")["response"])
+            except Exception:  # noqa: BLE001, S110 - not stored under that state's key
+                pass

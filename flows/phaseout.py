@@ -23,7 +23,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.actions import ActionContext, ActionResult
-from flows.decisions import open_wait, start_decision_run
+from flows.decisions import forget_stored_answer, open_wait, start_decision_run
 from flows.forms import MilestoneDecision
 from flows.masking import masked_errors
 from models.clock import today as clock_today
@@ -526,29 +526,8 @@ def _wait_for_decision(form: type[MilestoneDecision], settings: Settings) -> Mil
     else:
         answer = pause_flow_run(wait_for_input=form, timeout=timeout, key="beslut",
                                 poll_interval=settings.approval_poll_seconds)
-    _forget_stored_answer("beslut")
+    forget_stored_answer("beslut")
     return answer
-
-
-def _forget_stored_answer(key: str) -> None:
-    """Delete the form's answer Prefect stored (table ``flow_run_input``): it holds the
-    one-time code as typed. The flow has read it; the ledger keeps what counts (the decision,
-    and which channel's code confirmed it), never the code."""
-    from prefect.client.orchestration import get_client
-    from prefect.input import keyset_from_base_key
-
-    run_id = _flow_run_id()
-    if run_id is None:  # pragma: no cover - always inside a flow run
-        return
-    from uuid import UUID
-
-    with get_client(sync_client=True) as client:
-        for state in ("paused", "suspended"):
-            try:
-                client.delete_flow_run_input(UUID(run_id),
-                                             keyset_from_base_key(f"{state}-{key}")["response"])
-            except Exception:  # noqa: BLE001, S110 - not stored under that state's key
-                pass
 
 
 @flow(name="confirm-milestone", log_prints=False)

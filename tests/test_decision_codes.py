@@ -227,3 +227,63 @@ def test_without_a_channel_for_the_approvers_tag_no_code_is_issued(
     assert "no notification channel is tagged 'godkannare'" in err
     assert approver_inbox.everyone.posts == []
     assert [e for e in ledger.audit_entries() if e.action == "decision.code.sent"] == []
+
+
+# -- an integration's point of no return -------------------------------------------------------
+
+
+@pytest.fixture
+def elvis_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, approver_inbox: Inbox):  # noqa: ANN201
+    """The loopback counterpart's ``elvis``, whose catalogue names its approver's channel;
+    the clock on AS_OF (a real shutdown acts on today)."""
+    from datetime import datetime
+    from datetime import time as dt_time
+    from zoneinfo import ZoneInfo
+
+    from integrations_counterpart import AS_OF, Counterpart, make_world
+
+    cp = Counterpart().start()
+    w = make_world(tmp_path, f"sqlite:///{tmp_path / 'samsa.sqlite'}", cp)
+    catalogue = tmp_path / "integrations.yaml"
+    catalogue.write_text(catalogue.read_text(encoding="utf-8").replace(
+        "    point_of_no_return: revoke\n",
+        "    point_of_no_return: revoke\n    approver_channel: godkannare\n", 1), encoding="utf-8")
+    for k, v in {"SAMSA_DECOM_SOURCE_URL": w.db, "SAMSA_DECOM_LEDGER_URL": w.db,
+                 "SAMSA_DECOM_INTEGRATIONS_PATH": str(catalogue),
+                 "SAMSA_DECOM_PLAN_PATH": str(w.plan),
+                 "SAMSA_DECOM_ROLLOUT_SOURCE": str(w.rollout)}.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    noon = datetime.combine(AS_OF, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm"))
+    with time_machine.travel(noon, tick=True):
+        yield w
+    cp.stop()
+
+
+def test_an_integrations_point_of_no_return_needs_the_code_from_its_approvers_channel(
+    elvis_world, approver_inbox: Inbox, capsys: pytest.CaptureFixture[str],  # noqa: ANN001
+) -> None:
+    w = elvis_world
+    assert main(["integrations", "shutdown", "elvis"]) == 0
+    assert "waits for approval of integration:elvis:revoke" in capsys.readouterr().out
+    code = approver_inbox.code()  # sent when the point of no return began to wait
+    assert not any(CODE_RE.search(json.dumps(p)) for _, p in approver_inbox.everyone.posts)
+
+    approve = ["integrations", "approve", "elvis", "--approver", "Anna Andersson"]
+    assert main(approve) == 2
+    assert "engångskod krävs" in capsys.readouterr().err
+    wrong = "ABCD-EFGH" if code != "ABCD-EFGH" else "HGFE-DCBA"
+    assert main([*approve, "--code", wrong]) == 2
+    assert "Fel engångskod för integration:elvis:revoke (4 försök kvar)." in (
+        capsys.readouterr().err)
+    assert main(["integrations", "shutdown", "elvis"]) == 0
+    assert w.cp.count("POST", "/elvis/revoke") == 0  # nothing approved yet
+
+    assert main([*approve, "--code", code]) == 0
+    assert main([*approve, "--code", code]) == 2  # and only once
+    assert "har redan använts" in capsys.readouterr().err
+    assert main(["integrations", "shutdown", "elvis"]) == 0
+    assert w.cp.count("POST", "/elvis/revoke") == 1
+    approval = w.ledger.latest_approval("integration:elvis:revoke")
+    (entry,) = [e for e in w.ledger.audit_entries() if e.seq == approval.audit_seq]
+    assert entry.details["code_channel"] == "godkannare"
