@@ -101,6 +101,13 @@ class World:
     def verdicts(self) -> Mapping[str, GateVerdict]:
         return self.day.milestone_gates
 
+    def facts(self) -> dict[str, Facts]:
+        """What the ledger knows of every milestone; a decision on a milestone that names an
+        approver channel counts only when its one-time code confirmed it."""
+        needs_code = {m.id: m.approver_channel for m in self.plan.milestones
+                      if m.approver_channel}
+        return read_facts(self.ledger, needs_code)
+
     def refresh(self) -> None:
         """Dates and instances again, with the completion dates the ledger now holds
         (``after X + 14d`` counts from X's real completion)."""
@@ -301,10 +308,10 @@ def _reconcile(world: World, report: RunReport) -> None:
     for _round in range(len(world.plan.milestones) + 10):
         world.refresh()
         by_id = {i.id: i for i in world.instances}
-        acted = _apply_due_changes(world, read_facts(world.ledger), run_id)
+        acted = _apply_due_changes(world, world.facts(), run_id)
         if acted:
             report.changes.append(f"{acted} datum flyttade")
-        decide(world.instances, read_facts(world.ledger), world.verdicts, world.as_of,
+        decide(world.instances, world.facts(), world.verdicts, world.as_of,
                _has_action, apply)
         if not acted:
             break
@@ -439,7 +446,7 @@ def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
     report = RunReport(as_of=str(world.as_of), rehearse=rehearse)
     notes = list(world.schedule.transition_reasons)
     if rehearse:
-        result = settle(world.instances, read_facts(world.ledger), world.verdicts,
+        result = settle(world.instances, world.facts(), world.verdicts,
                         world.as_of, _has_action)
         for t in result.transitions:
             report.changes.append(f"{t.milestone_id}: {t.to_state.value}")
@@ -454,7 +461,7 @@ def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
 
     _reconcile(world, report)
     _delete_old_request_identities(world)
-    _write_status(world, read_facts(world.ledger), rehearse=False, notes=notes)
+    _write_status(world, world.facts(), rehearse=False, notes=notes)
     for problem in world.ledger.unbacked_approvals():
         logger.warning("Ignorerat beslut utan revisionspost: %s", problem)
     publish_head(world.ledger, f"reconcile-phaseout {world.as_of}")

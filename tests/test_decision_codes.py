@@ -287,3 +287,34 @@ def test_an_integrations_point_of_no_return_needs_the_code_from_its_approvers_ch
     approval = w.ledger.latest_approval("integration:elvis:revoke")
     (entry,) = [e for e in w.ledger.audit_entries() if e.seq == approval.audit_seq]
     assert entry.details["code_channel"] == "godkannare"
+
+
+def test_an_approval_written_past_the_code_counts_for_nothing(
+    ledger: Ledger, approver_inbox: Inbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Even a genuine, audit-backed approval of the wait in progress (written by code that
+    holds the audit key, past the form and `approve`) does not count without its code."""
+    from tasks.ledger_view import read_facts, record_decision
+
+    needs_code = {"c-radera": "godkannare"}
+    record_decision(ledger, milestone_id="c-radera", kind="approval", approver="Mallory Malm",
+                    approved=True, comment="", manual=False, gate_open=True, flow_run_id=None)
+    assert ledger.latest_approval(SUBJECT).approver == "Mallory Malm"  # backed …
+    assert read_facts(ledger, needs_code)["c-radera"].decision is None  # … but not confirmed
+
+    code = _ask_code(approver_inbox, capsys)
+    assert _approve("--code", code, "--diarienummer", "RS 2026-1") == 0
+    decision = read_facts(ledger, needs_code)["c-radera"].decision
+    assert decision is not None and decision.approver == "Anna Andersson"
+
+
+def test_an_integration_approval_without_its_code_revokes_nothing(
+    elvis_world, approver_inbox: Inbox, capsys: pytest.CaptureFixture[str],  # noqa: ANN001
+) -> None:
+    w = elvis_world
+    assert main(["integrations", "shutdown", "elvis"]) == 0
+    w.approve()  # genuine and for the wait in progress, but no code came with it
+
+    assert main(["integrations", "shutdown", "elvis"]) == 0
+    assert "waits for approval of integration:elvis:revoke" in capsys.readouterr().out
+    assert w.cp.count("POST", "/elvis/revoke") == 0

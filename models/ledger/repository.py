@@ -615,6 +615,14 @@ class Ledger:
                     out.append(f"approval {a.id} of {a.subject}: {problem}")
             return out
 
+    def code_channels(self, rows: list[Approval]) -> dict[int, str | None]:
+        """Approval id → the tag whose one-time code confirmed it (None: no code), as its
+        genuine audit entry records it."""
+        with Session(self.engine) as session:
+            entries = self._entries_for(session, rows)
+        return {a.id: (entries[a.audit_seq].details or {}).get("code_channel")
+                if a.audit_seq in entries else None for a in rows}
+
     def approvals(self, subject: str | None = None) -> list[Approval]:
         """The approvals an audit entry backs, oldest first (optionally of one subject)."""
         with Session(self.engine) as session:
@@ -685,10 +693,15 @@ class Ledger:
                     out.pop(entry.subject, None)
         return out
 
-    def approval_for_wait(self, subject: str, wait: int) -> Approval | None:
-        """The newest backed decision on ``subject`` given after wait ``wait`` began."""
+    def approval_for_wait(self, subject: str, wait: int,
+                          channel: str | None = None) -> Approval | None:
+        """The newest backed decision on ``subject`` given after wait ``wait`` began (with
+        ``channel``: only one confirmed by a one-time code sent to that tag)."""
         found = [a for a in self.approvals(subject)
                  if a.kind == "approval" and a.audit_seq is not None and a.audit_seq > wait]
+        if channel is not None:
+            confirmed = self.code_channels(found)
+            found = [a for a in found if confirmed.get(a.id) == channel]
         return found[-1] if found else None
 
     @contextmanager

@@ -42,7 +42,7 @@ def point_of_no_return_wait(
     wait = ledger.wait_in_progress(subject)
     if wait is None:
         wait = records.begin_wait(subject, as_of)
-    latest = ledger.approval_for_wait(subject, wait)
+    latest = ledger.approval_for_wait(subject, wait, integ.approver_channel)
     if latest is None and integ.approver_channel and ledger.codes.live(subject, wait) is None:
         try:
             send_code(ledger, subject=subject, wait=wait, tag=integ.approver_channel,
