@@ -28,8 +28,10 @@ def case_number(text: str | None, *, what: str) -> str:
     if not text or not text.strip():
         raise InputError(f"{what}: diarienummer för gallringsbeslutet krävs (t.ex. {EXAMPLE})")
     if not _RE.match(text):
-        raise InputError(f"{what}: {text.strip()[:40]!r} är inget diarienummer; förväntat "
-                         f"till exempel {EXAMPLE} (registerbeteckning, år, löpnummer)")
+        raise InputError(
+            f"{what}: {text.strip()[:40]!r} är inget diarienummer; förväntat "
+            f"till exempel {EXAMPLE} (registerbeteckning, år, löpnummer)"
+        )
     m = re.match(r"\s*([^\d\s]+) ?(\d{4}-\d+)", text)
     assert m is not None
     return f"{m.group(1).upper()} {m.group(2)}"

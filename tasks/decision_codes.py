@@ -77,8 +77,9 @@ def send_code(
             "configuration; a channel without tags does not receive codes"
         )
     code = new_code()
-    issued = ledger.codes.issue(subject, wait, code, tag,
-                                timedelta(hours=settings.decision_code_valid_hours))
+    issued = ledger.codes.issue(
+        subject, wait, code, tag, timedelta(hours=settings.decision_code_valid_hours)
+    )
     body = (
         f"Engångskod för beslutet om {what}: {code}\n\n"
         f"Koden gäller en gång, till {issued.expires_at:%Y-%m-%d %H:%M} UTC, och bara så länge "
@@ -102,6 +103,8 @@ def redeem_code(ledger: Ledger, subject: str, code: str | None) -> str:
     """Accept ``code`` for the wait in progress on ``subject``; returns the tag it was sent
     to. A missing, wrong, reused, expired or locked code: :class:`InputError` (in Swedish)."""
     if not code or not code.strip():
-        raise InputError(f"Engångskod krävs för beslutet om {subject}: den skickas till "
-                         "godkännarens egen kanal när beslutet börjar vänta.")
+        raise InputError(
+            f"Engångskod krävs för beslutet om {subject}: den skickas till "
+            "godkännarens egen kanal när beslutet börjar vänta."
+        )
     return ledger.codes.redeem(subject, ledger.wait_in_progress(subject), code)

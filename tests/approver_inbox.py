@@ -42,8 +42,10 @@ def start_inbox(monkeypatch: pytest.MonkeyPatch) -> Inbox:
     from models.settings import get_settings
 
     inbox = Inbox(HttpReceiver().start(), HttpReceiver().start())
-    monkeypatch.setenv("SAMSA_DECOM_APPRISE_URLS", json.dumps(
-        [f"{TAG}={inbox.mine.url('/godkannare')}", inbox.everyone.url("/alla")]))
+    monkeypatch.setenv(
+        "SAMSA_DECOM_APPRISE_URLS",
+        json.dumps([f"{TAG}={inbox.mine.url('/godkannare')}", inbox.everyone.url("/alla")]),
+    )
     get_settings.cache_clear()
     return inbox
 

@@ -33,15 +33,20 @@ SUBJECT = "milestone:c-radera"
 def plan(tmp_path: Path) -> Path:
     text_ = (DATA / "reconciler-plan.yaml").read_text(encoding="utf-8")
     path = tmp_path / "plan.yaml"
-    path.write_text(text_.replace("    approver_channel: godkannare\n",
-                                  "    approver_channel: godkannare\n    disposal: true\n"),
-                    encoding="utf-8")
+    path.write_text(
+        text_.replace(
+            "    approver_channel: godkannare\n",
+            "    approver_channel: godkannare\n    disposal: true\n",
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
 @pytest.fixture
-def ledger(db_url: str, plan: Path, monkeypatch: pytest.MonkeyPatch,
-           approver_inbox: Inbox) -> Ledger:
+def ledger(
+    db_url: str, plan: Path, monkeypatch: pytest.MonkeyPatch, approver_inbox: Inbox
+) -> Ledger:
     """c-radera waits for its approval (a wait has begun); nothing was sent yet."""
     import flows.wiring
     from tests.reconciler_actions import REGISTRY
@@ -54,8 +59,13 @@ def ledger(db_url: str, plan: Path, monkeypatch: pytest.MonkeyPatch,
     get_settings.cache_clear()
     lg = upgraded(db_url)
     with lg.unit_of_work() as s:
-        lg.set_state(s, "c-radera", MilestoneState.awaiting_approval,
-                     reason="väntar på godkännande", due=date(2026, 2, 25))
+        lg.set_state(
+            s,
+            "c-radera",
+            MilestoneState.awaiting_approval,
+            reason="väntar på godkännande",
+            due=date(2026, 2, 25),
+        )
     return lg
 
 
@@ -161,8 +171,11 @@ def test_a_code_row_forged_in_the_ledger_does_not_open_the_decision(
     _ask_code(approver_inbox, capsys)
     wait = ledger.wait_in_progress(SUBJECT)
     mine = "MMMM-2222"
-    forged = hmac.new(b"a key of my own" * 3, f"samsa-decom decision code\0{SUBJECT}\0{wait}\0"
-                      f"{mine.replace('-', '')}".encode(), hashlib.sha256).hexdigest()
+    forged = hmac.new(
+        b"a key of my own" * 3,
+        f"samsa-decom decision code\0{SUBJECT}\0{wait}\0{mine.replace('-', '')}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
     with ledger.engine.begin() as c:
         c.execute(text("UPDATE decision_code SET digest = :d"), {"d": forged})
 
@@ -172,7 +185,9 @@ def test_a_code_row_forged_in_the_ledger_does_not_open_the_decision(
 
 
 def test_the_code_is_nowhere_in_clear(
-    ledger: Ledger, approver_inbox: Inbox, capsys: pytest.CaptureFixture[str],
+    ledger: Ledger,
+    approver_inbox: Inbox,
+    capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     code = _ask_code(approver_inbox, capsys)
@@ -196,7 +211,8 @@ def test_a_deletion_is_not_approved_without_a_well_formed_diarienummer(
 
     assert _approve("--code", code) == 2
     assert "diarienummer för gallringsbeslutet krävs (t.ex. RS 2026-01234)" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     assert _approve("--code", code, "--diarienummer", "19121212-1212") == 2
     err = capsys.readouterr().err
     assert "är inget diarienummer" in err
@@ -214,7 +230,9 @@ def test_a_deletion_is_not_approved_without_a_well_formed_diarienummer(
 
 
 def test_without_a_channel_for_the_approvers_tag_no_code_is_issued(
-    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    ledger: Ledger,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     approver_inbox: Inbox,
 ) -> None:
     """A catch-all channel is not the approver's: with only that configured, nothing is sent
@@ -245,13 +263,21 @@ def elvis_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, approver_inbox:
     cp = Counterpart().start()
     w = make_world(tmp_path, f"sqlite:///{tmp_path / 'samsa.sqlite'}", cp)
     catalogue = tmp_path / "integrations.yaml"
-    catalogue.write_text(catalogue.read_text(encoding="utf-8").replace(
-        "    point_of_no_return: revoke\n",
-        "    point_of_no_return: revoke\n    approver_channel: godkannare\n", 1), encoding="utf-8")
-    for k, v in {"SAMSA_DECOM_SOURCE_URL": w.db, "SAMSA_DECOM_LEDGER_URL": w.db,
-                 "SAMSA_DECOM_INTEGRATIONS_PATH": str(catalogue),
-                 "SAMSA_DECOM_PLAN_PATH": str(w.plan),
-                 "SAMSA_DECOM_ROLLOUT_SOURCE": str(w.rollout)}.items():
+    catalogue.write_text(
+        catalogue.read_text(encoding="utf-8").replace(
+            "    point_of_no_return: revoke\n",
+            "    point_of_no_return: revoke\n    approver_channel: godkannare\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    for k, v in {
+        "SAMSA_DECOM_SOURCE_URL": w.db,
+        "SAMSA_DECOM_LEDGER_URL": w.db,
+        "SAMSA_DECOM_INTEGRATIONS_PATH": str(catalogue),
+        "SAMSA_DECOM_PLAN_PATH": str(w.plan),
+        "SAMSA_DECOM_ROLLOUT_SOURCE": str(w.rollout),
+    }.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
     noon = datetime.combine(AS_OF, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm"))
@@ -261,7 +287,9 @@ def elvis_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, approver_inbox:
 
 
 def test_an_integrations_point_of_no_return_needs_the_code_from_its_approvers_channel(
-    elvis_world, approver_inbox: Inbox, capsys: pytest.CaptureFixture[str],  # noqa: ANN001
+    elvis_world,
+    approver_inbox: Inbox,
+    capsys: pytest.CaptureFixture[str],  # noqa: ANN001
 ) -> None:
     w = elvis_world
     assert main(["integrations", "shutdown", "elvis"]) == 0
@@ -275,7 +303,8 @@ def test_an_integrations_point_of_no_return_needs_the_code_from_its_approvers_ch
     wrong = "ABCD-EFGH" if code != "ABCD-EFGH" else "HGFE-DCBA"
     assert main([*approve, "--code", wrong]) == 2
     assert "Fel engångskod för integration:elvis:revoke (4 försök kvar)." in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     assert main(["integrations", "shutdown", "elvis"]) == 0
     assert w.cp.count("POST", "/elvis/revoke") == 0  # nothing approved yet
 
@@ -297,8 +326,17 @@ def test_an_approval_written_past_the_code_counts_for_nothing(
     from tasks.ledger_view import read_facts, record_decision
 
     needs_code = {"c-radera": "godkannare"}
-    record_decision(ledger, milestone_id="c-radera", kind="approval", approver="Mallory Malm",
-                    approved=True, comment="", manual=False, gate_open=True, flow_run_id=None)
+    record_decision(
+        ledger,
+        milestone_id="c-radera",
+        kind="approval",
+        approver="Mallory Malm",
+        approved=True,
+        comment="",
+        manual=False,
+        gate_open=True,
+        flow_run_id=None,
+    )
     assert ledger.latest_approval(SUBJECT).approver == "Mallory Malm"  # backed …
     assert read_facts(ledger, needs_code)["c-radera"].decision is None  # … but not confirmed
 
@@ -309,7 +347,9 @@ def test_an_approval_written_past_the_code_counts_for_nothing(
 
 
 def test_an_integration_approval_without_its_code_revokes_nothing(
-    elvis_world, approver_inbox: Inbox, capsys: pytest.CaptureFixture[str],  # noqa: ANN001
+    elvis_world,
+    approver_inbox: Inbox,
+    capsys: pytest.CaptureFixture[str],  # noqa: ANN001
 ) -> None:
     w = elvis_world
     assert main(["integrations", "shutdown", "elvis"]) == 0

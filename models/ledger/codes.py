@@ -89,23 +89,36 @@ class CodeRepository:
         msg = f"samsa-decom decision code\0{subject}\0{wait}\0{normalise_code(code)}"
         return hmac.new(self.ledger.key(), msg.encode(), hashlib.sha256).hexdigest()
 
-    def issue(self, subject: str, wait: int, code: str, channel: str,
-              valid_for: timedelta) -> IssuedCode:
+    def issue(
+        self, subject: str, wait: int, code: str, channel: str, valid_for: timedelta
+    ) -> IssuedCode:
         """Store ``code`` (as its HMAC) for wait ``wait`` of ``subject``, replacing any live
         one, and audit which tag it is sent to. Committed before the code is sent."""
         now = utcnow()
         with self.ledger.unit_of_work() as s:
             for old in self._rows(s, subject, status=LIVE):
                 old.status = REPLACED
-            row = DecisionCode(subject=subject, wait_seq=wait,
-                               digest=self._digest(subject, wait, code), channel=channel,
-                               status=LIVE, failures=0, issued_at=now,
-                               expires_at=now + valid_for)
+            row = DecisionCode(
+                subject=subject,
+                wait_seq=wait,
+                digest=self._digest(subject, wait, code),
+                channel=channel,
+                status=LIVE,
+                failures=0,
+                issued_at=now,
+                expires_at=now + valid_for,
+            )
             s.add(row)
             self.ledger.append_audit(
-                s, actor="samsa-decom", action=CODE_SENT, subject=subject,
-                details={"wait": wait, "channel": channel,
-                         "expires_at": row.expires_at.isoformat(timespec="seconds")},
+                s,
+                actor="samsa-decom",
+                action=CODE_SENT,
+                subject=subject,
+                details={
+                    "wait": wait,
+                    "channel": channel,
+                    "expires_at": row.expires_at.isoformat(timespec="seconds"),
+                },
             )
         return IssuedCode(subject, wait, channel, row.expires_at)
 
@@ -139,24 +152,29 @@ class CodeRepository:
             match = next((r for r in rows if hmac.compare_digest(r.digest, digest)), None)
             current = next((r for r in reversed(live) if r.wait_seq == wait), None)
             if wait is None:
-                problem = (f"Inget beslut väntar på {subject}: en engångskod kan inte "
-                           "användas nu.")
+                problem = f"Inget beslut väntar på {subject}: en engångskod kan inte användas nu."
             elif match is not None and match.status == USED:
                 problem = f"Engångskoden för {subject} har redan använts: begär en ny kod."
                 self._refused(s, match, "redan använd")
             elif current is None:
-                problem = (f"Ingen giltig engångskod väntar för {subject} (den har använts, "
-                           "spärrats, ersatts eller väntan har avslutats): begär en ny kod.")
+                problem = (
+                    f"Ingen giltig engångskod väntar för {subject} (den har använts, "
+                    "spärrats, ersatts eller väntan har avslutats): begär en ny kod."
+                )
             elif _aware(current.expires_at) <= now:
-                problem = (f"Engångskoden för {subject} gick ut "
-                           f"{_aware(current.expires_at):%Y-%m-%d %H:%M} UTC: begär en ny kod.")
+                problem = (
+                    f"Engångskoden för {subject} gick ut "
+                    f"{_aware(current.expires_at):%Y-%m-%d %H:%M} UTC: begär en ny kod."
+                )
             elif match is not current:
                 current.failures += 1
                 left = MAX_FAILURES - current.failures
                 if left <= 0:
                     current.status = LOCKED
-                    problem = (f"Fel engångskod för {subject}. Koden är nu spärrad efter "
-                               f"{MAX_FAILURES} felaktiga försök: begär en ny kod.")
+                    problem = (
+                        f"Fel engångskod för {subject}. Koden är nu spärrad efter "
+                        f"{MAX_FAILURES} felaktiga försök: begär en ny kod."
+                    )
                 else:
                     problem = f"Fel engångskod för {subject} ({left} försök kvar)."
                 self._refused(s, current, "spärrad" if left <= 0 else "fel kod")
@@ -164,7 +182,10 @@ class CodeRepository:
                 current.status = USED
                 current.used_at = now
                 self.ledger.append_audit(
-                    s, actor="samsa-decom", action=CODE_ACCEPTED, subject=subject,
+                    s,
+                    actor="samsa-decom",
+                    action=CODE_ACCEPTED,
+                    subject=subject,
                     details={"wait": wait, "channel": current.channel},
                 )
                 return current.channel
@@ -172,14 +193,22 @@ class CodeRepository:
 
     def _refused(self, s: Session, row: DecisionCode, why: str) -> None:
         self.ledger.append_audit(
-            s, actor="samsa-decom", action=CODE_REFUSED, subject=row.subject,
-            details={"wait": row.wait_seq, "channel": row.channel, "why": why,
-                     "failures": row.failures},
+            s,
+            actor="samsa-decom",
+            action=CODE_REFUSED,
+            subject=row.subject,
+            details={
+                "wait": row.wait_seq,
+                "channel": row.channel,
+                "why": why,
+                "failures": row.failures,
+            },
         )
 
     @staticmethod
-    def _rows(s: Session, subject: str, *, status: str | None = None,
-              for_update: bool = False) -> list[DecisionCode]:
+    def _rows(
+        s: Session, subject: str, *, status: str | None = None, for_update: bool = False
+    ) -> list[DecisionCode]:
         q = select(DecisionCode).where(DecisionCode.subject == subject)
         if status is not None:
             q = q.where(DecisionCode.status == status)
