@@ -85,7 +85,7 @@ def test_every_decision_form_follows_the_same_three_rules(
 def test_the_fields_show_in_the_forms_order_name_decision_comment() -> None:
     assert list(MilestoneDecision.model_fields) == [
         "approver", "approved", "code", "diarienummer", "comment"]
-    assert list(ShutdownApproval.model_fields) == ["approver", "approved", "comment"]
+    assert list(ShutdownApproval.model_fields) == ["approver", "approved", "code", "comment"]
     assert list(StepConfirmation.model_fields) == ["confirmed_by", "done", "comment"]
     assert list(ReceiptConfirmation.model_fields) == ["confirmed_by", "received", "comment"]
 
