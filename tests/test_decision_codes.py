@@ -358,3 +358,22 @@ def test_an_integration_approval_without_its_code_revokes_nothing(
     assert main(["integrations", "shutdown", "elvis"]) == 0
     assert "waits for approval of integration:elvis:revoke" in capsys.readouterr().out
     assert w.cp.count("POST", "/elvis/revoke") == 0
+
+
+def test_approve_cannot_be_pointed_at_a_plan_without_the_approvers_channel(
+    ledger: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan of one's own (c-radera as a plain manual step, no channel, no disposal) would
+    skip the code and the diarienummer: `approve` takes no plan; it uses the configured one."""
+    evil = tmp_path / "evil.yaml"
+    evil.write_text(
+        (DATA / "reconciler-plan.yaml")
+        .read_text(encoding="utf-8")
+        .replace("    irreversible: true\n    approver_channel: godkannare\n", ""),
+        encoding="utf-8",
+    )
+
+    assert _approve("--plan", str(evil)) == 2
+    assert "--plan" in capsys.readouterr().err
+    assert ledger.approvals(SUBJECT) == []
+    assert ledger.states()["c-radera"].state is MilestoneState.awaiting_approval
