@@ -113,41 +113,6 @@ def get_request(ledger: Ledger, request_id: str) -> PersonRequest:
         return req
 
 
-def mark_answered(
-    ledger: Ledger,
-    request_id: str,
-    *,
-    source: str,
-    result_dir: Path,
-    state: RequestState = RequestState.answered,
-    decided_by: str | None = None,
-    decision_text: str = "",
-) -> None:
-    """Record that the case was decided and the extract released (lämnad, or delvis avslag
-    with its written decision), from ``live`` or ``archive``; only a legal move."""
-    with ledger.unit_of_work() as s:
-        req = s.get(PersonRequest, request_id)
-        assert req is not None
-        check_transition(req.state, state)
-        req.state = state
-        req.decided_by = decided_by
-        req.decision_text = decision_text
-        req.answered_at = utcnow()
-        req.answered_from = source
-        req.result_dir = str(result_dir)
-        ledger.append_audit(
-            s,
-            actor=ACTOR,
-            action="extract_request.answered",
-            subject=f"extract-request:{request_id}",
-            details={
-                "source": source,
-                "on_time": clock.today() <= req.deadline,
-                "state": state.value,
-            },  # fmt: skip
-        )
-
-
 def delete_identities(ledger: Ledger, *, as_of: date, retention_days: int) -> list[str]:
     """Delete the identity of every request answered more than ``retention_days`` before
     ``as_of`` (each deletion audited); the ids of the requests whose identity went."""
