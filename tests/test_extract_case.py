@@ -510,3 +510,34 @@ def test_the_migration_matches_the_case_tables(db_url: str) -> None:
         led.close()
     mine = [d for d in diff if "person_request" in repr(d) or "extract_withholding" in repr(d)]
     assert mine == []
+
+
+@pytest.mark.no_ledger
+def test_a_deceased_persons_request_is_a_tf_request_without_art15_rights(
+    samsa: str, samsa_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """GDPR does not apply to the dead: the review says so for an art. 15 request, and a
+    tf-avliden request is answered as public documents, without the art. 15 rights."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    ledger = upgraded(url)
+    con = sqlite3.connect(samsa_file)
+    [(identity,)] = con.execute("select identity from person where deceased_on is not null "
+                                "order by id limit 1").fetchall()  # fmt: skip
+    con.close()
+    with time_machine.travel(NOON, tick=False):
+        wrong = _case(ledger, identity)
+        assert main(["extract", "review", wrong, "--by", "Kim Handläggare", "--source", samsa,
+                     "--out", str(tmp_path / "g"), "--ledger", url]) == 0  # fmt: skip
+        said = capsys.readouterr().out
+        assert "OBS: personen är avliden: GDPR gäller inte" in said and "tf-avliden" in said
+        rid = _case(ledger, identity, RequestKind.tf_avliden)
+        prepare_review(ledger, rid, by="Kim Handläggare", out_dir=tmp_path, source_url=samsa)
+        approve_release(ledger, rid, approver="Eva Beslutsfattare")
+        answer = release_request(ledger, rid, out_dir=tmp_path, source_url=samsa)
+    doc = json.loads(answer.files["json"].read_text("utf-8"))
+    page = answer.files["html"].read_text("utf-8")
+    assert [i["heading"] for i in doc["information"]] == ["Om begäran"]
+    assert "GDPR) gäller inte uppgifter om avlidna" in page and "IMY" not in page
+    assert "Allmänna handlingar ur SAMSA IT-tjänst" in page
+    assert doc["case"]["deadline"] == (NOON.date() + timedelta(days=3)).isoformat()

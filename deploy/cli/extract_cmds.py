@@ -178,6 +178,8 @@ def _print_answer(answer: Any) -> None:
                                                      answer.third_party.items()))  # fmt: skip
     for kind, path in answer.files.items():
         out.print(f"  {kind}: {path}")
+    for note in answer.notes:
+        out.print(f"[yellow]OBS: {note}[/]")
 
 
 @extract_app.command("receipt")

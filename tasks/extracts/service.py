@@ -108,6 +108,7 @@ class Answer:
     state: str = ""
     third_party: dict[str, int] = field(default_factory=dict)
     waiting_for: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def person_lookup(
@@ -207,8 +208,14 @@ def prepare_review(
     per_category: dict[str, int] = {}
     for i in items:
         per_category[i.category.value] = per_category.get(i.category.value, 0) + 1
+    notes: tuple[str, ...] = ()
+    if req.kind == RequestKind.gdpr_art15 and any(p.get("deceased_on") for p in doc["person"]):
+        notes = (
+            "personen är avliden: GDPR gäller inte; handlägg begäran som allmän handling "
+            "(TF 2 kap., skyndsamt): avslå denna och registrera en ny med --kind tf-avliden",
+        )
     return Answer(request_id, doc["source"], doc["found"], doc["counts"], files, step="review",
-                  state=req.state.value, third_party=per_category)  # fmt: skip
+                  state=req.state.value, third_party=per_category, notes=notes)  # fmt: skip
 
 
 def release_request(
