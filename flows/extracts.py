@@ -9,6 +9,8 @@ can get an extract of what SAMSA holds about them (registerutdrag) — also afte
 - ``extract-person-register``: takes a person's case one step further (the review copy for a
   registered request; the release once it is approved; otherwise it says what it waits
   for). It takes only the opaque request id: no personal data ever enters Prefect.
+- ``approve-extract-release``: the decision on a case's release (form), after the case
+  officer's secrecy review; it answers exactly the review the form showed.
 """
 
 from __future__ import annotations
@@ -283,6 +285,89 @@ def extract_person_register(request_id: RequestId) -> dict[str, Any]:
         description="Ärendet om registerutdrag (inga personuppgifter här).",
     )
     return result
+
+
+class ReleaseDecision(DecisionForm):
+    """The decision on releasing one person's register extract after the secrecy review."""
+
+    approver: PersonName = Field(
+        title="Ditt namn (beslutsfattare)",
+        description="Namnet som skrivs i beslutsloggen som den som beslutade om utlämnandet.",
+        min_length=1,
+        max_length=200,
+    )
+    approved: bool = Field(
+        default=False,
+        title="Utlämnandet godkänns",
+        description="Kryssa i om utdraget får lämnas ut efter sekretessprövningen som visas "
+        "ovan. Lämna tomt för att inte godkänna (handläggaren prövar då igen).",
+    )
+    comment: MaskedComment = Field(
+        default="",
+        title="Kommentar",
+        description="Frivillig motivering; sparas i beslutsloggen. Skriv inga personnummer.",
+        max_length=2000,
+    )
+
+
+@flow(name="approve-extract-release")
+@masked_errors
+def approve_extract_release(request_id: RequestId, timeout_seconds: int = 3600) -> str:
+    """Decide on releasing one person's register extract (registerutdrag) after the case
+    officer's secrecy review (OSL 25 kap. 1 §).
+
+    The run pauses with a form (Resume in the UI) showing the case: its kind, "Klart senast"
+    and what the review withholds (no personal data). The decision is recorded in the
+    beslutslogg for the review the form showed; if the review changes while the form is open,
+    the answer does not count. Then `extract-person-register` (or `samsa-decom extract
+    release`) releases it.
+    """
+    rid = str(request_id)
+    with _open_ledger() as ledger:
+        return _decide_release(ledger, rid, timeout_seconds)
+
+
+def _decide_release(ledger: Ledger, rid: str, timeout_seconds: int) -> str:
+    from prefect.flow_runs import pause_flow_run
+
+    from models.extract_case import IN_REVIEW, KIND_SV, STATE_SV, RequestKind
+    from tasks.extracts.case import approve_release, release_subject
+    from tasks.extracts.requests import get_request
+    from tasks.extracts.review import CATEGORY_SV, Category
+
+    req = get_request(ledger, rid)
+    if req.state not in IN_REVIEW:
+        raise CheckFailed(f"begäran {rid} är {STATE_SV[req.state]}: inget utlämnande att besluta")
+    wait = ledger.wait_in_progress(release_subject(rid))
+    if wait is None:
+        raise CheckFailed(f"utlämnandet av begäran {rid} väntar inte på något beslut")
+    withheld = [
+        f"- {CATEGORY_SV[Category(w.category)]}: {w.item or 'hela kategorin'} ({w.ground})"
+        for w in ledger.deliveries.withholdings(rid)
+    ]
+    hsa = "visas" if req.show_staff_hsa else "visas inte"
+    answer = pause_flow_run(
+        wait_for_input=ReleaseDecision.with_initial_data(
+            description="\n".join(
+                [
+                    f"**Registerutdrag, begäran `{rid}`** ({KIND_SV[RequestKind(req.kind)]}, "
+                    f"{STATE_SV[req.state]}, Klart senast {req.deadline.isoformat()})",
+                    "",
+                    "Sekretessprövningen lämnar inte ut:",
+                    *(withheld or ["- inget"]),
+                    f"- Personalens HSA-id {hsa}.",
+                ]
+            ),
+            approved=False,
+        ),
+        timeout=timeout_seconds,
+    )
+    a = approve_release(ledger, rid, approver=answer.approver, approved=answer.approved,
+                        comment=answer.comment, expected_wait=wait,
+                        flow_run_id=_run_id())  # fmt: skip
+    said = "godkänt" if a.approved else "inte godkänt"
+    get_run_logger().info("release of request %s %s", rid, "approved" if a.approved else "refused")
+    return f"utlämnandet {said} av {a.approver}"
 
 
 # -- the reconciler's action -------------------------------------------------------------------

@@ -541,3 +541,79 @@ def test_a_deceased_persons_request_is_a_tf_request_without_art15_rights(
     assert "GDPR) gäller inte uppgifter om avlidna" in page and "IMY" not in page
     assert "Allmänna handlingar ur SAMSA IT-tjänst" in page
     assert doc["case"]["deadline"] == (NOON.date() + timedelta(days=3)).isoformat()
+
+
+@pytest.mark.no_ledger
+def test_a_form_answer_for_a_review_that_changed_since_does_not_count(
+    ledger: Ledger, samsa_file: Path
+) -> None:
+    """The form showed one review; the case officer withheld more before it was answered."""
+    rid = _case(ledger, _person(samsa_file)[0])
+    start_review(ledger, rid, by="Kim Handläggare")
+    shown_wait = ledger.wait_in_progress(release_subject(rid))
+    withhold(ledger, rid, category=Category.fritext, by="Kim Handläggare")
+    with pytest.raises(CheckFailed, match="ändrades medan formuläret var öppet"):
+        approve_release(ledger, rid, approver="Eva Beslutsfattare", expected_wait=shown_wait)
+    assert ledger.approvals(release_subject(rid)) == []
+
+
+def _resume_paused(answer: dict[str, object], before: object = None) -> None:
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    end = time.monotonic() + 90
+    while time.monotonic() < end:
+        with get_client(sync_client=True) as client:
+            paused = [r for r in client.read_flow_runs() if r.state and r.state.is_paused()]
+        if paused:
+            if callable(before):
+                before()
+            resume_flow_run(paused[0].id, run_input=answer)
+            return
+        time.sleep(0.5)
+    raise AssertionError("the approve-extract-release run never paused for its form")
+
+
+@pytest.mark.prefect
+def test_the_release_is_decided_in_a_prefect_form_for_the_review_it_showed(
+    prefect_harness: None,
+) -> None:
+    from flows.extracts import approve_extract_release, extract_person_register
+    from models.settings import get_settings
+
+    settings = get_settings()
+    Path(settings.home).mkdir(parents=True, exist_ok=True)
+    generate(settings.resolved_source_url(), scale=1500, seed=5)
+    source = Path(settings.resolved_source_url().removeprefix("sqlite:///"))
+    identity = _person(source)[0]
+    ledger = Ledger.open(settings.resolved_ledger_url())
+    rid = _case(ledger, identity)
+    assert extract_person_register(rid)["step"] == "review"
+    waiting = extract_person_register(rid)
+    assert waiting["step"] == "waiting" and "inte godkänt" in waiting["waiting_for"]
+
+    # the review changes while the form is open: the answer does not count
+    def change() -> None:
+        withhold(ledger, rid, category=Category.fritext, by="Kim Handläggare")
+
+    yes = {"approver": "Eva Beslutsfattare", "approved": True, "comment": "Prövat"}
+    resumer = threading.Thread(target=_resume_paused, args=(yes, change))
+    resumer.start()
+    with pytest.raises(Exception, match="ändrades medan formuläret var öppet"):
+        approve_extract_release(rid, timeout_seconds=120)
+    resumer.join()
+    assert extract_person_register(rid)["step"] == "waiting"
+
+    resumer = threading.Thread(target=_resume_paused, args=(yes,))
+    resumer.start()
+    assert approve_extract_release(rid, timeout_seconds=120) == (
+        "utlämnandet godkänt av Eva Beslutsfattare")  # fmt: skip
+    resumer.join()
+    [approval] = ledger.approvals(release_subject(rid))
+    assert approval.flow_run_id and approval.comment == "Prövat"
+    released = extract_person_register(rid)
+    assert released["step"] == "released" and released["state"] == "partly_refused"
+    assert get_request(ledger, rid).state is RequestState.partly_refused
+    assert ledger.verify_audit().ok

@@ -193,10 +193,21 @@ def set_staff_hsa(ledger: Ledger, request_id: str, *, show: bool, by: str) -> No
 
 
 def approve_release(
-    ledger: Ledger, request_id: str, *, approver: str, approved: bool = True, comment: str = ""
+    ledger: Ledger,
+    request_id: str,
+    *,
+    approver: str,
+    approved: bool = True,
+    comment: str = "",
+    expected_wait: int | None = None,
+    flow_run_id: str | None = None,
 ) -> Approval:
     """Record a person's decision on the release, answering the wait in progress (the
-    generic decision path: the approval is backed by its audit entry and bound to the wait)."""
+    generic decision path: the approval is backed by its audit entry and bound to the wait).
+
+    ``expected_wait``: the wait a form showed; when the review changed since (a new wait),
+    the answer is refused, so a form opened before a change never approves what it did not
+    show."""
     approver = _name(approver)
     subject = release_subject(request_id)
     with case_lease(ledger, request_id), ledger.unit_of_work() as s:
@@ -205,9 +216,14 @@ def approve_release(
         wait = ledger.wait_in_progress(subject, s)
         if wait is None:
             raise InputError(f"utlämnandet av begäran {request_id} väntar inte på något beslut")
+        if expected_wait is not None and wait != expected_wait:
+            raise CheckFailed(
+                f"sekretessprövningen av begäran {request_id} ändrades medan formuläret var "
+                "öppet: svaret gäller inte; ett nytt formulär visar den nya prövningen"
+            )
         approval = ledger.record_approval(
             s, subject=subject, kind="approval", approver=approver, approved=approved,
-            comment=scrub_identities(comment, limit=2000), wait=wait,
+            comment=scrub_identities(comment, limit=2000), wait=wait, flow_run_id=flow_run_id,
         )  # fmt: skip
         s.expunge(approval)
         return approval

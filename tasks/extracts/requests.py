@@ -18,9 +18,9 @@ from pathlib import Path
 
 from models import clock
 from models.errors import InputError, Problem, ValidationFailed
-from models.extract_case import RequestKind, add_months, check_transition, deadline_for
+from models.extract_case import RequestKind, add_months, deadline_for
 from models.identity import Identity, IdentityError, parse_identity
-from models.ledger import Ledger, utcnow
+from models.ledger import Ledger
 from models.ledger.extracts import PersonRequest, RequestState
 
 ACTOR = "samsa-decom extracts"
