@@ -11,6 +11,7 @@ hand, and two runs on one case at once.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import sqlite3
@@ -494,6 +495,8 @@ def test_times_are_swedish_local_time_to_the_minute() -> None:
     assert shown("due_on", "2026-03-01") == "2026-03-01"  # a date stays a date
     assert shown("kind", "admission_notice") == "inskrivningsmeddelande"
     assert shown("read", True) == "ja"
+    content = base64.b64encode(bytes(1024)).decode()
+    assert shown("content", content) == "1024 byte (finns i JSON-filen)"
 
 
 def test_the_migration_matches_the_case_tables(db_url: str) -> None:

@@ -134,14 +134,17 @@ def extract_person(
     source: str = typer.Option(None, "--source", help=SOURCE_HELP),
     archive: Annotated[Path | None, typer.Option("--archive", help=ARCHIVE_HELP)] = None,
     by: str = typer.Option("", "--by", help="Who registers the request."),
+    kind: str = typer.Option("gdpr-art15", "--kind", help=KIND_HELP),
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
 ) -> None:
     """Start a person's case and write the case officer's review copy (granskningsexemplar)
     from the database or the archive. Nothing is released: the citizen's version comes with
     `extract release`, after the secrecy review and an approval."""
+    from models.extract_case import parse_kind
     from tasks.extracts.requests import read_request_file, register_request
     from tasks.extracts.service import prepare_review
 
+    request_kind = parse_kind(kind)
     if bool(file) == bool(request_id):
         raise InputError("give exactly one of --file PATH (- for standard input) and --request ID")
     _one_source(source, archive)
@@ -156,7 +159,8 @@ def extract_person(
         ident = identities[0]
     with _ledger(ledger_url) as ledger:
         if ident is not None:
-            request_id = register_request(ledger, ident, registered_by=by).request_id
+            request_id = register_request(ledger, ident, registered_by=by,
+                                          kind=request_kind).request_id  # fmt: skip
         assert request_id is not None
         answer = prepare_review(ledger, request_id, by=by or "samsa-decom extracts",
                                 out_dir=out_dir, source_url=source, archive=archive)  # fmt: skip

@@ -61,10 +61,11 @@ def information(doc: dict[str, Any], kind: RequestKind) -> list[tuple[str, str]]
         ("c) Mottagare", _recipients(doc)),
         (
             "d) Hur länge uppgifterna sparas",
-            "Uppgifterna är allmänna handlingar. De bevaras eller gallras enbart enligt "
-            "arkivmyndighetens gallringsbeslut (arkivlagen 10 §); finns inget gallringsbeslut "
-            "bevaras de. Journaluppgifter sparas minst tio år efter sista anteckningen "
-            "(patientdatalagen 3 kap. 17 §).",
+            "Uppgifter som en region eller kommun ansvarar för är allmänna handlingar. De "
+            "bevaras eller gallras enbart enligt arkivmyndighetens gallringsbeslut (arkivlagen "
+            "10 §); finns inget gallringsbeslut bevaras de. Uppgifter som en privat vårdgivare "
+            "ansvarar för omfattas inte av arkivlagen. Journaluppgifter sparas alltid minst tio "
+            "år efter sista anteckningen (patientdatalagen 3 kap. 17 §).",
         ),
         (
             "e) Dina rättigheter",

@@ -84,6 +84,11 @@ VALUE_SV: dict[str, str] = {
 }  # fmt: skip
 
 
+def _decoded_size(b64: str) -> int:
+    """The size in bytes of base64 text (its padding counted off)."""
+    return len(b64) * 3 // 4 - b64[-2:].count("=")
+
+
 def label(key: str) -> str:
     """The Swedish label of a field (its own name when none is known)."""
     return FIELD_SV.get(key, key)
@@ -99,7 +104,7 @@ def shown(key: str, value: Any) -> str:
     if value is False:
         return "nej"
     if key == "content" and value:
-        return f"{len(value) * 3 // 4} byte (finns i JSON-filen)"
+        return f"{_decoded_size(value)} byte (finns i JSON-filen)"
     if isinstance(value, str) and _UTC_STAMP.match(value):
         return clock.local_time_text(datetime.fromisoformat(value.removesuffix("Z")))
     if isinstance(value, str) and key in ("kind", "status", "identity_kind", "role"):
