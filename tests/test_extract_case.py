@@ -620,3 +620,28 @@ def test_the_release_is_decided_in_a_prefect_form_for_the_review_it_showed(
     assert released["step"] == "released" and released["state"] == "partly_refused"
     assert get_request(ledger, rid).state is RequestState.partly_refused
     assert ledger.verify_audit().ok
+
+
+@pytest.mark.no_ledger
+def test_bad_case_input_is_one_line_and_exit_2(
+    samsa_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A personnummer as the approver's name, a date that is no date, an unknown request."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    ledger = upgraded(url)
+    identity = _person(samsa_file)[0]
+    rid = _case(ledger, identity)
+    start_review(ledger, rid, by="Kim Handläggare")
+    audit_before = len(ledger.audit_entries())
+    for argv, said in [
+        (["approve", rid, "--approver", identity], "identity"),
+        (["extend", rid, "--notice-sent", "14/2", "--reason", "x", "--by", "Kim"],
+         "--notice-sent '14/2': inte ett datum"),
+        (["case", "00000000-0000-4000-8000-000000000000"], "no extract request"),
+        (["refuse", rid, "--reasons", " ", "--by", "Kim"], "ett avslag måste motiveras"),
+    ]:  # fmt: skip
+        assert main(["extract", *argv, "--ledger", url]) == 2, argv
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err and identity not in err
+        assert len(err.strip().splitlines()) == 1
+    assert len(ledger.audit_entries()) == audit_before  # nothing was written
