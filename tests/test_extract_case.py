@@ -36,7 +36,7 @@ from models.extract_case import (
     deadline_for,
 )
 from models.identity import parse_identity
-from models.ledger import Ledger
+from models.ledger import Ledger, make_engine
 from models.ledger.extracts import RequestState
 from tasks.extracts.case import (
     approve_release,
@@ -645,3 +645,32 @@ def test_bad_case_input_is_one_line_and_exit_2(
         assert said in err and "Traceback" not in err and identity not in err
         assert len(err.strip().splitlines()) == 1
     assert len(ledger.audit_entries()) == audit_before  # nothing was written
+
+
+def test_requests_made_before_the_case_states_keep_their_meaning(db_url: str) -> None:
+    """A ledger with requests registered and answered before the migration: after it, they
+    are art. 15 requests, registrerad and lämnad, with no withholdings."""
+    from sqlalchemy import text
+
+    from models.ledger import upgrade_ledger
+
+    upgrade_ledger(db_url, "0003_extracts")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        for rid, state in (("11111111-1111-4111-8111-111111111111", "registered"),
+                           ("22222222-2222-4222-8222-222222222222", "answered")):  # fmt: skip
+            conn.execute(
+                text("INSERT INTO person_request (request_id, identity, identity_kind, "
+                     "received_on, deadline, state, registered_by) VALUES (:r, '', "
+                     "'personnummer', '2026-01-05', '2026-02-05', :s, '')"),
+                {"r": rid, "s": state},
+            )  # fmt: skip
+    engine.dispose()
+    ledger = upgraded(db_url)
+    old_open = get_request(ledger, "11111111-1111-4111-8111-111111111111")
+    old_answered = get_request(ledger, "22222222-2222-4222-8222-222222222222")
+    assert (old_open.kind, old_open.state) == ("gdpr-art15", RequestState.registered)
+    assert (old_answered.kind, old_answered.state) == ("gdpr-art15", RequestState.answered)
+    assert old_answered.decision_text == "" and old_answered.show_staff_hsa is False
+    assert ledger.deliveries.withholdings(old_open.request_id) == []
+    assert [r.request_id for r in ledger.deliveries.open_requests()] == [old_open.request_id]
