@@ -116,6 +116,11 @@ def archive(
         None, "--exclusions",
         help="What is left out on purpose (default: deploy/plan/archive-exclusions.yaml).",
     ),  # fmt: skip
+    retention: Path = typer.Option(  # noqa: B008
+        None, "--retention",
+        help="Bevarande och gallring per tabell × organisationsslag "
+        "(default: deploy/plan/retention.yaml).",
+    ),  # fmt: skip
 ) -> None:
     """Archive a database as SIARD 2.2 in an E-ARK SIP; the last line printed is the package.
 
@@ -131,6 +136,7 @@ def archive(
     from models.errors import CheckFailed, InputError
     from models.ledger import Ledger
     from tasks.archive.record import archival_date_of, record_package
+    from tasks.archive.retention import load_retention
     from tasks.archive.run import archive_database
 
     settings = get_settings()
@@ -141,6 +147,7 @@ def archive(
     except ValueError:
         raise InputError(f"--date {archival_date!r} is not a date (YYYY-MM-DD)") from None
     _check_archive_input(url, source is not None, Path(target), out is not None)
+    load_retention(retention)  # a disposal without a gallringsbeslut stops here, nothing written
     with Ledger.open(ledger_url or settings.resolved_ledger_url()) as ledger:  # checked first
         with Progress(
             TextColumn("[bold]{task.description:<28}"), BarColumn(),
@@ -150,7 +157,7 @@ def archive(
             outcome = archive_database(
                 url, target, archival_date=when, progress=_RichProgress(bar),
                 schemas=list(schema) if schema else None, exclusions_path=exclusions,
-                extras=PACKAGE_EXTRAS,
+                extras=PACKAGE_EXTRAS, retention_path=retention,
             )  # fmt: skip
         record_package(
             ledger, outcome, source_url=url, archival_date=archival_date_of(outcome, when)
