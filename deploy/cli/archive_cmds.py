@@ -22,13 +22,23 @@ def demo_data(
     replace: bool = typer.Option(
         False, "--replace", help="Drop and regenerate an existing SYNTHETIC database."
     ),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote",
+        help="Write to a server that is not this machine (only an isolated test server).",
+    ),  # fmt: skip
 ) -> None:
-    """Create a synthetic SAMSA database (test identities only, marked synthetic)."""
+    """Create a synthetic SAMSA database, marked synthetic, on this machine only.
+
+    Its identity numbers are valid and may be real people's (no number range is safe), so it
+    is written only to SQLite or a server on 127.0.0.1/localhost unless --allow-remote.
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tasks.synthetic import generate
+    from tasks.synthetic.local import require_local_target
 
     target = url or get_settings().resolved_source_url()
+    require_local_target(target, allow_remote=allow_remote)  # before the folder is made
     if target.startswith("sqlite:///"):
         Path(target.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     with Progress(
@@ -41,7 +51,8 @@ def demo_data(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = generate(target, scale=scale, seed=seed, replace=replace, progress=progress)
+        report = generate(target, scale=scale, seed=seed, replace=replace, progress=progress,
+                          allow_remote=allow_remote)  # fmt: skip
     rate = report.total_rows / report.seconds if report.seconds else 0.0
     out.print(
         f"synthetic SAMSA database: {report.total_rows:,} rows in {len(report.rows)} tables, "
