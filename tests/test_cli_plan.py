@@ -194,18 +194,19 @@ def test_gate_closed_explains_why_and_exits_0(capsys: pytest.CaptureFixture[str]
 
 
 def test_gate_opens_in_the_resumed_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    # the south is live, but Sahlgrenska (western area, not live yet) discharges its residents
     code, out, _ = run(
-        capsys,
-        "gate",
-        "area-south-switched",
-        "--as-of",
-        "2026-11-27",
-        "--rollout",
-        RESUMED,
-        "--lang",
-        "en",
-    )
+        capsys, "gate", "area-south-switched", "--as-of", "2026-11-27", "--rollout", RESUMED,
+        "--lang", "en",
+    )  # fmt: skip
+    assert code == 0 and "CLOSED" in out
+    assert "counterparty VGR Västra området is not covered by the successor" in out
+    code, out, _ = run(
+        capsys, "gate", "area-south-switched", "--as-of", "2027-10-13", "--rollout", RESUMED,
+        "--lang", "en",
+    )  # fmt: skip
     assert code == 0 and "OPEN" in out and "live since 2026-03-16" in out
+    assert "counterparty VGR Västra området is covered by the successor" in out
     code, out, _ = run(
         capsys, "gate", "samsa-db-deleted", "--as-of", "2027-12-12", "--rollout", RESUMED, "--json"
     )

@@ -397,11 +397,11 @@ def gate_command(
     out.print(f"[bold]{m.id}[/] – {m.title}", highlight=False)
     if m.gate and gate is not None:
         desc = f" ({gate.description.strip()})" if gate.description else ""
-        out.print(f"{_l('gate', language)}: {m.gate}{desc}", highlight=False)
+        out.print(f"{_l('gate', language)}: {m.gate}{desc}", highlight=False, soft_wrap=True)
     out.print(f"{_l('as_of', language)} {day}: [bold {colour}]{word.upper()}[/]")
     for c in verdict.checks or []:
         mark = "[green]✓[/]" if c.ok else "[red]✗[/]"
-        out.print(f"  {mark} {c.text}", highlight=False)
+        out.print(f"  {mark} {c.text}", highlight=False, soft_wrap=True)
     if not verdict.checks:
         for r in verdict.reasons:
             out.print(f"  · {r}", highlight=False)
