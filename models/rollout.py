@@ -210,6 +210,24 @@ class Rollout(BaseModel):
     def stages_in(self, area: str) -> list[Stage]:
         return [s for s in self.stages if area in s.areas]
 
+    def counterparty_stages(self, area: str) -> list[Stage]:
+        """The stages that cover the counterparties of ``area`` (the stages naming a
+        counterparty organisation, and every stage of a counterparty area)."""
+        out: list[Stage] = []
+        for cp in self.counterparties.get(area, []):  # type: ignore[call-overload]
+            if cp.area is not None:
+                found = self.stages_in(cp.area)
+            else:
+                found = [s for s in self.stages if cp.organisation in s.organisations]
+            out += [s for s in found if s not in out]
+        return out
+
+    def stages_leaving(self, area: str) -> list[Stage]:
+        """The stages that must be live before ``area`` can leave SAMSA: its own and those
+        of its counterparties (patients cross areas)."""
+        own = self.stages_in(area)
+        return own + [s for s in self.counterparty_stages(area) if s not in own]
+
     @property
     def areas(self) -> list[str]:
         """The areas the rollout's stages cover, in the usual order."""
