@@ -244,9 +244,7 @@ def _read_catalogue(
     catalogue = read_catalogue(conn, exclusions, schemas)
     for sch in catalogue.schemas:
         sch.tables = [
-            TableSpec(
-                **{**s.__dict__, "retention": retention.for_table(s.key).summary()}
-            )
+            TableSpec(**{**s.__dict__, "retention": retention.for_table(s.key).summary()})
             for s in sch.tables
         ]
     if not catalogue.tables():
