@@ -34,6 +34,11 @@ def _l(key: str, lang: str) -> str:
     return say(key, lang)
 
 
+def _code(key: str, lang: str) -> str:
+    """A code's words (``stage_paused`` → ``pausad``), or the code itself if unknown."""
+    return say(key, lang) if has(key) else key.split("_", 1)[-1]
+
+
 # -- shared helpers (also used by other areas' commands) ---------------------------------------
 
 
@@ -174,7 +179,9 @@ def plan_command(
     lang: LangOpt = None,
 ) -> None:
     """The milestones with computed dates, ledger state and gate, and the budget per year."""
+    from models.milestone import MilestoneState
     from models.schedule import budget_by_year, parallel_run
+    from tasks.status import STATE_LABELS, WORKSTREAM_LABELS
 
     language = _lang(lang)
     today, note = load_cli_day(parse_as_of(as_of), plan_file, rollout, ledger_url, language)
@@ -224,7 +231,11 @@ def plan_command(
         )
         spec = row["due_spec"] + (" [yellow]*[/]" if row["assumption"] else "")
         cost = f"≈ {_sek(row['cost_estimate'])}" if row["cost_estimate"] else "–"
-        table.add_row(row["id"], title, row["workstream"], due, spec, cost, row["state"], gate)
+        workstream = WORKSTREAM_LABELS.get(row["workstream"], row["workstream"])
+        state = STATE_LABELS.get(MilestoneState(row["state"]), row["state"])
+        if language != "sv":
+            workstream, state = row["workstream"], row["state"].replace("_", " ")
+        table.add_row(row["id"], title, workstream, due, spec, cost, state, gate)
     out.print(table)
     assumed = [row for row in rows if row["assumption"]]
     if assumed:
@@ -365,14 +376,16 @@ def _print_stages(ro: Rollout, schedule: Schedule, language: str) -> None:
     projected = {p.stage_id: p for p in schedule.stages}
     for st in ro.stages:
         p = projected.get(st.id)
-        status = st.status.value + (f" {st.paused_on}" if st.paused_on else "")
+        status = _code(f"stage_{st.status.value}", language) + (
+            f" {st.paused_on}" if st.paused_on else ""
+        )
         table.add_row(
             st.name,
             ", ".join(area_name(a, language) for a in st.areas),  # type: ignore[arg-type]
             status,
             str(st.planned_go_live or "–"),
             _actual(st.actual_go_live, schedule.as_of, language),
-            f"{p.date} ({p.basis})" if p else "–",
+            f"{p.date} ({_code(f'basis_{p.basis}', language)})" if p else "–",
         )
     out.print(table)
 

@@ -90,6 +90,16 @@ _WORDS: dict[str, dict[str, str]] = {
         "sv": "beslutsloggen finns inte än; alla lägen visas som planerade",
         "en": "no ledger yet; every state shows as pending",
     },
+    # -- codes shown in tables (the --json output keeps the codes) -------------------------
+    "stage_planned": {"sv": "planerad", "en": "planned"},
+    "stage_live": {"sv": "i drift", "en": "live"},
+    "stage_paused": {"sv": "pausad", "en": "paused"},
+    "stage_cancelled": {"sv": "avbruten", "en": "cancelled"},
+    "basis_actual": {"sv": "i drift", "en": "actual"},
+    "basis_planned": {"sv": "planerad", "en": "planned"},
+    "basis_late": {"sv": "försenad", "en": "late"},
+    "basis_restart-notice": {"sv": "omstartsvarsel", "en": "restart notice"},
+    "basis_unknown": {"sv": "okänd", "en": "unknown"},
     # -- status and approve ---------------------------------------------------------------
     "status_empty": {
         "sv": "Beslutsloggen har inga milstolpar än: den dagliga avstämningen "
