@@ -45,7 +45,7 @@ def _database(work: Path, scale: int, pg: str | None) -> str:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
-        name = f"samsa_bench_{scale}"
+        name = f"samsa_extracts_bench_{scale}"
         admin = create_engine(pg, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
             exists = c.execute(text("select 1 from pg_database where datname=:n"), {"n": name})
