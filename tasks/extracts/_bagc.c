@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 enum { K_TEXT = 0, K_INT = 1, K_FLOAT = 2, K_BOOL = 3, K_TSTZ = 4, K_TS = 5, K_DATE = 6,
        K_DECIMAL = 7, K_BYTES = 8 };
@@ -40,7 +41,7 @@ static int buf_reserve(buf_t *b, size_t extra) {
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->n + extra) cap *= 2;
     char *p = realloc(b->p, cap);
-    if (!p) { PyErr_NoMemory(); return -1; }
+    if (!p) return -1; /* the caller reports MemoryError once it holds the GIL again */
     b->p = p;
     b->cap = cap;
     return 0;
@@ -81,7 +82,14 @@ typedef struct {
     int isnull[MAX_COLS];
     buf_t line_csv, line_json, tmp;
     int last_org;            /* cache: index of the last looked-up org, -1 none */
+    PyThreadState *ts;       /* while feed() runs without the GIL */
+    char err[160];           /* a value not handled here (ValueError), set without the GIL */
+    int pyerr;               /* a Python exception is set */
 } Router;
+
+/* The GIL around the few calls into Python while feed() runs without it. */
+static inline void gil_take(Router *r) { PyEval_RestoreThread(r->ts); }
+static inline void gil_give(Router *r) { r->ts = PyEval_SaveThread(); }
 
 static uint64_t hash_bytes(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ULL;
@@ -173,8 +181,8 @@ static int split_row(Router *r, const char *s, const char *end) {
 
 /* ------------------------------------------------------------ formatting --------------- */
 
-static int unhandled(int col, const char *why) {
-    PyErr_Format(PyExc_ValueError, "column %d: %s", col, why);
+static int unhandled_r(Router *r, int col, const char *why) {
+    snprintf(r->err, sizeof r->err, "column %d: %s", col, why);
     return -1;
 }
 
@@ -228,12 +236,12 @@ static int json_text(buf_t *o, const char *s, size_t n) {
 static inline int isdig(char c) { return c >= '0' && c <= '9'; }
 
 /* "YYYY-MM-DD HH:MM:SS[.f…][+00]" -> "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into tmp */
-static int timestamp_iso(buf_t *t, const char *s, size_t n, int tz, int col) {
+static int timestamp_iso(Router *r, buf_t *t, const char *s, size_t n, int tz, int col) {
     if (n < 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':')
-        return unhandled(col, "timestamp form");
+        return unhandled_r(r, col, "timestamp form");
     for (int i = 0; i < 19; i++)
         if (i != 4 && i != 7 && i != 10 && i != 13 && i != 16 && !isdig(s[i]))
-            return unhandled(col, "timestamp form");
+            return unhandled_r(r, col, "timestamp form");
     size_t i = 19;
     char frac[6] = {'0', '0', '0', '0', '0', '0'};
     int any = 0;
@@ -241,16 +249,16 @@ static int timestamp_iso(buf_t *t, const char *s, size_t n, int tz, int col) {
         i++;
         int d = 0;
         while (i < n && isdig(s[i])) {
-            if (d >= 6) return unhandled(col, "timestamp precision");
+            if (d >= 6) return unhandled_r(r, col, "timestamp precision");
             frac[d++] = s[i++];
         }
         for (int k = 0; k < 6; k++) any |= frac[k] != '0';
     }
     if (tz) {
         if (!(n - i == 3 && s[i] == '+' && s[i + 1] == '0' && s[i + 2] == '0'))
-            return unhandled(col, "timestamp offset");
+            return unhandled_r(r, col, "timestamp offset");
     } else if (i != n) {
-        return unhandled(col, "timestamp form");
+        return unhandled_r(r, col, "timestamp form");
     }
     t->n = 0;
     if (buf_reserve(t, 32) < 0) return -1;
@@ -268,9 +276,9 @@ static int timestamp_iso(buf_t *t, const char *s, size_t n, int tz, int col) {
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int bytea_base64(buf_t *t, const char *s, size_t n, int col) {
+static int bytea_base64(Router *r, buf_t *t, const char *s, size_t n, int col) {
     if (n < 2 || s[0] != '\\' || s[1] != 'x' || (n - 2) % 2)
-        return unhandled(col, "bytea form");
+        return unhandled_r(r, col, "bytea form");
     size_t len = (n - 2) / 2;
     t->n = 0;
     if (buf_reserve(t, 4 * ((len + 2) / 3) + 4) < 0) return -1;
@@ -282,7 +290,7 @@ static int bytea_base64(buf_t *t, const char *s, size_t n, int col) {
         int k = 0;
         for (; k < 3 && i < len; k++, i++) {
             int hi = hexval((unsigned char)h[2 * i]), lo = hexval((unsigned char)h[2 * i + 1]);
-            if (hi < 0 || lo < 0) return unhandled(col, "bytea form");
+            if (hi < 0 || lo < 0) return unhandled_r(r, col, "bytea form");
             b[k] = (unsigned char)(hi * 16 + lo);
         }
         uint32_t v = (uint32_t)b[0] << 16 | (k > 1 ? (uint32_t)b[1] << 8 : 0) |
@@ -339,19 +347,26 @@ static int format_row(Router *r) {
         case K_INT:
             for (size_t k = 0; k < n; k++)
                 if (!(isdig(s[k]) || (k == 0 && s[k] == '-' && n > 1)))
-                    return unhandled(col, "integer form");
+                    return unhandled_r(r, col, "integer form");
             if (buf_put(c, s, n) < 0 || buf_put(j, s, n) < 0) return -1;
             break;
         case K_FLOAT: {
             char tmp[64];
-            if (n == 0 || n >= sizeof tmp) return unhandled(col, "float form");
+            if (n == 0 || n >= sizeof tmp) return unhandled_r(r, col, "float form");
             memcpy(tmp, s, n);
             tmp[n] = 0;
             char *endp;
+            gil_take(r);
             double v = PyOS_string_to_double(tmp, &endp, NULL);
-            if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return unhandled(col, "float"); }
-            if (*endp) return unhandled(col, "float form");
-            char *txt = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+            if (v == -1.0 && PyErr_Occurred()) {
+                PyErr_Clear();
+                gil_give(r);
+                return unhandled_r(r, col, "float");
+            }
+            char *txt = *endp ? NULL : PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+            if (!txt && !*endp) r->pyerr = 1;
+            gil_give(r);
+            if (*endp) return unhandled_r(r, col, "float form");
             if (!txt) return -1;
             size_t tl = strlen(txt);
             int rc = buf_put(c, txt, tl);
@@ -361,7 +376,9 @@ static int format_row(Router *r) {
                 else if (v == -Py_HUGE_VAL) rc = buf_put(j, "-Infinity", 9);
                 else rc = buf_put(j, txt, tl);
             }
+            gil_take(r);
             PyMem_Free(txt);
+            gil_give(r);
             if (rc < 0) return -1;
             break;
         }
@@ -371,12 +388,12 @@ static int format_row(Router *r) {
             } else if (n == 1 && s[0] == 'f') {
                 if (buf_put(c, "false", 5) < 0 || buf_put(j, "false", 5) < 0) return -1;
             } else {
-                return unhandled(col, "boolean form");
+                return unhandled_r(r, col, "boolean form");
             }
             break;
         case K_TSTZ:
         case K_TS:
-            if (timestamp_iso(&r->tmp, s, n, r->kinds[col] == K_TSTZ, col) < 0) return -1;
+            if (timestamp_iso(r, &r->tmp, s, n, r->kinds[col] == K_TSTZ, col) < 0) return -1;
             if (buf_put(c, r->tmp.p, r->tmp.n) < 0 || buf_putc(j, '"') < 0 ||
                 buf_put(j, r->tmp.p, r->tmp.n) < 0 || buf_putc(j, '"') < 0)
                 return -1;
@@ -385,25 +402,25 @@ static int format_row(Router *r) {
             if (n != 10 || s[4] != '-' || s[7] != '-' || !isdig(s[0]) || !isdig(s[1]) ||
                 !isdig(s[2]) || !isdig(s[3]) || !isdig(s[5]) || !isdig(s[6]) ||
                 !isdig(s[8]) || !isdig(s[9]))
-                return unhandled(col, "date form");
+                return unhandled_r(r, col, "date form");
             if (buf_put(c, s, n) < 0 || buf_putc(j, '"') < 0 || buf_put(j, s, n) < 0 ||
                 buf_putc(j, '"') < 0)
                 return -1;
             break;
         case K_DECIMAL:
-            if (!decimal_ok(s, n)) return unhandled(col, "numeric form");
+            if (!decimal_ok(s, n)) return unhandled_r(r, col, "numeric form");
             if (buf_put(c, s, n) < 0 || buf_putc(j, '"') < 0 || buf_put(j, s, n) < 0 ||
                 buf_putc(j, '"') < 0)
                 return -1;
             break;
         case K_BYTES:
-            if (bytea_base64(&r->tmp, s, n, col) < 0) return -1;
+            if (bytea_base64(r, &r->tmp, s, n, col) < 0) return -1;
             if (buf_put(c, r->tmp.p, r->tmp.n) < 0 || buf_putc(j, '"') < 0 ||
                 buf_put(j, r->tmp.p, r->tmp.n) < 0 || buf_putc(j, '"') < 0)
                 return -1;
             break;
         default:
-            return unhandled(col, "kind");
+            return unhandled_r(r, col, "kind");
         }
     }
     if (buf_put(c, "\r\n", 2) < 0 || buf_putc(j, '}') < 0) return -1;
@@ -419,7 +436,17 @@ static int emit(Router *r, int slot) {
     return 0;
 }
 
+static int note_unknown_gil(Router *r, int col);
+
 static int note_unknown(Router *r, int col) {
+    gil_take(r);
+    int rc = note_unknown_gil(r, col);
+    if (rc < 0) r->pyerr = 1;
+    gil_give(r);
+    return rc;
+}
+
+static int note_unknown_gil(Router *r, int col) {
     PyObject *val = r->isnull[col] ? Py_NewRef(Py_None)
                                    : PyBytes_FromStringAndSize(r->field[col].p,
                                                                (Py_ssize_t)r->field[col].n);
@@ -491,22 +518,33 @@ static PyObject *Router_feed(Router *r, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
     const char *p = view.buf, *end = p + view.len;
+    int failed = 0;
+    r->err[0] = 0;
+    r->pyerr = 0;
+    gil_give(r); /* the per-row work runs while other threads read and write files */
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) {
-            PyBuffer_Release(&view);
-            PyErr_SetString(PyExc_ValueError, "COPY data does not end with a whole line");
-            return NULL;
+            snprintf(r->err, sizeof r->err, "COPY data does not end with a whole line");
+            failed = 1;
+            break;
         }
         int rc = split_row(r, p, nl);
-        if (rc == -1) PyErr_SetString(PyExc_ValueError, "COPY row with a wrong column count");
+        if (rc == -1) snprintf(r->err, sizeof r->err, "COPY row with a wrong column count");
         if (rc < 0 || route_row(r) < 0) {
-            PyBuffer_Release(&view);
-            return NULL;
+            failed = 1;
+            break;
         }
         p = nl + 1;
     }
+    gil_take(r);
     PyBuffer_Release(&view);
+    if (failed) {
+        if (r->pyerr) return NULL;
+        if (r->err[0]) PyErr_SetString(PyExc_ValueError, r->err);
+        else PyErr_NoMemory();
+        return NULL;
+    }
     return take(r, r->flush_at);
 }
 

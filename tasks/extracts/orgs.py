@@ -217,6 +217,12 @@ def write_org_bags(
 
     fast = PgRouting.open(source, list(orgs), only_org)
     try:
+        persons_fast = None
+        if fast is not None and person_spec is not None:
+            persons_fast = fast.start_persons(
+                person_spec, tables, RECEIVER_COLUMNS, address_columns(person_spec),
+                PROTECTED_COLUMN, WITHHELD_COLUMN, writers, counts,
+            )  # fmt: skip
         for spec in tables:
             receivers = [i for c in RECEIVER_COLUMNS if (i := spec.index(c)) is not None]
             routed = None
@@ -233,10 +239,7 @@ def write_org_bags(
         if person_spec is not None:
             if fast is None:
                 _write_persons(source, person_spec, writers, persons_of, counts)
-            elif not fast.write_persons(
-                person_spec, tables, RECEIVER_COLUMNS, address_columns(person_spec),
-                PROTECTED_COLUMN, WITHHELD_COLUMN, writers, counts,
-            ):  # fmt: skip
+            elif not (persons_fast and persons_fast.result()):
                 persons_of = defaultdict(set, fast.persons_of(tables, RECEIVER_COLUMNS))
                 _write_persons(source, person_spec, writers, persons_of, counts)
             if progress:

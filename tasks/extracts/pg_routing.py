@@ -24,7 +24,9 @@ import io
 import json
 import logging
 import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 from tasks.archive.postgres.copy_stream import (
@@ -50,6 +52,7 @@ _TSTZ, _TS = 4, 5
 _ID_KINDS = ("int", "text")
 #: bytes an organisation's buffer collects before it is written (bounds memory: ~32 MB)
 FLUSH_AT = 1 << 15
+_PENDING = 3  # batches of about a MB read ahead at most
 
 
 def c_routing_enabled() -> bool:
@@ -87,6 +90,7 @@ class PgRouting:
         self.conn.begin()
         self.raw = self.conn.connection.driver_connection
         self.via_psql = psql_available(self.raw)
+        self._background = ThreadPoolExecutor(1, thread_name_prefix="bag-persons")
 
     @classmethod
     def open(cls, source: Any, org_ids: list[str], only_org: str | None) -> PgRouting | None:
@@ -98,6 +102,7 @@ class PgRouting:
         return cls(source, org_ids, only_org)
 
     def close(self) -> None:
+        self._background.shutdown(wait=True)
         self.conn.close()
 
     # ---------------------------------------------------------------- plans
@@ -145,29 +150,49 @@ class PgRouting:
     ) -> Any:
         """Streams ``sql`` through a router into ``files`` (slot → csv, json); the router, or
         None when a value needs the Python way (the stream is read to its end either way, so
-        the transaction stays usable)."""
+        the transaction stays usable).
+
+        Three steps overlap, each in its own thread, in order: reading the COPY stream (this
+        thread), routing and formatting a batch (C, without the GIL), and writing and hashing
+        the organisations' bytes. At most ``_PENDING`` batches are in flight (flat memory)."""
         router = _bagc.Router(orgs=self.org_keys, flush_at=FLUSH_AT, **args)
         n = len(self.org_ids)
-        failed: ValueError | None = None
-        for data in self._batches(sql):
-            if failed is not None:
-                continue  # drain the stream
-            try:
-                chunks = router.feed(data)
-            except ValueError as exc:
-                failed = exc
-                continue
+
+        def write(chunks: list[tuple[int, int, bytes, bytes]]) -> None:
             for i, recv, c, j in chunks:
                 f = files[i + n * recv]
                 f[0].write(c)
                 f[1].write(j)
+
+        def feed_and_write(feeding: Future[Any]) -> None:
+            write(feeding.result())
+
+        failed: ValueError | None = None
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="bag-route") as route_pool,
+            ThreadPoolExecutor(1, thread_name_prefix="bag-write") as write_pool,
+        ):
+            pending: deque[Future[None]] = deque()
+            for data in self._batches(sql):
+                if failed is not None:
+                    continue  # drain the stream
+                feeding = route_pool.submit(router.feed, data)
+                pending.append(write_pool.submit(feed_and_write, feeding))
+                while len(pending) > _PENDING or (pending and pending[0].done()):
+                    try:
+                        pending.popleft().result()
+                    except ValueError as exc:
+                        failed = exc
+                        break
+            for f in pending:
+                try:
+                    f.result()
+                except ValueError as exc:
+                    failed = failed or exc
         if failed is not None:
             _log.info("a value needs the Python way (%s)", failed)
             return None
-        for i, recv, c, j in router.flush():
-            f = files[i + n * recv]
-            f[0].write(c)
-            f[1].write(j)
+        write(router.flush())
         return router
 
     def _run(
@@ -320,6 +345,17 @@ class PgRouting:
             "count_unknown": False,
         })  # fmt: skip
         return router is not None
+
+    def start_persons(self, *args: Any) -> Future[bool]:
+        """:meth:`write_persons` (same arguments) while the record tables are written: the
+        server joins and sorts the persons' organisations meanwhile. Only through psql (its
+        own session in the same snapshot); through psycopg the one connection is busy with the
+        tables, so the persons are written now."""
+        if self.via_psql:
+            return self._background.submit(self.write_persons, *args)
+        done: Future[bool] = Future()
+        done.set_result(self.write_persons(*args))
+        return done
 
     def persons_of(
         self, tables: list[TableSpec], receiver_columns: tuple[str, ...]
