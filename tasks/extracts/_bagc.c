@@ -510,6 +510,9 @@ static PyObject *take(Router *r, size_t at_least) {
         Py_DECREF(t);
         c->n = 0;
         j->n = 0;
+        /* a buffer that grew for a large batch or row gives its memory back */
+        if (c->cap > 4 * r->flush_at + 4096) { free(c->p); c->p = NULL; c->cap = 0; }
+        if (j->cap > 4 * r->flush_at + 4096) { free(j->p); j->p = NULL; j->cap = 0; }
     }
     return out;
 }
