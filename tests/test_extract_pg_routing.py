@@ -161,6 +161,29 @@ def test_a_value_the_c_code_cannot_write_sends_its_table_the_python_way(
     assert b",1E-7," in (org / "data/extra_note.csv").read_bytes()
 
 
+def test_persons_the_c_code_cannot_write_go_the_python_way(
+    tricky: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eng = create_engine(tricky)
+    with eng.begin() as c:
+        c.execute(text("ALTER TABLE person ADD COLUMN score numeric"))
+        c.execute(text("UPDATE person SET score = 0.0000001 WHERE id % 5 = 0"))
+    eng.dispose()
+    written: list[bool] = []
+    real = pg_routing.PgRouting.write_persons
+
+    def spy(self, *a, **k):  # type: ignore[no-untyped-def]
+        written.append(real(self, *a, **k))
+        return written[-1]
+
+    monkeypatch.setattr(pg_routing.PgRouting, "write_persons", spy)
+    _bags(tricky, tmp_path / "c", True, monkeypatch)
+    assert written == [False]
+    _bags(tricky, tmp_path / "py", False, monkeypatch)
+    assert _files(tmp_path / "c") == _files(tmp_path / "py")
+    assert any(b",1E-7," in p.read_bytes() for p in (tmp_path / "c").glob("*/data/person.csv"))
+
+
 @pytest.mark.parametrize("column", ["org_id", "receiver_org_id"])
 def test_a_record_naming_no_organisation_still_stops_the_run(
     tricky: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, column: str

@@ -78,7 +78,9 @@ typedef struct {
     buf_t *csv, *json;       /* [2 * norgs]: main then received */
     Py_ssize_t *count;       /* [2 * norgs] */
     PyObject *unknown;       /* dict */
-    buf_t field[MAX_COLS];   /* decoded fields of the current row */
+    buf_t field[MAX_COLS];   /* room for fields that had escapes to decode */
+    const char *fp[MAX_COLS]; /* the current row's fields: in the input, or in field[] */
+    size_t fn[MAX_COLS];
     int isnull[MAX_COLS];
     buf_t line_csv, line_json, tmp;
     int last_org;            /* cache: index of the last looked-up org, -1 none */
@@ -128,13 +130,24 @@ static int split_row(Router *r, const char *s, const char *end) {
     const char *p = s;
     for (;;) {
         if (col >= r->ncols) return -1;
-        buf_t *f = &r->field[col];
-        f->n = 0;
-        const char *q = p;
-        while (q < end && *q != '\t') q++;
+        const char *q = memchr(p, '\t', (size_t)(end - p));
+        if (!q) q = end;
         if (q - p == 2 && p[0] == '\\' && p[1] == 'N') {
             r->isnull[col] = 1;
+            r->fp[col] = p;
+            r->fn[col] = 0;
+        } else if (col < r->nout && r->kinds[col] == K_BYTES && q - p >= 3 && p[0] == '\\' &&
+                   p[1] == '\\' && p[2] == 'x') {
+            r->isnull[col] = 0; /* bytea "\\x<hex>": only the doubled backslash to undo */
+            r->fp[col] = p + 1;
+            r->fn[col] = (size_t)(q - p - 1);
+        } else if (!memchr(p, '\\', (size_t)(q - p))) {
+            r->isnull[col] = 0; /* nothing to decode: the field is read where it is */
+            r->fp[col] = p;
+            r->fn[col] = (size_t)(q - p);
         } else {
+            buf_t *f = &r->field[col];
+            f->n = 0;
             r->isnull[col] = 0;
             if (buf_reserve(f, (size_t)(q - p)) < 0) return -2;
             char *o = f->p;
@@ -171,6 +184,8 @@ static int split_row(Router *r, const char *s, const char *end) {
                 }
             }
             f->n = (size_t)(o - f->p);
+            r->fp[col] = f->p;
+            r->fn[col] = f->n;
         }
         col++;
         if (q >= end) break;
@@ -337,8 +352,8 @@ static int format_row(Router *r) {
             if (buf_put(j, "null", 4) < 0) return -1;
             continue;
         }
-        const char *s = r->field[col].p;
-        size_t n = r->field[col].n;
+        const char *s = r->fp[col];
+        size_t n = r->fn[col];
         switch (r->kinds[col]) {
         case K_TEXT:
             if (csv_text(c, s, n) < 0 || json_text(j, s, n) < 0) return -1;
@@ -448,8 +463,8 @@ static int note_unknown(Router *r, int col) {
 
 static int note_unknown_gil(Router *r, int col) {
     PyObject *val = r->isnull[col] ? Py_NewRef(Py_None)
-                                   : PyBytes_FromStringAndSize(r->field[col].p,
-                                                               (Py_ssize_t)r->field[col].n);
+                                   : PyBytes_FromStringAndSize(r->fp[col],
+                                                               (Py_ssize_t)r->fn[col]);
     if (!val) return -1;
     PyObject *key = Py_BuildValue("(iN)", col, val);
     if (!key) return -1;
@@ -466,7 +481,7 @@ static int route_row(Router *r) {
     int formatted = 0;
     int oc = r->org_col;
     int org = -1;
-    if (!r->isnull[oc]) org = org_find(r, r->field[oc].p, r->field[oc].n);
+    if (!r->isnull[oc]) org = org_find(r, r->fp[oc], r->fn[oc]);
     if (org >= 0) {
         if (format_row(r) < 0) return -1;
         formatted = 1;
@@ -477,10 +492,10 @@ static int route_row(Router *r) {
     for (int k = 0; k < r->nrecv; k++) {
         int rc = r->recv_cols[k];
         if (r->isnull[rc]) continue;
-        buf_t *to = &r->field[rc];
-        if (!r->isnull[oc] && to->n == r->field[oc].n && memcmp(to->p, r->field[oc].p, to->n) == 0)
+        if (!r->isnull[oc] && r->fn[rc] == r->fn[oc] &&
+            memcmp(r->fp[rc], r->fp[oc], r->fn[rc]) == 0)
             continue;
-        int dest = org_find(r, to->p, to->n);
+        int dest = org_find(r, r->fp[rc], r->fn[rc]);
         if (dest < 0) {
             if (r->count_unknown && note_unknown(r, rc) < 0) return -1;
             continue;
@@ -511,8 +526,8 @@ static PyObject *take(Router *r, size_t at_least) {
         c->n = 0;
         j->n = 0;
         /* a buffer that grew for a large batch or row gives its memory back */
-        if (c->cap > 4 * r->flush_at + 4096) { free(c->p); c->p = NULL; c->cap = 0; }
-        if (j->cap > 4 * r->flush_at + 4096) { free(j->p); j->p = NULL; j->cap = 0; }
+        if (c->cap > 2 * r->flush_at) { free(c->p); c->p = NULL; c->cap = 0; }
+        if (j->cap > 2 * r->flush_at) { free(j->p); j->p = NULL; j->cap = 0; }
     }
     return out;
 }

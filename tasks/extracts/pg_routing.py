@@ -50,8 +50,8 @@ _C_KIND = {"text": 0, "int": 1, "float": 2, "bool": 3, "date": 6, "decimal": 7, 
 _TSTZ, _TS = 4, 5
 #: kinds an organisation or person id may have here (their COPY text is Python's str())
 _ID_KINDS = ("int", "text")
-#: bytes an organisation's buffer collects before it is written (bounds memory: ~32 MB)
-FLUSH_AT = 1 << 15
+#: bytes an organisation's buffer collects before it is written (memory: at most ~32 MB in all)
+FLUSH_AT = 1 << 14
 _PENDING = 3  # batches of about a MB read ahead at most
 
 
@@ -289,20 +289,25 @@ class PgRouting:
     def person_pairs_sql(self, tables: list[TableSpec], receiver_columns: tuple[str, ...]) -> str:
         """(person id, organisation id as text) of every record and received record."""
         parts = []
+        kinds = {
+            s.kinds[i] for s in tables for c in ("org_id", *receiver_columns)
+            if (i := s.index(c)) is not None
+        }  # fmt: skip
+        cast = "" if kinds == {"int"} else "::text"  # integers sort and compare faster
         for spec in tables:
             if "person_id" not in spec.columns or "org_id" not in spec.columns:
                 continue
             t = self._table_sql(spec.name)
             parts.append(
-                f"SELECT person_id AS pid, org_id::text AS org FROM {t} "
+                f"SELECT person_id AS pid, org_id{cast} AS org FROM {t} "
                 "WHERE person_id IS NOT NULL AND org_id IS NOT NULL"
             )
             for c in receiver_columns:
                 if c in spec.columns:
                     r = ident(c)
                     parts.append(
-                        f"SELECT person_id, {r}::text FROM {t} WHERE person_id IS NOT NULL "
-                        f"AND {r} IS NOT NULL AND {r}::text IS DISTINCT FROM org_id::text"
+                        f"SELECT person_id, {r}{cast} FROM {t} WHERE person_id IS NOT NULL "
+                        f"AND {r} IS NOT NULL AND {r}{cast} IS DISTINCT FROM org_id{cast}"
                     )
         return " UNION ".join(parts)
 
@@ -366,8 +371,8 @@ class PgRouting:
         out: dict[Any, set[str]] = {}
         allowed = set(self.org_ids)
         for pid, org in self.conn.execute(text(self.person_pairs_sql(tables, receiver_columns))):
-            if org in allowed:
-                out.setdefault(pid, set()).add(org)
+            if str(org) in allowed:
+                out.setdefault(pid, set()).add(str(org))
         return out
 
 
