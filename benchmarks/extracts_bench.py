@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -51,7 +50,9 @@ def _bags_child(url: str, out: Path) -> None:
     source = open_source(url, None)
     bags, t = _timed(write_org_bags, source, out, bagging_date=date(2027, 1, 4))
     source.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec
+    status = Path("/proc/self/status").read_text()
+    peak = int(status.split("VmHWM:")[1].split()[0]) // 1024
     print(json.dumps({"seconds": t, "bags": len(bags), "records": sum(b.records for b in bags),
                       "peak_mb": peak}))  # fmt: skip
 
