@@ -240,12 +240,13 @@ class PgRouting:
         counts: dict[str, dict[str, int]],
     ) -> None:
         for k, name in enumerate(names):
-            per_org = router.counts(bool(k)) if router is not None else None
-            for i, oid in enumerate(self.org_ids):
-                if router is None:
+            if router is None:
+                for oid in self.org_ids:
                     writers[oid].discard(f"{name}.csv")
                     writers[oid].discard(f"{name}.json")
-                    continue
+                continue
+            per_org = router.counts(bool(k))
+            for i, oid in enumerate(self.org_ids):
                 n = per_org[i]
                 files[i + len(self.org_ids) * k][1].write(b"\n]\n" if n else b"]\n")
                 writers[oid].close_file(f"{name}.csv")
