@@ -223,9 +223,12 @@ def write_org_bags(
                 person_spec, tables, RECEIVER_COLUMNS, address_columns(person_spec),
                 PROTECTED_COLUMN, WITHHELD_COLUMN, writers, counts,
             )  # fmt: skip
-        for spec in tables:
-            receivers = [i for c in RECEIVER_COLUMNS if (i := spec.index(c)) is not None]
+        for k, spec in enumerate(tables):
+            receivers = _receivers(spec)
             routed = None
+            if fast is not None and k + 1 < len(tables):
+                after = tables[k + 1]
+                fast.prefetch(after, _receivers(after), RECEIVED_PREFIX + after.name, writers)
             if fast is not None:
                 routed = fast.write_table(
                     spec, receivers, RECEIVED_PREFIX + spec.name, writers, counts, unknown
@@ -271,6 +274,11 @@ def write_org_bags(
         bag = writers[oid].finish(info, bagging_date=bagging_date)
         results.append(OrgBag(org, bag, c))
     return results
+
+
+def _receivers(spec: TableSpec) -> list[int]:
+    """Indexes of the columns naming the organisation that received a record."""
+    return [i for c in RECEIVER_COLUMNS if (i := spec.index(c)) is not None]
 
 
 def _route_table(

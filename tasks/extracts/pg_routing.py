@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import os
+import resource
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -77,6 +78,15 @@ def csv_header(columns: tuple[str, ...]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def _allow_open_files(wanted: int) -> None:
+    """Raise this process's soft limit of open files towards ``wanted`` (never above the
+    hard limit): with many organisations the default 1024 is near."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 class PgRouting:
     """Writes record tables and persons into the bags through COPY and the C router; each
     ``write_*`` answers False when the table must go the Python way (nothing of it stays)."""
@@ -91,6 +101,9 @@ class PgRouting:
         self.raw = self.conn.connection.driver_connection
         self.via_psql = psql_available(self.raw)
         self._background = ThreadPoolExecutor(1, thread_name_prefix="bag-persons")
+        self._opener = ThreadPoolExecutor(1, thread_name_prefix="bag-open")
+        self._prefetched: dict[tuple[str, ...], Future[dict[int, tuple[IO[bytes], IO[bytes]]]]] = {}
+        _allow_open_files(8192)  # a table's files, the next table's and the persons' at once
 
     @classmethod
     def open(cls, source: Any, org_ids: list[str], only_org: str | None) -> PgRouting | None:
@@ -103,6 +116,7 @@ class PgRouting:
 
     def close(self) -> None:
         self._background.shutdown(wait=True)
+        self._opener.shutdown(wait=True)
         self.conn.close()
 
     # ---------------------------------------------------------------- plans
@@ -206,8 +220,12 @@ class PgRouting:
     ) -> Any:
         """Opens the files ``names`` in every bag, routes ``sql`` into them and closes them
         (or removes them when the table must go the Python way: then None)."""
-        for _attempt in range(2):
-            files = self._open(writers, names, columns)
+        for attempt in range(2):
+            ready = self._prefetched.pop(tuple(names), None)
+            if ready is not None and attempt == 0:
+                files = ready.result()
+            else:
+                files = self._open(writers, names, columns)
             try:
                 router = self._route(sql, files, args)
             except _Retry:  # psql failed part-way: again through psycopg, from nothing
@@ -255,6 +273,40 @@ class PgRouting:
 
     # ---------------------------------------------------------------- tables
 
+    def _table_plan(
+        self, spec: TableSpec, receivers: list[int], received_name: str
+    ) -> tuple[str, list[str], dict[str, Any]] | None:
+        """The COPY query, file names and router settings of a record table, or None when the
+        table must go the Python way (a value kind or id kind the C code does not write)."""
+        kinds = self._kinds(spec.name, spec)
+        org_i = spec.index("org_id")
+        if kinds is None or org_i is None or len(receivers) > 8:
+            return None
+        if any(spec.kinds[i] not in _ID_KINDS for i in (org_i, *receivers)):
+            return None
+        cols = ", ".join(ident(c) for c in spec.columns)
+        sql = f"SELECT {cols} FROM {self._table_sql(spec.name)} ORDER BY {self._order(spec.name)}"
+        names = [spec.name] + ([received_name] if receivers else [])
+        args = {
+            "kinds": kinds, "ncols": len(spec.columns), "keys": _json_keys(spec.columns),
+            "org_col": org_i, "recv_cols": tuple(receivers),
+            "count_unknown": self.only_org is None,
+        }  # fmt: skip
+        return sql, names, args
+
+    def prefetch(
+        self, spec: TableSpec, receivers: list[int], received_name: str,
+        writers: dict[str, BagWriter],
+    ) -> None:  # fmt: skip
+        """Create a record table's files in every bag in the background, while the table
+        before it streams (creating a few hundred files is not free)."""
+        plan = self._table_plan(spec, receivers, received_name)
+        if plan is not None:
+            names = plan[1]
+            self._prefetched[tuple(names)] = self._opener.submit(
+                self._open, writers, names, spec.columns
+            )
+
     def write_table(
         self,
         spec: TableSpec,
@@ -266,20 +318,11 @@ class PgRouting:
     ) -> int | None:
         """One record table into every bag (and received rows into the receivers' bags); the
         rows routed to their writers, or None when the table must go the Python way."""
-        kinds = self._kinds(spec.name, spec)
-        org_i = spec.index("org_id")
-        if kinds is None or org_i is None or len(receivers) > 8:
+        plan = self._table_plan(spec, receivers, received_name)
+        if plan is None:
             return None
-        if any(spec.kinds[i] not in _ID_KINDS for i in (org_i, *receivers)):
-            return None
-        cols = ", ".join(ident(c) for c in spec.columns)
-        sql = f"SELECT {cols} FROM {self._table_sql(spec.name)} ORDER BY {self._order(spec.name)}"
-        names = [spec.name] + ([received_name] if receivers else [])
-        router = self._run(sql, writers, names, spec.columns, counts, {
-            "kinds": kinds, "ncols": len(spec.columns), "keys": _json_keys(spec.columns),
-            "org_col": org_i, "recv_cols": tuple(receivers),
-            "count_unknown": self.only_org is None,
-        })  # fmt: skip
+        sql, names, args = plan
+        router = self._run(sql, writers, names, spec.columns, counts, args)
         if router is None:
             return None
         for (col, value), n in router.unknown().items():
