@@ -26,6 +26,7 @@ import re
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -258,11 +259,11 @@ def write_org_bags(
             "no bag may be delivered until every record has its organisation"
         )
 
-    results = []
     all_tables = [s.name for s in tables] + [
         RECEIVED_PREFIX + s.name for s in tables if any(c in s.columns for c in RECEIVER_COLUMNS)
     ] + ([PERSON_TABLE] if person_spec else [])
-    for oid, org in orgs.items():
+
+    def finish(oid: str, org: OrgInfo) -> OrgBag:
         c = {t: counts[oid].get(t, 0) for t in all_tables}
         writers[oid].add_text("README.txt", org_readme(org, c, bagging_date, source.label))
         info = {
@@ -271,9 +272,11 @@ def write_org_bags(
             "External-Description": f"Uttag ur SAMSA för {org.name}",
             "Internal-Sender-Identifier": bag_name(oid),
         }
-        bag = writers[oid].finish(info, bagging_date=bagging_date)
-        results.append(OrgBag(org, bag, c))
-    return results
+        return OrgBag(org, writers[oid].finish(info, bagging_date=bagging_date), c)
+
+    # each bag's last files (README, tag files) in a few threads: creating files is not free
+    with ThreadPoolExecutor(4, thread_name_prefix="bag-finish") as pool:
+        return list(pool.map(finish, orgs.keys(), orgs.values()))
 
 
 def _receivers(spec: TableSpec) -> list[int]:
