@@ -119,9 +119,12 @@ def tricky(pg_url: str) -> str:
     return pg_url
 
 
+@pytest.mark.parametrize("reader", ["psql", "psycopg"])
 def test_c_path_writes_the_python_loops_bytes(
-    tricky: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tricky: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
+    """Through psql (its own process, the same snapshot) or psycopg: the same bytes."""
+    monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_PSQL", "1" if reader == "psql" else "0")
     c_bags, c_tables = _bags(tricky, tmp_path / "c", True, monkeypatch)
     py_bags, py_tables = _bags(tricky, tmp_path / "py", False, monkeypatch)
     assert py_tables == []
