@@ -1,28 +1,70 @@
 """Benchmark: all organisations' bags against one archive run, and one person's extract from
 the archive package (through the person index, and by a plain scan).
 
-    /work/venv/bin/python benchmarks/extracts_bench.py --scales 1000000,5000000
+    python benchmarks/extracts_bench.py --scales 2000000,5000000 \
+        --pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres [--bags-only]
 
 For each scale: a synthetic SAMSA database (SQLite by default, ``--pg ADMIN_URL`` for
-PostgreSQL; made once and reused from ``--work``), one archive run (``archive_database``, which
-also writes the person index), all organisations' bags from the live database and from the
+PostgreSQL; made once as ``samsa_extracts_bench_<scale>`` and reused), one archive run
+(``archive_database`` with the composition root's ``PACKAGE_EXTRAS``, so with the person index,
+as ``samsa-decom archive`` runs it), all organisations' bags from the live database and from the
 archive package; then persons' extracts from the archive package. Prints a markdown table with
 the ratio to the archive run (target: bags ≤ 1.5×) and the lookup times (target: < 1 s).
+``--bags-only`` stops after the bags from the live database.
+
+The bags from the live database are written in a child process, which reports its own time
+(after its imports) and its peak memory (resident set), so memory can be compared between
+scales. Throwaway audit and person-index keys are set unless the environment has them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+
+def _timed(fn, *a, **kw):  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    out = fn(*a, **kw)
+    return out, time.perf_counter() - t0
+
+
+def _bags_child(url: str, out: Path) -> None:
+    """Child process: all bags from the live database; prints seconds, counts, peak RSS (only
+    what the bags need is imported)."""
+    from tasks.extracts.orgs import write_org_bags
+    from tasks.extracts.source import open_source
+
+    source = open_source(url, None)
+    bags, t = _timed(write_org_bags, source, out, bagging_date=date(2027, 1, 4))
+    source.close()
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec
+    status = Path("/proc/self/status").read_text()
+    peak = int(status.split("VmHWM:")[1].split()[0]) // 1024
+    print(json.dumps({"seconds": t, "bags": len(bags), "records": sum(b.records for b in bags),
+                      "peak_mb": peak}))  # fmt: skip
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--bags-child"]:
+    _bags_child(sys.argv[2], Path(sys.argv[3]))
+    sys.exit(0)
+
+os.environ.setdefault("SAMSA_DECOM_AUDIT_KEY", uuid.uuid4().hex * 2)  # throwaway keys
+os.environ.setdefault("SAMSA_DECOM_PERSON_INDEX_KEY", uuid.uuid4().hex * 2)
+
+from flows.wiring import PACKAGE_EXTRAS  # noqa: E402
 from models.identity import parse_identity  # noqa: E402
 from tasks.archive.run import archive_database  # noqa: E402
 from tasks.extracts.orgs import write_org_bags  # noqa: E402
@@ -34,18 +76,12 @@ from tasks.extracts.source import LiveSource, open_source  # noqa: E402
 from tasks.synthetic import generate  # noqa: E402
 
 
-def _timed(fn, *a, **kw):  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
-    out = fn(*a, **kw)
-    return out, time.perf_counter() - t0
-
-
 def _database(work: Path, scale: int, pg: str | None) -> str:
     if pg:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
-        name = f"samsa_bench_{scale}"
+        name = f"samsa_extracts_bench_{scale}"
         admin = create_engine(pg, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
             exists = c.execute(text("select 1 from pg_database where datname=:n"), {"n": name})
@@ -78,30 +114,46 @@ def _sample_identities(url: str, n: int) -> list[str]:
     return list(ids)
 
 
-def bench(scale: int, work: Path, pg: str | None, persons: int) -> list[tuple[str, str, str]]:
+def _live_bags(url: str, out: Path) -> dict:  # type: ignore[type-arg]
+    shutil.rmtree(out, ignore_errors=True)
+    child = subprocess.run(
+        [sys.executable, __file__, "--bags-child", url, str(out)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    shutil.rmtree(out, ignore_errors=True)
+    return json.loads(child.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def bench(
+    scale: int, work: Path, pg: str | None, persons: int, bags_only: bool = False
+) -> list[tuple[str, str, str]]:
     url = _database(work, scale, pg)
     rows: list[tuple[str, str, str]] = []
     shutil.rmtree(work / "packages", ignore_errors=True)
-    outcome, t_archive = _timed(archive_database, url, work / "packages")
+    outcome, t_archive = _timed(archive_database, url, work / "packages", extras=PACKAGE_EXTRAS)
     total = outcome.total_rows
     rows.append((f"{total:,} rows: archive run (SIARD + E-ARK + person index)",
                  f"{t_archive:.1f} s", "1.00×"))  # fmt: skip
+    lb = _live_bags(url, work / "bags-live")
+    rows.append((f"all {lb['bags']} organisations' bags from the live database "
+                 f"({lb['records']:,} records; peak memory {lb['peak_mb']} MB)",
+                 f"{lb['seconds']:.1f} s", f"**{lb['seconds'] / t_archive:.2f}×**"))  # fmt: skip
+    if bags_only:
+        return rows
     index_dir = work / "index-only"
     siard = next(outcome.package.rglob("*.siard"))
     _, t_index = _timed(build_person_index, siard, url, index_dir)
-    rows.append(("  of which the person index", f"{t_index:.1f} s",
+    rows.append(("  the person index alone, from the finished package", f"{t_index:.1f} s",
                  f"{t_index / t_archive:.2f}×"))  # fmt: skip
-    for label, src_url, pkg in (("live database", url, None), ("archive package", None,
-                                                               outcome.package)):  # fmt: skip
-        out = work / f"bags-{label.split()[0]}"
-        shutil.rmtree(out, ignore_errors=True)
-        source = open_source(src_url, pkg)
-        bags, t = _timed(write_org_bags, source, out, bagging_date=date(2027, 1, 4))
-        source.close()
-        n = sum(b.records for b in bags)
-        rows.append((f"all {len(bags)} organisations' bags from the {label} ({n:,} records)",
-                     f"{t:.1f} s", f"{t / t_archive:.2f}×"))  # fmt: skip
-        shutil.rmtree(out, ignore_errors=True)
+    out = work / "bags-archive"
+    shutil.rmtree(out, ignore_errors=True)
+    source = open_source(None, outcome.package)
+    bags, t = _timed(write_org_bags, source, out, bagging_date=date(2027, 1, 4))
+    source.close()
+    n = sum(b.records for b in bags)
+    rows.append((f"all {len(bags)} organisations' bags from the archive package ({n:,} records)",
+                 f"{t:.1f} s", f"{t / t_archive:.2f}×"))  # fmt: skip
+    shutil.rmtree(out, ignore_errors=True)
 
     sample = _sample_identities(url, persons)
     look, t_open = _timed(ArchivePersonLookup, outcome.package)
@@ -149,11 +201,12 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/samsa-extracts-bench"))
     ap.add_argument("--pg", default=None, help="PostgreSQL admin URL (default: SQLite)")
     ap.add_argument("--persons", type=int, default=50, help="persons to look up")
+    ap.add_argument("--bags-only", action="store_true", help="archive run and live bags only")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print("| scale | step | time | ratio |\n|---|---|---|---|")
     for scale in (int(s) for s in args.scales.split(",")):
-        for step, t, ratio in bench(scale, args.work, args.pg, args.persons):
+        for step, t, ratio in bench(scale, args.work, args.pg, args.persons, args.bags_only):
             print(f"| {scale:,} | {step} | {t} | {ratio} |", flush=True)
     _ = sqlite3  # the person index is SQLite
 

@@ -135,10 +135,20 @@ SPECS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         flow_name="extract-person-register",
         description=(
-            "On demand: answers one person's request for a register extract (GDPR art. 15). "
+            "On demand: takes one person's request for a register extract (GDPR art. 15, or "
+            "a TF request) a step further: the review copy, then the release once approved. "
             "Give the opaque request id only, never a personnummer."
         ),
         tags=("samsa", "extracts", "gdpr", "on-demand"),
+    ),
+    DeploymentSpec(
+        flow_name="approve-extract-release",
+        description=(
+            "On demand: the decision on releasing one person's register extract after the "
+            "case officer's secrecy review. The run waits (Paused) for your name and "
+            "decision; the beslutslogg records it for the review the form showed."
+        ),
+        tags=("samsa", "extracts", "gdpr", "approval"),
     ),
     DeploymentSpec(
         flow_name="shutdown-integrations",

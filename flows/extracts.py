@@ -6,8 +6,11 @@ can get an extract of what SAMSA holds about them (registerutdrag) — also afte
   organisation's drop; receipt files picked up. The ledger tracks produced → delivered →
   receipt confirmed.
 - ``confirm-extract-receipt``: a person confirms that an organisation received its bag (form).
-- ``extract-person-register``: answers a request registered with ``samsa-decom extract
-  request``. It takes only the opaque request id: no personal data ever enters Prefect.
+- ``extract-person-register``: takes a person's case one step further (the review copy for a
+  registered request; the release once it is approved; otherwise it says what it waits
+  for). It takes only the opaque request id: no personal data ever enters Prefect.
+- ``approve-extract-release``: the decision on a case's release (form), after the case
+  officer's secrecy review; it answers exactly the review the form showed.
 """
 
 from __future__ import annotations
@@ -111,13 +114,15 @@ def deliver_register_extracts(
     target = out_dir or str(settings.resolved_extracts_dir() / "organisations")
     with _open_ledger() as ledger:
         bags = write_bags_task(ledger, source_url, archive, target, org)
-        logger.info("wrote %d bags with %d records", len(bags),
-                    sum(b["records"] for b in bags))
+        logger.info("wrote %d bags with %d records", len(bags), sum(b["records"] for b in bags))
         delivery: dict[str, Any] = {"delivered": 0, "receipts": 0, "problems": []}
         if deliver:
             delivery = deliver_task(ledger, source_url, archive)
-            logger.info("delivered %d bags, %d receipts confirmed", delivery["delivered"],
-                        delivery["receipts"])
+            logger.info(
+                "delivered %d bags, %d receipts confirmed",
+                delivery["delivered"],
+                delivery["receipts"],
+            )
             for problem in delivery["problems"]:
                 logger.warning("receipt problem: %s", problem)
         _deliveries_artifact(ledger)
@@ -199,9 +204,7 @@ def _confirm_receipt(ledger: Ledger, org: str, timeout_seconds: int) -> str:
     )
     if not answer.received:
         return "not confirmed: the form said the bag has not been received"
-    confirm_receipt(
-        ledger, row.sha256, by=answer.confirmed_by, via="form", comment=answer.comment
-    )
+    confirm_receipt(ledger, row.sha256, by=answer.confirmed_by, via="form", comment=answer.comment)
     get_run_logger().info("receipt for organisation %s confirmed", org)
     return f"confirmed by {answer.confirmed_by}"
 
@@ -209,7 +212,7 @@ def _confirm_receipt(ledger: Ledger, org: str, timeout_seconds: int) -> str:
 @task(name="answer-person-request", cache_policy=NO_CACHE)
 @masked_errors
 def answer_request_task(ledger: Ledger, request_id: str) -> dict[str, Any]:
-    """Answer one registered request (identity read from the ledger, never from Prefect)."""
+    """Take one case a step further (identity read from the ledger, never from Prefect)."""
     from tasks.extracts.service import answer_request
 
     try:
@@ -220,9 +223,13 @@ def answer_request_task(ledger: Ledger, request_id: str) -> dict[str, Any]:
         said = scrub_identities(str(exc))
         raise CheckFailed(f"extract failed: {type(exc).__name__}: {said}") from None
     return {
+        "step": answer.step,
+        "state": answer.state,
         "source": answer.source,
         "found": answer.found,
         "counts": answer.counts,
+        "third_party": answer.third_party,
+        "waiting_for": answer.waiting_for,
         "files": {k: str(v) for k, v in answer.files.items()},
     }
 
@@ -238,33 +245,129 @@ RequestId = Annotated[
 @flow(name="extract-person-register")
 @masked_errors
 def extract_person_register(request_id: RequestId) -> dict[str, Any]:
-    """Answer one person's request for a register extract (registerutdrag, GDPR art. 15).
+    """Take one person's request (registerutdrag, GDPR art. 15, or a TF request) one step
+    further.
 
     `request_id` is the opaque id (a UUID) printed by `samsa-decom extract request`; the
     server refuses anything else, so a personnummer pasted here is never stored. The person's
-    identity stays in the ledger. The answer (HTML, PDF, JSON in Swedish) comes from SAMSA's
-    database, or from the archive package after shutdown, readable by samsa-decom's user only.
+    identity stays in the ledger. A registered request gets its review copy
+    (granskningsexemplar) and goes under prövning; once the case officer's secrecy review is
+    approved (`samsa-decom extract approve`), the citizen's version (HTML, PDF, JSON in
+    Swedish) is released; until then the run says what it waits for. Files are readable by
+    samsa-decom's user only.
     """
+    from models.extract_case import STATE_SV
+    from models.ledger.extracts import RequestState
+
     keep_new_files_private()
     rid = str(request_id)
     with _open_ledger() as ledger:
         result = answer_request_task(ledger, rid)
     counts = ", ".join(f"{k}: {v}" for k, v in result["counts"].items())
-    get_run_logger().info("request %s answered from %s (%s)", rid, result["source"], counts)
+    state = STATE_SV[RequestState(result["state"])] if result["state"] else ""
+    step = {"review": "granskningsexemplar skrivet", "released": "utdraget lämnat",
+            "waiting": "väntar"}[result["step"]]  # fmt: skip
+    get_run_logger().info("request %s: %s (%s)", rid, step, state)
+    lines = [f"# Registerutdrag, begäran `{rid}`", f"- Steg: {step}", f"- Status: {state}"]
+    if result["step"] == "waiting":
+        lines.append(f"- Väntar på: {result['waiting_for']}")
+    else:
+        source = "SAMSA:s databas" if result["source"] == "live" else "arkivpaketet"
+        lines += [f"- Källa: {source}", f"- Uppgifter funna: {'ja' if result['found'] else 'nej'}",
+                  f"- Antal: {counts}"]  # fmt: skip
+        if result["third_party"]:
+            lines.append("- Att sekretesspröva: " + ", ".join(
+                f"{k} {v}" for k, v in result["third_party"].items()))  # fmt: skip
+        lines += [f"- {k.upper()}: `{v}`" for k, v in result["files"].items()]
     create_markdown_artifact(
         key=f"registerutdrag-{rid}",
-        markdown="\n".join(
-            [
-                f"# Registerutdrag, begäran `{rid}`",
-                f"- Källa: {'SAMSA:s databas' if result['source'] == 'live' else 'arkivpaketet'}",
-                f"- Uppgifter funna: {'ja' if result['found'] else 'nej'}",
-                f"- Antal: {counts}",
-                *(f"- {k.upper()}: `{v}`" for k, v in result["files"].items()),
-            ]
-        ),
-        description="Svar på begäran om registerutdrag (inga personuppgifter här).",
+        markdown="\n".join(lines),
+        description="Ärendet om registerutdrag (inga personuppgifter här).",
     )
     return result
+
+
+class ReleaseDecision(DecisionForm):
+    """The decision on releasing one person's register extract after the secrecy review."""
+
+    approver: PersonName = Field(
+        title="Ditt namn (beslutsfattare)",
+        description="Namnet som skrivs i beslutsloggen som den som beslutade om utlämnandet.",
+        min_length=1,
+        max_length=200,
+    )
+    approved: bool = Field(
+        default=False,
+        title="Utlämnandet godkänns",
+        description="Kryssa i om utdraget får lämnas ut efter sekretessprövningen som visas "
+        "ovan. Lämna tomt för att inte godkänna (handläggaren prövar då igen).",
+    )
+    comment: MaskedComment = Field(
+        default="",
+        title="Kommentar",
+        description="Frivillig motivering; sparas i beslutsloggen. Skriv inga personnummer.",
+        max_length=2000,
+    )
+
+
+@flow(name="approve-extract-release")
+@masked_errors
+def approve_extract_release(request_id: RequestId, timeout_seconds: int = 3600) -> str:
+    """Decide on releasing one person's register extract (registerutdrag) after the case
+    officer's secrecy review (OSL 25 kap. 1 §).
+
+    The run pauses with a form (Resume in the UI) showing the case: its kind, "Klart senast"
+    and what the review withholds (no personal data). The decision is recorded in the
+    beslutslogg for the review the form showed; if the review changes while the form is open,
+    the answer does not count. Then `extract-person-register` (or `samsa-decom extract
+    release`) releases it.
+    """
+    rid = str(request_id)
+    with _open_ledger() as ledger:
+        return _decide_release(ledger, rid, timeout_seconds)
+
+
+def _decide_release(ledger: Ledger, rid: str, timeout_seconds: int) -> str:
+    from prefect.flow_runs import pause_flow_run
+
+    from models.extract_case import IN_REVIEW, KIND_SV, STATE_SV, RequestKind
+    from tasks.extracts.case import approve_release, release_subject
+    from tasks.extracts.requests import get_request
+    from tasks.extracts.review import CATEGORY_SV, Category
+
+    req = get_request(ledger, rid)
+    if req.state not in IN_REVIEW:
+        raise CheckFailed(f"begäran {rid} är {STATE_SV[req.state]}: inget utlämnande att besluta")
+    wait = ledger.wait_in_progress(release_subject(rid))
+    if wait is None:
+        raise CheckFailed(f"utlämnandet av begäran {rid} väntar inte på något beslut")
+    withheld = [
+        f"- {CATEGORY_SV[Category(w.category)]}: {w.item or 'hela kategorin'} ({w.ground})"
+        for w in ledger.deliveries.withholdings(rid)
+    ]
+    hsa = "visas" if req.show_staff_hsa else "visas inte"
+    answer = pause_flow_run(
+        wait_for_input=ReleaseDecision.with_initial_data(
+            description="\n".join(
+                [
+                    f"**Registerutdrag, begäran `{rid}`** ({KIND_SV[RequestKind(req.kind)]}, "
+                    f"{STATE_SV[req.state]}, Klart senast {req.deadline.isoformat()})",
+                    "",
+                    "Sekretessprövningen lämnar inte ut:",
+                    *(withheld or ["- inget"]),
+                    f"- Personalens HSA-id {hsa}.",
+                ]
+            ),
+            approved=False,
+        ),
+        timeout=timeout_seconds,
+    )
+    a = approve_release(ledger, rid, approver=answer.approver, approved=answer.approved,
+                        comment=answer.comment, expected_wait=wait,
+                        flow_run_id=_run_id())  # fmt: skip
+    said = "godkänt" if a.approved else "inte godkänt"
+    get_run_logger().info("release of request %s %s", rid, "approved" if a.approved else "refused")
+    return f"utlämnandet {said} av {a.approver}"
 
 
 # -- the reconciler's action -------------------------------------------------------------------
@@ -315,8 +418,9 @@ def extracts_action(ctx: ActionContext) -> ActionResult:
 def person_extracts_action(ctx: ActionContext) -> ActionResult:
     """Milestone action "person-extracts" (the register-extract routine works from the archive).
 
-    Answers every open request, each as its own ``extract-person-register`` run (request id
-    only). Done once at least one request has been answered from the archive package; until
+    Takes every open case a step further, each as its own ``extract-person-register`` run
+    (request id only): a review copy for a registered request, the release of an approved
+    one. Done once at least one request has been released from the archive package; until
     then it waits (register a real request with ``samsa-decom extract request``; with
     ``SAMSA_DECOM_EXTRACT_PERSON_SOURCE=archive`` or SAMSA switched off it is answered from
     the archive). In a rehearsal nothing is answered.
@@ -324,8 +428,9 @@ def person_extracts_action(ctx: ActionContext) -> ActionResult:
     with Ledger.open(ctx.ledger_url) as ledger:
         open_ids = [r.request_id for r in ledger.deliveries.open_requests()]
         if ctx.rehearse:
-            return ActionResult(done=True,
-                                summary=f"Genrepetition: {len(open_ids)} öppna begäranden.")
+            return ActionResult(
+                done=True, summary=f"Genrepetition: {len(open_ids)} öppna begäranden."
+            )
         for request_id in open_ids:
             extract_person_register(UUID(request_id))
         from_archive = ledger.deliveries.answered_from_archive()

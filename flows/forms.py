@@ -14,6 +14,9 @@ Every form is a :class:`DecisionForm` and follows the same three rules, whatever
    before anyone reads it (:func:`models.identity.scrub_identities`);
 3. refusing is always an answer, and is recorded too.
 
+A form's problems are told in Swedish (:data:`SWEDISH_ERRORS`), like its titles: "Skriv ditt
+namn, inte ett personnummer …", "Skriv högst 2000 tecken.".
+
 Every free-text field is one of the two, and both carry :data:`NO_IDENTITY_PATTERN` in their
 JSON schema, so the server refuses identity-shaped text before it stores a form's input.
 """
@@ -23,19 +26,66 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from prefect.input import RunInput
-from pydantic import AfterValidator, Field
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from models.diarienummer import PATTERN as CASE_PATTERN
 from models.diarienummer import case_number
 from models.errors import InputError
 from models.identity import IDENTITY_LIKE, person_name, scrub_identities
 
+#: The form's problems in Swedish, by pydantic's error type (the flow and the CLI show them);
+#: an error type not listed gets the last resort ``"ogiltigt värde"``.
+SWEDISH_ERRORS: dict[str, str] = {
+    "missing": "Fältet måste fyllas i.",
+    "string_too_short": "Skriv minst {min_length} tecken.",
+    "string_too_long": "Skriv högst {max_length} tecken.",
+    "string_type": "Skriv text här.",
+    "bool_parsing": "Välj ja eller nej.",
+    "bool_type": "Välj ja eller nej.",
+    "extra_forbidden": "Formuläret har inget sådant fält.",
+    "person_name_empty": "Skriv ditt namn; fältet får inte vara tomt.",
+    "person_name_identity": "Skriv ditt namn, inte ett personnummer eller annat identitetsnummer.",
+}
+OTHER_ERROR = "Ogiltigt värde."
+
 
 def _name(value: str) -> str:
     try:
         return person_name(value)
-    except InputError as exc:  # pydantic reports a ValueError as the field's problem
-        raise ValueError(str(exc)) from None
+    except InputError:  # pydantic reports a custom error as the field's problem
+        kind = "person_name_empty" if not value.strip() else "person_name_identity"
+        raise PydanticCustomError(kind, SWEDISH_ERRORS[kind]) from None
+
+
+def in_swedish(exc: ValidationError, title: str) -> ValidationError:
+    """The same problems (fields, types, inputs with identities masked), with Swedish
+    messages."""
+    details: list[InitErrorDetails] = []
+    for e in exc.errors():
+        ctx = dict(e.get("ctx") or {})
+        template = SWEDISH_ERRORS.get(e["type"], OTHER_ERROR)
+        try:
+            message = template.format(**ctx)
+        except (KeyError, IndexError):
+            message = OTHER_ERROR
+        details.append(
+            InitErrorDetails(
+                type=PydanticCustomError(e["type"], message.replace("{", "{{").replace("}", "}}")),
+                loc=e["loc"],
+                # the input is kept for the field's place, with any identity in it masked
+                input=scrub_identities(e["input"])
+                if isinstance(e.get("input"), str)
+                else e.get("input"),
+            )
+        )
+    return ValidationError.from_exception_data(title, details)
 
 
 def _masked(value: str) -> str:
@@ -89,6 +139,15 @@ class DecisionForm(RunInput):
     shows them; it must name the person in a :data:`PersonName` field, have a ``comment``
     typed :data:`MaskedComment`, and no other free text, or it fails when it is defined (at
     import)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _problems_in_swedish(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Every problem of a form is told in Swedish, like its titles."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise in_swedish(exc, cls.__name__) from None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -34,6 +34,7 @@ from prefect import Flow
 from flows.actions import Action
 from flows.archive import archive_action, archive_samsa_database
 from flows.extracts import (
+    approve_extract_release,
     confirm_extract_receipt,
     deliver_register_extracts,
     extract_person_register,
@@ -69,6 +70,7 @@ DEPLOYED_FLOWS: tuple[Flow[Any, Any], ...] = (
     deliver_register_extracts,
     confirm_extract_receipt,
     extract_person_register,
+    approve_extract_release,
     shutdown_integrations,
 )
 

@@ -44,3 +44,11 @@ def local_day(at: datetime, zone: str | None = None) -> date:
 def today(zone: str | None = None) -> date:
     """Today's date in ``zone`` (default: the project's zone)."""
     return local_day(now(), zone)
+
+
+def local_time_text(at: datetime, zone: str | None = None) -> str:
+    """The instant ``at`` as a person reads it in ``zone`` (default: the project's zone),
+    to the minute: ``2026-03-01 13:00`` (12:00 UTC in Stockholm's winter). A naive ``at`` is
+    taken as UTC."""
+    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    return aware.astimezone(ZoneInfo(zone or project_zone())).strftime("%Y-%m-%d %H:%M")

@@ -255,8 +255,14 @@ def make_reserve_number(birth: date, letter: str, nn: int) -> str:
 
 
 def synthetic_identity(rng: random.Random, birth: date) -> tuple[str, IdentityKind]:
-    """A synthetic identity: mostly personnummer with birth numbers 980–999 (a range chosen so
-    they stand out as test data), some samordningsnummer and VGR reserve numbers."""
+    """A synthetic identity: mostly personnummer (birth numbers 980–999), some
+    samordningsnummer and VGR reserve numbers, all valid.
+
+    The range is NOT a test-data marker: no range is safe, people born abroad before 1990 hold
+    the birth numbers 930–999, so a synthetic number may be a real person's. Synthetic data is
+    treated as personal data and stays on the machine (:mod:`tasks.synthetic.local`);
+    ``dataset_info.synthetic`` is what marks it. Skatteverket's published test personnummer
+    are not used: the list is not shipped with the product and cannot be fetched offline."""
     roll = rng.random()
     if roll < 0.9:
         return make_personnummer(birth, rng.randint(980, 999)), IdentityKind.personnummer

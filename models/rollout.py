@@ -126,6 +126,31 @@ class Stage(BaseModel):
         return max(planned, as_of + timedelta(days=restart_notice_days))
 
 
+class Counterparty(BaseModel):
+    """A party that sends SAMSA messages to an area or receives them from it, from outside the
+    area: a hospital in another area that discharges the area's residents, or the
+    municipalities a regional hospital notifies. The area may leave SAMSA only when every
+    counterparty is covered by the successor too (:func:`tasks.gates.evaluate_gate`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organisation: str | None = Field(None, description="An organisation named in a stage.")
+    area: Area | None = Field(None, description="Every organisation of another area.")
+    exchange: str = Field(
+        ..., min_length=1, description="What flows between them, in Swedish (shown in reasons)."
+    )
+
+    @model_validator(mode="after")
+    def _one_party(self) -> Counterparty:
+        if (self.organisation is None) == (self.area is None):
+            raise ValueError("a counterparty names either `organisation` or `area`")
+        return self
+
+    @property
+    def party(self) -> str:
+        return self.organisation or f"area:{self.area}"
+
+
 class Rollout(BaseModel):
     """The successor's rollout: its stages and the SAMSA functions they must take over."""
 
@@ -138,6 +163,10 @@ class Rollout(BaseModel):
         default_factory=dict, description="SAMSA function id → Swedish name."
     )
     stages: list[Stage] = Field(default_factory=list)
+    counterparties: dict[Area, list[Counterparty]] = Field(
+        default_factory=dict,
+        description="Per area, the parties outside it that SAMSA messages flow to or from.",
+    )
     note: str = ""
     source: str = Field("", description="Where this was read from (set by parse_rollout).")
 
@@ -156,6 +185,14 @@ class Rollout(BaseModel):
                             f"stages[{i}].functions: unknown function '{f}' (known: "
                             f"{', '.join(self.functions)})"
                         )
+        named = {o for s in self.stages for o in s.organisations}
+        for area, parties in self.counterparties.items():
+            for i, cp in enumerate(parties):
+                if cp.organisation is not None and cp.organisation not in named:
+                    problems.append(
+                        f"counterparties.{area}[{i}].organisation: '{cp.organisation}' is in no "
+                        "stage's organisations"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -172,6 +209,24 @@ class Rollout(BaseModel):
 
     def stages_in(self, area: str) -> list[Stage]:
         return [s for s in self.stages if area in s.areas]
+
+    def counterparty_stages(self, area: str) -> list[Stage]:
+        """The stages that cover the counterparties of ``area`` (the stages naming a
+        counterparty organisation, and every stage of a counterparty area)."""
+        out: list[Stage] = []
+        for cp in self.counterparties.get(area, []):  # type: ignore[call-overload]
+            if cp.area is not None:
+                found = self.stages_in(cp.area)
+            else:
+                found = [s for s in self.stages if cp.organisation in s.organisations]
+            out += [s for s in found if s not in out]
+        return out
+
+    def stages_leaving(self, area: str) -> list[Stage]:
+        """The stages that must be live before ``area`` can leave SAMSA: its own and those
+        of its counterparties (patients cross areas)."""
+        own = self.stages_in(area)
+        return own + [s for s in self.counterparty_stages(area) if s not in own]
 
     @property
     def areas(self) -> list[str]:
@@ -259,6 +314,7 @@ def rollout_to_data(rollout: Rollout) -> dict[str, Any]:
 
 __all__ = [
     "DEFAULT_RESTART_NOTICE_DAYS",
+    "Counterparty",
     "Rollout",
     "Stage",
     "StageStatus",

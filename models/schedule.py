@@ -16,8 +16,9 @@ ahead; a paused, late or cancelled stage makes the transition a projection that 
 every day that passes. A slip of the transition moves every date that hangs on it.
 
 **An area's date** (``area south + 30d``) is the latest projected go-live among the stages
-covering that area, by the same rule; an area no stage covers falls back to the transition
-date, with a warning.
+covering that area and its counterparties (the rollout's ``counterparties``: patients cross
+areas, so an area leaves SAMSA only with the parties it exchanges with), by the same rule; an
+area no stage covers falls back to the transition date, with a warning.
 
 Relative dates: ``transition + 90d``; ``after X + 14d`` = X's due + 14 days, or X's real
 completion date + 14 days when ``done_dates`` has one; ``before X - 30d`` = X's due (or
@@ -243,8 +244,9 @@ def compute_schedule(
     areas: dict[str, date] = {}
     firm_area: dict[str, bool] = {}
     for area in rollout.areas:
-        areas[area] = max(projected[s.id] for s in rollout.stages_in(area))
-        firm_area[area] = all(firm_stage[s.id] for s in rollout.stages_in(area))
+        leaving = rollout.stages_leaving(area)  # its own stages and its counterparties'
+        areas[area] = max(projected[s.id] for s in leaving)
+        firm_area[area] = all(firm_stage[s.id] for s in leaving)
     hangs_on_projection: set[str] = set()
     warnings: list[str] = []
     by_id: dict[str, Milestone] = {m.id: m for m in plan.milestones}

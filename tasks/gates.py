@@ -6,6 +6,11 @@ open or closed with reasons a project manager can read, in Swedish by default, e
 
 Fail-safe: anything the gate names that the rollout does not know (a stage, a function, an
 organisation, an area without stages) keeps the gate closed and says so.
+
+Patients cross areas: a gate on an area also requires every counterparty of the area (the
+rollout's ``counterparties``: a hospital elsewhere that discharges the area's residents, the
+municipalities a regional hospital notifies) to be covered by the successor, and names the
+ones that are not.
 """
 
 from __future__ import annotations
@@ -80,6 +85,18 @@ _T: dict[str, dict[str, str]] = {
         "en": "the gate has no conditions and is therefore kept closed",
     },
     "function_for": {"sv": "{f}", "en": "{f}"},
+    "party_covered": {
+        "sv": "{a}: motparten {p} täcks av efterträdaren ({why})",
+        "en": "{a}: counterparty {p} is covered by the successor ({why})",
+    },
+    "party_uncovered": {
+        "sv": "{a}: motparten {p} täcks inte av efterträdaren – {why}. {x}",
+        "en": "{a}: counterparty {p} is not covered by the successor – {why}. {x}",
+    },
+    "party_unknown": {
+        "sv": "ingen etapp omfattar motparten",
+        "en": "no stage covers the counterparty",
+    },
 }
 
 
@@ -163,6 +180,37 @@ def stage_check(
     return Check(True, f"{label}: {_t('live', lang, d=since)}")
 
 
+def counterparty_checks(area: str, rollout: Rollout, as_of: date, lang: Lang = "sv") -> list[Check]:
+    """Patients who cross areas: one check per counterparty of ``area`` (the parties outside
+    it that SAMSA messages flow to or from), true when the successor covers it too. An
+    organisation counts as covered when a stage naming it is live; another area, when every
+    stage there is live. Unknown parties are not covered (fail-safe)."""
+    out: list[Check] = []
+    here = area_name(area, lang)
+    for cp in rollout.counterparties.get(area, []):  # type: ignore[call-overload]
+        if cp.area is not None:
+            party = area_name(cp.area, lang)
+            stages = rollout.stages_in(cp.area)
+            verdicts = [stage_check(s, rollout, as_of, 0, lang) for s in stages]
+            bad = next((v for v in verdicts if not v.ok), None)
+            covered = bool(verdicts) and bad is None
+            why_v = bad or (verdicts[0] if verdicts else None)
+        else:
+            party = cp.organisation or ""
+            stages = [s for s in rollout.stages if party in s.organisations]
+            verdicts = [stage_check(s, rollout, as_of, 0, lang) for s in stages]
+            why_v = next((v for v in verdicts if v.ok), verdicts[0] if verdicts else None)
+            covered = why_v is not None and why_v.ok
+        why = why_v.text if why_v is not None else _t("party_unknown", lang)
+        if covered:
+            out.append(Check(True, _t("party_covered", lang, a=here, p=party, why=why)))
+        else:
+            out.append(
+                Check(False, _t("party_uncovered", lang, a=here, p=party, x=cp.exchange, why=why))
+            )
+    return out
+
+
 def evaluate_gate(
     gate: Gate | None,
     rollout: Rollout,
@@ -208,6 +256,9 @@ def evaluate_gate(
             checks.append(Check(False, _t("no_stage_area", lang, a=area_name(area, lang))))
         for stage in in_area:
             involve(stage)
+
+    for area in gate.areas:
+        checks.extend(counterparty_checks(area, rollout, as_of, lang))
 
     wanted_functions = list(gate.functions)
     if gate.all_live:
@@ -259,4 +310,11 @@ def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-__all__ = ["Check", "GateVerdict", "area_name", "evaluate_gate", "stage_check"]
+__all__ = [
+    "Check",
+    "GateVerdict",
+    "area_name",
+    "counterparty_checks",
+    "evaluate_gate",
+    "stage_check",
+]

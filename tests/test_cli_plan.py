@@ -194,18 +194,19 @@ def test_gate_closed_explains_why_and_exits_0(capsys: pytest.CaptureFixture[str]
 
 
 def test_gate_opens_in_the_resumed_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    # the south is live, but Sahlgrenska (western area, not live yet) discharges its residents
     code, out, _ = run(
-        capsys,
-        "gate",
-        "area-south-switched",
-        "--as-of",
-        "2026-11-27",
-        "--rollout",
-        RESUMED,
-        "--lang",
-        "en",
-    )
+        capsys, "gate", "area-south-switched", "--as-of", "2026-11-27", "--rollout", RESUMED,
+        "--lang", "en",
+    )  # fmt: skip
+    assert code == 0 and "CLOSED" in out
+    assert "counterparty VGR Västra området is not covered by the successor" in out
+    code, out, _ = run(
+        capsys, "gate", "area-south-switched", "--as-of", "2027-10-13", "--rollout", RESUMED,
+        "--lang", "en",
+    )  # fmt: skip
     assert code == 0 and "OPEN" in out and "live since 2026-03-16" in out
+    assert "counterparty VGR Västra området is covered by the successor" in out
     code, out, _ = run(
         capsys, "gate", "samsa-db-deleted", "--as-of", "2027-12-12", "--rollout", RESUMED, "--json"
     )
@@ -245,3 +246,29 @@ def test_plan_warns_about_an_action_no_flow_has_registered(
     flat = " ".join(out.split())
     assert code == 0
     assert "'archive-package-delivered': action 'archiv' is not registered (known: archive)" in flat
+
+
+def test_the_plan_table_speaks_swedish_and_english_by_the_setting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a project manager reads is Swedish (stage status, its basis, workstream, state);
+    SAMSA_DECOM_LANGUAGE=en gives English. The --json output keeps the codes."""
+    from deploy.cli import plan_cmds
+    from models.settings import get_settings
+
+    monkeypatch.setattr(plan_cmds.out, "_width", 250)  # whole cells, whatever the terminal
+    code, out, _ = run(capsys, "plan", "--as-of", "2026-11-27", "--rollout", REAL_ROLLOUT)
+    assert code == 0
+    assert "pausad 2024-11-15" in out and "(omstartsvarsel)" in out
+    assert "Rutiner" in out and "planerad" in out
+    for code_word in ("paused", "restart-notice", "pending", "routines"):
+        assert f" {code_word} " not in out, code_word  # as a word in a cell
+    monkeypatch.setenv("SAMSA_DECOM_LANGUAGE", "en")
+    get_settings.cache_clear()
+    code, out, _ = run(capsys, "plan", "--as-of", "2026-11-27", "--rollout", REAL_ROLLOUT)
+    assert code == 0
+    assert "paused 2024-11-15" in out and "(restart notice)" in out and "pending" in out
+    assert "pausad" not in out and "Tidsfristen" not in out
+    code, out, _ = run(capsys, "plan", "--json", "--as-of", "2026-11-27", "--rollout",
+                       REAL_ROLLOUT)  # fmt: skip
+    assert {r["state"] for r in json.loads(out)} == {"pending"}

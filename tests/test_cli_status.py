@@ -70,6 +70,25 @@ def test_status_shows_the_ledger_with_titles_and_days(
     assert "5 milstolpar per 2026-03-01" in text
 
 
+def test_status_and_approve_speak_english_by_the_setting(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAMSA_DECOM_LANGUAGE", "en")
+    get_settings.cache_clear()
+    assert main(["status", "--as-of", "2026-03-01"]) == 0
+    text = capsys.readouterr().out
+    assert "awaiting approval" in text and "40 d overdue" in text and "in 213 d" in text
+    assert "5 milestones as of 2026-03-01" in text
+    assert "milstolpar" not in text and "försenad" not in text
+    assert main(["approve", "d-informera", "--approver", "Cecilia Ek"]) == 0
+    assert "d-informera: confirmed by Cecilia Ek → done" in capsys.readouterr().out
+    # --lang wins over the setting, and a language the CLI does not speak is bad input
+    assert main(["status", "--as-of", "2026-03-01", "--lang", "sv"]) == 0
+    assert "5 milstolpar per 2026-03-01" in capsys.readouterr().out
+    assert main(["status", "--lang", "fr"]) == 2
+    assert "--lang: 'fr' is not supported" in capsys.readouterr().err
+
+
 def test_status_waiting_lists_only_what_awaits_a_person(
     ledger: Ledger, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,7 +103,7 @@ def test_approve_a_manual_step_marks_it_done_with_the_approver(
     code = main(["approve", "d-informera", "--approver", "Cecilia  Ek",
                  "--comment", "utskick gjort, se 19121212-1212"])
     assert code == 0, capsys.readouterr().err
-    assert "d-informera: confirmed by Cecilia Ek → done" in capsys.readouterr().out
+    assert "d-informera: bekräftad av Cecilia Ek → klar" in capsys.readouterr().out
     rec = ledger.states()["d-informera"]
     assert rec.state is MilestoneState.done
     approval = ledger.latest_approval("milestone:d-informera")
@@ -98,7 +117,7 @@ def test_approve_an_irreversible_step_leaves_it_to_the_reconciler(
 ) -> None:
     code = _code(ledger, inbox)
     assert main(["approve", "c-radera", "--approver", "Anna Andersson", "--code", code]) == 0
-    assert "acts on its next run" in capsys.readouterr().out
+    assert "den dagliga avstämningen agerar vid nästa körning" in capsys.readouterr().out
     assert ledger.states()["c-radera"].state is MilestoneState.awaiting_approval
     assert ledger.latest_approval("milestone:c-radera").kind == "approval"
 
@@ -112,7 +131,7 @@ def test_an_irreversible_step_without_its_action_is_confirmed_by_hand(
     monkeypatch.delitem(flows.wiring.ACTIONS, "test-ok")  # its workstream is not built yet
     code = _code(ledger, inbox)
     assert main(["approve", "c-radera", "--approver", "Anna Andersson", "--code", code]) == 0
-    assert "confirmed by Anna Andersson → done" in capsys.readouterr().out
+    assert "bekräftad av Anna Andersson → klar" in capsys.readouterr().out
     assert ledger.latest_approval("milestone:c-radera").kind == "approval"
 
 

@@ -22,6 +22,7 @@ CONTRACT = {
     "deliver-register-extracts": None,
     "confirm-extract-receipt": None,
     "extract-person-register": None,
+    "approve-extract-release": None,
     "shutdown-integrations": None,
 }
 

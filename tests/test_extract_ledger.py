@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from extract_cases import released
 from ledgers import upgraded
 
 from models.errors import InputError
@@ -23,7 +24,7 @@ from tasks.extracts.delivery import (
     record_produced,
 )
 from tasks.extracts.orgs import OrgBag, OrgInfo
-from tasks.extracts.requests import get_request, mark_answered, register_request
+from tasks.extracts.requests import get_request, register_request
 
 
 def _org_bag(root: Path, org: OrgInfo) -> OrgBag:
@@ -56,7 +57,7 @@ def test_request_and_delivery_lifecycle(db_url: str, tmp_path: Path) -> None:
     confirm_receipt(ledger, delivered.sha256, by="Kim", via="cli")
     assert current_deliveries(ledger)["7"].state is DeliveryState.receipt_confirmed
 
-    mark_answered(ledger, req.request_id, source="live", result_dir=tmp_path / "answer")
+    released(ledger, req.request_id, tmp_path / "answer")
     assert get_request(ledger, req.request_id).state is RequestState.answered
     assert open_deadlines(ledger, date(2027, 2, 1)) == []
 
@@ -64,7 +65,9 @@ def test_request_and_delivery_lifecycle(db_url: str, tmp_path: Path) -> None:
     actions = [e.action for e in ledger.audit_entries()]
     assert actions == [
         "extract_request.registered", "extract.produced", "extract.delivered",
-        "extract.receipt_confirmed", "extract_request.answered",
+        "extract.receipt_confirmed",
+        "extract_request.state", "decision.wait.began",  # under prövning: the release waits
+        "approval.granted", "extract_request.state", "decision.wait.ended",  # lämnad
     ]  # fmt: skip
     audit_text = json.dumps([[e.subject, e.details] for e in ledger.audit_entries()])
     assert identity not in audit_text and identity[:8] not in audit_text
@@ -106,7 +109,7 @@ def test_an_answered_requests_identity_is_deleted_after_the_retention_period(
     still_open = register_request(ledger, parse_identity(make_personnummer(date(1970, 1, 2), 982)),
                                   received_on=date(2027, 2, 1))  # fmt: skip
     with time_machine.travel(datetime(2027, 2, 10, 14, 0, tzinfo=UTC), tick=False):
-        mark_answered(ledger, answered.request_id, source="live", result_dir=tmp_path)
+        released(ledger, answered.request_id, tmp_path)
 
     def purge(day: datetime) -> str:
         with time_machine.travel(day, tick=False):

@@ -171,8 +171,11 @@ def test_resumed_scenario_opens_gates_as_time_passes() -> None:
     def open_gates(day: date) -> set[str]:
         return {n for n, g in plan.gates.items() if evaluate_gate(g, resumed, day).open}
 
-    assert open_gates(AS_OF) == {"area-south-live"}
-    assert open_gates(date(2027, 4, 14)) == {"area-south-live", "area-north-live", "area-east-live"}
+    # each area's gate waits for its counterparty, the western area (live 2027-09-13)
+    assert open_gates(AS_OF) == set()
+    assert open_gates(date(2027, 4, 14)) == set()
+    areas = {"area-south-live", "area-north-live", "area-east-live", "area-west-live"}
+    assert areas <= open_gates(date(2027, 10, 13))
     assert "successor-stable" not in open_gates(date(2027, 12, 11))
     assert open_gates(date(2027, 12, 12)) == set(plan.gates)
 
@@ -209,3 +212,98 @@ def test_a_live_stage_paused_after_going_live_must_say_when_it_resumed() -> None
     with pytest.raises(ValidationError, match="set status 'live'"):
         stage("s1", ["south"], "paused", actual_go_live="2024-11-12", paused_on="2024-11-15",
               resumed_on="2026-03-16")  # fmt: skip
+
+
+# -- patients who cross areas (issue 16 §4) ---------------------------------------------------
+
+SOUTH_LIVE = stage("s", ["south"], "live", actual_go_live="2026-09-01",
+                   organisations=["VGR Södra området", "Borås"])  # fmt: skip
+WEST_FROM_MARCH = stage("w", ["west"], "live", actual_go_live="2027-03-01",
+                     organisations=["VGR Västra området", "Göteborg"])  # fmt: skip
+BORAS_RESIDENTS = {
+    "organisation": "VGR Västra området",
+    "exchange": "Sahlgrenska skriver ut Boråsbor",
+}
+
+
+def crossing(*stages: Stage, counterparties: dict[str, list[dict[str, str]]]) -> Rollout:
+    return Rollout.model_validate(
+        {"stages": list(stages), "functions": FUNCS, "source": "test",
+         "counterparties": counterparties}
+    )  # fmt: skip
+
+
+def test_a_boras_resident_discharged_in_the_west_keeps_the_south_in_samsa() -> None:
+    """The south is live; Sahlgrenska in the western area still uses SAMSA to tell Borås that
+    a Borås resident is ready for discharge. The south may not leave SAMSA yet."""
+    r = crossing(SOUTH_LIVE, WEST_FROM_MARCH, counterparties={"south": [BORAS_RESIDENTS]})
+    verdict = evaluate_gate(Gate(areas=["south"], live_for_days=30), r, AS_OF)
+    assert not verdict.open
+    assert verdict.blocking == [
+        "Södra området: motparten VGR Västra området täcks inte av efterträdaren – "
+        "Västra området: markerad i drift från 2027-03-01, den dagen har inte kommit. "
+        "Sahlgrenska skriver ut Boråsbor"
+    ]
+    # once the west is live, the same gate opens and says why
+    later = evaluate_gate(Gate(areas=["south"], live_for_days=30), r, date(2027, 3, 2))
+    assert later.open
+    assert (
+        "Södra området: motparten VGR Västra området täcks av efterträdaren" in (later.reasons[0])
+    )
+
+
+def test_the_west_waits_for_every_area_it_notifies_and_names_each() -> None:
+    r = crossing(
+        stage("w", ["west"], "live", actual_go_live="2026-09-01", organisations=["Göteborg"]),
+        SOUTH_LIVE,
+        NORTH_EAST,
+        counterparties={"west": [
+            {"area": "south", "exchange": "Sahlgrenska skickar till kommunerna i söder"},
+            {"area": "north", "exchange": "Sahlgrenska skickar till kommunerna i norr"},
+        ]},
+    )  # fmt: skip
+    verdict = evaluate_gate(Gate(areas=["west"]), r, AS_OF)
+    assert not verdict.open
+    assert len(verdict.blocking) == 1
+    assert verdict.blocking[0].startswith(
+        "Västra området: motparten Norra området täcks inte av efterträdaren"
+    )
+    assert any("motparten Södra området täcks av" in c.text for c in verdict.checks if c.ok)
+
+
+def test_an_area_gate_cannot_be_opened_by_a_paused_counterparty_or_an_unknown_one() -> None:
+    paused_west = stage("w", ["west"], "paused", actual_go_live="2026-09-01",
+                        paused_on="2026-09-03", organisations=["VGR Västra området"])  # fmt: skip
+    r = crossing(SOUTH_LIVE, paused_west, counterparties={"south": [BORAS_RESIDENTS]})
+    assert not evaluate_gate(Gate(areas=["south"]), r, AS_OF).open
+    # a counterparty area with no stage at all is not covered (fail-safe)
+    r = crossing(SOUTH_LIVE, counterparties={"south": [{"area": "east", "exchange": "x"}]})
+    verdict = evaluate_gate(Gate(areas=["south"]), r, AS_OF)
+    assert not verdict.open and "ingen etapp omfattar motparten" in verdict.blocking[0]
+
+
+def test_a_counterparty_that_is_in_no_stage_is_a_rollout_error() -> None:
+    import pytest
+
+    from models.errors import ValidationFailed
+    from models.rollout import parse_rollout
+    from models.yamlsource import LineMap
+
+    data = {
+        "functions": FUNCS,
+        "stages": [SOUTH_LIVE.model_dump(mode="json")],
+        "counterparties": {"south": [{"organisation": "Sahlgrensk", "exchange": "x"}]},
+    }
+    with pytest.raises(ValidationFailed) as caught:
+        parse_rollout(data, LineMap("rollout.yaml"))
+    assert "'Sahlgrensk' is in no stage's organisations" in str(caught.value)
+    data["counterparties"] = {"south": [{"organisation": "Borås", "area": "west",
+                                         "exchange": "x"}]}  # fmt: skip
+    with pytest.raises(ValidationFailed, match="either `organisation` or `area`"):
+        parse_rollout(data, LineMap("rollout.yaml"))
+
+
+def test_the_real_rollout_names_the_west_as_the_souths_counterparty() -> None:
+    real = load_rollout(PLAN_DIR / "rollout.yaml")
+    assert [c.organisation for c in real.counterparties["south"]] == ["VGR Västra området"]
+    assert {c.area for c in real.counterparties["west"]} == {"south", "north", "east"}

@@ -119,11 +119,12 @@ def test_cli_tells_a_rollout_slip_and_a_gate_opening_once(
 ) -> None:
     assert main(["notify", "--as-of", "2026-11-27"]) == 0
     before = len(http.posts)
-    # the rollout resumes (the hypothetical scenario): dates move, the south gate opens
+    # the rollout resumes (the hypothetical scenario): dates move, and once the west, the
+    # south's counterparty, has been live 30 days the south gate opens
     monkeypatch.setenv("SAMSA_DECOM_ROLLOUT_SOURCE", str(PLAN_DIR / "rollout-resumed.yaml"))
     get_settings.cache_clear()
-    assert main(["notify", "--as-of", "2026-11-28"]) == 0
-    assert main(["notify", "--as-of", "2026-11-28"]) == 0  # a second run: nothing new
+    assert main(["notify", "--as-of", "2027-10-13"]) == 0
+    assert main(["notify", "--as-of", "2027-10-13"]) == 0  # a second run: nothing new
     new = [p for _, p in http.posts[before:]]
     titles = [p["title"] for p in new]
     assert len(titles) == len(set(zip(titles, [p["message"] for p in new], strict=True)))

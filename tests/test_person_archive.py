@@ -168,8 +168,9 @@ def test_cli_answers_from_the_archive(
     code = main(["extract", "person", "--file", str(request), "--archive", str(package),
                  "--out", str(tmp_path)])  # fmt: skip
     out = capsys.readouterr().out
-    assert code == 0 and "from archive" in out and identity not in out
-    assert len(list(tmp_path.glob("registerutdrag-*.pdf"))) == 1
+    assert code == 0 and "ur arkivpaketet" in out and identity not in out
+    assert len(list(tmp_path.glob("granskningsexemplar-*.pdf"))) == 1  # the review copy
+    assert not list(tmp_path.glob("registerutdrag-*"))  # released only after the review
 
 
 def test_organisation_bags_from_the_archive_equal_those_from_the_database(

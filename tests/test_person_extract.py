@@ -103,9 +103,18 @@ def test_person_extract_from_the_live_database(samsa: str, tmp_path: Path,
                  "--ledger", ledger_url])  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0 and identity not in printed
-    [json_file] = out.glob("registerutdrag-*.json")
-    request_id = json_file.stem.removeprefix("registerutdrag-")
-    doc = json.loads(json_file.read_text(encoding="utf-8"))
+    # `extract person` starts the case: the review copy, complete, and nothing released
+    [json_file] = out.glob("granskningsexemplar-*.json")
+    request_id = json_file.stem.removeprefix("granskningsexemplar-")
+    assert not list(out.glob("registerutdrag-*"))
+    assert get_request(upgraded(ledger_url), request_id).state is RequestState.under_review
+    # approved, then released: the citizen's version
+    assert main(["extract", "approve", request_id, "--approver", "Eva Beslutsfattare",
+                 "--ledger", ledger_url]) == 0  # fmt: skip
+    assert main(["extract", "release", request_id, "--source", samsa, "--out", str(out),
+                 "--ledger", ledger_url]) == 0  # fmt: skip
+    assert identity not in capsys.readouterr().out
+    doc = json.loads((out / f"registerutdrag-{request_id}.json").read_text(encoding="utf-8"))
     assert doc["found"] and doc["person"][0]["identity"] == identity
     assert len(doc["records"]["message"]) == n_messages[0]
     assert len(doc["access_log"]) == n_log[0] > 0

@@ -20,7 +20,9 @@ from prefect_scan import Since
 
 from deploy.cli import main
 from models.identity import is_valid_identity
+from models.ledger import Ledger
 from models.settings import get_settings
+from tasks.extracts.case import start_review
 from tasks.synthetic import generate
 
 pytestmark = pytest.mark.prefect
@@ -114,7 +116,7 @@ def test_no_personnummer_in_anything_prefect_stored(
 
     for rid in request_ids:
         result = extract_person_register(rid)
-        assert result["found"] is True
+        assert result["found"] is True and result["step"] == "review"
     summary = deliver_register_extracts(deliver=False)
     assert summary["bags"] > 100
     with pytest.raises(Exception, match="no extract request"):
@@ -130,6 +132,10 @@ def test_no_personnummer_in_anything_prefect_stored(
     monkeypatch.setattr("sys.stdin", io.StringIO(identities[-1] + "\n"))
     assert main(["extract", "request", "--file", "-"]) == 0
     request_ids.append(capsys.readouterr().out.split()[0])
+    # the case officer started the review and its release was approved: the routine releases
+    with Ledger.open(settings.resolved_ledger_url()) as ledger:
+        start_review(ledger, request_ids[-1], by="Kim Handläggare")
+    assert main(["extract", "approve", request_ids[-1], "--approver", "Eva Beslutsfattare"]) == 0
     noon = datetime(2026, 3, 10, 12, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
     with time_machine.travel(noon, tick=True):  # a real run takes no as_of: the day is moved
         report = reconcile_phaseout()
@@ -161,6 +167,8 @@ def test_no_personnummer_in_anything_prefect_stored(
         for m in _CANDIDATE.finditer(blob):
             text = (m.group(1) + m.group(2)).decode()
             assert not is_valid_identity(text), f"identity-shaped value {text[:8]}-**** in {where}"
-    # …and the answers exist outside Prefect, named by request id only
+    # …and the review copies and the answer exist outside Prefect, named by request id only
     answers = list((settings.resolved_extracts_dir() / "requests").rglob("*.pdf"))
     assert len(answers) == len(request_ids)
+    assert [p.parent.name for p in answers if p.name.startswith("registerutdrag-")] == [
+        request_ids[-1]]  # fmt: skip

@@ -563,17 +563,18 @@ def test_the_daily_run_deletes_identities_of_requests_answered_long_ago(
     from datetime import UTC, datetime
 
     import time_machine
+    from extract_cases import released
 
     from models.identity import make_personnummer, parse_identity
-    from tasks.extracts.requests import get_request, mark_answered, register_request
+    from tasks.extracts.requests import get_request, register_request
 
     lg = ledger()
     old = register_request(lg, parse_identity(make_personnummer(date(1961, 5, 2), 991)),
                            received_on=date(2024, 1, 2))  # fmt: skip
     with time_machine.travel(datetime(2024, 1, 20, 12, 0, tzinfo=UTC), tick=False):
-        mark_answered(lg, old.request_id, source="live", result_dir=tmp_path)
+        released(lg, old.request_id, tmp_path)
     recent = register_request(lg, parse_identity(make_personnummer(date(1970, 1, 2), 982)))
-    mark_answered(lg, recent.request_id, source="live", result_dir=tmp_path)
+    released(lg, recent.request_id, tmp_path)
 
     reconcile_on(AS_OF)
     assert get_request(lg, old.request_id).identity == ""

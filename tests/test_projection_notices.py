@@ -37,12 +37,12 @@ def _views(rollout: object, day: date) -> list[MilestoneView]:
     return milestone_views(PLAN, schedule, {}, {}, day)
 
 
-def _eight_weeks(rollout: object) -> list[tuple[date, str, str, str, str]]:
+def _eight_weeks(rollout: object, start: date = DAY) -> list[tuple[date, str, str, str, str]]:
     """(day, key, tag, kind, subject) of every notice of eight weeks of daily runs."""
     snapshot: dict[str, Snapshot] = {}
     seen = []
     for n in range(56):
-        day = DAY + timedelta(n)
+        day = start + timedelta(n)
         views = _views(rollout, day)
         seen += [(day, x.key, x.tag, x.kind, x.subject)
                  for x in decide_notices(views, snapshot, day, POLICY)]  # fmt: skip
@@ -87,7 +87,11 @@ def test_the_project_still_hears_projected_dates_marked_prognos() -> None:
 def test_with_the_rollout_resumed_the_normal_notices_come() -> None:
     schedule = compute_schedule(PLAN, RESUMED, DAY)
     assert schedule.transition_confirmed and not schedule.projected
-    seen = _eight_weeks(RESUMED)
+    assert not [s for s in _eight_weeks(RESUMED) if "prognos" in s[4]]
+    # the areas switch once the west (every area's counterparty) is live: 2027-10-13
+    before_switch = date(2027, 9, 1)
+    assert compute_schedule(PLAN, RESUMED, before_switch).transition_confirmed
+    seen = _eight_weeks(RESUMED, before_switch)
     assert {s[2] for s in seen} & EXTERNAL  # municipalities and users are told dates
     assert not [s for s in seen if "prognos" in s[4]]
 

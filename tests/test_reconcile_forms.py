@@ -66,7 +66,7 @@ def test_every_decision_form_follows_the_same_three_rules(
     ok = cls(**{name_field: " Eva  Ek ", "comment": "gäller 19121212-1212", **extra})
     assert getattr(ok, name_field) == "Eva Ek"
     assert ok.comment == "gäller 19121212-****"
-    for bad, said in (("19121212-1212", "not an identity number"), ("  ", "name is required")):
+    for bad, said in (("19121212-1212", "inte ett personnummer"), ("  ", "får inte vara tomt")):
         with pytest.raises(ValidationError, match=said):
             cls(**{name_field: bad, **extra})
     # …and the schema the server checks before it stores an answer refuses identities outright
@@ -102,3 +102,29 @@ def test_a_form_without_the_rules_fails_when_it_is_defined() -> None:
 
         class Chatty(MilestoneDecision):  # another free-text field, unchecked: refused too
             note: str = ""
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "said"),
+    [
+        ({}, "approver", "Fältet måste fyllas i."),
+        ({"approver": ""}, "approver", "Skriv minst 1 tecken."),
+        ({"approver": "A" * 201}, "approver", "Skriv högst 200 tecken."),
+        ({"approver": "Eva Ek", "approved": "kanske"}, "approved", "Välj ja eller nej."),
+        ({"approver": "Eva Ek", "comment": "x" * 2001}, "comment", "Skriv högst 2000 tecken."),
+        ({"approver": "19121212-1212"}, "approver", "Skriv ditt namn, inte ett personnummer"),
+    ],
+)
+def test_a_bad_answer_in_a_form_is_told_in_swedish(
+    data: dict[str, object], field: str, said: str
+) -> None:
+    """The problems of a form read like its titles, in Swedish, and never repeat an identity."""
+    with pytest.raises(ValidationError) as caught:
+        MilestoneDecision(**data)
+    [problem] = caught.value.errors()
+    assert problem["loc"] == (field,)
+    assert problem["msg"].startswith(said)
+    text = str(caught.value)
+    for english in ("String should", "Input should", "Field required", "Value error"):
+        assert english not in text
+    assert "1212-1212" not in text

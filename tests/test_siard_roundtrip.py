@@ -83,7 +83,7 @@ def test_types_keys_and_retention_in_metadata(archived: tuple[str, Path]) -> Non
         assert archive.table("sip_action").columns[-1].sql_type == "DECIMAL(8, 2)"
         assert archive.table("attachment").columns[4].sql_type in ("BLOB", "VARCHAR(200)")
         assert "Patientdatalagen" in episode.description
-        assert "Retention: keep" in archive.table("monthly_statistic").description
+        assert "Retention: bevaras." in archive.table("monthly_statistic").description
         meta = archive._zip.read("header/metadata.xml").decode()
     assert "<primaryKey>" in meta and "<foreignKey>" in meta and "<candidateKey>" in meta
     assert "<referencedTable>person</referencedTable>" in meta

@@ -22,13 +22,23 @@ def demo_data(
     replace: bool = typer.Option(
         False, "--replace", help="Drop and regenerate an existing SYNTHETIC database."
     ),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote",
+        help="Write to a server that is not this machine (only an isolated test server).",
+    ),  # fmt: skip
 ) -> None:
-    """Create a synthetic SAMSA database (test identities only, marked synthetic)."""
+    """Create a synthetic SAMSA database, marked synthetic, on this machine only.
+
+    Its identity numbers are valid and may be real people's (no number range is safe), so it
+    is written only to SQLite or a server on 127.0.0.1/localhost unless --allow-remote.
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tasks.synthetic import generate
+    from tasks.synthetic.local import require_local_target
 
     target = url or get_settings().resolved_source_url()
+    require_local_target(target, allow_remote=allow_remote)  # before the folder is made
     if target.startswith("sqlite:///"):
         Path(target.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     with Progress(
@@ -41,7 +51,8 @@ def demo_data(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = generate(target, scale=scale, seed=seed, replace=replace, progress=progress)
+        report = generate(target, scale=scale, seed=seed, replace=replace, progress=progress,
+                          allow_remote=allow_remote)  # fmt: skip
     rate = report.total_rows / report.seconds if report.seconds else 0.0
     out.print(
         f"synthetic SAMSA database: {report.total_rows:,} rows in {len(report.rows)} tables, "
@@ -116,6 +127,11 @@ def archive(
         None, "--exclusions",
         help="What is left out on purpose (default: deploy/plan/archive-exclusions.yaml).",
     ),  # fmt: skip
+    retention: Path = typer.Option(  # noqa: B008
+        None, "--retention",
+        help="Bevarande och gallring per tabell × organisationsslag "
+        "(default: deploy/plan/retention.yaml).",
+    ),  # fmt: skip
 ) -> None:
     """Archive a database as SIARD 2.2 in an E-ARK SIP; the last line printed is the package.
 
@@ -131,6 +147,7 @@ def archive(
     from models.errors import CheckFailed, InputError
     from models.ledger import Ledger
     from tasks.archive.record import archival_date_of, record_package
+    from tasks.archive.retention import load_retention
     from tasks.archive.run import archive_database
 
     settings = get_settings()
@@ -141,6 +158,7 @@ def archive(
     except ValueError:
         raise InputError(f"--date {archival_date!r} is not a date (YYYY-MM-DD)") from None
     _check_archive_input(url, source is not None, Path(target), out is not None)
+    load_retention(retention)  # a disposal without a gallringsbeslut stops here, nothing written
     with Ledger.open(ledger_url or settings.resolved_ledger_url()) as ledger:  # checked first
         with Progress(
             TextColumn("[bold]{task.description:<28}"), BarColumn(),
@@ -150,7 +168,7 @@ def archive(
             outcome = archive_database(
                 url, target, archival_date=when, progress=_RichProgress(bar),
                 schemas=list(schema) if schema else None, exclusions_path=exclusions,
-                extras=PACKAGE_EXTRAS,
+                extras=PACKAGE_EXTRAS, retention_path=retention,
             )  # fmt: skip
         record_package(
             ledger, outcome, source_url=url, archival_date=archival_date_of(outcome, when)

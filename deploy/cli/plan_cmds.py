@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deploy.cli.words import has, language, say
 from models.errors import CheckFailed, InputError
 from models.settings import get_settings
 
@@ -28,73 +29,14 @@ if TYPE_CHECKING:
 out = Console()
 err = Console(stderr=True)
 
-_L: dict[str, dict[str, str]] = {
-    "transition": {"sv": "Övergång till efterträdaren", "en": "Transition to the successor"},
-    "confirmed": {"sv": "bekräftad", "en": "confirmed"},
-    "projected": {"sv": "prognos, ej bekräftad", "en": "projection, not confirmed"},
-    "as_of": {"sv": "per", "en": "as of"},
-    "id": {"sv": "id", "en": "id"},
-    "title": {"sv": "milstolpe", "en": "milestone"},
-    "ws": {"sv": "arbetsområde", "en": "workstream"},
-    "due": {"sv": "klart senast", "en": "due"},
-    "spec": {"sv": "beräknas från", "en": "computed from"},
-    "state": {"sv": "läge", "en": "state"},
-    "gate": {"sv": "förutsättning", "en": "gate"},
-    "open": {"sv": "uppfylld", "en": "open"},
-    "closed": {"sv": "inte uppfylld", "en": "closed"},
-    "irreversible": {"sv": "oåterkallelig", "en": "irreversible"},
-    "overdue": {"sv": "försenad", "en": "overdue"},
-    "projection": {"sv": "prognos", "en": "projection"},
-    "next": {"sv": "nästa", "en": "next"},
-    "budget": {
-        "sv": "Budget: uppskattade kostnader mot ramen",
-        "en": "Budget: cost estimates against the frame",
-    },
-    "year": {"sv": "år", "en": "year"},
-    "cost": {"sv": "≈ kr", "en": "≈ SEK"},
-    "assumptions": {
-        "sv": "Antaganden (datum och tidsavstånd som strategin inte anger)",
-        "en": "Assumptions (dates and offsets the strategy does not give)",
-    },
-    "parallel_run": {
-        "sv": "Förlängd parallelldrift: varje månad som övergången skjuts upp kostar "
-        "≈ {sek} kr (uppskattning)",
-        "en": "Prolonged parallel running: each month the transition slips costs "
-        "≈ {sek} SEK (estimate)",
-    },
-    "slip_so_far": {
-        "sv": "övergången ligger {months} månader efter utrullningens plan ({planned}): "
-        "≈ {sek} kr",
-        "en": "the transition lies {months} months beyond the rollout's plan ({planned}): "
-        "≈ {sek} SEK",
-    },
-    "estimate": {"sv": "uppskattning (kr)", "en": "estimate (SEK)"},
-    "frame": {"sv": "ram (kr)", "en": "frame (SEK)"},
-    "verdict": {"sv": "bedömning", "en": "verdict"},
-    "within": {"sv": "inom ramen", "en": "within"},
-    "over": {"sv": "över ramen", "en": "over"},
-    "under": {"sv": "under ramen", "en": "under"},
-    "no-frame": {"sv": "ingen ram", "en": "no frame"},
-    "warnings": {"sv": "Att se över", "en": "To look at"},
-    "no_gate": {"sv": "ingen förutsättning", "en": "no gate"},
-    "stage": {"sv": "etapp", "en": "stage"},
-    "from": {"sv": "från", "en": "from"},
-    "areas": {"sv": "områden", "en": "areas"},
-    "status": {"sv": "status", "en": "status"},
-    "planned": {"sv": "planerad", "en": "planned"},
-    "actual": {"sv": "i drift", "en": "went live"},
-    "counts_as": {"sv": "räknas som", "en": "counts as"},
-    "updated": {"sv": "uppdaterad", "en": "updated"},
-    "stale": {"sv": "mer än 14 dagar gammal", "en": "older than 14 days"},
-    "ledger_missing": {
-        "sv": "beslutsloggen finns inte än; alla lägen visas som planerade",
-        "en": "no ledger yet; every state shows as pending",
-    },
-}
-
 
 def _l(key: str, lang: str) -> str:
-    return _L[key].get(lang, _L[key]["en"])
+    return say(key, lang)
+
+
+def _code(key: str, lang: str) -> str:
+    """A code's words (``stage_paused`` → ``pausad``), or the code itself if unknown."""
+    return say(key, lang) if has(key) else key.split("_", 1)[-1]
 
 
 # -- shared helpers (also used by other areas' commands) ---------------------------------------
@@ -237,7 +179,9 @@ def plan_command(
     lang: LangOpt = None,
 ) -> None:
     """The milestones with computed dates, ledger state and gate, and the budget per year."""
+    from models.milestone import MilestoneState
     from models.schedule import budget_by_year, parallel_run
+    from tasks.status import STATE_LABELS, WORKSTREAM_LABELS
 
     language = _lang(lang)
     today, note = load_cli_day(parse_as_of(as_of), plan_file, rollout, ledger_url, language)
@@ -256,7 +200,7 @@ def plan_command(
         out.print(f"  · {reason}", highlight=False)
     _print_stages(ro, schedule, language)
     if note:
-        err.print(_L[note][language] if note in _L else note)
+        err.print(say(note, language) if has(note) else note)
 
     table = Table(
         _l("id", language),
@@ -287,7 +231,11 @@ def plan_command(
         )
         spec = row["due_spec"] + (" [yellow]*[/]" if row["assumption"] else "")
         cost = f"≈ {_sek(row['cost_estimate'])}" if row["cost_estimate"] else "–"
-        table.add_row(row["id"], title, row["workstream"], due, spec, cost, row["state"], gate)
+        workstream = WORKSTREAM_LABELS.get(row["workstream"], row["workstream"])
+        state = STATE_LABELS.get(MilestoneState(row["state"]), row["state"])
+        if language != "sv":
+            workstream, state = row["workstream"], row["state"].replace("_", " ")
+        table.add_row(row["id"], title, workstream, due, spec, cost, state, gate)
     out.print(table)
     assumed = [row for row in rows if row["assumption"]]
     if assumed:
@@ -397,24 +345,16 @@ def gate_command(
     out.print(f"[bold]{m.id}[/] – {m.title}", highlight=False)
     if m.gate and gate is not None:
         desc = f" ({gate.description.strip()})" if gate.description else ""
-        out.print(f"{_l('gate', language)}: {m.gate}{desc}", highlight=False)
+        out.print(f"{_l('gate', language)}: {m.gate}{desc}", highlight=False, soft_wrap=True)
     out.print(f"{_l('as_of', language)} {day}: [bold {colour}]{word.upper()}[/]")
     for c in verdict.checks or []:
         mark = "[green]✓[/]" if c.ok else "[red]✗[/]"
-        out.print(f"  {mark} {c.text}", highlight=False)
+        out.print(f"  {mark} {c.text}", highlight=False, soft_wrap=True)
     if not verdict.checks:
         for r in verdict.reasons:
             out.print(f"  · {r}", highlight=False)
     if m.irreversible:
-        out.print(
-            "[bold]"
-            + (
-                "Oåterkallelig: kräver dessutom ett registrerat godkännande."
-                if language == "sv"
-                else "Irreversible: also needs a recorded approval."
-            )
-            + "[/]"
-        )
+        out.print(f"[bold]{_l('irreversible_note', language)}[/]")
 
 
 def _print_stages(ro: Rollout, schedule: Schedule, language: str) -> None:
@@ -436,14 +376,16 @@ def _print_stages(ro: Rollout, schedule: Schedule, language: str) -> None:
     projected = {p.stage_id: p for p in schedule.stages}
     for st in ro.stages:
         p = projected.get(st.id)
-        status = st.status.value + (f" {st.paused_on}" if st.paused_on else "")
+        status = _code(f"stage_{st.status.value}", language) + (
+            f" {st.paused_on}" if st.paused_on else ""
+        )
         table.add_row(
             st.name,
             ", ".join(area_name(a, language) for a in st.areas),  # type: ignore[arg-type]
             status,
             str(st.planned_go_live or "–"),
             _actual(st.actual_go_live, schedule.as_of, language),
-            f"{p.date} ({p.basis})" if p else "–",
+            f"{p.date} ({_code(f'basis_{p.basis}', language)})" if p else "–",
         )
     out.print(table)
 
@@ -455,10 +397,7 @@ def _actual(day: date | None, as_of: date, language: str) -> str:
 
 
 def _lang(value: str | None) -> str:
-    language = value or get_settings().language
-    if language not in ("sv", "en"):
-        raise InputError(f"--lang: '{value}' is not supported; use sv or en")
-    return language
+    return language(value)
 
 
 def _sek(v: float) -> str:

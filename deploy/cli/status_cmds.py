@@ -12,12 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy.cli.plan_cmds import parse_as_of
+from deploy.cli.words import language, say
 from models.errors import InputError, SamsaDecomError
 from models.schedule import completion_day
 from models.settings import get_settings
 
 if TYPE_CHECKING:
     from models.ledger import Ledger, MilestoneRecord
+    from models.milestone import MilestoneState
     from models.plan import Milestone
 
 out = Console()
@@ -31,6 +33,13 @@ _STYLE = {
     "due": "blue",
     "pending": "",
 }
+
+
+def _state_label(state: MilestoneState, lang: str) -> str:
+    """A milestone state as people read it: ``väntar på beslut`` (sv), ``awaiting approval``."""
+    from tasks.status import STATE_LABELS
+
+    return STATE_LABELS[state] if lang == "sv" else state.value.replace("_", " ")
 
 
 def _ledger(url: str | None) -> Ledger:
@@ -62,22 +71,24 @@ def status(
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
     plan_path: str = typer.Option(None, "--plan", help="Plan file, for titles and owners."),
     waiting: bool = typer.Option(False, "--waiting", help="Only milestones awaiting a decision."),
+    lang: str = typer.Option(None, "--lang", help="sv or en (default: SAMSA_DECOM_LANGUAGE)."),
 ) -> None:
-    """The ledger's view: every milestone's state, date and last reason."""
-    from tasks.status import STATE_LABELS, display_of
+    """The ledger's view: every milestone's state, date and last reason (Swedish, or English
+    by the setting SAMSA_DECOM_LANGUAGE=en or --lang en)."""
+    from tasks.status import display_of
 
+    lg = language(lang)
     day = parse_as_of(as_of)
     zone = get_settings().timezone
     with _ledger(ledger_url) as ledger:
         records, plan, projected = _ledger_view(ledger, day, plan_path)
     if not records:
-        out.print("The ledger has no milestones yet: the reconciler (reconcile-phaseout) "
-                  "has not run against it.")
+        out.print(say("status_empty", lg))
         return
     order = {mid: i for i, mid in enumerate(plan)}
     rows = sorted(records.values(), key=lambda r: (
         order.get(r.milestone_id.split("@")[0], 10_000), r.milestone_id))
-    table = Table("id", "milstolpe", "ansvarig", "klart senast", "status", "dagar", "senast")
+    table = Table(*(say(k, lg) for k in ("id", "title", "owner", "due", "status", "days", "last")))
     shown = 0
     for r in rows:
         if waiting and r.state.value != "awaiting_approval":
@@ -88,24 +99,25 @@ def status(
         days = ""
         if r.due and not r.state.final:
             n = (r.due - day).days
-            late = "prognos" if guess else f"{-n} d försenad"
-            days = late if n < 0 else ("i dag" if n == 0 else f"om {n} d")
+            late = say("projection", lg) if guess else say("days_late", lg, n=-n)
+            days = late if n < 0 else (say("today", lg) if n == 0 else say("in_days", lg, n=n))
         completed = completion_day(r, zone)
         if completed is not None:
-            days = f"klar {completed}"
+            days = say("done_on", lg, d=completed)
         style = _STYLE[disp.value]
+        label = _state_label(r.state, lg)
         table.add_row(
             r.milestone_id,
             getattr(m, "title", "") or "",
             str(getattr(m, "owner", "") or ""),
-            f"{r.due} (prognos)" if r.due and guess else str(r.due or "–"),
-            f"[{style}]{STATE_LABELS[r.state]}[/]" if style else STATE_LABELS[r.state],
+            say("projection_mark", lg, d=r.due) if r.due and guess else str(r.due or "–"),
+            f"[{style}]{label}[/]" if style else label,
             days,
             r.detail or "",
         )
         shown += 1
     out.print(table)
-    out.print(f"{shown} milstolpar per {day}")
+    out.print(say("n_milestones", lg, n=shown, d=day))
 
 
 def approve(
@@ -123,6 +135,7 @@ def approve(
         "e.g. 'RS 2026-01234'; required to approve a deletion."
     ),
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
+    lang: str = typer.Option(None, "--lang", help="sv or en (default: SAMSA_DECOM_LANGUAGE)."),
 ) -> None:
     """Approve (or refuse) a milestone that awaits a decision, by the form's rules.
 
@@ -135,6 +148,7 @@ def approve(
     from models.plan import load_plan
     from tasks.phaseout.decide import decide_milestone, send_milestone_code
 
+    lg = language(lang)
     settings = get_settings()
     plan = load_plan(settings.plan_path)
     with _ledger(ledger_url) as ledger:
@@ -155,15 +169,16 @@ def approve(
             code=code, case_number=diarienummer,
         )
     name = decided.approver
-    word = "refused" if refuse else ("confirmed" if decided.manual else "approved")
+    word = say("refused" if refuse else ("confirmed_by" if decided.manual else "approved"), lg)
+    said = {"m": milestone, "word": word, "name": name}
     if decided.new_state is not None:
-        out.print(f"{milestone}: {word} by {name} → {decided.new_state.value}")
+        state = _state_label(decided.new_state, lg)
+        out.print(say("decided_state", lg, state=state, **said))
     elif not refuse and decided.manual and not decided.gate.open:
-        out.print(f"{milestone}: {word} by {name}, but its gate is closed "
-                  f"({'; '.join(decided.gate.reasons)}): it stays waiting")
+        why = "; ".join(decided.gate.reasons)
+        out.print(say("decided_gate_closed", lg, why=why, **said), soft_wrap=True)
     else:
-        out.print(f"{milestone}: {word} by {name}; the reconciler acts on its next run "
-                  "(after checking the gate again)")
+        out.print(say("decided_next_run", lg, **said), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.ledger.extracts import ExtractDelivery, PersonRequest, RequestState
+from models.ledger.extracts import (
+    ExtractDelivery,
+    ExtractWithholding,
+    PersonRequest,
+    RequestState,
+)
+
+#: A case still open: not yet decided.
+OPEN_STATES = (RequestState.registered, RequestState.under_review, RequestState.extended)
+#: A case decided: released (lämnad, delvis avslag) or refused (avslag).
+DECIDED_STATES = (RequestState.answered, RequestState.partly_refused, RequestState.refused)
 
 if TYPE_CHECKING:
     from models.ledger.repository import Ledger
@@ -48,19 +58,21 @@ class DeliveryRepository:
         return {r.org_id: r for r in rows}
 
     def open_requests(self) -> list[PersonRequest]:
-        """Requests registered and not answered yet, earliest deadline first."""
+        """Cases not decided yet (registrerad, under prövning, förlängd), earliest deadline
+        first."""
         with Session(self.ledger.engine) as s:
             q = (
                 select(PersonRequest)
-                .where(PersonRequest.state == RequestState.registered)
+                .where(PersonRequest.state.in_(OPEN_STATES))
                 .order_by(PersonRequest.deadline)
             )
             return list(s.execute(q).scalars().all())
 
     def answered_with_identity(self, session: Session) -> list[PersonRequest]:
-        """Answered requests whose identity is still in the ledger."""
+        """Decided cases (lämnad, delvis avslag, avslag) whose identity is still in the
+        ledger."""
         q = select(PersonRequest).where(
-            PersonRequest.state == RequestState.answered, PersonRequest.identity != ""
+            PersonRequest.state.in_(DECIDED_STATES), PersonRequest.identity != ""
         )
         return list(session.execute(q).scalars().all())
 
@@ -69,3 +81,23 @@ class DeliveryRepository:
         with Session(self.ledger.engine) as s:
             q = select(func.count()).where(PersonRequest.answered_from == "archive")
             return int(s.execute(q).scalar_one())
+
+    def withholdings(
+        self, request_id: str, session: Session | None = None
+    ) -> list[ExtractWithholding]:
+        """What the secrecy review of ``request_id`` withholds, in the order decided."""
+        q = (
+            select(ExtractWithholding)
+            .where(ExtractWithholding.request_id == request_id)
+            .order_by(ExtractWithholding.id)
+        )
+        if session is not None:
+            return list(session.execute(q).scalars().all())
+        with Session(self.ledger.engine) as s:
+            return list(s.execute(q).scalars().all())
+
+    def all_requests(self) -> list[PersonRequest]:
+        """Every case, newest received first (for ``samsa-decom extract status``)."""
+        with Session(self.ledger.engine) as s:
+            q = select(PersonRequest).order_by(PersonRequest.received_on.desc())
+            return list(s.execute(q).scalars().all())

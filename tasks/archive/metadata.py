@@ -43,15 +43,9 @@ def _e(s: str) -> str:
 
 
 def _table_description(spec: TableSpec) -> str:
+    # the class per organisation kind, as tasks.archive.retention.TableRetention.summary()
     r = spec.retention or {}
-    kind = r.get("kind", "unclassified")
-    years = r.get("years")
-    label = f"{kind} {years} years after last entry" if years else kind
-    text = f"{RETENTION_LINE}{label}."
-    if r.get("basis"):
-        text += f" Basis: {r['basis']}."
-    if r.get("note"):
-        text += f" {r['note']}"
+    text = f"{RETENTION_LINE}{r.get('text') or 'oklassad.'}"
     return f"{spec.description}\n{text}" if spec.description else text
 
 

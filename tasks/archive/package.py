@@ -26,10 +26,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from tasks.archive import STANDARDS_DIR
 from tasks.archive.digest import ALGORITHM
+
+if TYPE_CHECKING:
+    from tasks.archive.retention import RetentionPlan
 
 NS_METS = "http://www.loc.gov/METS/"
 NS_XLINK = "http://www.w3.org/1999/xlink"
@@ -382,17 +386,49 @@ def premis_xml(facts: PackageFacts, siard: FileFact) -> bytes:
     ).encode("utf-8")
 
 
-def retention_xml(facts: PackageFacts, plan_source: str) -> bytes:
-    rows = "".join(
-        f'  <table name={quoteattr(t.name)} folder="{t.folder}" rows="{t.rows}" '
-        f"retention={quoteattr(t.retention)}/>\n"
-        for t in facts.tables
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<retentionPlan xmlns="urn:samsa-decom:retention:1" source={quoteattr(plan_source)}>\n'
-        f"{rows}</retentionPlan>\n"
-    ).encode()
+def retention_xml(
+    facts: PackageFacts, plan_source: str, plan: RetentionPlan | None = None
+) -> bytes:
+    """``metadata/descriptive/retention.xml``: the organisation kinds and, per table, its class
+    per kind (bevaras / gallras under a cited gallringsbeslut / överlämnas), from ``plan``."""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f'<retentionPlan xmlns="urn:samsa-decom:retention:2" source={quoteattr(plan_source)}>\n',
+    ]
+    kinds = plan.organisation_kinds if plan else {}
+    for kid, k in kinds.items():
+        attrs = {
+            "id": kid, "title": k.title, "law": k.law, "rowsOf": " ".join(k.rows_of),
+            "publicRecords": "true" if k.public_records else "false",
+            "archiveAuthority": k.archive_authority,
+            "minimumYears": str(k.minimum_years or ""), "minimumBasis": k.minimum_basis,
+            "neverDisposed": "true" if k.never_disposed else "false",
+        }  # fmt: skip
+        out.append(f"  <organisationKind{_attrs(attrs)}")
+        out.append(f">\n    <handover>{escape(k.handover)}</handover>\n  </organisationKind>\n"
+                   if k.handover else "/>\n")  # fmt: skip
+    for t in facts.tables:
+        head = f'  <table name={quoteattr(t.name)} folder="{t.folder}" rows="{t.rows}" '
+        out.append(head + f"retention={quoteattr(t.retention)}")
+        if plan is None:
+            out.append("/>\n")
+            continue
+        out.append(">\n")
+        for kid, r in plan.for_table(t.name).by_kind.items():
+            attrs = {"organisationKind": kid, "class": r.kind.value,
+                     "years": str(r.years or ""), "basis": r.basis}  # fmt: skip
+            if r.gallringsbeslut:
+                attrs |= {"gallringsbeslutAuthority": r.gallringsbeslut.authority,
+                          "gallringsbeslutReference": r.gallringsbeslut.reference,
+                          "gallringsbeslutDate": r.gallringsbeslut.decided_on}  # fmt: skip
+            out.append(f"    <class{_attrs(attrs)}/>\n")
+        out.append("  </table>\n")
+    out.append("</retentionPlan>\n")
+    return "".join(out).encode()
+
+
+def _attrs(attrs: dict[str, str]) -> str:
+    return "".join(f" {k}={quoteattr(v)}" for k, v in attrs.items() if v)
 
 
 def report_md(facts: PackageFacts) -> bytes:

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tasks.archive.durable import replace_folder
 from tasks.archive.metadata import ArchiveInfo
@@ -36,6 +37,9 @@ from tasks.archive.package import (
     retention_xml,
     root_mets,
 )
+
+if TYPE_CHECKING:
+    from tasks.archive.retention import RetentionPlan
 
 SOFTWARE = "samsa-decom"
 SOFTWARE_VERSION = "0.1.0"
@@ -135,9 +139,11 @@ def write_package(
     siard_fact: FileFact,
     extra_files: list[Path],
     retention_name: str,
+    retention: RetentionPlan | None = None,
 ) -> None:
     """Write the package's documents around the .siard already in ``folder`` and rename the
-    folder into place (``retention_name``: the retention file the classes came from)."""
+    folder into place (``retention_name``: the retention file the classes came from;
+    ``retention``: its keyed table, written whole into retention.xml)."""
     staging, rep = folder.staging, folder.rep
     other = staging / "metadata" / "other"
     extra_facts = []
@@ -150,7 +156,7 @@ def write_package(
     (staging / "metadata" / "descriptive").mkdir(parents=True)
     (staging / "metadata" / "preservation").mkdir(parents=True)
     retention_file = staging / "metadata" / "descriptive" / "retention.xml"
-    retention_file.write_bytes(retention_xml(facts, retention_name))
+    retention_file.write_bytes(retention_xml(facts, retention_name, retention))
     premis_file = staging / "metadata" / "preservation" / "premis.xml"
     premis_file.write_bytes(premis_xml(facts, siard_fact))
     (staging / "documentation").mkdir()

@@ -218,7 +218,7 @@ def archive_database(
             package.siard_path, f"data/{package.siard_name}", siard.writer.sha256
         )
         retention_name = str(retention_path or DEFAULT_RETENTION_PATH.name)
-        write_package(package, facts, siard_fact, extra_files, retention_name)
+        write_package(package, facts, siard_fact, extra_files, retention_name, retention)
         remove_work(out_dir, work)
         return ArchiveOutcome(
             package=package.final,
@@ -244,9 +244,7 @@ def _read_catalogue(
     catalogue = read_catalogue(conn, exclusions, schemas)
     for sch in catalogue.schemas:
         sch.tables = [
-            TableSpec(
-                **{**s.__dict__, "retention": retention.for_table(s.key).model_dump(mode="json")}
-            )
+            TableSpec(**{**s.__dict__, "retention": retention.for_table(s.key).summary()})
             for s in sch.tables
         ]
     if not catalogue.tables():

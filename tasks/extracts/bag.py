@@ -69,7 +69,7 @@ class BagWriter:
     def __init__(self, root: Path) -> None:
         self.root = root
         (root / "data").mkdir(parents=True, exist_ok=True)
-        self._open: dict[str, tuple[IO[str], _HashingRaw]] = {}
+        self._open: dict[str, tuple[IO[Any], _HashingRaw]] = {}
         self._done: dict[str, tuple[str, int]] = {}  # "data/x" -> (sha256, size)
 
     def open_text(self, name: str) -> IO[str]:
@@ -80,6 +80,23 @@ class BagWriter:
         stream = io.TextIOWrapper(io.BufferedWriter(raw, 1 << 16), encoding="utf-8", newline="")
         self._open[rel] = (stream, raw)
         return stream
+
+    def open_binary(self, name: str) -> IO[bytes]:
+        """A binary stream for the payload file ``data/<name>`` (UTF-8 bytes; hashed as it is
+        written)."""
+        _check_name(name)
+        rel = f"data/{name}"
+        raw = _HashingRaw(self.root / rel)
+        stream = io.BufferedWriter(raw, 1 << 16)
+        self._open[rel] = (stream, raw)
+        return stream
+
+    def discard(self, name: str) -> None:
+        """Close and remove the payload file ``data/<name>`` (it is written again later)."""
+        rel = f"data/{name}"
+        stream, _ = self._open.pop(rel)
+        stream.close()
+        (self.root / rel).unlink()
 
     def close_file(self, name: str) -> None:
         rel = f"data/{name}"

@@ -1,6 +1,7 @@
 """Deadlines of the extracts area, for the notify engine's reminders (no personal data).
 
-- a person's request: ``extract-request:<request id>``, due one month after it was received;
+- a person's case: ``extract-request:<request id>``, due by its kind (one month for a
+  registerutdrag, three with an extension; a few days for a TF request);
 - a delivered bag without receipt: ``receipt:<org id>``, due 14 days after delivery.
 
 :class:`ExtractsDeadlineProvider` is the provider the composition root (``flows/wiring.py``)
@@ -13,10 +14,17 @@ from collections.abc import Iterable
 from datetime import date
 
 from models.ledger import Ledger
+from models.ledger.deliveries import OPEN_STATES
+from models.ledger.extracts import PersonRequest
 from tasks.notify.decide import Deadline
 
 #: Reminders go to the project management (they chase the recipient or answer the request).
 TAG = "projektledning"
+
+
+def is_open(req: PersonRequest) -> bool:
+    """The case is not decided yet (registrerad, under prövning or förlängd)."""
+    return req.state in OPEN_STATES
 
 
 def open_deadlines(ledger: Ledger, as_of: date) -> list[Deadline]:
@@ -29,8 +37,8 @@ def open_deadlines(ledger: Ledger, as_of: date) -> list[Deadline]:
         out.append(
             Deadline(
                 key=f"extract-request:{r.request_id}",
-                title=f"Registerutdrag: begäran {r.request_id[:8]} ska besvaras senast "
-                f"{r.deadline.isoformat()}",
+                title=f"{'Registerutdrag' if r.kind == 'gdpr-art15' else 'Allmän handling'}: "
+                f"begäran {r.request_id[:8]}, Klart senast {r.deadline.isoformat()}",
                 due=r.deadline,
                 tag=TAG,
             )

@@ -26,6 +26,7 @@ import re
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,6 +35,7 @@ from typing import IO, Any
 from models import clock
 from models.errors import CheckFailed, InputError
 from tasks.extracts.bag import BagResult, BagWriter
+from tasks.extracts.pg_routing import PgRouting
 from tasks.extracts.readme import org_readme
 from tasks.extracts.source import RecordSource, TableSpec, json_value
 
@@ -214,51 +216,41 @@ def write_org_bags(
     persons_of: dict[str, set[Any]] = defaultdict(set)  # person id -> org ids (as text)
     unknown: dict[str, int] = defaultdict(int)
 
-    for spec in tables:
-        streams = _open_table(writers, spec)
-        receivers = [i for c in RECEIVER_COLUMNS if (i := spec.index(c)) is not None]
-        received = _open_table(writers, spec, RECEIVED_PREFIX) if receivers else {}
-        org_i = spec.index("org_id")
-        person_i = spec.index("person_id")
-        convert = _converter(spec)
-        n = 0
-        for row in source.rows(spec.name):
-            raw_org = row[org_i]  # type: ignore[index]
-            row_org = None if raw_org is None else str(raw_org)
-            person = row[person_i] if person_i is not None else None
-            values: list[Any] | None = None
-            target = streams.get(row_org) if row_org is not None else None
-            if target is not None:
-                values = convert(row)
-                target.write(values)
-                if person is not None:
-                    persons_of[person].add(row_org)  # type: ignore[arg-type]
-                n += 1
-            elif only_org is None:
-                unknown[f"{spec.name}.org_id:{row_org}"] += 1
-            for i in receivers:
-                raw_to = row[i]
-                to = None if raw_to is None else str(raw_to)
-                if to is None or to == row_org:
-                    continue
-                inbox = received.get(to)
-                if inbox is None:
-                    if only_org is None and to not in orgs:
-                        unknown[f"{spec.name}.{spec.columns[i]}:{to}"] += 1
-                    continue
-                inbox.write(values if values is not None else convert(row))
-                if person is not None:
-                    persons_of[person].add(to)
-        _close_table(writers, streams, spec, counts)
-        if received:
-            _close_table(writers, received, spec, counts, RECEIVED_PREFIX + spec.name)
-        if progress:
-            progress(spec.name, n)
+    fast = PgRouting.open(source, list(orgs), only_org)
+    try:
+        persons_fast = None
+        if fast is not None and person_spec is not None:
+            persons_fast = fast.start_persons(
+                person_spec, tables, RECEIVER_COLUMNS, address_columns(person_spec),
+                PROTECTED_COLUMN, WITHHELD_COLUMN, writers, counts,
+            )  # fmt: skip
+        for k, spec in enumerate(tables):
+            receivers = _receivers(spec)
+            routed = None
+            if fast is not None and k + 1 < len(tables):
+                after = tables[k + 1]
+                fast.prefetch(after, _receivers(after), RECEIVED_PREFIX + after.name, writers)
+            if fast is not None:
+                routed = fast.write_table(
+                    spec, receivers, RECEIVED_PREFIX + spec.name, writers, counts, unknown
+                )
+            if routed is None:
+                routed = _route_table(source, spec, receivers, writers, orgs, only_org,
+                                      counts, persons_of, unknown)  # fmt: skip
+            if progress:
+                progress(spec.name, routed)
 
-    if person_spec is not None:
-        _write_persons(source, person_spec, writers, persons_of, counts)
-        if progress:
-            progress(PERSON_TABLE, len(persons_of))
+        if person_spec is not None:
+            if fast is None:
+                _write_persons(source, person_spec, writers, persons_of, counts)
+            elif not (persons_fast and persons_fast.result()):
+                persons_of = defaultdict(set, fast.persons_of(tables, RECEIVER_COLUMNS))
+                _write_persons(source, person_spec, writers, persons_of, counts)
+            if progress:
+                progress(PERSON_TABLE, sum(c.get(PERSON_TABLE, 0) for c in counts.values()))
+    finally:
+        if fast is not None:
+            fast.close()
 
     if unknown:
         problems = ", ".join(f"{k} ({v} rows)" for k, v in sorted(unknown.items())[:10])
@@ -267,11 +259,11 @@ def write_org_bags(
             "no bag may be delivered until every record has its organisation"
         )
 
-    results = []
     all_tables = [s.name for s in tables] + [
         RECEIVED_PREFIX + s.name for s in tables if any(c in s.columns for c in RECEIVER_COLUMNS)
     ] + ([PERSON_TABLE] if person_spec else [])
-    for oid, org in orgs.items():
+
+    def finish(oid: str, org: OrgInfo) -> OrgBag:
         c = {t: counts[oid].get(t, 0) for t in all_tables}
         writers[oid].add_text("README.txt", org_readme(org, c, bagging_date, source.label))
         info = {
@@ -280,9 +272,67 @@ def write_org_bags(
             "External-Description": f"Uttag ur SAMSA för {org.name}",
             "Internal-Sender-Identifier": bag_name(oid),
         }
-        bag = writers[oid].finish(info, bagging_date=bagging_date)
-        results.append(OrgBag(org, bag, c))
-    return results
+        return OrgBag(org, writers[oid].finish(info, bagging_date=bagging_date), c)
+
+    # each bag's last files (README, tag files) in a few threads: creating files is not free
+    with ThreadPoolExecutor(4, thread_name_prefix="bag-finish") as pool:
+        return list(pool.map(finish, orgs.keys(), orgs.values()))
+
+
+def _receivers(spec: TableSpec) -> list[int]:
+    """Indexes of the columns naming the organisation that received a record."""
+    return [i for c in RECEIVER_COLUMNS if (i := spec.index(c)) is not None]
+
+
+def _route_table(
+    source: RecordSource,
+    spec: TableSpec,
+    receivers: list[int],
+    writers: dict[str, BagWriter],
+    orgs: dict[str, OrgInfo],
+    only_org: str | None,
+    counts: dict[str, dict[str, int]],
+    persons_of: dict[Any, set[str]],
+    unknown: dict[str, int],
+) -> int:
+    """One record table, row by row in Python (any source); the rows routed to their writers."""
+    streams = _open_table(writers, spec)
+    received = _open_table(writers, spec, RECEIVED_PREFIX) if receivers else {}
+    org_i = spec.index("org_id")
+    person_i = spec.index("person_id")
+    convert = _converter(spec)
+    n = 0
+    for row in source.rows(spec.name):
+        raw_org = row[org_i]  # type: ignore[index]
+        row_org = None if raw_org is None else str(raw_org)
+        person = row[person_i] if person_i is not None else None
+        values: list[Any] | None = None
+        target = streams.get(row_org) if row_org is not None else None
+        if target is not None:
+            values = convert(row)
+            target.write(values)
+            if person is not None:
+                persons_of[person].add(row_org)  # type: ignore[arg-type]
+            n += 1
+        elif only_org is None:
+            unknown[f"{spec.name}.org_id:{row_org}"] += 1
+        for i in receivers:
+            raw_to = row[i]
+            to = None if raw_to is None else str(raw_to)
+            if to is None or to == row_org:
+                continue
+            inbox = received.get(to)
+            if inbox is None:
+                if only_org is None and to not in orgs:
+                    unknown[f"{spec.name}.{spec.columns[i]}:{to}"] += 1
+                continue
+            inbox.write(values if values is not None else convert(row))
+            if person is not None:
+                persons_of[person].add(to)
+    _close_table(writers, streams, spec, counts)
+    if received:
+        _close_table(writers, received, spec, counts, RECEIVED_PREFIX + spec.name)
+    return n
 
 
 def _open_table(

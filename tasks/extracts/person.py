@@ -106,6 +106,7 @@ def build_person_extract(
         org = orgs.get(a.get("org_id"), {})
         access_log.append(
             {
+                "id": a.get("id"),
                 "at": a.get("at"),
                 "action": a.get("action"),
                 "user_id": a.get("user_id"),

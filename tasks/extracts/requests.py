@@ -11,7 +11,6 @@ was answered, for follow-up questions and complaints; then :func:`delete_identit
 
 from __future__ import annotations
 
-import calendar
 import sys
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,8 +18,9 @@ from pathlib import Path
 
 from models import clock
 from models.errors import InputError, Problem, ValidationFailed
+from models.extract_case import RequestKind, add_months, deadline_for
 from models.identity import Identity, IdentityError, parse_identity
-from models.ledger import Ledger, utcnow
+from models.ledger import Ledger
 from models.ledger.extracts import PersonRequest, RequestState
 
 ACTOR = "samsa-decom extracts"
@@ -28,23 +28,29 @@ ACTOR = "samsa-decom extracts"
 
 def one_month_after(day: date) -> date:
     """The same day next month (the last day of next month when it has no such day)."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return add_months(day, 1)
 
 
 def register_request(
-    ledger: Ledger, identity: Identity, *, received_on: date | None = None, registered_by: str = ""
+    ledger: Ledger,
+    identity: Identity,
+    *,
+    received_on: date | None = None,
+    registered_by: str = "",
+    kind: RequestKind = RequestKind.gdpr_art15,
 ) -> PersonRequest:
-    """Register a request; its deadline is one month after it was received."""
+    """Register a request (registrerad); its deadline follows its kind: one month for a
+    registerutdrag, a few days ("skyndsamt") for a TF request (``models/extract_case.py``)."""
     received_on = received_on or clock.today()
     req = PersonRequest(
         request_id=str(uuid.uuid4()),
         identity=identity.value,
         identity_kind=identity.kind.value,
         received_on=received_on,
-        deadline=one_month_after(received_on),
+        deadline=deadline_for(kind, received_on),
         state=RequestState.registered,
         registered_by=registered_by[:200],
+        kind=kind.value,
     )
     with ledger.unit_of_work() as s:
         s.add(req)
@@ -53,7 +59,11 @@ def register_request(
             actor=registered_by or ACTOR,
             action="extract_request.registered",
             subject=f"extract-request:{req.request_id}",
-            details={"kind": identity.kind.value, "deadline": req.deadline.isoformat()},
+            details={
+                "kind": identity.kind.value,
+                "request_kind": kind.value,
+                "deadline": req.deadline.isoformat(),
+            },  # fmt: skip
         )
     return req
 
@@ -101,24 +111,6 @@ def get_request(ledger: Ledger, request_id: str) -> PersonRequest:
             raise InputError(f"no extract request {request_id} in the ledger")
         s.expunge(req)
         return req
-
-
-def mark_answered(ledger: Ledger, request_id: str, *, source: str, result_dir: Path) -> None:
-    """Record that the request was answered (from ``live`` or ``archive``)."""
-    with ledger.unit_of_work() as s:
-        req = s.get(PersonRequest, request_id)
-        assert req is not None
-        req.state = RequestState.answered
-        req.answered_at = utcnow()
-        req.answered_from = source
-        req.result_dir = str(result_dir)
-        ledger.append_audit(
-            s,
-            actor=ACTOR,
-            action="extract_request.answered",
-            subject=f"extract-request:{request_id}",
-            details={"source": source, "on_time": clock.today() <= req.deadline},
-        )
 
 
 def delete_identities(ledger: Ledger, *, as_of: date, retention_days: int) -> list[str]:

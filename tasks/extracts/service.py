@@ -2,8 +2,14 @@
 
 - :func:`produce_org_bags`: every organisation's bag from one pass, recorded in the ledger;
 - :func:`deliver_and_collect`: deliver produced bags to their drops, pick up receipt files;
-- :func:`answer_request`: answer a registered person's request from the live database or the
-  archive package, and record that it was answered.
+- :func:`prepare_review`: start a person's case (registrerad → under prövning) and write the
+  case officer's review copy (granskningsexemplar), complete, with every third-party item
+  marked for the secrecy review; nothing is released;
+- :func:`release_request`: once the release is approved for the review in progress, write the
+  citizen's version (withheld items replaced, staff HSA-ids out unless decided, the art. 15
+  information, a written decision on what was withheld) and close the case as lämnad or
+  delvis avslag;
+- :func:`answer_request`: the next step of a case, whichever it is (the flow's use case).
 """
 
 from __future__ import annotations
@@ -15,9 +21,13 @@ from typing import Any
 
 from models import clock
 from models.errors import InputError, Problem
+from models.extract_case import KIND_SV, STATE_SV, RequestKind, decision_text
 from models.identity import parse_identity
 from models.ledger import Ledger
+from models.ledger.extracts import RequestState
 from models.settings import get_settings
+from tasks.extracts.art15 import information
+from tasks.extracts.case import case_lease, record_release, release_clearance, start_review
 from tasks.extracts.delivery import (
     Drops,
     ReceiptScan,
@@ -29,7 +39,8 @@ from tasks.extracts.delivery import (
 from tasks.extracts.orgs import OrgBag, read_organisations, write_org_bags
 from tasks.extracts.person import LivePersonLookup, PersonLookup, build_person_extract
 from tasks.extracts.render import write_documents
-from tasks.extracts.requests import get_request, mark_answered
+from tasks.extracts.requests import ACTOR, get_request
+from tasks.extracts.review import apply_review, third_party_items, withheld_summary
 from tasks.extracts.source import LiveSource, open_source
 
 
@@ -82,13 +93,22 @@ def deliver_and_collect(
 
 @dataclass(frozen=True)
 class Answer:
-    """What answering a request produced (no personal data: safe for logs and artifacts)."""
+    """What a step of a case produced (no personal data: safe for logs and artifacts).
+
+    ``step`` is ``review`` (the review copy was written), ``released`` (the citizen's version
+    was written and the case closed) or ``waiting`` (nothing written: the release waits for
+    an approval, ``waiting_for`` says which)."""
 
     request_id: str
     source: str
     found: bool
     counts: dict[str, int]
     files: dict[str, Path]
+    step: str = "released"
+    state: str = ""
+    third_party: dict[str, int] = field(default_factory=dict)
+    waiting_for: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def person_lookup(
@@ -121,14 +141,122 @@ def person_lookup(
 
 def newest_package(archive_dir: Path) -> Path:
     """The newest archive package (folder or file holding a .siard) under ``archive_dir``."""
-    found = sorted(archive_dir.rglob("*.siard"), key=lambda p: p.stat().st_mtime) if (
-        archive_dir.exists()
-    ) else []
+    found = (
+        sorted(archive_dir.rglob("*.siard"), key=lambda p: p.stat().st_mtime)
+        if (archive_dir.exists())
+        else []
+    )
     if not found:
         raise InputError(
             f"SAMSA's database does not answer and no archive package is in {archive_dir}"
         )
     return found[-1]
+
+
+#: The reasons given in a partial refusal when the approver gives none.
+DEFAULT_REASONS = (
+    "Uppgifterna gäller andra personer än dig och omfattas av sekretess till skydd för enskild "
+    "(offentlighets- och sekretesslagen 25 kap. 1 §): det står inte klart att de kan lämnas ut "
+    "utan att den enskilde eller någon närstående lider men."
+)
+
+
+def _document(
+    ledger: Ledger, request_id: str, source_url: str | None, archive: Path | None,
+    produced_on: date | None,
+) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    req = get_request(ledger, request_id)
+    identity = parse_identity(req.identity)
+    lookup, close = person_lookup(source_url, archive)
+    try:
+        doc = build_person_extract(
+            lookup, identity, request_id=request_id, produced_on=produced_on or clock.today()
+        )
+    finally:
+        close()
+    doc["case"] = {"kind": req.kind, "kind_sv": KIND_SV[RequestKind(req.kind)],
+                   "received_on": req.received_on.isoformat(),
+                   "deadline": req.deadline.isoformat()}  # fmt: skip
+    return req, doc
+
+
+def _out(out_dir: Path | None, request_id: str) -> Path:
+    return out_dir or get_settings().resolved_extracts_dir() / "requests" / request_id
+
+
+def prepare_review(
+    ledger: Ledger,
+    request_id: str,
+    *,
+    by: str = ACTOR,
+    out_dir: Path | None = None,
+    source_url: str | None = None,
+    archive: Path | None = None,
+    produced_on: date | None = None,
+) -> Answer:
+    """Start the case's review and write the review copy (``granskningsexemplar-<id>``):
+    the complete document, every third-party item listed by category and reference
+    (``table:id``) for the secrecy review. For the case officer only; nothing is released."""
+    start_review(ledger, request_id, by=by)
+    with case_lease(ledger, request_id):
+        req, doc = _document(ledger, request_id, source_url, archive, produced_on)
+        items = third_party_items(doc)
+        doc["review_items"] = [{"category": i.category.value, "ref": i.ref, "field": i.field}
+                               for i in items]  # fmt: skip
+        doc["case"]["state"] = STATE_SV[req.state]
+        files = write_documents(doc, _out(out_dir, request_id), review_copy=True)
+    per_category: dict[str, int] = {}
+    for i in items:
+        per_category[i.category.value] = per_category.get(i.category.value, 0) + 1
+    notes: tuple[str, ...] = ()
+    if req.kind == RequestKind.gdpr_art15 and any(p.get("deceased_on") for p in doc["person"]):
+        notes = (
+            "personen är avliden: GDPR gäller inte; handlägg begäran som allmän handling "
+            "(TF 2 kap., skyndsamt): avslå denna och registrera en ny med --kind tf-avliden",
+        )
+    return Answer(request_id, doc["source"], doc["found"], doc["counts"], files, step="review",
+                  state=req.state.value, third_party=per_category, notes=notes)  # fmt: skip
+
+
+def release_request(
+    ledger: Ledger,
+    request_id: str,
+    *,
+    out_dir: Path | None = None,
+    source_url: str | None = None,
+    archive: Path | None = None,
+    produced_on: date | None = None,
+    reasons: str = "",
+) -> Answer:
+    """Release the citizen's version, only with an approval of the review in progress
+    (CheckFailed otherwise, nothing written), and close the case: lämnad, or delvis avslag
+    with a written decision (reasons, what was withheld, överklagandehänvisning)."""
+    with case_lease(ledger, request_id):
+        req = get_request(ledger, request_id)
+        clearance = release_clearance(ledger, req)
+        req, doc = _document(ledger, request_id, source_url, archive, produced_on)
+        citizen = apply_review(doc, ledger.deliveries.withholdings(request_id),
+                               show_staff_hsa=req.show_staff_hsa)  # fmt: skip
+        withheld = withheld_summary(citizen["review"])
+        text = ""
+        if withheld:
+            text = decision_text(
+                refused_what=withheld,
+                reasons=reasons or DEFAULT_REASONS,
+                decided_by=clearance.approver,
+                decided_on=clock.today(),
+            )
+        kind = RequestKind(req.kind)
+        state = RequestState.partly_refused if withheld else RequestState.answered
+        citizen["case"].update(state=STATE_SV[state], decided_by=clearance.approver,
+                               decision=text)  # fmt: skip
+        citizen["information"] = [{"heading": h, "text": t} for h, t in information(doc, kind)]
+        out = _out(out_dir, request_id)
+        files = write_documents(citizen, out)
+        record_release(ledger, request_id, clearance, state=state, source=doc["source"],
+                       result_dir=out, decision_text=text)  # fmt: skip
+    return Answer(request_id, doc["source"], doc["found"], doc["counts"], files,
+                  step="released", state=state.value)  # fmt: skip
 
 
 def answer_request(
@@ -140,17 +268,26 @@ def answer_request(
     archive: Path | None = None,
     produced_on: date | None = None,
 ) -> Answer:
-    """Answer a registered request: write its documents and mark it answered in the ledger."""
+    """The next step of a case: a registered request gets its review copy; a case under
+    review is released when its release is approved, else it waits (nothing written)."""
+    from models.errors import CheckFailed
+    from models.extract_case import IN_REVIEW
+
     req = get_request(ledger, request_id)
-    identity = parse_identity(req.identity)
-    out_dir = out_dir or get_settings().resolved_extracts_dir() / "requests" / request_id
-    lookup, close = person_lookup(source_url, archive)
-    try:
-        doc = build_person_extract(
-            lookup, identity, request_id=request_id, produced_on=produced_on or clock.today()
-        )
-    finally:
-        close()
-    files = write_documents(doc, out_dir)
-    mark_answered(ledger, request_id, source=doc["source"], result_dir=out_dir)
-    return Answer(request_id, doc["source"], doc["found"], doc["counts"], files)
+    if req.state is RequestState.registered:
+        return prepare_review(
+            ledger, request_id, out_dir=out_dir, source_url=source_url, archive=archive,
+            produced_on=produced_on,
+        )  # fmt: skip
+    if req.state in IN_REVIEW:
+        try:
+            with case_lease(ledger, request_id):
+                release_clearance(ledger, req)
+        except CheckFailed as exc:
+            return Answer(request_id, "", False, {}, {}, step="waiting", state=req.state.value,
+                          waiting_for=str(exc))  # fmt: skip
+        return release_request(
+        ledger, request_id, out_dir=out_dir, source_url=source_url, archive=archive,
+        produced_on=produced_on,
+    )  # fmt: skip
+    raise InputError(f"begäran {request_id} är redan avgjord ({STATE_SV[req.state]})")

@@ -4,7 +4,8 @@
 database at ``url`` (SQLite, PostgreSQL or MariaDB/MySQL) and fills it with about ``N`` rows in
 total: the 49 municipalities by sub-region, VGR hospitals and health centres, private providers,
 users and access rights, monthly statistics (:mod:`~tasks.synthetic.organisations`); persons
-with test-style identities, some protected, their consents and the access log
+with valid identity numbers (which may be real people's: the database stays on this machine,
+:mod:`~tasks.synthetic.local`), some protected, their consents and the access log
 (:mod:`~tasks.synthetic.persons`); care episodes that follow the 24-hour rule of
 Lag (2017:612), messages, attachments, SIP plans with participants and actions
 (:mod:`~tasks.synthetic.care`). Free text deliberately contains what breaks naive archivers
@@ -30,6 +31,7 @@ from sqlalchemy import create_engine
 from models.errors import InputError
 from models.source import TABLE_ORDER
 from tasks.synthetic.draw import Batch, Draw
+from tasks.synthetic.local import require_local_target
 from tasks.synthetic.organisations import organisations, reference_rows
 from tasks.synthetic.persons import Persons
 from tasks.synthetic.writers import prepare_schema, row_writer
@@ -56,11 +58,15 @@ class GenerationReport:
 
 
 def generate(url: str, *, scale: int, seed: int, replace: bool = False,
-             progress: Callable[[int, int], None] | None = None) -> GenerationReport:  # fmt: skip
+             progress: Callable[[int, int], None] | None = None,
+             allow_remote: bool = False) -> GenerationReport:  # fmt: skip
     """Create and fill a synthetic SAMSA database at ``url`` with about ``scale`` rows.
 
-    ``progress(done_persons, total_persons)`` is called after each batch.
+    ``progress(done_persons, total_persons)`` is called after each batch. A server that is
+    not on this machine's loopback is refused unless ``allow_remote``
+    (:func:`~tasks.synthetic.local.require_local_target`).
     """
+    require_local_target(url, allow_remote=allow_remote)
     if scale < 1:
         raise InputError(f"scale must be at least 1 (got {scale})")
     t0 = time.perf_counter()

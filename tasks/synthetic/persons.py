@@ -1,7 +1,8 @@
 """Persons in the synthetic SAMSA database, and what SAMSA holds about each.
 
-Persons carry test-style identities (personnummer with birth numbers 980-999,
-samordningsnummer, VGR reserve numbers, from :func:`models.identity.synthetic_identity`),
+Persons carry valid identities (personnummer, samordningsnummer, VGR reserve numbers, from
+:func:`models.identity.synthetic_identity`; they may be real people's numbers, so the database
+stays on this machine),
 unique across the database; about 1 % have a protected identity (no address), a few are
 deceased, a few have nasty text as their name. Each has one or two care episodes
 (:mod:`tasks.synthetic.care`) at a ward in their municipality's sub-region, perhaps consents,
