@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -314,11 +315,18 @@ def _archive_tables(
                 )
             progress.table_done(spec.key, res, True)
         else:
-            writer = postgres.write_table_pg if by_postgres else write_table
-            res = writer(
-                conn, spec, spec.schema_arg, dest, lob_limit=lob_limit,
-                schema_folder=spec.schema_folder, progress=_rows_reporter(progress, spec.key),
-            )  # fmt: skip
+            report = _rows_reporter(progress, spec.key)
+            if by_postgres:  # on the C path the table file goes straight into the .siard
+                res = postgres.write_table_pg(
+                    conn, spec, spec.schema_arg, dest, lob_limit=lob_limit,
+                    schema_folder=spec.schema_folder, progress=report,
+                    into=partial(siard.begin_table, spec),
+                )  # fmt: skip
+            else:
+                res = write_table(
+                    conn, spec, spec.schema_arg, dest, lob_limit=lob_limit,
+                    schema_folder=spec.schema_folder, progress=report,
+                )  # fmt: skip
             progress.table_done(spec.key, res, False)
         results[spec.key] = res
         archived = archived_table(spec)
