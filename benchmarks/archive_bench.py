@@ -260,7 +260,11 @@ def main() -> None:
                   f"{m.seconds / dump.seconds:.1f}× | {m.peak_mb:.0f} MB |")  # fmt: skip
         for label, total, peak in (
             ("**archive + verify**", arch.seconds + ver.seconds, max(arch.peak_mb, ver.peak_mb)),
-            ("archive + verify --deep", arch.seconds + deep.seconds, max(arch.peak_mb, deep.peak_mb)),
+            (
+                "archive + verify --deep",
+                arch.seconds + deep.seconds,
+                max(arch.peak_mb, deep.peak_mb),
+            ),
         ):
             print(f"| {rows:,} | {label} | {total:.1f} | {rows / total:,.0f} | "
                   f"{total / dump.seconds:.1f}× | {peak:.0f} MB |")  # fmt: skip
