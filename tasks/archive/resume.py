@@ -156,7 +156,8 @@ class SiardInProgress:
         streamed = entry.finished if entry is not None else None
         spans = self.writer.add_table(dest, spec.schema_folder, spec.folder, streamed)
         self.tables[spec.work_folder] = {k: [o, n] for k, (o, n) in spans.items()}
-        write_json_durably(self.state_file, {**self.writer.state(), "tables": self.tables})
+        state = {**self.writer.state(), "tables": self.tables}
+        write_json_durably(self.state_file, state, wait=False)  # a power loss: done again
         (dest / f"{spec.folder}.xml").unlink(missing_ok=True)  # now in the .siard
         return spans
 
