@@ -16,6 +16,7 @@ from flows.wiring import PACKAGE_EXTRAS
 from models.ledger import upgrade_ledger
 from tasks.archive.resume import WORK_DIR_NAME
 from tasks.archive.run import archive_database
+from tasks.archive.verify import verify_package
 from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE, same_tree
 
@@ -196,3 +197,5 @@ def test_killed_while_a_table_streams_into_the_siard_then_resumed_gives_the_same
     assert f"kept {len(finished)} tables from an earlier run" in stderr.decode()
     package = Path(stdout.decode().strip().splitlines()[-1])
     assert same_tree(package, reference.package) == []
+    for made in (package, reference.package):  # the .siard's SHA-256, taken while it grew
+        assert verify_package(made).ok, verify_package(made).problems

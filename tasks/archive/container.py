@@ -387,7 +387,9 @@ class _TrailingHash:
     .siard."""
 
     def __init__(self, path: Path) -> None:
-        self._file = open(path, "rb")  # noqa: SIM115 - closed by finish() / abandon()
+        # unbuffered: a buffered reader reads ahead past the offset it was asked for, and bytes
+        # there may still change (a table entry's header is rewritten when the entry is done)
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by finish()/abandon()
         self._sha = hashlib.sha256()
         self._pos = 0
         self._todo: queue.SimpleQueue[int | None] = queue.SimpleQueue()
@@ -399,14 +401,16 @@ class _TrailingHash:
         self._todo.put(offset)
 
     def _run(self) -> None:
+        buf = bytearray(1 << 22)  # one buffer, read into again and again
+        view = memoryview(buf)
         try:
             while (target := self._todo.get()) is not None:
                 while self._pos < target:
-                    chunk = self._file.read(min(1 << 22, target - self._pos))
-                    if not chunk:
+                    got = self._file.readinto(view[: min(len(buf), target - self._pos)])
+                    if not got:
                         raise OSError(f"{self._file.name}: ends before byte {target}")
-                    self._sha.update(chunk)
-                    self._pos += len(chunk)
+                    self._sha.update(view[:got])
+                    self._pos += got
         except BaseException as exc:  # noqa: BLE001 - reported by finish()
             self._error = exc
 
