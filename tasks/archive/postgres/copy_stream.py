@@ -86,18 +86,26 @@ def batches_psql(raw: Any, sql: str) -> Iterator[list[Any]]:
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, bufsize=0)
         assert proc.stdout is not None
+        stdout: Any = proc.stdout  # unbuffered (bufsize=0): a FileIO, which has readinto
         try:
             fcntl.fcntl(proc.stdout.fileno(), 1031, BATCH_BYTES)  # F_SETPIPE_SZ: fewer reads
         except OSError:
             pass
         carry = b""
         try:
-            while block := proc.stdout.read(BATCH_BYTES):
-                data = carry + block if carry else block
-                cut = data.rfind(b"\n") + 1
+            while True:
+                # each batch in a buffer of its own (the converter may still hold the last
+                # ones), read into after the carried part line: no copy of the batch in Python
+                data = bytearray(len(carry) + BATCH_BYTES)
+                data[: len(carry)] = carry
+                got = stdout.readinto(memoryview(data)[len(carry) :])
+                if not got:
+                    break
+                end = len(carry) + got
+                cut = data.rfind(b"\n", 0, end) + 1
                 if cut:
-                    yield [data[:cut]]
-                carry = data[cut:]
+                    yield [memoryview(data)[:cut]]
+                carry = bytes(data[cut:end])
         finally:
             proc.stdout.close()
             code = proc.wait()
