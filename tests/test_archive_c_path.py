@@ -102,6 +102,7 @@ def _archive(
 ) -> Path:
     monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_C", "1" if c_path else "0")
     monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_PSQL", "1" if psql else "0")
+    monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_PSQL_MIN_ROWS", "0")  # psql even for small tables
     outcome = archive_database(url, out, archival_date=ARCHIVAL_DATE, lob_limit=200)
     assert outcome.verified, outcome.problems
     return find_siard(outcome.package)
@@ -187,6 +188,36 @@ def test_the_demo_database_gives_identical_packages_on_both_paths(
     )
     with SiardArchive(by_c) as archive:
         assert list(archive.rows("message")) == source_rows(pg_url, "message")
+
+
+@pytest.mark.postgres
+def test_only_tables_of_at_least_the_threshold_start_psql_and_the_bytes_stay_the_same(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting psql costs about 25 ms a table: tables with fewer rows than the threshold (the
+    catalogue's count) are read through psycopg, the others through psql; same .siard."""
+    from tasks.archive.postgres import c_path
+    from tasks.synthetic import generate
+
+    generate(pg_url, scale=3000, seed=11)
+    everywhere = _archive(pg_url, tmp_path / "all", True, monkeypatch)  # threshold 0
+    started: list[str] = []
+    real = c_path.batches_psql
+
+    def counting(raw: object, sql: str) -> object:
+        table = sql.split(" FROM ")[-1].split(" ORDER BY ")[0]
+        started.append(table.split(".")[-1].strip('"'))
+        return real(raw, sql)
+
+    monkeypatch.setattr(c_path, "batches_psql", counting)
+    monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_PSQL_MIN_ROWS", "1000")
+    some = tmp_path / "some"
+    outcome = archive_database(pg_url, some, archival_date=ARCHIVAL_DATE, lob_limit=200)
+    assert outcome.verified, outcome.problems
+    big = sorted(t.name for t in outcome.tables if t.rows >= 1000)
+    assert big and sorted(started) == big
+    assert len(started) < len(outcome.tables)
+    assert find_siard(outcome.package).read_bytes() == everywhere.read_bytes()
 
 
 # -- the re-read decoder against lxml ---------------------------------------------------------

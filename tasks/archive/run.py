@@ -180,7 +180,7 @@ def archive_database(
                 run_extras.start([s.name for s in specs])
                 results, resumed, problems = _archive_tables(
                     conn, specs, work, siard, reread, run_extras, fast=fast, lob_limit=lob_limit,
-                    progress=progress, after_table=after_table,
+                    progress=progress, after_table=after_table, row_counts=catalogue.row_counts,
                 )  # fmt: skip
                 conn.rollback()
             progress.stage("verifying: re-reading the archive")
@@ -311,10 +311,13 @@ def _archive_tables(
     lob_limit: int,
     progress: Progress,
     after_table: Callable[[str], None] | None,
+    row_counts: dict[str, int] | None = None,
 ) -> tuple[dict[str, TableResult], list[str], list[str]]:
     """Write each table not finished yet (re-digest the finished ones), add it to the .siard
     and hand it to the re-read and the extras. Returns the tables' results (by key), the keys
-    of the tables resumed, and the problems found (a source changed since a table was written)."""
+    of the tables resumed, and the problems found (a source changed since a table was written).
+    ``row_counts``: the catalogue's, by table key (small tables are read without psql)."""
+    row_counts = row_counts or {}
     results: dict[str, TableResult] = {}
     resumed: list[str] = []
     problems: list[str] = []
@@ -342,7 +345,7 @@ def _archive_tables(
                 res = postgres.write_table_pg(
                     conn, spec, spec.schema_arg, dest, lob_limit=lob_limit,
                     schema_folder=spec.schema_folder, progress=report,
-                    into=partial(siard.begin_table, spec),
+                    into=partial(siard.begin_table, spec), rows_hint=row_counts.get(spec.key),
                 )  # fmt: skip
             else:
                 res = write_table(

@@ -64,14 +64,18 @@ def write_table_pg(
     lob_limit: int = LOB_INLINE_LIMIT,
     progress: Callable[[int], None] | None = None,
     into: Callable[[], TableEntry] | None = None,
+    rows_hint: int | None = None,
 ) -> TableResult:
     """Write ``spec``'s table into ``dest`` (atomically, like
     :func:`tasks.archive.writer.write_table`): through the C converter when it is built, else
     (or for a value it does not handle) through the server-side XML. ``into``: on the C path
     the table file goes straight into the .siard's entry this starts (see
-    :func:`~tasks.archive.postgres.c_path.write_table_c`)."""
+    :func:`~tasks.archive.postgres.c_path.write_table_c`); ``rows_hint``: the table's row count
+    from the catalogue (a small one is read without starting psql)."""
     if c_path_enabled():
-        res = write_table_c(conn, spec, schema_arg, dest, schema_folder, lob_limit, progress, into)
+        res = write_table_c(
+            conn, spec, schema_arg, dest, schema_folder, lob_limit, progress, into, rows_hint
+        )
         if res is not None:
             return res
     return write_table_sql(

@@ -156,13 +156,15 @@ def write_table_c(
     lob_limit: int,
     progress: Callable[[int], None] | None,
     into: Callable[[], TableEntry] | None = None,
+    rows_hint: int | None = None,
 ) -> TableResult | None:
     """The table through plain COPY + the C converter; ``None`` if a value needs the SQL path.
 
     ``into``: starts the table's entry in the .siard being written, and the table file is
     written straight into it (:class:`~tasks.archive.container.TableEntry`, finished here,
     added with its schema and LOB files by ``SiardInProgress.add``); without it, into
-    ``tableN.xml`` of the table folder."""
+    ``tableN.xml`` of the table folder. ``rows_hint``: the table's row count, if known (a small
+    table is read through psycopg, see :func:`~.copy_stream.psql_available`)."""
     t0 = time.perf_counter()
     part = start_table_folder(dest, spec)
     raw = conn.connection.driver_connection
@@ -176,7 +178,7 @@ def write_table_c(
     else:
         xml = _CrcWriter(open(part / f"{spec.folder}.xml", "wb", buffering=1 << 20))  # noqa: SIM115
     try:
-        for via_psql in (True, False) if psql_available(raw) else (False,):
+        for via_psql in (True, False) if psql_available(raw, rows_hint) else (False,):
             lob_files = _LobFiles(part, spec)
             xml.write(table_xml_head(spec))
             try:
