@@ -67,10 +67,22 @@ def write_bytes_durably(path: Path, data: bytes) -> None:
     fsync_path(path.parent)
 
 
-def write_json_durably(path: Path, data: Any) -> None:
-    """:func:`write_bytes_durably` of ``data`` as JSON (sorted keys, one-space indent)."""
-    text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False)
-    write_bytes_durably(path, text.encode("utf-8"))
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file, rename), without waiting for
+    the disk: for the work folder's progress records, written after every table. A power loss
+    may then lose the last of them (the work since is done again), or leave one empty or cut
+    short, which makes that work start over; a ``kill -9`` loses nothing (the page cache
+    survives it). Each ``fsync`` cost 20-40 ms on a busy disk, twice a table."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_json_durably(path: Path, data: Any, *, wait: bool = True) -> None:
+    """:func:`write_bytes_durably` of ``data`` as JSON (sorted keys, one-space indent);
+    ``wait=False``: :func:`write_bytes_atomically`."""
+    text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False).encode("utf-8")
+    (write_bytes_durably if wait else write_bytes_atomically)(path, text)
 
 
 def _exchange(a: Path, b: Path) -> bool:
