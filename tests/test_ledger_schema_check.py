@@ -62,6 +62,22 @@ def test_a_branch_and_a_merge_give_alembics_heads(
     assert repo._head_revisions() == _alembic_heads(migrations) == {"0902_merge"}
 
 
+def test_a_revision_that_is_not_a_plain_literal_is_left_to_alembic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_heads: None
+) -> None:
+    migrations = tmp_path / "migrations"
+    shutil.copytree(repo.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    head = sorted(_alembic_heads(migrations))[0]
+    (migrations / "versions" / "0903_computed.py").write_text(
+        f'PARENT = "{head}"\nrevision = "0903_" + "computed"\ndown_revision = PARENT\n'
+        "branch_labels = None\ndepends_on = None\n"
+    )
+    monkeypatch.setattr(repo, "MIGRATIONS_DIR", migrations)
+    assert "0903_computed" in repo._head_revisions()
+    assert head not in repo._head_revisions()
+    assert repo._head_revisions() == _alembic_heads(migrations)
+
+
 def test_a_ledger_claiming_a_revision_beyond_the_head_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     upgraded(url).close()
