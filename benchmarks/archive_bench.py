@@ -212,6 +212,11 @@ def main() -> None:
     q = "`" if maria else '"'
     baseline = "`mariadb-dump --no-create-info`" if maria else "`pg_dump --data-only`"
     py = sys.executable
+    # Bytecode for the project's own modules, as an installed package has (pip compiles a
+    # wheel's modules on install). A checkout run with PYTHONDONTWRITEBYTECODE=1 would
+    # otherwise compile about 90 modules from source in every measured process (0.1-0.3 s).
+    subprocess.run([py, "-m", "compileall", "-q", "deploy", "models", "tasks", "flows"],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     results = []
     jobs = [(None, size) for size in ([] if args.reuse_db else args.sizes)]
     jobs += [(name, 0) for name in args.reuse_db]
