@@ -7,7 +7,13 @@ processes (so time and peak memory are measured per process, with ``wait4``):
 1. ``pg_dump --data-only`` of that database (the practical limit for getting the rows out);
 2. ``samsa-decom archive`` (snapshot → SIARD 2.2 → re-read verification → E-ARK SIP);
 3. ``samsa-decom verify`` (the later check of a package: SHA-256 of every file against METS);
-4. ``samsa-decom verify --deep`` (that, plus the full re-read and digest comparison again).
+4. ``samsa-decom verify --deep`` (that, plus the full re-read and digest comparison again);
+5. keyed person lookups in the package's person index (the archive runs with a throwaway
+   ``SAMSA_DECOM_PERSON_INDEX_KEY``): for ``--persons`` persons drawn from the source, the
+   person's own row (``person_rows``, by the keyed hash) and the whole registerutdrag
+   (``build_person_extract``: every table's rows about the person, in memory), in a child
+   process with the index opened once; the slowest lookup's CPU time is shown beside its wall
+   time (on a shared machine a lookup can wait for a core). No identity is printed.
 
 "archive + verify" is 2 + 3: making a verified package and checking it; 2 + 4 is shown too.
 Each step starts after ``os.sync()``, so one step's pending writes do not slow the next.
@@ -27,8 +33,10 @@ Not part of the test run; the machine is shared, so compare the ratios of one ru
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,25 +62,40 @@ class Measured:
 
 
 def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants (from /proc), in KB."""
+    """Memory of ``pid`` and all its descendants (from /proc), in KB: the sum of their
+    proportional set sizes (``Pss`` in ``smaps_rollup``: a page shared by n processes counts
+    1/n in each; resident set size where the kernel has no ``smaps_rollup``). A child that
+    has not called ``exec`` yet (``psql`` is started by ``vfork`` + ``exec``: until then it
+    is the parent's memory, under the parent's command line) is not counted: summing it
+    counted the archive process twice (peaks of 315-381 MB)."""
     total = 0
-    todo = [pid]
+    todo: list[tuple[int, bytes | None]] = [(pid, None)]
     while todo:
-        p = todo.pop()
+        p, parent_cmdline = todo.pop()
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            cmdline = Path(f"/proc/{p}/cmdline").read_bytes()
+            if cmdline != parent_cmdline:
+                try:
+                    text = Path(f"/proc/{p}/smaps_rollup").read_text()
+                    key = "Pss:"
+                except (FileNotFoundError, PermissionError):
+                    text = Path(f"/proc/{p}/status").read_text()
+                    key = "VmRSS:"
+                for line in text.splitlines():
+                    if line.startswith(key):
+                        total += int(line.split()[1])
+                        break
             for task in Path(f"/proc/{p}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
+                todo.extend((int(c), cmdline) for c in (task / "children").read_text().split())
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue
     return total
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run ``cmd``; wall time and the peak of the whole process tree's resident memory
-    (sampled every 50 ms, so worker processes count too; at least ``wait4``'s max RSS)."""
+    """Run ``cmd``; wall time and the peak of the whole process tree's memory (proportional
+    set sizes, sampled every 50 ms, so worker processes count too; at least ``wait4``'s max
+    RSS, the largest single process)."""
     import threading
 
     os.sync()  # each step starts with no writes pending from the one before
@@ -117,6 +140,55 @@ def _rows_in(url: str) -> int:
     return int(total)
 
 
+def lookups(package: Path, source_url: str, persons: int) -> dict[str, float]:
+    """Time keyed lookups in ``package``'s person index for ``persons`` identities of the
+    source (the same ones every run: ordered by a hash of the id); milliseconds."""
+    from datetime import date
+
+    from sqlalchemy import create_engine, text
+
+    from models.identity import parse_identity
+    from tasks.extracts.person import build_person_extract
+    from tasks.extracts.person_index.archive_lookup import ArchivePersonLookup
+
+    eng = create_engine(source_url)
+    with eng.connect() as c:
+        query = text("SELECT identity FROM person ORDER BY md5(id::text) LIMIT :n")
+        sample = c.execute(query, {"n": persons}).scalars().all()
+    eng.dispose()
+    t0 = time.perf_counter()
+    look = ArchivePersonLookup(package)
+    opened = time.perf_counter() - t0
+    if look.key is None:
+        raise SystemExit(f"the person index is not keyed: {look.fallback}")
+    one: list[float] = []
+    one_cpu: list[float] = []
+    whole: list[float] = []
+    found = 0
+    try:
+        for raw in sample:
+            identity = parse_identity(raw, today=date(2027, 1, 4))
+            t0, c0 = time.perf_counter(), time.thread_time()
+            found += len(look.person_rows(identity))
+            one.append(time.perf_counter() - t0)
+            one_cpu.append(time.thread_time() - c0)
+            t0 = time.perf_counter()
+            build_person_extract(look, identity, request_id="bench", produced_on=date(2027, 1, 4))
+            whole.append(time.perf_counter() - t0)
+    finally:
+        look.close()
+    if found < len(sample):
+        raise SystemExit(f"only {found} of {len(sample)} persons found through the index")
+    ms = 1000.0
+    return {
+        "persons": len(sample), "open_ms": opened * ms,
+        "lookup_median_ms": statistics.median(one) * ms, "lookup_max_ms": max(one) * ms,
+        "lookup_p99_ms": sorted(one)[int(len(one) * 0.99)] * ms,
+        "lookup_cpu_max_ms": max(one_cpu) * ms,
+        "extract_median_ms": statistics.median(whole) * ms, "extract_max_ms": max(whole) * ms,
+    }  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
@@ -124,7 +196,12 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the databases and packages")
     ap.add_argument("--reuse-db", nargs="*", default=[], help="existing databases to measure")
     ap.add_argument("--engine", choices=["postgresql", "mariadb"], default="postgresql")
+    ap.add_argument("--persons", type=int, default=200, help="persons to look up (0: none)")
+    ap.add_argument("--lookup", nargs=2, metavar=("PACKAGE", "SOURCE_URL"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.lookup:  # the child process of step 5
+        print(json.dumps(lookups(Path(args.lookup[0]), args.lookup[1], args.persons)))
+        return
 
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -135,6 +212,11 @@ def main() -> None:
     q = "`" if maria else '"'
     baseline = "`mariadb-dump --no-create-info`" if maria else "`pg_dump --data-only`"
     py = sys.executable
+    # Bytecode for the project's own modules, as an installed package has (pip compiles a
+    # wheel's modules on install). A checkout run with PYTHONDONTWRITEBYTECODE=1 would
+    # otherwise compile about 90 modules from source in every measured process (0.1-0.3 s).
+    subprocess.run([py, "-m", "compileall", "-q", "deploy", "models", "tasks", "flows"],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     results = []
     jobs = [(None, size) for size in ([] if args.reuse_db else args.sizes)]
     jobs += [(name, 0) for name in args.reuse_db]
@@ -147,6 +229,7 @@ def main() -> None:
         work = Path(tempfile.mkdtemp(prefix=f"samsa-bench-{size}-"))
         env = {**os.environ, "SAMSA_DECOM_HOME": str(work / "home")}
         env.setdefault("SAMSA_DECOM_AUDIT_KEY", uuid.uuid4().hex * 2)  # a throwaway key
+        env.setdefault("SAMSA_DECOM_PERSON_INDEX_KEY", uuid.uuid4().hex * 2)  # throwaway too
         env.pop("SAMSA_DECOM_LEDGER_URL", None)  # the bench's own ledger, under its home
         try:
             run([py, "-m", "deploy.cli", "upgrade-ledger"], env)  # archive never creates one
@@ -172,8 +255,13 @@ def main() -> None:
             package = arch.output.strip().splitlines()[-1]
             ver = run([py, "-m", "deploy.cli", "verify", package], env)
             deep = run([py, "-m", "deploy.cli", "verify", package, "--deep"], env)
+            found = None
+            if args.persons and not maria:
+                child = run([py, str(Path(__file__).resolve()), "--persons", str(args.persons),
+                             "--lookup", package, url], env)  # fmt: skip
+                found = json.loads(child.output.strip().splitlines()[-1])
             rows = _rows_in(url)
-            results.append((rows, gen, dump, arch, ver, deep))
+            results.append((rows, gen, dump, arch, ver, deep, found))
         finally:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
@@ -186,7 +274,7 @@ def main() -> None:
     print(f"engine: {args.engine}")
     print(f"| rows | what | seconds | rows/s | vs {baseline.strip('`').split()[0]} | peak memory |")
     print("|---:|---|---:|---:|---:|---:|")
-    for rows, gen, dump, arch, ver, deep in results:
+    for rows, gen, dump, arch, ver, deep, _found in results:
         for label, m in (
             (f"{baseline} (baseline)", dump),
             ("`samsa-decom archive` (incl. re-read verification + E-ARK SIP)", arch),
@@ -197,13 +285,29 @@ def main() -> None:
                   f"{m.seconds / dump.seconds:.1f}× | {m.peak_mb:.0f} MB |")  # fmt: skip
         for label, total, peak in (
             ("**archive + verify**", arch.seconds + ver.seconds, max(arch.peak_mb, ver.peak_mb)),
-            ("archive + verify --deep", arch.seconds + deep.seconds, max(arch.peak_mb, deep.peak_mb)),
+            (
+                "archive + verify --deep",
+                arch.seconds + deep.seconds,
+                max(arch.peak_mb, deep.peak_mb),
+            ),
         ):
             print(f"| {rows:,} | {label} | {total:.1f} | {rows / total:,.0f} | "
                   f"{total / dump.seconds:.1f}× | {peak:.0f} MB |")  # fmt: skip
         if gen is not None:
             print(f"| {rows:,} | (demo-data generation, for reference) | {gen.seconds:.1f} | "
                   f"{rows / gen.seconds:,.0f} | | {gen.peak_mb:.0f} MB |")  # fmt: skip
+
+    found_rows = [(rows, found) for rows, *_, found in results if found]
+    if found_rows:
+        print()
+        print("| rows | keyed person lookup: median / p99 / max (max CPU time) "
+              "| whole registerutdrag: median / max | persons | index opened in |")  # fmt: skip
+        print("|---:|---:|---:|---:|---:|")
+        for rows, f in found_rows:
+            print(f"| {rows:,} | {f['lookup_median_ms']:.2f} / {f['lookup_p99_ms']:.2f} / "
+                  f"{f['lookup_max_ms']:.2f} ms ({f['lookup_cpu_max_ms']:.2f} ms) | "
+                  f"{f['extract_median_ms']:.2f} / {f['extract_max_ms']:.2f} ms | "
+                  f"{f['persons']} | {f['open_ms']:.0f} ms |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@
 Baseline: an empty flow run (what any Prefect run costs here). Rows: the pure decision on the
 real plan (no Prefect, no database), a first reconciler run on a fresh SQLite ledger (writes
 every milestone), a second run (nothing to change), and a rehearsal. Each is the median of
-``--repeat`` runs, in one process, under Prefect's test harness.
+``--repeat`` runs, in one process, under Prefect's test harness. Real runs take no ``as_of``:
+the clock is moved to AS_OF with ``time_machine`` (as the tests do); the audit key is a
+throwaway one unless ``SAMSA_DECOM_AUDIT_KEY`` is set.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
+import uuid
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,6 +31,7 @@ os.environ["PREFECT_HOME"] = str(_TMP / "prefect")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
+os.environ.setdefault("SAMSA_DECOM_AUDIT_KEY", uuid.uuid4().hex * 2)  # a throwaway audit key
 
 AS_OF = date(2026, 11, 27)
 
@@ -44,6 +50,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     n = ap.parse_args().repeat
 
+    import time_machine
     from prefect import flow
     from prefect.testing.utilities import prefect_test_harness
 
@@ -84,18 +91,31 @@ def main() -> None:
         rows = [("empty Prefect flow run (baseline)", timed(lambda _i: empty(), n))]
         rows.append(("pure decision on the real plan (no Prefect)", timed(pure, n)))
 
+        minutes = iter(range(1000))
+
+        def on_as_of() -> time_machine.travel:
+            """A real run takes no ``as_of`` (only rehearsals do): the clock is moved to
+            AS_OF instead, a minute later each run, ticking."""
+            noon = datetime.combine(AS_OF, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm"))
+            return time_machine.travel(noon + timedelta(minutes=next(minutes)), tick=True)
+
         def first(i: int) -> None:
             use_ledger(i)  # a new ledger per repeat
-            reconcile_phaseout(as_of=AS_OF)
+            with on_as_of():
+                reconcile_phaseout()
 
         def second(i: int) -> None:
             use_ledger(i)  # the ledger the first run filled
-            reconcile_phaseout(as_of=AS_OF)
+            with on_as_of():
+                reconcile_phaseout()
 
         def rehearse(i: int) -> None:
             use_ledger(i)  # the ledger the first run filled
-            reconcile_phaseout(as_of=date(2028, 6, 1), rehearse=True,
-                               rollout_source=str(plan_dir / "rollout-resumed.yaml"))
+            reconcile_phaseout(
+                as_of=date(2028, 6, 1),
+                rehearse=True,
+                rollout_source=str(plan_dir / "rollout-resumed.yaml"),
+            )
 
         rows.append(("reconcile, fresh ledger (writes every milestone)", timed(first, n)))
         rows.append(("reconcile again (nothing changes)", timed(second, n)))

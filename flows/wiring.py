@@ -12,7 +12,8 @@ in the test suite), not on the day the reconciler first needs it.
 - :data:`DEADLINE_PROVIDERS`: other areas' deadlines the daily notices remind about
   (``tasks/notify``), as provider objects with ``deadlines(as_of)``.
 - :data:`PACKAGE_EXTRAS`: what other areas add to the archive package (the extracts' person
-  index), handed to ``archive_database`` by the archive flow and ``samsa-decom archive``.
+  index), handed to ``archive_database`` by the archive flow and ``samsa-decom archive``;
+  defined in :mod:`flows.package_extras`, which imports no Prefect (the CLI's start-up).
 - :data:`DEPLOYED_FLOWS`: every flow that is deployed (``deploy/deployments.py`` adds each
   one's description and schedule, by flow name).
 
@@ -31,6 +32,7 @@ from typing import Any
 
 from prefect import Flow
 
+from flows import package_extras
 from flows.actions import Action
 from flows.archive import archive_action, archive_samsa_database
 from flows.extracts import (
@@ -45,9 +47,7 @@ from flows.integrations import run_integration_action, shutdown_integrations
 from flows.milestones import notify_milestones
 from flows.phaseout import confirm_milestone, reconcile_phaseout
 from flows.rollout import sync_rollout
-from tasks.archive.extras import PackageExtra
 from tasks.extracts.deadlines import ExtractsDeadlineProvider
-from tasks.extracts.person_index.build import PersonIndexExtra
 from tasks.notify.decide import DeadlineProvider
 
 ACTIONS: dict[str, Action] = {
@@ -59,7 +59,7 @@ ACTIONS: dict[str, Action] = {
 
 DEADLINE_PROVIDERS: tuple[DeadlineProvider, ...] = (ExtractsDeadlineProvider(),)
 
-PACKAGE_EXTRAS: tuple[PackageExtra, ...] = (PersonIndexExtra(),)
+PACKAGE_EXTRAS = package_extras.PACKAGE_EXTRAS  # Prefect-free, for the archive CLI's start-up
 
 DEPLOYED_FLOWS: tuple[Flow[Any, Any], ...] = (
     reconcile_phaseout,

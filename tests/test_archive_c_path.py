@@ -102,6 +102,7 @@ def _archive(
 ) -> Path:
     monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_C", "1" if c_path else "0")
     monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_PSQL", "1" if psql else "0")
+    monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_PSQL_MIN_ROWS", "0")  # psql even for small tables
     outcome = archive_database(url, out, archival_date=ARCHIVAL_DATE, lob_limit=200)
     assert outcome.verified, outcome.problems
     return find_siard(outcome.package)
@@ -187,6 +188,36 @@ def test_the_demo_database_gives_identical_packages_on_both_paths(
     )
     with SiardArchive(by_c) as archive:
         assert list(archive.rows("message")) == source_rows(pg_url, "message")
+
+
+@pytest.mark.postgres
+def test_only_tables_of_at_least_the_threshold_start_psql_and_the_bytes_stay_the_same(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting psql costs about 25 ms a table: tables with fewer rows than the threshold (the
+    catalogue's count) are read through psycopg, the others through psql; same .siard."""
+    from tasks.archive.postgres import c_path
+    from tasks.synthetic import generate
+
+    generate(pg_url, scale=3000, seed=11)
+    everywhere = _archive(pg_url, tmp_path / "all", True, monkeypatch)  # threshold 0
+    started: list[str] = []
+    real = c_path.batches_psql
+
+    def counting(raw: object, sql: str) -> object:
+        table = sql.split(" FROM ")[-1].split(" ORDER BY ")[0]
+        started.append(table.split(".")[-1].strip('"'))
+        return real(raw, sql)
+
+    monkeypatch.setattr(c_path, "batches_psql", counting)
+    monkeypatch.setenv("SAMSA_DECOM_ARCHIVE_PSQL_MIN_ROWS", "1000")
+    some = tmp_path / "some"
+    outcome = archive_database(pg_url, some, archival_date=ARCHIVAL_DATE, lob_limit=200)
+    assert outcome.verified, outcome.problems
+    big = sorted(t.name for t in outcome.tables if t.rows >= 1000)
+    assert big and sorted(started) == big
+    assert len(started) < len(outcome.tables)
+    assert find_siard(outcome.package).read_bytes() == everywhere.read_bytes()
 
 
 # -- the re-read decoder against lxml ---------------------------------------------------------
@@ -291,3 +322,32 @@ def test_the_c_reread_hands_anything_else_to_the_general_path(row: bytes, why: s
     (see test_archive_reread.py for that message)."""
     status, _n, _s, _at = siardc.digest_rows(row + b"\n", _KINDS, _NULLABLE)
     assert status in (1, 2), why
+
+
+def test_binary_cells_are_upper_case_hex_at_every_length_and_bad_hex_is_refused() -> None:
+    """The converter's hex loop works 16 characters at a time: every length around that edge,
+    lower- and upper-case input, gives the value's upper-case hex (and, stored as a LOB file,
+    the raw bytes); a character that is not hex anywhere in the value is refused (the table
+    then takes the SQL path), never written."""
+    import random
+
+    rnd = random.Random(17)
+    for n in range(0, 70):
+        raw = bytes(rnd.randrange(256) for _ in range(n))
+        for hexed in (raw.hex(), raw.hex().upper()):
+            line = b"\\\\x" + hexed.encode() + b"\n"
+            xml, _sum, rows, lobs = siardc.copy_to_siard([line], bytes([4]), 1 << 20, (None,), 0)
+            assert rows == 1 and lobs == []
+            assert xml == f"<row><c1>{raw.hex().upper()}</c1></row>\n".encode(), n
+            # over the LOB limit: the file holds the raw bytes, the cell refers to it
+            xml, _sum, rows, lobs = siardc.copy_to_siard(
+                [line], bytes([5]), 0, (b"content/schema0/table0/lob0/record",), 0
+            )
+            assert lobs == ([(0, 0, raw)] if n else []), n
+        if n:
+            for at in {0, n - 1, n, 2 * n - 1}:
+                bad = bytearray(raw.hex().encode())
+                bad[at] = ord("g")
+                with pytest.raises(ValueError):
+                    siardc.copy_to_siard([b"\\\\x" + bytes(bad) + b"\n"], bytes([4]), 1 << 20,
+                                         (None,), 0)  # fmt: skip

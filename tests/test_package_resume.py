@@ -16,6 +16,7 @@ from flows.wiring import PACKAGE_EXTRAS
 from models.ledger import upgrade_ledger
 from tasks.archive.resume import WORK_DIR_NAME
 from tasks.archive.run import archive_database
+from tasks.archive.verify import verify_package
 from tasks.synthetic import generate
 from tests.archive_helpers import ARCHIVAL_DATE, same_tree
 
@@ -148,3 +149,53 @@ def test_a_lost_siard_part_makes_the_resumed_run_write_the_tables_again(tmp_path
     assert "kept" not in stderr.decode()
     package = Path(stdout.decode().strip().splitlines()[-1])
     assert same_tree(package, reference.package) == []
+
+
+def _kill_while_streaming(proc: subprocess.Popen[bytes], out: Path, folder: str) -> None:
+    """SIGKILL once ``folder``'s table file has grown 200 kB inside the .siard (on the C path it
+    is written straight into its ZIP entry: there is no table file to watch)."""
+    deadline = time.monotonic() + 120
+    base: int | None = None
+    while time.monotonic() < deadline:
+        parts = list(out.glob(f"{WORK_DIR_NAME}/*/tables/{folder}.part"))
+        siard = list(out.glob(f"{WORK_DIR_NAME}/*/archive.siard.part"))
+        if parts and siard:
+            size = siard[0].stat().st_size
+            base = size if base is None else base
+            if size - base > 200_000:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return
+        if proc.poll() is not None:
+            raise AssertionError("the run ended before it could be killed mid-table")
+        time.sleep(0.002)
+    proc.kill()
+    raise AssertionError("timed out waiting for the table to be half written")
+
+
+def test_killed_while_a_table_streams_into_the_siard_then_resumed_gives_the_same_package(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """PostgreSQL's C path writes each table file straight into the .siard's ZIP entry. A
+    ``kill -9`` in the middle of one leaves an unfinished entry at the end of the .siard; the
+    next run cuts it off, keeps the finished tables and writes the same package byte for byte."""
+    generate(pg_url, scale=60_000, seed=21)
+    reference = archive_database(
+        pg_url, tmp_path / "reference", archival_date=ARCHIVAL_DATE, extras=PACKAGE_EXTRAS
+    )
+    out = tmp_path / "out"
+    proc = _start(pg_url, out, tmp_path / "ledger.sqlite")
+    _kill_while_streaming(proc, out, "table6")  # message
+    work = next((out / WORK_DIR_NAME).iterdir())
+    assert not (work / "tables" / "table6.part" / "table6.xml").exists()  # in the .siard only
+    finished = sorted(p.name for p in (work / "tables").iterdir() if not p.name.endswith(".part"))
+    assert "table6" not in finished and len(finished) >= 1
+
+    again = _start(pg_url, out, tmp_path / "ledger.sqlite")
+    stdout, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr.decode()
+    assert f"kept {len(finished)} tables from an earlier run" in stderr.decode()
+    package = Path(stdout.decode().strip().splitlines()[-1])
+    assert same_tree(package, reference.package) == []
+    for made in (package, reference.package):  # the .siard's SHA-256, taken while it grew
+        assert verify_package(made).ok, verify_package(made).problems

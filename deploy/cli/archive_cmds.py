@@ -143,7 +143,7 @@ def archive(
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows.wiring import PACKAGE_EXTRAS
+    from flows.package_extras import PACKAGE_EXTRAS  # not flows.wiring: no Prefect import
     from models.errors import CheckFailed, InputError
     from models.ledger import Ledger
     from tasks.archive.record import archival_date_of, record_package

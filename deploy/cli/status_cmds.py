@@ -14,7 +14,6 @@ from rich.table import Table
 from deploy.cli.plan_cmds import parse_as_of
 from deploy.cli.words import language, say
 from models.errors import InputError, SamsaDecomError
-from models.schedule import completion_day
 from models.settings import get_settings
 
 if TYPE_CHECKING:
@@ -75,6 +74,7 @@ def status(
 ) -> None:
     """The ledger's view: every milestone's state, date and last reason (Swedish, or English
     by the setting SAMSA_DECOM_LANGUAGE=en or --lang en)."""
+    from models.schedule import completion_day  # the plan and rollout models: not at start-up
     from tasks.status import display_of
 
     lg = language(lang)

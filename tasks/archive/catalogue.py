@@ -148,7 +148,39 @@ def _type_original(conn: Connection, t: Any, facts: PgTypeFacts | None) -> str:
         return facts.shown if facts else str(t)
 
 
+class _Reflection:
+    """The inspector's answers for one schema's tables and views.
+
+    On PostgreSQL each kind (columns, keys, indexes, checks, comments) is read for all of
+    them in one query (SQLAlchemy's ``get_multi_*``, which the per-table methods call with
+    one name): about 5 ms a table and kind fewer on every archive. Other dialects are asked
+    table by table, as before."""
+
+    def __init__(self, conn: Connection, schema_arg: str | None, names: list[str]) -> None:
+        self.insp = inspect(conn)
+        self.schema_arg = schema_arg
+        self.names = names
+        self.multi = conn.dialect.name == "postgresql"
+        self._got: dict[str, dict[tuple[str | None, str], Any]] = {}
+
+    def ask(self, kind: str, name: str) -> Any:
+        """``get_<kind>(name)``, e.g. ``ask("pk_constraint", "person")``."""
+        if self.multi:
+            if kind not in self._got:
+                from sqlalchemy.engine.reflection import ObjectKind
+
+                many = getattr(self.insp, f"get_multi_{kind}")
+                self._got[kind] = dict(
+                    many(schema=self.schema_arg, filter_names=self.names, kind=ObjectKind.ANY)
+                )
+            found = self._got[kind].get((self.schema_arg, name))
+            if found is not None:
+                return found
+        return getattr(self.insp, f"get_{kind}")(name, schema=self.schema_arg)
+
+
 def _columns(
+    refl: _Reflection,
     conn: Connection,
     schema: str,
     schema_arg: str | None,
@@ -158,12 +190,11 @@ def _columns(
     exclusions: ExclusionList,
     excluded: list[Exclusion],
 ) -> list[ColumnSpec]:
-    insp = inspect(conn)
     dialect = conn.dialect.name
     out: list[ColumnSpec] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sa_exc.SAWarning)  # unknown types: judged below
-        reflected = insp.get_columns(relation, schema=schema_arg)
+        reflected = refl.ask("columns", relation)
     for c in reflected:
         where = f"{schema}.{relation}.{c['name']}"
         skip = exclusions.find(schema, relation, c["name"])
@@ -243,9 +274,8 @@ def _mixed_sign_intervals(
             )  # fmt: skip
 
 
-def _keys(conn: Connection, name: str, schema_arg: str | None, schema: str) -> dict[str, Any]:
-    insp = inspect(conn)
-    pk = insp.get_pk_constraint(name, schema=schema_arg)
+def _keys(refl: _Reflection, name: str, schema: str) -> dict[str, Any]:
+    pk = refl.ask("pk_constraint", name)
     primary = (
         KeySpec(pk.get("name") or f"pk_{name}", tuple(pk["constrained_columns"]))
         if pk and pk.get("constrained_columns")
@@ -255,9 +285,9 @@ def _keys(conn: Connection, name: str, schema_arg: str | None, schema: str) -> d
         KeySpec(
             u.get("name") or f"uq_{name}_{'_'.join(u['column_names'])}", tuple(u["column_names"])
         )
-        for u in insp.get_unique_constraints(name, schema=schema_arg)
+        for u in refl.ask("unique_constraints", name)
     ]
-    for ix in insp.get_indexes(name, schema=schema_arg):
+    for ix in refl.ask("indexes", name):
         if ix.get("unique") and ix["column_names"] and all(ix["column_names"]):
             key = KeySpec(ix.get("name") or f"ux_{name}", tuple(ix["column_names"]))  # type: ignore[arg-type]
             if all(k.columns != key.columns for k in uniques) and (
@@ -265,7 +295,7 @@ def _keys(conn: Connection, name: str, schema_arg: str | None, schema: str) -> d
             ):
                 uniques.append(key)
     fks = []
-    for j, fk in enumerate(insp.get_foreign_keys(name, schema=schema_arg)):
+    for j, fk in enumerate(refl.ask("foreign_keys", name)):
         opts = fk.get("options") or {}
         fks.append(
             ForeignKeySpec(
@@ -281,7 +311,7 @@ def _keys(conn: Connection, name: str, schema_arg: str | None, schema: str) -> d
     try:
         checks = [
             CheckSpec(c.get("name") or f"ck_{name}_{i}", str(c["sqltext"]))
-            for i, c in enumerate(insp.get_check_constraints(name, schema=schema_arg))
+            for i, c in enumerate(refl.ask("check_constraints", name))
         ]
     except NotImplementedError:
         checks = []
@@ -293,9 +323,9 @@ def _keys(conn: Connection, name: str, schema_arg: str | None, schema: str) -> d
     }
 
 
-def _comment(conn: Connection, name: str, schema_arg: str | None) -> str:
+def _comment(refl: _Reflection, name: str) -> str:
     try:
-        found = inspect(conn).get_table_comment(name, schema=schema_arg).get("text")
+        found = refl.ask("table_comment", name).get("text")
     except NotImplementedError:
         return ""
     return found if found and found != "VIEW" else ""
@@ -334,19 +364,22 @@ def _read_catalogue(
         views = sorted(insp.get_view_names(schema=schema_arg))
         if conn.dialect.name == "postgresql":
             views = sorted([*views, *insp.get_materialized_view_names(schema=schema_arg)])
+        refl = _Reflection(conn, schema_arg, [*tables, *views])
         for name in tables:
             skip = exclusions.find(schema, name)
             if skip is not None:
                 excluded.append(skip)
                 continue
-            cols = _columns(conn, schema, schema_arg, name, facts, problems, exclusions, excluded)
+            cols = _columns(
+                refl, conn, schema, schema_arg, name, facts, problems, exclusions, excluded
+            )
             cols = _array_cardinalities(conn, schema, name, schema_arg, cols, problems)
             _mixed_sign_intervals(conn, schema, name, schema_arg, cols, problems)
             table = TableSpec(
                 schema=schema, name=name, folder=f"table{len(spec.tables)}",
                 columns=tuple(cols), schema_folder=folder,
-                description=_comment(conn, name, schema_arg),
-                **_keys(conn, name, schema_arg, schema),
+                description=_comment(refl, name),
+                **_keys(refl, name, schema),
             )  # fmt: skip
             spec.tables.append(table)
             count = conn.execute(text(f"SELECT count(*) FROM {_quote(conn, schema_arg, name)}"))
@@ -356,13 +389,15 @@ def _read_catalogue(
             if skip is not None:
                 excluded.append(skip)
                 continue
-            cols = _columns(conn, schema, schema_arg, name, facts, problems, exclusions, excluded)
+            cols = _columns(
+                refl, conn, schema, schema_arg, name, facts, problems, exclusions, excluded
+            )
             try:
                 query = str(insp.get_view_definition(name, schema=schema_arg) or "")
             except NotImplementedError:
                 query = ""
             spec.views.append(
-                ViewSpec(schema, name, query.strip(), _comment(conn, name, schema_arg), tuple(cols))
+                ViewSpec(schema, name, query.strip(), _comment(refl, name), tuple(cols))
             )
         for routine in schema_routines(conn, schema):
             skip = exclusions.find(schema, routine.name) or exclusions.find(

@@ -18,6 +18,7 @@ bytes in ``tableN.xml`` are found by :func:`tasks.archive.reader.row_spans`.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import queue
@@ -171,24 +172,46 @@ class SiardWriter:
             "entries": [_dumped(zi) for zi in self._zf.filelist],
         }
 
-    def add_table(
-        self, folder: Path, schema_folder: str = "schema0", table_folder: str | None = None
-    ) -> dict[str, tuple[int, int]]:
-        """Append a finished table folder as ``content/<schema_folder>/<table_folder>/``
-        (default: the folder's own name); returns entry name → (data offset, size) of its
-        files in the .siard (entries are stored, so that is where their bytes are). A schema's
-        folder entry is written before its first table."""
+    def _table_dirs(self, schema_folder: str, table_folder: str) -> str:
+        """Write the folder entries of a table (its schema's first, before its first table);
+        returns the table folder's entry name."""
         zf = self._zf
         schema_dir = f"content/{schema_folder}/"
         if schema_dir not in zf.NameToInfo:
             zf.writestr(_info(schema_dir, True), b"")
-        base = f"{schema_dir}{table_folder or folder.name}/"
+        base = f"{schema_dir}{table_folder}/"
         zf.writestr(_info(base, True), b"")
+        return base
+
+    def begin_table(self, schema_folder: str, table_folder: str) -> TableEntry:
+        """Start a table whose file is written straight into its ZIP entry (see
+        :class:`TableEntry`); finish it with :meth:`add_table` (``streamed=``)."""
+        return TableEntry(self, schema_folder, table_folder)
+
+    def add_table(
+        self,
+        folder: Path,
+        schema_folder: str = "schema0",
+        table_folder: str | None = None,
+        streamed: zipfile.ZipInfo | None = None,
+    ) -> dict[str, tuple[int, int]]:
+        """Append a finished table folder as ``content/<schema_folder>/<table_folder>/``
+        (default: the folder's own name); returns entry name → (data offset, size) of its
+        files in the .siard (entries are stored, so that is where their bytes are). A schema's
+        folder entry is written before its first table. ``streamed``: the table file's entry,
+        already written by a :class:`TableEntry` (with the folder entries before it); the
+        folder then holds the table's schema and LOB files only."""
+        zf = self._zf
+        table_folder = table_folder or folder.name
+        if streamed is None:
+            base = self._table_dirs(schema_folder, table_folder)
+        else:
+            base = f"content/{schema_folder}/{table_folder}/"
         made: set[str] = set()
-        written: list[zipfile.ZipInfo] = []
+        written: list[zipfile.ZipInfo] = [] if streamed is None else [streamed]
         known_crc = _known_xml_crc(folder)
         for rel, path in _table_files(folder, table_folder):
-            if rel == RESULT_FILE:
+            if rel == RESULT_FILE or (streamed is not None and rel == f"{table_folder}.xml"):
                 continue
             if "/" in rel:
                 sub = base + rel.split("/")[0] + "/"
@@ -252,6 +275,75 @@ class SiardWriter:
             self.part.unlink(missing_ok=True)
 
 
+class TableEntry:
+    """A table file written straight into its entry of the .siard being written, instead of
+    into a file of the table folder that is then copied in: each byte is written once, and the
+    page cache holds one copy. The entry is written by :mod:`zipfile` itself
+    (``ZipFile.open(…, "w", force_zip64=True)``: local header, data, then the header rewritten
+    with the CRC-32 and sizes), so the bytes are those of a copied-in table file.
+
+    After the folder entries, nothing else may be written to the .siard until :meth:`close`
+    (or :meth:`cancel`). :meth:`restart` empties the entry (the rows are read again another
+    way); :meth:`cancel` removes the table's entries (the table goes another way);
+    :meth:`discard` leaves the bytes unfinished (a failed run: a resumed run cuts the file back
+    to the last finished table)."""
+
+    def __init__(self, writer: SiardWriter, schema_folder: str, table_folder: str) -> None:
+        self._zf = writer._zf
+        self._mark = self._here()
+        self.finished: zipfile.ZipInfo | None = None  # set by close()
+        base = writer._table_dirs(schema_folder, table_folder)
+        self.name = f"{base}{table_folder}.xml"
+        self._open()
+
+    def _here(self) -> tuple[int, int]:
+        return self._zf.start_dir, len(self._zf.filelist)  # type: ignore[attr-defined]
+
+    def _open(self) -> None:
+        self._data_mark = self._here()
+        self._file: Any = self._zf.open(_info(self.name), "w", force_zip64=True)
+
+    def write(self, data: bytes) -> None:
+        """Append to the entry (its CRC-32 and size are taken on the way)."""
+        self._file.write(data)
+
+    def tell(self) -> int:
+        """Bytes written to the entry so far."""
+        return int(self._file._file_size)
+
+    def restart(self) -> None:
+        """Empty the entry: it is written again from its first byte."""
+        self._back_to(self._data_mark)
+        self._open()
+
+    def close(self) -> zipfile.ZipInfo:
+        """Finish the entry (its header gets the CRC-32 and sizes); returns it."""
+        self._file.close()
+        self.finished = self._zf.NameToInfo[self.name]
+        return self.finished
+
+    def cancel(self) -> None:
+        """Remove the table's entries (folder entries too): the .siard is as before."""
+        self._back_to(self._mark)
+
+    def discard(self) -> None:
+        """Leave the entry unfinished (the run failed); nothing more is written to it."""
+        io.BufferedIOBase.close(self._file)  # not _ZipWriteFile.close: no header rewrite
+        self._zf._writing = False  # type: ignore[attr-defined]
+
+    def _back_to(self, mark: tuple[int, int]) -> None:
+        self.discard()
+        offset, count = mark
+        zf = self._zf
+        for zi in zf.filelist[count:]:
+            zf.NameToInfo.pop(zi.filename, None)
+        del zf.filelist[count:]
+        assert zf.fp is not None
+        zf.fp.seek(offset)
+        zf.fp.truncate()
+        zf.start_dir = offset  # type: ignore[attr-defined]
+
+
 def _dumped(zi: zipfile.ZipInfo) -> dict[str, Any]:
     return {
         "name": zi.filename, "offset": zi.header_offset, "crc": zi.CRC, "size": zi.file_size,
@@ -295,7 +387,9 @@ class _TrailingHash:
     .siard."""
 
     def __init__(self, path: Path) -> None:
-        self._file = open(path, "rb")  # noqa: SIM115 - closed by finish() / abandon()
+        # unbuffered: a buffered reader reads ahead past the offset it was asked for, and bytes
+        # there may still change (a table entry's header is rewritten when the entry is done)
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by finish()/abandon()
         self._sha = hashlib.sha256()
         self._pos = 0
         self._todo: queue.SimpleQueue[int | None] = queue.SimpleQueue()
@@ -307,14 +401,16 @@ class _TrailingHash:
         self._todo.put(offset)
 
     def _run(self) -> None:
+        buf = bytearray(1 << 22)  # one buffer, read into again and again
+        view = memoryview(buf)
         try:
             while (target := self._todo.get()) is not None:
                 while self._pos < target:
-                    chunk = self._file.read(min(1 << 22, target - self._pos))
-                    if not chunk:
+                    got = self._file.readinto(view[: min(len(buf), target - self._pos)])
+                    if not got:
                         raise OSError(f"{self._file.name}: ends before byte {target}")
-                    self._sha.update(chunk)
-                    self._pos += len(chunk)
+                    self._sha.update(view[:got])
+                    self._pos += got
         except BaseException as exc:  # noqa: BLE001 - reported by finish()
             self._error = exc
 

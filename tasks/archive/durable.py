@@ -10,7 +10,9 @@ import ctypes
 import ctypes.util
 import json
 import os
+import queue
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,8 @@ _RENAME_EXCHANGE = 2
 _SYNC_FILE_RANGE_WRITE = 2
 
 
-def start_writeback(fd: int) -> None:
-    """Ask the kernel to start writing ``fd``'s dirty pages to disk now, without waiting
-    (Linux ``sync_file_range(SYNC_FILE_RANGE_WRITE)``), so that the final ``fsync`` of a large
-    file waits only for the rest. Does nothing where the call is not available."""
+def _sync_file_range_fn() -> Any:
+    """libc's ``sync_file_range`` (False where there is none)."""
     global _sync_file_range
     if _sync_file_range is None:
         libc_name = ctypes.util.find_library("c")
@@ -32,11 +32,44 @@ def start_writeback(fd: int) -> None:
         _sync_file_range = fn or False
         if fn is not None:
             fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    if _sync_file_range:
-        _sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
+    return _sync_file_range
 
 
 _sync_file_range: Any = None
+_writeback_queue: queue.SimpleQueue[int] | None = None
+_writeback_lock = threading.Lock()
+
+
+def _writeback_worker(todo: queue.SimpleQueue[int]) -> None:
+    while True:
+        fd = todo.get()
+        try:
+            _sync_file_range_fn()(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
+        except OSError:  # pragma: no cover - only a hint to the kernel
+            pass
+        finally:
+            os.close(fd)
+
+
+def start_writeback(fd: int) -> None:
+    """Ask the kernel to start writing ``fd``'s dirty pages to disk now, without waiting
+    (Linux ``sync_file_range(SYNC_FILE_RANGE_WRITE)``), so that the final ``fsync`` of a large
+    file waits only for the rest. Does nothing where the call is not available.
+
+    The call is made on a thread of its own, on a duplicate of ``fd``: it blocks while the
+    disk's queue is full (0.14 s of the archive's main thread at 2 M rows, which then did not
+    read the next rows). Only a hint: the package is still flushed whole with ``fsync``
+    before it is put in place."""
+    global _writeback_queue
+    if not _sync_file_range_fn():
+        return
+    with _writeback_lock:
+        if _writeback_queue is None:
+            _writeback_queue = queue.SimpleQueue()
+            threading.Thread(
+                target=_writeback_worker, args=(_writeback_queue,), name="writeback", daemon=True
+            ).start()
+    _writeback_queue.put(os.dup(fd))
 
 
 def fsync_path(path: Path) -> None:
@@ -67,10 +100,30 @@ def write_bytes_durably(path: Path, data: bytes) -> None:
     fsync_path(path.parent)
 
 
-def write_json_durably(path: Path, data: Any) -> None:
-    """:func:`write_bytes_durably` of ``data`` as JSON (sorted keys, one-space indent)."""
-    text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False)
-    write_bytes_durably(path, text.encode("utf-8"))
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file, rename), without waiting for
+    the disk: for the work folder's progress records, written after every table. A power loss
+    may then lose the last of them (the work since is done again), or leave one empty or cut
+    short, which makes that work start over; a ``kill -9`` loses nothing (the page cache
+    survives it). Each ``fsync`` cost 20-40 ms on a busy disk, twice a table."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_json_durably(path: Path, data: Any, *, wait: bool = True) -> None:
+    """:func:`write_bytes_durably` of ``data`` as JSON (sorted keys, one-space indent);
+    ``wait=False``: :func:`write_bytes_atomically` of compact JSON.
+
+    The progress records (``wait=False``, written after every table) are compact: with an
+    indent ``json`` formats in Python, not in C, and the .siard's state lists every ZIP entry
+    (each large object's too), so at 2 M rows that took 0.17 s of the run."""
+    if wait:
+        text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False)
+        write_bytes_durably(path, text.encode("utf-8"))
+    else:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        write_bytes_atomically(path, text.encode("utf-8"))
 
 
 def _exchange(a: Path, b: Path) -> bool:

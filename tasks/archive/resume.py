@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 
 from models import clock
 from models.errors import InputError
-from tasks.archive.container import SiardWriter
+from tasks.archive.container import SiardWriter, TableEntry
 from tasks.archive.digest import ALGORITHM
 from tasks.archive.durable import write_json_durably
 from tasks.archive.schema import TableSpec
@@ -111,6 +111,7 @@ class SiardInProgress:
     writer: SiardWriter
     tables: dict[str, dict[str, list[int]]]
     state_file: Path
+    _streamed: dict[str, TableEntry] = field(default_factory=dict)  # begun, not yet added
 
     @classmethod
     def open(cls, work: Path, specs: list[TableSpec]) -> SiardInProgress:
@@ -137,14 +138,26 @@ class SiardInProgress:
         _forget_tables_without_xml(work / "tables", in_siard)
         return cls(writer, in_siard, state_file)
 
+    def begin_table(self, spec: TableSpec) -> TableEntry:
+        """Start ``spec``'s table file straight in the .siard (its writer then finishes the
+        entry, and :meth:`add` adds the rest of the table folder)."""
+        entry = self.writer.begin_table(spec.schema_folder, spec.folder)
+        self._streamed[spec.work_folder] = entry
+        return entry
+
     def add(self, spec: TableSpec, dest: Path) -> dict[str, tuple[int, int]]:
         """Where the .siard holds the finished table in ``dest`` (entry → (offset, size)):
-        added now, its XML then deleted from ``dest``, unless the kept .siard holds it."""
+        added now, its XML then deleted from ``dest``, unless the kept .siard holds it.
+        A table file begun with :meth:`begin_table` is already in (unless its writer cancelled
+        it and wrote the file into ``dest`` instead)."""
         if spec.work_folder in self.tables:  # already in the .siard kept from that run
             return {k: (v[0], v[1]) for k, v in self.tables[spec.work_folder].items()}
-        spans = self.writer.add_table(dest, spec.schema_folder, spec.folder)
+        entry = self._streamed.pop(spec.work_folder, None)
+        streamed = entry.finished if entry is not None else None
+        spans = self.writer.add_table(dest, spec.schema_folder, spec.folder, streamed)
         self.tables[spec.work_folder] = {k: [o, n] for k, (o, n) in spans.items()}
-        write_json_durably(self.state_file, {**self.writer.state(), "tables": self.tables})
+        state = {**self.writer.state(), "tables": self.tables}
+        write_json_durably(self.state_file, state, wait=False)  # a power loss: done again
         (dest / f"{spec.folder}.xml").unlink(missing_ok=True)  # now in the .siard
         return spans
 

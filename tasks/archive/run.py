@@ -22,12 +22,16 @@ same source and archival date, same bytes.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
+import platform
 import time
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -146,8 +150,9 @@ def archive_database(
     default ``deploy/plan/archive-exclusions.yaml``) that names nothing, is bad input listing
     them all. The package is verified only when the archive holds that whole inventory.
     """
-    with exclusive_run(Path(out_dir), source_url), ExitStack() as cleanup:
+    with exclusive_run(Path(out_dir), source_url), ExitStack() as cleanup, _few_collections():
         t0 = time.perf_counter()
+        _reuse_freed_memory()
         progress = progress or NoProgress()
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -175,7 +180,7 @@ def archive_database(
                 run_extras.start([s.name for s in specs])
                 results, resumed, problems = _archive_tables(
                     conn, specs, work, siard, reread, run_extras, fast=fast, lob_limit=lob_limit,
-                    progress=progress, after_table=after_table,
+                    progress=progress, after_table=after_table, row_counts=catalogue.row_counts,
                 )  # fmt: skip
                 conn.rollback()
             progress.stage("verifying: re-reading the archive")
@@ -237,6 +242,46 @@ def archive_database(
         )
 
 
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector from scanning the same objects over and over.
+
+    The row scans and batches of a run make millions of short-lived tuples; each 700 of them
+    started a collection, and the older generations held every object of the imported
+    libraries, so a 2 M-row run spent over a second in ``gc_collect_main`` (py-spy). Raising
+    the threshold and freezing what existed at the start still left 0.6 s (libraries imported
+    lazily while connecting). During the run the collector is off: what the run builds is
+    freed by reference counting (rows, batches, tuples hold no cycles) and the few cycles
+    (SQLAlchemy results, futures) are collected once at the end, when everything is as before.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _reuse_freed_memory() -> None:
+    """Let glibc keep freed memory for the next batch instead of giving it back at once.
+
+    Every batch of about a MB (COPY text, row XML, the C converter's buffers) was allocated
+    fresh: glibc gave blocks of that size back to the system when they were freed (``brk``,
+    ``munmap``), so the next batch touched new pages the kernel had to zero again. Up to
+    128 MB freed at the top of the heap is now kept (blocks under 32 MB come from the heap):
+    at 2 M rows about a third less system time, for some 17 MB more peak memory. Only where
+    the C library is glibc; the setting stays for the process."""
+    if platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+    mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
+
+
 def _read_catalogue(
     conn: Connection, exclusions: ExclusionList, schemas: list[str] | None, retention: RetentionPlan
 ) -> Catalogue:
@@ -264,10 +309,13 @@ def _archive_tables(
     lob_limit: int,
     progress: Progress,
     after_table: Callable[[str], None] | None,
+    row_counts: dict[str, int] | None = None,
 ) -> tuple[dict[str, TableResult], list[str], list[str]]:
     """Write each table not finished yet (re-digest the finished ones), add it to the .siard
     and hand it to the re-read and the extras. Returns the tables' results (by key), the keys
-    of the tables resumed, and the problems found (a source changed since a table was written)."""
+    of the tables resumed, and the problems found (a source changed since a table was written).
+    ``row_counts``: the catalogue's, by table key (small tables are read without psql)."""
+    row_counts = row_counts or {}
     results: dict[str, TableResult] = {}
     resumed: list[str] = []
     problems: list[str] = []
@@ -290,11 +338,18 @@ def _archive_tables(
                 )
             progress.table_done(spec.key, res, True)
         else:
-            writer = postgres.write_table_pg if by_postgres else write_table
-            res = writer(
-                conn, spec, spec.schema_arg, dest, lob_limit=lob_limit,
-                schema_folder=spec.schema_folder, progress=_rows_reporter(progress, spec.key),
-            )  # fmt: skip
+            report = _rows_reporter(progress, spec.key)
+            if by_postgres:  # on the C path the table file goes straight into the .siard
+                res = postgres.write_table_pg(
+                    conn, spec, spec.schema_arg, dest, lob_limit=lob_limit,
+                    schema_folder=spec.schema_folder, progress=report,
+                    into=partial(siard.begin_table, spec), rows_hint=row_counts.get(spec.key),
+                )  # fmt: skip
+            else:
+                res = write_table(
+                    conn, spec, spec.schema_arg, dest, lob_limit=lob_limit,
+                    schema_folder=spec.schema_folder, progress=report,
+                )  # fmt: skip
             progress.table_done(spec.key, res, False)
         results[spec.key] = res
         archived = archived_table(spec)

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Numeric, Text, case, cast, func, null, select
 from sqlalchemy import exc as sa_exc
 
 from tasks.archive.digest import ARRAY_SEP, NULL, SEP, TableDigest
-from tasks.archive.durable import write_bytes_durably
+from tasks.archive.durable import write_bytes_atomically
 from tasks.archive.escaping import encode_text, encode_text_one_line
 from tasks.archive.schema import ColumnSpec, TableSpec, reflect_table
 from tasks.archive.tablexsd import TABLE_XML_TAIL, table_xml_head, table_xsd
@@ -140,7 +140,8 @@ def start_table_folder(dest: Path, spec: TableSpec) -> Path:
 
 def finish_table_folder(part: Path, dest: Path, res: TableResult) -> TableResult:
     """Record ``res`` in ``part`` and rename it to ``dest``: the table is done (atomically)."""
-    write_bytes_durably(part / RESULT_FILE, json.dumps(asdict(res), sort_keys=True).encode())
+    # not waiting for the disk: a power loss at worst makes the table be written again
+    write_bytes_atomically(part / RESULT_FILE, json.dumps(asdict(res), sort_keys=True).encode())
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(part, dest)
     return res

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from tasks.archive.container import TableEntry
 from tasks.archive.postgres.c_path import c_path_enabled, digest_table_c, write_table_c
 from tasks.archive.postgres.sql_path import digest_table_sql, write_table_sql
 from tasks.archive.schema import TableSpec
@@ -62,12 +63,19 @@ def write_table_pg(
     schema_folder: str = "schema0",
     lob_limit: int = LOB_INLINE_LIMIT,
     progress: Callable[[int], None] | None = None,
+    into: Callable[[], TableEntry] | None = None,
+    rows_hint: int | None = None,
 ) -> TableResult:
     """Write ``spec``'s table into ``dest`` (atomically, like
     :func:`tasks.archive.writer.write_table`): through the C converter when it is built, else
-    (or for a value it does not handle) through the server-side XML."""
+    (or for a value it does not handle) through the server-side XML. ``into``: on the C path
+    the table file goes straight into the .siard's entry this starts (see
+    :func:`~tasks.archive.postgres.c_path.write_table_c`); ``rows_hint``: the table's row count
+    from the catalogue (a small one is read without starting psql)."""
     if c_path_enabled():
-        res = write_table_c(conn, spec, schema_arg, dest, schema_folder, lob_limit, progress)
+        res = write_table_c(
+            conn, spec, schema_arg, dest, schema_folder, lob_limit, progress, into, rows_hint
+        )
         if res is not None:
             return res
     return write_table_sql(

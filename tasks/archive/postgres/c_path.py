@@ -21,10 +21,12 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection
 
+from tasks.archive.container import TableEntry
 from tasks.archive.digest import TableDigest
 from tasks.archive.postgres.copy_stream import (
     PsqlFailed,
@@ -153,8 +155,16 @@ def write_table_c(
     schema_folder: str,
     lob_limit: int,
     progress: Callable[[int], None] | None,
+    into: Callable[[], TableEntry] | None = None,
+    rows_hint: int | None = None,
 ) -> TableResult | None:
-    """The table through plain COPY + the C converter; ``None`` if a value needs the SQL path."""
+    """The table through plain COPY + the C converter; ``None`` if a value needs the SQL path.
+
+    ``into``: starts the table's entry in the .siard being written, and the table file is
+    written straight into it (:class:`~tasks.archive.container.TableEntry`, finished here,
+    added with its schema and LOB files by ``SiardInProgress.add``); without it, into
+    ``tableN.xml`` of the table folder. ``rows_hint``: the table's row count, if known (a small
+    table is read through psycopg, see :func:`~.copy_stream.psql_available`)."""
     t0 = time.perf_counter()
     part = start_table_folder(dest, spec)
     raw = conn.connection.driver_connection
@@ -162,27 +172,38 @@ def write_table_c(
         f"content/{schema_folder}/{spec.folder}/lob{i}/record".encode() if c.kind.is_lob else None
         for i, c in enumerate(spec.columns)
     )
-    for via_psql in (True, False) if psql_available(raw) else (False,):
-        lob_files = _LobFiles(part, spec)
-        with open(part / f"{spec.folder}.xml", "wb", buffering=1 << 20) as out:
-            xml = _CrcWriter(out)
-            write = xml.write
-            write(table_xml_head(spec))
+    xml: _CrcWriter | TableEntry
+    if into is not None:
+        xml = into()
+    else:
+        xml = _CrcWriter(open(part / f"{spec.folder}.xml", "wb", buffering=1 << 20))  # noqa: SIM115
+    try:
+        for via_psql in (True, False) if psql_available(raw, rows_hint) else (False,):
+            lob_files = _LobFiles(part, spec)
+            xml.write(table_xml_head(spec))
             try:
                 rows, total = _stream_c(
-                    raw, spec, schema_arg, lob_refs, lob_limit, write, progress, via_psql,
+                    raw, spec, schema_arg, lob_refs, lob_limit, xml.write, progress, via_psql,
                     lob_sink=lob_files.write,
                 )  # fmt: skip
             except PsqlFailed as exc:
                 _log.warning("%s: %s; reading the table through psycopg instead", spec.name, exc)
+                xml.restart()
                 continue  # again, through psycopg
             except _Unhandled:
-                out.close()
+                xml.cancel()
                 shutil.rmtree(part, ignore_errors=True)
                 return None
-            write(TABLE_XML_TAIL)
-            xml_bytes = out.tell()
+            xml.write(TABLE_XML_TAIL)
             break
+        xml_bytes = xml.tell()
+        crc = xml.close().CRC
+    except BaseException:
+        if isinstance(xml, TableEntry):
+            xml.discard()  # a resumed run cuts the .siard back to the last finished table
+        else:
+            xml.close()
+        raise
     result = TableDigest()
     result.rows, result._sum = rows, total
     if progress:
@@ -190,14 +211,15 @@ def write_table_c(
     res = TableResult(
         folder=spec.folder, name=spec.name, rows=rows, digest=result.hexdigest,
         xml_bytes=xml_bytes, lob_files=lob_files.count, seconds=round(time.perf_counter() - t0, 3),
-        xml_crc32=xml.crc32,
+        xml_crc32=crc,
     )  # fmt: skip
     return finish_table_folder(part, dest, res)
 
 
 class _CrcWriter:
-    """Writes to ``out`` and takes the CRC-32 the .siard's ZIP entry needs on the way (so the
-    file is not read again for it)."""
+    """Writes the table file and takes the CRC-32 the .siard's ZIP entry needs on the way (so
+    the file is not read again for it); the same calls as a
+    :class:`~tasks.archive.container.TableEntry`."""
 
     def __init__(self, out: Any) -> None:
         self.out = out
@@ -206,6 +228,21 @@ class _CrcWriter:
     def write(self, data: bytes) -> None:
         self.crc32 = zlib.crc32(data, self.crc32)
         self.out.write(data)
+
+    def tell(self) -> int:
+        return int(self.out.tell())
+
+    def restart(self) -> None:
+        self.out.seek(0)
+        self.out.truncate()
+        self.crc32 = 0
+
+    def cancel(self) -> None:
+        self.out.close()
+
+    def close(self) -> Any:
+        self.out.close()
+        return SimpleNamespace(CRC=self.crc32)
 
 
 class _LobFiles:
