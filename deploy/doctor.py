@@ -347,6 +347,49 @@ def check_channels(settings: Settings, send_test: bool) -> Check:
     return Check("notification channels", OK, f"{n} configured, test notice sent")
 
 
+def check_tags(settings: Settings) -> list[Check]:
+    """Two tags must reach someone: the audit heads' tag (``revision``: a head published only
+    to the ledger's own machine proves little) and each approver's channel in the plan (the
+    one-time codes go there, and only to channels tagged with it)."""
+    from models.plan import load_plan
+    from tasks.decision_codes import approver_channels
+    from tasks.notify.channels import Router
+
+    try:
+        router = Router.from_settings(settings)
+    except Exception:  # noqa: BLE001 - unusable URLs are the channels check's to report
+        return []
+    tag = settings.audit_heads_tag
+    checks = []
+    if router.for_tag(tag):
+        checks.append(Check(f"tag '{tag}' (audit heads)", OK,
+                            f"{len(router.for_tag(tag))} channel(s) carry it"))
+    else:
+        checks.append(Check(
+            f"tag '{tag}' (audit heads)", WARN,
+            "no channel carries it: the chain's heads reach only the heads file",
+            f"give a channel the tag '{tag}' (e.g. Regionarkivet's or the auditors' mailbox; "
+            "deploy/apprise.example.yaml)",
+        ))
+    try:
+        plan = load_plan(settings.plan_path)
+    except Exception:  # noqa: BLE001 - the plan's problems are `samsa-decom plan`'s to show
+        return checks
+    wanted = sorted({m.approver_channel for m in plan.milestones if m.approver_channel})
+    missing = [t for t in wanted if not approver_channels(router, t)]
+    if missing:
+        checks.append(Check(
+            "approvers' channels", WARN,
+            f"no channel tagged {', '.join(repr(t) for t in missing)}: no one-time code can be "
+            "sent, so those decisions cannot be taken",
+            "give each approver's own channel its tag (a channel without tags never gets codes)",
+        ))
+    elif wanted:
+        checks.append(Check("approvers' channels", OK, f"{len(wanted)} tagged: "
+                            + ", ".join(wanted)))
+    return checks
+
+
 def run_checks(
     settings: Settings,
     *,
@@ -364,6 +407,7 @@ def run_checks(
         lambda: check_source(settings.resolved_source_url()),
         lambda: check_private_files(settings),
         lambda: check_channels(settings, send_test),
+        lambda: check_tags(settings),
     ]
     checks: list[Check] = []
     for step in steps:

@@ -12,12 +12,25 @@ decide it starts a run of a form deployment instead: ``confirm-milestone`` for a
   named so the UI's run list says what it is about;
 - a deployment that cannot be reached is logged and not an error: the day goes on, and the
   next run asks again.
+
+Every decision answers one *wait* (an audit entry, :meth:`models.ledger.Ledger.begin_wait`),
+and whoever decides proves it with a one-time code sent to their own channel. Any area that
+asks a person (a milestone, an integration's point of no return, an extract's release) uses
+the same two calls:
+
+- :func:`open_wait` when the decision begins to wait: the wait is audited (once) and the code
+  is sent to the approver's tag (once per wait, again when it expired);
+- :func:`redeem` when the answer comes (form or CLI): the code must be the live one for the
+  wait in progress; it returns the tag that received it, for the decision's audit entry.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+from models.ledger import Ledger
+from tasks.decision_codes import CodeSent, redeem_code, send_code
 
 OPEN_STATES = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED")
 
@@ -78,3 +91,48 @@ def start_decision_run(deployment: str, parameters: dict[str, Any], run_name: st
         return None
     logger.info("%s waits for a person: form in run %s of %s", run_name, run.id, flow_name)
     return str(run.id)
+
+
+def open_wait(
+    ledger: Ledger, subject: str, *, approver_channel: str | None, what: str,
+    how_to_answer: str, details: dict[str, Any] | None = None,
+) -> tuple[int, CodeSent | None]:
+    """Make sure ``subject`` waits (audited once) and its approver has a live code; returns
+    the wait's id and what was sent now (None: nothing new was needed, or no channel is
+    named). Raises :class:`models.errors.InputError` when no channel carries the tag."""
+    wait = ledger.wait_in_progress(subject)
+    if wait is None:
+        with ledger.unit_of_work() as s:
+            wait = ledger.begin_wait(s, subject, dict(details or {}))
+    if not approver_channel or ledger.codes.live(subject, wait) is not None:
+        return wait, None
+    return wait, send_code(ledger, subject=subject, wait=wait, tag=approver_channel, what=what,
+                           how_to_answer=how_to_answer)
+
+
+def redeem(ledger: Ledger, subject: str, code: str | None) -> str:
+    """Accept the one-time code for the wait in progress on ``subject`` (once); returns the
+    tag that received it. A missing, wrong, reused, expired or locked code: InputError."""
+    return redeem_code(ledger, subject, code)
+
+
+def forget_stored_answer(key: str) -> None:
+    """Delete the answer to the pause ``key`` that Prefect stored for the current run (table
+    ``flow_run_input``): it holds the one-time code as typed. Call it once the answer is read;
+    the ledger keeps what counts (the decision, and the tag whose code confirmed it)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.input import keyset_from_base_key
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    if not run_id:  # pragma: no cover - always inside a flow run
+        return
+    with get_client(sync_client=True) as client:
+        for state in ("paused", "suspended"):
+            try:
+                client.delete_flow_run_input(
+                    UUID(str(run_id)), keyset_from_base_key(f"{state}-{key}")["response"])
+            except Exception:  # noqa: BLE001, S110 - not stored under that state's key
+                pass

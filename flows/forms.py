@@ -35,6 +35,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from models.diarienummer import PATTERN as CASE_PATTERN
+from models.diarienummer import case_number
 from models.errors import InputError
 from models.identity import IDENTITY_LIKE, person_name, scrub_identities
 
@@ -107,6 +109,30 @@ PersonName = Annotated[str, _NO_IDENTITY, _NAME_RULE]
 #: arrives another way.
 MaskedComment = Annotated[str, _NO_IDENTITY, _MASK_RULE]
 
+#: The one-time code sent to the approver's own channel (``ABCD-EFGH``; empty when the
+#: decision needs none). The flow compares its HMAC and then deletes the form's stored answer
+#: from Prefect, so the code is not kept there in clear.
+CODE_PATTERN = r"^\s*([A-Za-z2-9]{4}-?[A-Za-z2-9]{4})?\s*$"
+_CODE_RULE = AfterValidator(lambda v: v.strip())
+OneTimeCode = Annotated[str, Field(json_schema_extra={"pattern": CODE_PATTERN}), _CODE_RULE]
+
+
+def _case(value: str) -> str:
+    if not value.strip():
+        return ""
+    try:
+        return case_number(value, what="diarienummer")
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+_CASE_RULE = AfterValidator(_case)
+#: A diarienummer (``RS 2026-01234``; :mod:`models.diarienummer`), or empty.
+CaseNumber = Annotated[
+    str, Field(json_schema_extra={"pattern": rf"^\s*$|{CASE_PATTERN}"}), _CASE_RULE
+]
+_TYPED_TEXT = (_NAME_RULE, _MASK_RULE, _CODE_RULE, _CASE_RULE)
+
 
 class DecisionForm(RunInput):
     """The base of every decision form. A subclass declares its fields in the order the UI
@@ -135,10 +161,11 @@ class DecisionForm(RunInput):
                 "`comment: MaskedComment`"
             )
         free = [n for n, f in fields.items() if f.annotation is str
-                and _NAME_RULE not in f.metadata and _MASK_RULE not in f.metadata]  # fmt: skip
+                and not any(rule in f.metadata for rule in _TYPED_TEXT)]  # fmt: skip
         if free:
             raise TypeError(
-                f"{cls.__name__}: free text must be a PersonName or a MaskedComment: "
+                f"{cls.__name__}: free text must be a PersonName, a MaskedComment, a "
+                "OneTimeCode or a CaseNumber: "
                 + ", ".join(free)
             )
 
@@ -158,6 +185,20 @@ class MilestoneDecision(DecisionForm):
         title="Klar / godkänd",
         description="Kryssa i om steget är utfört (manuellt steg) eller om du godkänner att "
         "det oåterkalleliga steget körs. Lämna tomt för att avslå eller svara 'inte klar ännu'.",
+    )
+    code: OneTimeCode = Field(
+        default="",
+        title="Engångskod",
+        description="Koden som skickades till din egen kanal (e-post/chatt) när beslutet "
+        "började vänta, t.ex. ABCD-EFGH. Krävs när planen anger godkännarens kanal (alltid "
+        "för oåterkalleliga steg). Gäller en gång.",
+        max_length=20,
+    )
+    diarienummer: CaseNumber = Field(
+        default="",
+        title="Diarienummer för gallringsbeslutet",
+        description="Krävs för att godkänna en radering, t.ex. RS 2026-01234.",
+        max_length=40,
     )
     comment: MaskedComment = Field(
         default="",

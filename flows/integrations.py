@@ -23,8 +23,8 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from flows.actions import ActionContext, ActionResult
-from flows.decisions import start_decision_run
-from flows.forms import DecisionForm, MaskedComment, PersonName
+from flows.decisions import forget_stored_answer, start_decision_run
+from flows.forms import DecisionForm, MaskedComment, OneTimeCode, PersonName
 from flows.masking import masked_errors
 from models import clock
 from models.integrations import Catalogue, Integration, Step, StepCall, load_integrations
@@ -52,6 +52,13 @@ class ShutdownApproval(DecisionForm):
         title="Godkänd",
         description="Kryssa i för att godkänna steget som inte går att ångra; lämna tomt för att "
         "avslå.",
+    )
+    code: OneTimeCode = Field(
+        default="",
+        title="Engångskod",
+        description="Koden som skickades till din egen kanal när steget började vänta "
+        "(t.ex. ABCD-EFGH), när katalogen anger godkännarens kanal. Gäller en gång.",
+        max_length=20,
     )
     comment: MaskedComment = Field(
         default="",
@@ -140,7 +147,7 @@ class PrefectHooks:
         answer = self._pause(ShutdownApproval, text, f"approve-{integ.name}-{step.id}")
         if answer is None:
             return None
-        return Decision(answer.approver, answer.approved, answer.comment)
+        return Decision(answer.approver, answer.approved, answer.comment, code=answer.code)
 
     def ask_confirmation(self, integ: Integration, step: Step) -> Decision | None:
         text = (
@@ -159,12 +166,14 @@ class PrefectHooks:
 
         self.logger.info("waiting for a person: %s (form in the UI)", key)
         try:
-            return pause_flow_run(
+            answer = pause_flow_run(
                 wait_for_input=model.with_initial_data(description=text),
                 timeout=self.timeout,
                 poll_interval=self.poll_interval,
                 key=f"{key}-{flow_run.get_id()}",
             )
+            forget_stored_answer(f"{key}-{flow_run.get_id()}")  # it may hold a one-time code
+            return answer
         except FlowPauseTimeout:
             self.logger.warning(
                 "nobody answered %s within %s s; the integration waits", key, self.timeout

@@ -23,7 +23,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.actions import ActionContext, ActionResult
-from flows.decisions import start_decision_run
+from flows.decisions import forget_stored_answer, open_wait, start_decision_run
 from flows.forms import MilestoneDecision
 from flows.masking import masked_errors
 from models.clock import today as clock_today
@@ -41,7 +41,7 @@ from tasks.ledger_view import (
     read_facts,
 )
 from tasks.phaseout.day import Day, load_day
-from tasks.phaseout.decide import decide_milestone
+from tasks.phaseout.decide import decide_milestone, milestone_how_to_answer, milestone_what
 from tasks.reconcile import (
     Facts,
     Instance,
@@ -100,6 +100,13 @@ class World:
     @property
     def verdicts(self) -> Mapping[str, GateVerdict]:
         return self.day.milestone_gates
+
+    def facts(self) -> dict[str, Facts]:
+        """What the ledger knows of every milestone; a decision on a milestone that names an
+        approver channel counts only when its one-time code confirmed it."""
+        needs_code = {m.id: m.approver_channel for m in self.plan.milestones
+                      if m.approver_channel}
+        return read_facts(self.ledger, needs_code)
 
     def refresh(self) -> None:
         """Dates and instances again, with the completion dates the ledger now holds
@@ -197,7 +204,7 @@ def _save(world: World, t: Transition, run_id: str | None, state: MilestoneState
     with world.ledger.unit_of_work() as s:
         return world.ledger.set_state(
             s, t.milestone_id, state or t.to_state, reason=reason or t.reason, due=t.due,
-            flow_run_id=run_id,
+            flow_run_id=run_id, keep_wait=t.keeps_wait and state is None,
         )
 
 
@@ -224,6 +231,28 @@ def _request_decision(world: World, milestone_id: str, run_id: str | None) -> st
     with world.ledger.unit_of_work() as s:
         world.ledger.note_decision_request(s, milestone_id, run_id_asked, run_id)
     return run_id_asked
+
+
+def _begin_wait_and_send_code(world: World, milestone_id: str, run_id: str | None) -> None:
+    """Make sure the milestone's wait is in the audit chain (one that waited before waits were
+    audited begins one now), and send its approver the one-time code for it, unless a valid
+    one was sent already. A missing channel is logged, not fatal: the day goes on."""
+    logger = get_run_logger()
+    m = world.plan.milestone(milestone_id.split("@")[0])
+    try:
+        _wait, sent = open_wait(
+            world.ledger, f"milestone:{milestone_id}", approver_channel=m.approver_channel,
+            what=milestone_what(world.plan, milestone_id),
+            how_to_answer=milestone_how_to_answer(milestone_id),
+            details={"milestone": milestone_id, "flow_run_id": run_id},
+        )
+    except InputError as exc:
+        logger.error("Ingen engångskod skickad för %s: %s", milestone_id, exc)
+        return
+    if sent is not None:
+        logger.info("Engångskod för %s skickad till kanalen '%s'%s", milestone_id,
+                    sent.issued.channel, "" if sent.delivered else f" (ej levererad: "
+                    f"{sent.problem}; nästa avstämning försöker igen)")
 
 
 def _run_action(world: World, inst: Instance, run_id: str | None) -> ActionResult:
@@ -271,6 +300,7 @@ def _reconcile(world: World, report: RunReport) -> None:
             state = _act(world, by_id[t.milestone_id], t, run_id, report)
         if t.request_decision and t.milestone_id not in asked:
             asked.add(t.milestone_id)
+            _begin_wait_and_send_code(world, t.milestone_id, run_id)
             if _request_decision(world, t.milestone_id, run_id):
                 report.requested.append(t.milestone_id)
         return state
@@ -278,10 +308,10 @@ def _reconcile(world: World, report: RunReport) -> None:
     for _round in range(len(world.plan.milestones) + 10):
         world.refresh()
         by_id = {i.id: i for i in world.instances}
-        acted = _apply_due_changes(world, read_facts(world.ledger), run_id)
+        acted = _apply_due_changes(world, world.facts(), run_id)
         if acted:
             report.changes.append(f"{acted} datum flyttade")
-        decide(world.instances, read_facts(world.ledger), world.verdicts, world.as_of,
+        decide(world.instances, world.facts(), world.verdicts, world.as_of,
                _has_action, apply)
         if not acted:
             break
@@ -416,7 +446,7 @@ def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
     report = RunReport(as_of=str(world.as_of), rehearse=rehearse)
     notes = list(world.schedule.transition_reasons)
     if rehearse:
-        result = settle(world.instances, read_facts(world.ledger), world.verdicts,
+        result = settle(world.instances, world.facts(), world.verdicts,
                         world.as_of, _has_action)
         for t in result.transitions:
             report.changes.append(f"{t.milestone_id}: {t.to_state.value}")
@@ -431,7 +461,7 @@ def _reconcile_day(world: World, rehearse: bool) -> dict[str, Any]:
 
     _reconcile(world, report)
     _delete_old_request_identities(world)
-    _write_status(world, read_facts(world.ledger), rehearse=False, notes=notes)
+    _write_status(world, world.facts(), rehearse=False, notes=notes)
     for problem in world.ledger.unbacked_approvals():
         logger.warning("Ignorerat beslut utan revisionspost: %s", problem)
     publish_head(world.ledger, f"reconcile-phaseout {world.as_of}")
@@ -474,6 +504,15 @@ def decision_description(plan: Plan, milestone_id: str, verdict: Any, detail: st
     if irreversible:
         lines += ["", "> ⚠ **Oåterkalleligt.** Det här steget kan inte göras ogjort. Godkänn "
                       "bara om efterträdaren tagit över allt som SAMSA gör för de berörda."]
+    if m.approver_channel:
+        lines += ["", f"**Engångskod:** koden skickades till godkännarens egen kanal "
+                      f"(`{m.approver_channel}`) när beslutet började vänta. Utan rätt kod "
+                      "registreras inget beslut; efter fem felaktiga försök spärras koden. "
+                      "Har koden kommit bort: `samsa-decom approve "
+                      f"{milestone_id} --approver NAMN` skickar en ny."]
+    if m.disposal:
+        lines += ["", "**Gallringsbeslut:** ange diarienumret för gallringsbeslutet "
+                      "(t.ex. RS 2026-01234) för att godkänna raderingen."]
     lines += ["", "Skriv ditt namn: det sparas i beslutsloggen som beslutsfattare."]
     return "\n".join(lines)
 
@@ -494,6 +533,7 @@ def _wait_for_decision(form: type[MilestoneDecision], settings: Settings) -> Mil
     else:
         answer = pause_flow_run(wait_for_input=form, timeout=timeout, key="beslut",
                                 poll_interval=settings.approval_poll_seconds)
+    forget_stored_answer("beslut")
     return answer
 
 
@@ -532,7 +572,8 @@ def confirm_milestone(milestone_id: str) -> str:
         decided = decide_milestone(
             settings, ledger, plan, milestone_id=milestone_id, approver=decision.approver,
             approved=decision.approved, comment=decision.comment, has_action=_has_action,
-            flow_run_id=_flow_run_id(),
+            flow_run_id=_flow_run_id(), code=decision.code,
+            case_number=decision.diarienummer or None,
         )
     outcome = decided.new_state.value if decided.new_state else "väntar på den dagliga avstämningen"
     logger.info("Beslut om %s registrerat (%s, %s): %s", milestone_id, decided.kind,

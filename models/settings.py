@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         description="How long a confirm-milestone run waits for a person's decision "
         "before it gives up (the reconciler asks again).",
     )
+    decision_code_valid_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 30,
+        description="How long a one-time decision code sent to an approver's channel is good "
+        "for (it is void sooner when its wait ends); the reconciler sends a new one after.",
+    )
     approval_poll_seconds: int = Field(
         default=10,
         ge=1,

@@ -7,6 +7,7 @@ way from the Prefect form and from the CLI.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,15 +27,30 @@ def aware(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def read_facts(ledger: Ledger) -> dict[str, Facts]:
-    """What the ledger knows about every milestone instance, keyed by ledger id."""
+def read_facts(ledger: Ledger, needs_code: Mapping[str, str] | None = None) -> dict[str, Facts]:
+    """What the ledger knows about every milestone instance, keyed by ledger id.
+
+    A decision counts only for the wait in progress (:meth:`Ledger.waits_in_progress`): its
+    audit entry must come after the one that began the wait, and nothing may have ended the
+    wait since (a gate closing, a failure, the step done). ``needs_code`` (plan milestone id →
+    its approver's tag): a decision on such a milestone counts only when its audit entry shows
+    it was confirmed by a one-time code sent to that tag (an approval written past the form
+    and ``samsa-decom approve`` counts for nothing)."""
     records = ledger.states()
     awaiting = ledger.awaiting_since()
+    waits = ledger.waits_in_progress(_PREFIX)
     newest: dict[str, Approval] = {}
-    for a in ledger.approvals_under(_PREFIX):
+    rows = ledger.approvals_under(_PREFIX)
+    confirmed = ledger.code_channels(rows) if needs_code else {}
+    for a in rows:
         mid = a.subject[len(_PREFIX):]
-        since = awaiting.get(mid)
-        if since is not None and aware(a.at) >= aware(since):
+        tag = (needs_code or {}).get(mid.split("@")[0])
+        if tag is not None and confirmed.get(a.id) != tag:
+            continue
+        wait = waits.get(a.subject)
+        # bound by the audit chain's order, not by clocks: an approval answers the wait in
+        # progress only when its own audit entry comes after the entry that began that wait
+        if wait is not None and a.audit_seq is not None and a.audit_seq > wait:
             newest[mid] = a  # ordered by id: the last one wins
     out: dict[str, Facts] = {}
     for r in records.values():
@@ -74,6 +90,8 @@ def record_decision(
     manual: bool,
     gate_open: bool,
     flow_run_id: str | None,
+    case_number: str | None = None,
+    code_channel: str | None = None,
 ) -> RecordedDecision:
     """Record a person's decision on a waiting milestone, in one transaction.
 
@@ -105,6 +123,8 @@ def record_decision(
         ledger.record_approval(
             s, subject=subject_of(milestone_id), kind=kind, approver=approver,
             approved=approved, comment=comment, flow_run_id=flow_run_id,
+            wait=ledger.wait_in_progress(subject_of(milestone_id), s),
+            case_number=case_number, code_channel=code_channel,
         )
         new_state: MilestoneState | None = None
         note = f": {comment}" if comment else ""
@@ -117,7 +137,7 @@ def record_decision(
             new_state = MilestoneState.blocked
             ledger.set_state(s, milestone_id, new_state,
                              reason=f"avslaget av {approver}{note}", actor=approver,
-                             flow_run_id=flow_run_id)
+                             flow_run_id=flow_run_id, keep_wait=True)
     return RecordedDecision(milestone_id, kind, approved, new_state)
 
 

@@ -113,6 +113,8 @@ class Transition:
     request_decision: bool = False
     #: the state before (None: new to the ledger)
     from_state: MilestoneState | None = None
+    #: a person's refusal blocks it: the refusal stays the answer to its wait (not ended)
+    keeps_wait: bool = False
 
     @property
     def changes_state(self) -> bool:
@@ -213,7 +215,7 @@ def decide_one(
             return to(MilestoneState.done, f"bekräftat klart av {d.approver}")
         if has_action(m.action):  # an irreversible action refused
             note = f": {d.comment}" if d.comment else ""
-            return to(MilestoneState.blocked, f"avslaget av {d.approver}{note}")
+            return to(MilestoneState.blocked, f"avslaget av {d.approver}{note}", keeps_wait=True)
         # a manual step that is "not done yet": keep waiting and ask again
         return to(
             MilestoneState.awaiting_approval, f"inte klart ännu enligt {d.approver}",

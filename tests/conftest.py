@@ -177,3 +177,13 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def approver_inbox(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201 - tests/approver_inbox.py
+    """The approver's own channel (tag ``godkannare``) on loopback, and an untagged one."""
+    from approver_inbox import start_inbox, stop_inbox
+
+    inbox = start_inbox(monkeypatch)
+    yield inbox
+    stop_inbox(inbox)

@@ -338,13 +338,21 @@ class World:
 
 
 def make_world(
-    tmp_path: Path, db_url: str, cp: Counterpart, *, status: str = "live", extra_step: str = ""
+    tmp_path: Path, db_url: str, cp: Counterpart, *, status: str = "live", extra_step: str = "",
+    approver_channel: str | None = None,
 ) -> World:
+    """``approver_channel``: elvis's point of no return then needs the one-time code sent to
+    that tag (tests/approver_inbox.py)."""
     make_samsa_db(db_url)
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN, encoding="utf-8")
     rollout = tmp_path / "rollout.yaml"
     rollout.write_text(rollout_yaml(status), encoding="utf-8")
     path = write_catalogue(tmp_path, cp.url, gate="successor-live", extra_step=extra_step)
+    if approver_channel:
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "    point_of_no_return: revoke\n",
+            f"    point_of_no_return: revoke\n    approver_channel: {approver_channel}\n", 1),
+            encoding="utf-8")
     catalogue = load_integrations(path, gate_names=["successor-live"])
     return World(cp, db_url, upgraded(db_url), catalogue, rollout, plan, [])

@@ -8,11 +8,15 @@ and a forged decision counts for nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from conftest import TEST_AUDIT_KEY
-from integrations_counterpart import Counterpart, World, make_world
+from integrations_counterpart import AS_OF, Counterpart, World, make_world
 from ledgers import upgraded
 from sqlalchemy import text
 
@@ -25,7 +29,8 @@ from tasks.ledger_view import read_facts
 
 
 def _history(ledger: Ledger) -> None:
-    """A few state changes and one approval by Bo Berg (audit entries 1-5)."""
+    """A few state changes, the wait they begin and one refusal by Bo Berg (audit entries
+    1-6)."""
     with ledger.unit_of_work() as s:
         ledger.set_state(s, "db-deleted", MilestoneState.ready)
         ledger.set_state(s, "db-deleted", MilestoneState.awaiting_approval)
@@ -95,17 +100,17 @@ def test_deleting_the_newest_entries_is_caught_by_the_published_head(
     ledger = upgraded(db_url)
     _history(ledger)
     head = publish_head(ledger, "test")
-    assert head.seq == 5
+    assert head.seq == 6
     heads_file = Path(ledger_home()) / "audit-heads.jsonl"
     assert published_heads(heads_file)[-1] == head
     assert heads_file.stat().st_mode & 0o777 == 0o600
     with ledger.engine.begin() as c:
-        c.execute(text("DELETE FROM audit_entry WHERE seq >= 4"))
+        c.execute(text("DELETE FROM audit_entry WHERE seq >= 5"))
     assert ledger.verify_audit().ok  # the shorter chain alone looks consistent …
 
     assert main(["audit", "verify", "--ledger", db_url]) == 1  # … but not against its head
     err = capsys.readouterr().err
-    assert "chain ends at entry 3 but entry 5 was published" in err
+    assert "chain ends at entry 4 but entry 6 was published" in err
 
 
 def test_a_head_notice_goes_to_the_revision_tag(db_url: str) -> None:
@@ -113,8 +118,8 @@ def test_a_head_notice_goes_to_the_revision_tag(db_url: str) -> None:
     _history(ledger)
     publish_head(ledger, "test")
     (row,) = [r for r in ledger.outbox.rows() if r.tag == "revision"]
-    assert row.notice_key == f"audit-head:{key_id(TEST_AUDIT_KEY.encode())}:5"
-    assert "entry 5" in row.body
+    assert row.notice_key == f"audit-head:{key_id(TEST_AUDIT_KEY.encode())}:6"
+    assert "entry 6" in row.body
 
 
 def test_an_inserted_approval_row_is_not_honoured_and_is_reported(db_url: str) -> None:
@@ -123,13 +128,13 @@ def test_an_inserted_approval_row_is_not_honoured_and_is_reported(db_url: str) -
     with ledger.engine.begin() as c:
         c.execute(text(
             "INSERT INTO approval (subject, kind, approver, approved, comment, at, audit_seq) "
-            "VALUES ('milestone:db-deleted', 'approval', 'Mallory Malm', :t, '', :at, 3)"
+            "VALUES ('milestone:db-deleted', 'approval', 'Mallory Malm', :t, '', :at, 4)"
         ), {"t": True, "at": "2026-01-01 00:00:00"})
     assert [a.approver for a in ledger.approvals("milestone:db-deleted")] == ["Bo Berg"]
     decision = read_facts(ledger)["db-deleted"].decision
     assert decision is not None and decision.approver == "Bo Berg" and not decision.approved
     found = check_audit(ledger)
-    assert found.problems == ["approval 2 of milestone:db-deleted: audit entry 3 records a "
+    assert found.problems == ["approval 2 of milestone:db-deleted: audit entry 4 records a "
                               "different decision"]
 
 
@@ -148,7 +153,11 @@ def test_an_inserted_integration_approval_revokes_nothing(
         }.items():
             monkeypatch.setenv(k, v)
         get_settings.cache_clear()
-        assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+        # a real shutdown acts on today: the clock is moved to the day the world is set for
+        traveller = time_machine.travel(
+            datetime.combine(AS_OF, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm")), tick=True)
+        traveller.start()
+        assert main(["integrations", "shutdown", "elvis"]) == 0
         assert "waits for approval of integration:elvis:revoke" in capsys.readouterr().out
         with w.ledger.engine.begin() as c:
             c.execute(text(
@@ -156,13 +165,13 @@ def test_an_inserted_integration_approval_revokes_nothing(
                 "VALUES ('integration:elvis:revoke', 'approval', 'Mallory Malm', 1, '', "
                 "'2026-12-31 00:00:00')"
             ))
-        assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+        assert main(["integrations", "shutdown", "elvis"]) == 0
         assert "waits for approval of integration:elvis:revoke" in capsys.readouterr().out
         assert cp.count("POST", "/elvis/revoke") == 0
 
         # the same decision given for real is acted on, and the head is published there
         assert main(["integrations", "approve", "elvis", "--approver", "Anna Andersson"]) == 0
-        assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+        assert main(["integrations", "shutdown", "elvis"]) == 0
         assert cp.count("POST", "/elvis/revoke") == 1
         (basis,) = [e.details for e in w.ledger.audit_entries()
                     if e.action == "integration.point_of_no_return.basis"]
@@ -170,6 +179,7 @@ def test_an_inserted_integration_approval_revokes_nothing(
         assert len(basis["rollout_sha256"]) == 64
         heads = (get_settings().home / "audit-heads.jsonl").read_text().splitlines()
         assert "point of no return integration:elvis:revoke" in heads[-1]
+        traveller.stop()
     finally:
         cp.stop()
 
@@ -184,9 +194,9 @@ def test_a_chain_from_before_keys_is_re_anchored_by_rekey(
     assert "re-anchor it with 'samsa-decom audit rekey'" in capsys.readouterr().err
 
     assert main(["audit", "rekey", "--ledger", db_url]) == 0
-    assert "head 6 published" in capsys.readouterr().out
+    assert "head 7 published" in capsys.readouterr().out
     assert main(["audit", "verify", "--ledger", db_url]) == 0
-    assert "matches published head 6" in capsys.readouterr().out
+    assert "matches published head 7" in capsys.readouterr().out
     assert [a.approver for a in ledger.approvals()] == ["Bo Berg"]
 
     # rotate again: the old key is named, the new one configured

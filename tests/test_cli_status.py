@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from approver_inbox import Inbox
 from ledgers import upgraded
 
 from deploy.cli import main
@@ -16,8 +17,22 @@ from models.settings import get_settings
 DATA = Path(__file__).parent / "data"
 
 
+def _code(ledger: Ledger, inbox: Inbox, milestone: str = "c-radera") -> str:
+    """The one-time code for the wait in progress, as it reaches the approver's channel."""
+    from models.plan import load_plan
+    from tasks.phaseout.decide import send_milestone_code
+
+    send_milestone_code(ledger, load_plan(DATA / "reconciler-plan.yaml"), milestone)
+    return inbox.code()
+
+
 @pytest.fixture
-def ledger(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Ledger:
+def inbox(approver_inbox: Inbox) -> Inbox:
+    return approver_inbox
+
+
+@pytest.fixture
+def ledger(db_url: str, monkeypatch: pytest.MonkeyPatch, inbox: Inbox) -> Ledger:
     """A ledger as the reconciler leaves it on 2026-03-01 with the test plan (and the test
     actions registered, so c-radera is an irreversible *action*, not a manual step)."""
     import flows.wiring
@@ -98,34 +113,45 @@ def test_approve_a_manual_step_marks_it_done_with_the_approver(
 
 
 def test_approve_an_irreversible_step_leaves_it_to_the_reconciler(
-    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], inbox: Inbox
 ) -> None:
-    assert main(["approve", "c-radera", "--approver", "Anna Andersson"]) == 0
+    code = _code(ledger, inbox)
+    assert main(["approve", "c-radera", "--approver", "Anna Andersson", "--code", code]) == 0
     assert "den dagliga avstämningen agerar vid nästa körning" in capsys.readouterr().out
     assert ledger.states()["c-radera"].state is MilestoneState.awaiting_approval
     assert ledger.latest_approval("milestone:c-radera").kind == "approval"
 
 
 def test_an_irreversible_step_without_its_action_is_confirmed_by_hand(
-    ledger: Ledger, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    inbox: Inbox,
 ) -> None:
     import flows.wiring
 
     monkeypatch.delitem(flows.wiring.ACTIONS, "test-ok")  # its workstream is not built yet
-    assert main(["approve", "c-radera", "--approver", "Anna Andersson"]) == 0
+    code = _code(ledger, inbox)
+    assert main(["approve", "c-radera", "--approver", "Anna Andersson", "--code", code]) == 0
     assert "bekräftad av Anna Andersson → klar" in capsys.readouterr().out
     assert ledger.latest_approval("milestone:c-radera").kind == "approval"
 
 
 def test_refuse_an_irreversible_step_blocks_it(
-    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], inbox: Inbox
 ) -> None:
+    code = _code(ledger, inbox)
     assert main(["approve", "c-radera", "--approver", "Bo Berg", "--refuse",
-                 "--comment", "revisionen först"]) == 0
+                 "--comment", "revisionen först", "--code", code]) == 0
     rec = ledger.states()["c-radera"]
     assert rec.state is MilestoneState.blocked and "Bo Berg" in rec.detail
-    # a new decision after a refusal is allowed (the step waits anew)
-    assert main(["approve", "c-radera", "--approver", "Anna Andersson"]) == 0
+    # a new decision after a refusal is allowed (the step waits anew), with a new code: the
+    # first one was used by the refusal; without --code a new one is sent
+    assert main(["approve", "c-radera", "--approver", "Anna Andersson", "--code", code]) == 2
+    assert "har redan använts" in capsys.readouterr().err
+    assert main(["approve", "c-radera", "--approver", "Anna Andersson"]) == 2
+    assert "en ny kod har skickats till kanalen 'godkannare'" in capsys.readouterr().err
+    assert inbox.code() != code
+    assert main(["approve", "c-radera", "--approver", "Anna Andersson",
+                 "--code", inbox.code()]) == 0
     assert ledger.states()["c-radera"].state is MilestoneState.awaiting_approval
     assert ledger.latest_approval("milestone:c-radera").approved
 
@@ -142,10 +168,10 @@ def test_an_identity_number_is_refused_as_the_approver_like_on_the_form(
 
 
 def test_the_comment_is_masked_before_it_is_kept(
-    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], inbox: Inbox
 ) -> None:
     assert main(["approve", "c-radera", "--approver", "Bo Berg", "--refuse",
-                 "--comment", "gäller 19121212-1212"]) == 0
+                 "--comment", "gäller 19121212-1212", "--code", _code(ledger, inbox)]) == 0
     assert ledger.latest_approval("milestone:c-radera").comment == "gäller 19121212-****"
 
 

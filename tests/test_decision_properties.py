@@ -8,14 +8,18 @@ counterpart on loopback; the check reads the audit chain, as an auditor would.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from integrations_counterpart import AS_OF, Counterpart, World, make_world
 
 from models.ledger.repository import WAIT_BEGAN, WAIT_ENDED
+
+CODE_RE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 
 STEPS = st.lists(
     st.sampled_from(["run", "approve", "refuse", "pause", "resume", "fail-disable",
@@ -86,4 +90,73 @@ def test_no_point_of_no_return_without_open_gate_and_fresh_approval(ops: list[st
             if revokes:
                 _revoke_was_earned(w)
     finally:
+        cp.stop()
+
+
+CODE_STEPS = st.lists(
+    st.sampled_from(["run", "run", "approve-with-code", "approve-with-code", "approve-wrong-code",
+                     "approve-without-code", "refuse-with-code", "pause", "resume",
+                     "fail-disable", "heal", "rollback"]),
+    min_size=1, max_size=12,
+)
+
+
+def _act_with_codes(w: World, op: str, live: list[bool], inbox: Any) -> None:
+    from tasks.integrations.hooks import Decision
+
+    codes = CODE_RE.findall(" ".join(str(p.get("message")) for _, p in inbox.posts))
+    newest = codes[-1] if codes else ""
+    if op in ("approve-with-code", "refuse-with-code"):
+        w.answers["elvis"] = Decision("Anna Andersson", op == "approve-with-code", "", newest)
+    elif op == "approve-wrong-code":
+        w.answers["elvis"] = Decision("Mallory Malm", True, "", "ABCD-EFGH")
+    elif op == "approve-without-code":
+        w.approve(who="Mallory Malm")  # as the form would, or straight into the ledger
+    else:
+        _act(w, op, live)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=CODE_STEPS)
+@example(ops=["run", "approve-with-code"])  # the plain way through
+@example(ops=["run", "approve-without-code", "approve-wrong-code"])
+def test_no_point_of_no_return_without_the_approvers_code(ops: list[str]) -> None:
+    """The same, when the catalogue names the approver's channel: besides an open gate and a
+    fresh approval, the approval must have come with the one-time code sent to that tag."""
+    import os
+
+    from notify_receivers import HttpReceiver
+
+    from models.settings import get_settings
+
+    cp = Counterpart().start()
+    inbox = HttpReceiver().start()
+    os.environ["SAMSA_DECOM_APPRISE_URLS"] = f"godkannare={inbox.url('/kod')}"
+    get_settings.cache_clear()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            w = make_world(Path(tmp), f"sqlite:///{tmp}/samsa.sqlite", cp,
+                           approver_channel="godkannare")
+            live = [True]
+            for op in [*ops, "run"]:
+                _act_with_codes(w, op, live, inbox)
+            revokes = w.cp.count("POST", "/elvis/revoke")
+            assert revokes <= 1
+            event(f"revoked: {bool(revokes)}")
+            if ops == ["run", "approve-with-code"]:
+                assert revokes == 1  # the property is not kept by never revoking at all
+            if revokes:
+                _revoke_was_earned(w)
+                entries = {e.seq: e for e in w.ledger.audit_entries()}
+                (basis,) = [e for e in entries.values()
+                            if e.action == "integration.point_of_no_return.basis"]
+                approvals = [a for a in w.ledger.approvals(SUBJECT)
+                             if a.audit_seq is not None and a.audit_seq < basis.seq]
+                assert entries[approvals[-1].audit_seq].details.get("code_channel") == (
+                    "godkannare"), ops
+                assert approvals[-1].approver == "Anna Andersson", ops
+    finally:
+        os.environ.pop("SAMSA_DECOM_APPRISE_URLS", None)
+        get_settings.cache_clear()
+        inbox.stop()
         cp.stop()

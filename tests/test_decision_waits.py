@@ -131,3 +131,89 @@ def test_a_rollback_while_a_shutdown_run_holds_the_integration_is_refused(
     assert code == 1
     assert "a shutdown run is working on it" in capsys.readouterr().err
     assert world.cp.calls == []
+
+
+# -- milestones: a decision answers the wait in progress, by the audit chain's order ----------
+
+MILESTONE = "milestone:db-deleted"
+
+
+def _milestone_ledger(db_url: str):  # noqa: ANN202 - a test helper
+    from ledgers import upgraded
+
+    return upgraded(db_url)
+
+
+def _set(ledger, state, **kw) -> None:  # noqa: ANN001
+    from models.milestone import MilestoneState
+
+    with ledger.unit_of_work() as s:
+        ledger.set_state(s, "db-deleted", MilestoneState(state), **kw)
+
+
+def _decide(ledger, yes: bool = True, who: str = "Anna Andersson") -> None:  # noqa: ANN001
+    with ledger.unit_of_work() as s:
+        ledger.record_approval(s, subject=MILESTONE, kind="approval", approver=who,
+                               approved=yes, comment="")
+
+
+def _decision(ledger):  # noqa: ANN001, ANN202
+    from tasks.ledger_view import read_facts
+
+    return read_facts(ledger)["db-deleted"].decision
+
+
+def _move_approval_rows_to_now(ledger) -> None:  # noqa: ANN001
+    """What an attacker with write access to the table can do without the audit key: move
+    every approval row's time forward (the time is not what binds it)."""
+    from sqlalchemy import text
+
+    with ledger.engine.begin() as c:
+        c.execute(text("UPDATE approval SET at = :t"), {"t": "2999-01-01 00:00:00"})
+
+
+def test_a_milestone_approval_given_before_its_wait_began_is_void(db_url: str) -> None:
+    ledger = _milestone_ledger(db_url)
+    _set(ledger, "ready")
+    _decide(ledger)  # genuine and audit-backed, but nothing waited for it yet
+    _set(ledger, "awaiting_approval")
+    _move_approval_rows_to_now(ledger)
+
+    assert _decision(ledger) is None
+    waits = [e for e in ledger.audit_entries() if e.action == "decision.wait.began"]
+    assert [e.subject for e in waits] == [MILESTONE]
+    _decide(ledger, who="Bo Berg")  # given while it waits: counts
+    assert _decision(ledger).approver == "Bo Berg"
+
+
+def test_a_replayed_approval_of_an_earlier_wait_of_the_same_milestone_is_void(
+    db_url: str,
+) -> None:
+    ledger = _milestone_ledger(db_url)
+    _set(ledger, "awaiting_approval")
+    _decide(ledger)  # answers the first wait
+    assert _decision(ledger).approved
+    _set(ledger, "blocked", reason="förutsättningen är inte uppfylld")  # the gate closed
+    assert _decision(ledger) is None
+    _set(ledger, "awaiting_approval")  # the gate reopened: a new wait
+    _move_approval_rows_to_now(ledger)  # the old "yes" made to look new
+
+    assert _decision(ledger) is None
+    ended = [e.details["why"] for e in ledger.audit_entries() if e.action == "decision.wait.ended"]
+    assert ended == ["blocked"]
+
+
+def test_a_failure_voids_the_approval_and_a_refusal_stays_the_answer(db_url: str) -> None:
+    ledger = _milestone_ledger(db_url)
+    _set(ledger, "awaiting_approval")
+    _decide(ledger)
+    _set(ledger, "running")  # the approved action is carried out under the same wait
+    assert _decision(ledger).approved
+    _set(ledger, "failed", reason="åtgärden misslyckades")
+    assert _decision(ledger) is None  # a retry asks a person again
+
+    _set(ledger, "awaiting_approval")
+    _decide(ledger, yes=False, who="Bo Berg")
+    _set(ledger, "blocked", reason="avslaget av Bo Berg", keep_wait=True)
+    refusal = _decision(ledger)
+    assert refusal is not None and not refusal.approved  # why it is blocked

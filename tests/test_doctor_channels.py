@@ -54,3 +54,28 @@ def test_unreachable_channel_and_bad_urls_fail_and_none_warns() -> None:
     bad = check_channels(Settings(apprise_urls=["nosuchscheme://x"]), send_test=False)
     assert bad.status == FAIL and "nosuchscheme://…" in bad.found
     assert check_channels(Settings(), send_test=False).status == WARN
+
+
+def test_doctor_reports_a_revision_tag_and_approver_tags_nobody_carries() -> None:
+    """The audit heads' tag and each approver's channel must reach someone; a channel tagged
+    for other people does not count, and a catch-all carries heads but never codes."""
+    from pathlib import Path
+
+    from deploy.doctor import check_tags
+
+    def found(**kw: object) -> dict[str, tuple[str, str]]:
+        return {c.name: (c.status, c.found) for c in check_tags(Settings(**kw))}
+
+    only_pm = found(apprise_urls=["pm=json://127.0.0.1:9/"])
+    assert only_pm["tag 'revision' (audit heads)"][0] == WARN
+    assert only_pm["approvers' channels"] == (
+        WARN, "no channel tagged 'godkannare-drift', 'godkannare-forvaltning': no one-time "
+        "code can be sent, so those decisions cannot be taken")
+
+    catch_all = found(apprise_urls=["json://127.0.0.1:9/"])
+    assert catch_all["tag 'revision' (audit heads)"][0] == OK
+    assert catch_all["approvers' channels"][0] == WARN  # everyone's channel is nobody's own
+
+    example = found(apprise_config=Path(__file__).parents[1] / "deploy/apprise.example.yaml")
+    assert example["tag 'revision' (audit heads)"][0] == OK
+    assert example["approvers' channels"][0] == OK

@@ -3,10 +3,13 @@ a loopback counterpart and a SQLite SAMSA database."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from integrations_counterpart import AS_OF, Counterpart, World, endpoint_mode, make_world
 
 from deploy.cli import main
@@ -30,8 +33,30 @@ def cli_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
-    yield w
+    # a real shutdown acts on today (it takes no --as-of): the clock is moved to AS_OF
+    noon = datetime.combine(AS_OF, dt_time(12), tzinfo=ZoneInfo("Europe/Stockholm"))
+    with time_machine.travel(noon, tick=True):
+        yield w
     cp.stop()
+
+
+def test_a_real_shutdown_refuses_as_of(
+    cli_world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Judging gates and silence "as of 2099" would open every window at once: only a
+    rehearsal may name another day; a real run is refused before anything is touched."""
+    entries = len(cli_world.ledger.audit_entries())
+
+    assert main(["integrations", "shutdown", "elvis", "--as-of", "2099-01-01"]) == 2
+
+    err = capsys.readouterr().err
+    assert "a real run takes no --as-of" in err and "rehearse" in err
+    assert len(err.strip().splitlines()) == 1
+    assert cli_world.cp.calls == []
+    assert len(cli_world.ledger.audit_entries()) == entries
+    assert main(["integrations", "shutdown", "all", "--as-of", "2099-01-01"]) == 2
+    assert main(["integrations", "shutdown", "elvis", "--rehearse", "--as-of", "2099-01-01"]) == 0
+    assert cli_world.cp.calls == []
 
 
 def test_rehearse_then_shut_down_with_a_prerecorded_approval(
@@ -43,11 +68,11 @@ def test_rehearse_then_shut_down_with_a_prerecorded_approval(
     assert f"would call POST {w.cp.url}/elvis/disable" in out
     assert w.cp.calls == []
 
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert main(["integrations", "shutdown", "elvis"]) == 0
     out = capsys.readouterr().out
     assert "elvis: waiting, waits for approval of integration:elvis:revoke" in out
     assert main(["integrations", "approve", "elvis", "--approver", "Anna Andersson"]) == 0
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert main(["integrations", "shutdown", "elvis"]) == 0
     assert "elvis: shut_down" in capsys.readouterr().out
     assert w.cp.count("POST", "/elvis/revoke") == 1
 
@@ -61,13 +86,13 @@ def test_failed_step_exits_1_and_bad_input_exits_2(
 ) -> None:
     w = cli_world
     w.cp.fail["/elvis/drain"] = 500
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 1
+    assert main(["integrations", "shutdown", "elvis"]) == 1
     assert "rolled back: freeze" in capsys.readouterr().out
     assert endpoint_mode(w.db, "elvis") == "active"
 
     assert main(["integrations", "shutdown", "nope"]) == 2
     assert "no integration named 'nope'" in capsys.readouterr().err
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "31/12"]) == 2
+    assert main(["integrations", "shutdown", "elvis", "--rehearse", "--as-of", "31/12"]) == 2
     assert main(["integrations", "confirm", "elvis", "disable", "--by", "Carl Ek"]) == 2
     assert "not a manual one" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
@@ -124,7 +149,7 @@ def test_rollback_on_request_until_the_point_of_no_return(
     cli_world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
     w = cli_world
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert main(["integrations", "shutdown", "elvis"]) == 0
     assert endpoint_mode(w.db, "elvis") == "read-only"  # waiting for approval, steps done
     assert (
         main(
@@ -149,17 +174,17 @@ def test_rollback_on_request_until_the_point_of_no_return(
     )
 
     # the rollback ended the wait: the steps are done again and a new approval is asked for
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert main(["integrations", "shutdown", "elvis"]) == 0
     assert w.cp.count("POST", "/elvis/revoke") == 0
     w.approve()
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert main(["integrations", "shutdown", "elvis"]) == 0
     assert w.cp.count("POST", "/elvis/revoke") == 1
     assert main(["integrations", "rollback", "elvis", "--by", "Carl Ek", "--reason", "x"]) == 2
     assert "point of no return (revoke) is done" in capsys.readouterr().err
 
 
 def test_a_personnummer_in_a_comment_is_masked_in_the_ledger(cli_world: World) -> None:
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0  # waits
+    assert main(["integrations", "shutdown", "elvis"]) == 0  # waits
     assert (
         main(
             [
@@ -198,14 +223,14 @@ def test_a_missing_secret_stops_before_anything_is_touched(
     out = capsys.readouterr().out
     assert "a real run would fail: not set: SAMSA_TEST_ADMIN_TOKEN" in out
     assert "Bearer" not in out
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 1
+    assert main(["integrations", "shutdown", "elvis"]) == 1
     assert "environment variables not set: SAMSA_TEST_ADMIN_TOKEN" in capsys.readouterr().out
     assert cli_world.cp.calls == []
     assert endpoint_mode(cli_world.db, "elvis") == "active"
 
     monkeypatch.setenv("SAMSA_TEST_ADMIN_TOKEN", "s3cret")
     cli_world.approve()
-    assert main(["integrations", "shutdown", "elvis", "--as-of", "2026-12-31"]) == 0
+    assert main(["integrations", "shutdown", "elvis"]) == 0
     assert cli_world.cp.count("POST", "/elvis/drain") == 1
     assert cli_world.cp.authorization["/elvis/drain"] == "Bearer s3cret"
     assert "s3cret" not in str([e.details for e in cli_world.ledger.audit_entries()])

@@ -213,15 +213,17 @@ def test_killed_run_resumes_at_its_step_without_repeating_one(
     get_settings.cache_clear()
     env = {**os.environ, **settings_env(w, tmp_path), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [
+        [  # a real run takes no --as-of: the clock in the child is moved to AS_OF instead
             sys.executable,
-            "-m",
-            "deploy.cli",
-            "integrations",
-            "shutdown",
-            "elvis",
-            "--as-of",
-            AS_OF.isoformat(),
+            "-c",
+            "import sys, time_machine\n"
+            "from datetime import datetime\n"
+            "from zoneinfo import ZoneInfo\n"
+            "from deploy.cli import main\n"
+            f"noon = datetime({AS_OF.year}, {AS_OF.month}, {AS_OF.day}, 12, "
+            "tzinfo=ZoneInfo('Europe/Stockholm'))\n"
+            "with time_machine.travel(noon, tick=True):\n"
+            "    sys.exit(main(['integrations', 'shutdown', 'elvis']))\n",
         ],
         cwd=ROOT,
         env=env,
@@ -243,7 +245,8 @@ def test_killed_run_resumes_at_its_step_without_repeating_one(
 
     w.cp.kill_after.clear()
     # the next run finds disable done by its check and waits at the point of no return
-    assert main(["integrations", "shutdown", "elvis", "--as-of", AS_OF.isoformat()]) == 0
+    with on_as_of():
+        assert main(["integrations", "shutdown", "elvis"]) == 0
     assert (
         main(
             [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -272,10 +273,12 @@ def _stored_run_input(flow_run_id: Any) -> list[str]:
 
 
 def test_approval_through_the_pause_form_is_recorded_with_its_approver(
-    env: dict[str, str],
+    env: dict[str, str], approver_inbox: Any,
 ) -> None:
     from prefect.flow_runs import resume_flow_run
+    from prefect_scan import Since
 
+    since = Since()
     reconcile_on(AS_OF)
     assert ledger().states()["c-radera"].state is MilestoneState.awaiting_approval
 
@@ -289,8 +292,18 @@ def test_approval_through_the_pause_form_is_recorded_with_its_approver(
         with pytest.raises(RuntimeError, match="Cannot resume this run"):
             resume_flow_run(run.id, run_input=refused)
     assert [v for v in _stored_run_input(run.id) if "1212" in v] == []
+    # the reconciler sent a code to the approver's own channel when the step began to wait
+    # (on AS_OF, months ago: expired by now); a new one is asked for, as `approve` does
+    sent_by_reconciler = approver_inbox.code()
+    from models.plan import load_plan
+    from tasks.phaseout.decide import send_milestone_code
+
+    assert send_milestone_code(ledger(), load_plan(DATA / "reconciler-plan.yaml"), "c-radera")
+    code = approver_inbox.code()
+    assert code != sent_by_reconciler
+    assert not any(code in json.dumps(p) for _, p in approver_inbox.everyone.posts)
     resume_flow_run(run.id, run_input={"approver": "Anna Andersson", "approved": True,
-                                       "comment": "Arkivet är verifierat."})
+                                       "code": code, "comment": "Arkivet är verifierat."})
     th.join(60)
     assert "error" not in box, box.get("error")
     lg = ledger()
@@ -298,7 +311,18 @@ def test_approval_through_the_pause_form_is_recorded_with_its_approver(
     assert approval is not None and approval.approver == "Anna Andersson"
     assert approval.approved and approval.kind == "approval"
     assert approval.comment == "Arkivet är verifierat."
-    assert any("Arkivet är verifierat." in v for v in _stored_run_input(run.id))
+    # the answer Prefect stored held the code as typed: the flow deleted it once read
+    assert [v for v in _stored_run_input(run.id) if code in v] == []
+    (entry,) = [e for e in lg.audit_entries() if e.seq == approval.audit_seq]
+    assert entry.details["code_channel"] == "godkannare"
+    # nothing Prefect stored since (rows of every table: logs, parameters, states, inputs,
+    # artifacts, events; and files) holds either code, in any spelling; the database files
+    # themselves are left out (a deleted row's old page may linger in SQLite's WAL)
+    forms = [c.encode() for x in (code, sent_by_reconciler)
+             for c in (x, x.replace("-", ""), x.lower())]
+    stored = since.stored()
+    assert "db:flow_run_input" in stored and "db:log" in stored
+    assert [k for k, v in stored.items() if ".db" not in k and any(c in v for c in forms)] == []
     assert approval.flow_run_id == str(run.id)
     # an approved irreversible step still waits: the reconciler runs it after the gate check
     assert lg.states()["c-radera"].state is MilestoneState.awaiting_approval

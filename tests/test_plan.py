@@ -41,6 +41,7 @@ milestones:
     depends_on: [b]
     gate: all
     irreversible: true
+    approver_channel: godkannare
 """
 
 
@@ -153,6 +154,20 @@ def test_irreversible_milestone_without_gate() -> None:
         "irreversible but has no gate; nothing that cannot be undone may run without a gate on "
         "the successor's rollout"
     ]
+
+
+def test_irreversible_milestone_without_its_approvers_channel() -> None:
+    """The one-time code for an irreversible step goes to its approver's own channel: a plan
+    that names none is refused, and a tag that reaches everyone is no approver's channel."""
+    text = GOOD.replace("    approver_channel: godkannare\n", "")
+    assert problems_of(text) == [
+        f"p.yaml:{line_of(text, 'irreversible')}: milestones[2].irreversible: milestone 'c' is "
+        "irreversible but names no approver_channel: give the notify tag of its approver's own "
+        "channel, where the one-time code for the approval is sent"
+    ]
+    found = problems_of(GOOD.replace("approver_channel: godkannare", "approver_channel: always"))
+    assert any("milestones[2].approver_channel: approver_channel 'always' reaches every channel"
+               in line for line in found), found
 
 
 def test_impossible_dates() -> None:

@@ -72,17 +72,20 @@ def test_every_decision_form_follows_the_same_three_rules(
     # …and the schema the server checks before it stores an answer refuses identities outright
     validator = jsonschema.Draft202012Validator(cls.model_json_schema())
     texts = [f for f, v in cls.model_fields.items() if v.annotation is str]
-    assert sorted(texts) == sorted([name_field, "comment"])
+    shaped = {"code", "diarienummer"}  # a one-time code and a case number: their own shapes
+    assert sorted(t for t in texts if t not in shaped) == sorted([name_field, "comment"])
     for field in texts:
         base = {name_field: "Eva Ek", **extra}
-        assert validator.is_valid({**base, field: "Eva Ek, ärende 2026-03-01"})
+        if field not in shaped:
+            assert validator.is_valid({**base, field: "Eva Ek, ärende 2026-03-01"})
         for identity in ("19121212-1212", "191212121212", "121212-1212", "19121212K123"):
             assert not validator.is_valid({**base, field: f"gäller {identity} nu"}), identity
 
 
 def test_the_fields_show_in_the_forms_order_name_decision_comment() -> None:
-    assert list(MilestoneDecision.model_fields) == ["approver", "approved", "comment"]
-    assert list(ShutdownApproval.model_fields) == ["approver", "approved", "comment"]
+    assert list(MilestoneDecision.model_fields) == [
+        "approver", "approved", "code", "diarienummer", "comment"]
+    assert list(ShutdownApproval.model_fields) == ["approver", "approved", "code", "comment"]
     assert list(StepConfirmation.model_fields) == ["confirmed_by", "done", "comment"]
     assert list(ReceiptConfirmation.model_fields) == ["confirmed_by", "received", "comment"]
 
@@ -94,7 +97,8 @@ def test_a_form_without_the_rules_fails_when_it_is_defined() -> None:
             approver: str
             comment: str = ""
 
-    with pytest.raises(TypeError, match="free text must be a PersonName or a MaskedComment: note"):
+    with pytest.raises(TypeError, match="free text must be a PersonName, a MaskedComment, a "
+                       "OneTimeCode or a CaseNumber: note"):
 
         class Chatty(MilestoneDecision):  # another free-text field, unchecked: refused too
             note: str = ""

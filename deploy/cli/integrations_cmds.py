@@ -19,6 +19,7 @@ from rich.table import Table
 
 from models import clock
 from models.errors import CheckFailed, InputError
+from models.integrations import Integration
 from models.settings import get_settings
 
 integrations_app = typer.Typer(
@@ -139,16 +140,22 @@ def shutdown(
     rehearse: bool = typer.Option(
         False, "--rehearse", help="Show what would happen; touch nothing."
     ),
-    as_of: str = typer.Option(None, "--as-of", help="Day to judge gates and silence (YYYY-MM-DD)."),
+    as_of: str = typer.Option(
+        None, "--as-of", help="Day to judge gates and silence (YYYY-MM-DD); with --rehearse only."
+    ),
     catalogue: Path = CatalogueOpt,
     ledger_url: str = LedgerOpt,
 ) -> None:
-    """Shut down one integration (or all) as far as gates, approvals and silence allow."""
+    """Shut down one integration (or all) as far as gates, approvals and silence allow.
+
+    A real shutdown acts on today; ``--as-of`` is refused without ``--rehearse``."""
     from models.ledger.integrations import ShutdownStatus
+    from models.settings import refuse_overrides
     from tasks.integrations.engine import ShutdownEngine
     from tasks.integrations.gates import PlanGates
     from tasks.integrations.hooks import PlainHooks
 
+    refuse_overrides(rehearse, **{"--as-of": as_of})
     day = _day(as_of)
     settings = get_settings()
     cat = _catalogue(catalogue)
@@ -250,6 +257,11 @@ def approve(
     step: str = typer.Option(None, "--step", help="Default: the point of no return."),
     refuse: bool = typer.Option(False, "--refuse", help="Record a refusal instead."),
     comment: str = typer.Option("", "--comment"),
+    code: str = typer.Option(
+        None, "--code", help="The one-time code sent to your own channel when the point of no "
+        "return began to wait (when the catalogue names an approver_channel). Without it a "
+        "new code is sent (if none is valid) and nothing is decided."
+    ),
     catalogue: Path = CatalogueOpt,
     ledger_url: str = LedgerOpt,
 ) -> None:
@@ -262,7 +274,7 @@ def approve(
             f"takes an approval, not {step_id!r}"
         )
     _record(ledger_url, integ.subject(step_id), "approval", approver, not refuse, comment,
-            waiting=True)
+            waiting=True, integ=integ, code=code)
 
 
 @integrations_app.command("confirm")
@@ -294,11 +306,13 @@ def confirm(
 
 def _record(
     ledger_url: str | None, subject: str, kind: str, person: str, yes: bool, comment: str,
-    *, waiting: bool = False,
+    *, waiting: bool = False, integ: Integration | None = None, code: str | None = None,
 ) -> None:
     """Record a decision; with ``waiting``, only while ``subject`` waits for one (an
-    approval answers the wait in progress, never a later one)."""
+    approval answers the wait in progress, never a later one), and with the one-time code
+    sent to the approver's channel when ``integ`` names one."""
     from models.identity import person_name, scrub_identities
+    from tasks.decision_codes import redeem_code, send_code
 
     person = person_name(person)  # the forms' rule: a name, never an identity number
     with _ledger(ledger_url) as ledger:
@@ -308,6 +322,19 @@ def _record(
                 f"{subject} is not waiting for an approval: run the shutdown until it waits "
                 "at its point of no return, then approve"
             )
+        channel = None
+        if integ is not None and integ.approver_channel and wait is not None:
+            tag = integ.approver_channel
+            if not (code or "").strip():
+                said = f"koden skickades till kanalen '{tag}' när steget började vänta"
+                if ledger.codes.live(subject, wait) is None:
+                    send_code(ledger, subject=subject, wait=wait, tag=tag,
+                              what=f"den oåterkalleliga punkten {subject} ({integ.title})",
+                              how_to_answer="Kör 'samsa-decom integrations approve "
+                              f"{integ.name} --approver NAMN --code KOD'.")
+                    said = f"en ny kod har skickats till kanalen '{tag}'"
+                raise InputError(f"{subject}: engångskod krävs (--code KOD); {said}")
+            channel = redeem_code(ledger, subject, code)
         with ledger.unit_of_work() as s:
             ledger.record_approval(
                 s,
@@ -317,6 +344,7 @@ def _record(
                 approved=yes,
                 comment=scrub_identities(comment, limit=2000),
                 wait=wait,
+                code_channel=channel,
             )
         out.print(f"recorded: {kind} of {subject} {'given' if yes else 'refused'} by {person}")
 

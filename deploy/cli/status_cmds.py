@@ -13,7 +13,7 @@ from rich.table import Table
 
 from deploy.cli.plan_cmds import parse_as_of
 from deploy.cli.words import language, say
-from models.errors import SamsaDecomError
+from models.errors import InputError, SamsaDecomError
 from models.settings import get_settings
 
 if TYPE_CHECKING:
@@ -126,27 +126,47 @@ def approve(
     comment: str = typer.Option("", "--comment", help="Why (no personnummer)."),
     refuse: bool = typer.Option(False, "--refuse", help="Refuse (or: the manual step is not "
                                 "done yet) instead of approving."),
+    code: str = typer.Option(
+        None, "--code", help="The one-time code sent to your own channel when the decision "
+        "began to wait. Without it, a new code is sent (if none is valid) and nothing is decided."
+    ),
+    diarienummer: str = typer.Option(
+        None, "--diarienummer", help="Case number of the disposal decision (gallringsbeslut), "
+        "e.g. 'RS 2026-01234'; required to approve a deletion."
+    ),
     ledger_url: str = typer.Option(None, "--ledger", help="Ledger URL (default from settings)."),
-    plan_path: str = typer.Option(None, "--plan", help="Plan file (default from settings)."),
     lang: str = typer.Option(None, "--lang", help="sv or en (default: SAMSA_DECOM_LANGUAGE)."),
 ) -> None:
     """Approve (or refuse) a milestone that awaits a decision, by the form's rules.
 
     A manual step confirmed here is done at once if its gate is open; an irreversible step
-    runs on the reconciler's next run, after its gate is checked again.
+    runs on the reconciler's next run, after its gate is checked again. A step whose plan
+    names an approver channel needs the one-time code sent there; a deletion needs the
+    gallringsbeslut's diarienummer. The plan is always the configured one.
     """
     from flows.wiring import resolve_action
     from models.plan import load_plan
-    from tasks.phaseout.decide import decide_milestone
+    from tasks.phaseout.decide import decide_milestone, send_milestone_code
 
     lg = language(lang)
     settings = get_settings()
-    plan = load_plan(Path(plan_path) if plan_path else settings.plan_path)
+    plan = load_plan(settings.plan_path)
     with _ledger(ledger_url) as ledger:
+        try:
+            wanted = plan.milestone(milestone.split("@")[0]).approver_channel
+        except KeyError:
+            wanted = None  # decide_milestone names the unknown milestone
+        waits = ledger.wait_in_progress(f"milestone:{milestone}") is not None
+        if wanted and waits and not (code or "").strip():
+            sent = send_milestone_code(ledger, plan, milestone)
+            said = (f"en ny kod har skickats till kanalen '{wanted}'" if sent is not None
+                    else f"koden skickades till kanalen '{wanted}' när beslutet började vänta")
+            raise InputError(f"{milestone}: engångskod krävs (--code KOD); {said}")
         decided = decide_milestone(
             settings, ledger, plan, milestone_id=milestone, approver=approver,
             approved=not refuse, comment=comment,
             has_action=lambda action: resolve_action(action) is not None,
+            code=code, case_number=diarienummer,
         )
     name = decided.approver
     word = say("refused" if refuse else ("confirmed_by" if decided.manual else "approved"), lg)

@@ -135,6 +135,9 @@ class Integration(BaseModel):
     waits_for: str = ""
     connected: bool = True
     point_of_no_return: str | None = None
+    #: the notify tag of the person who approves the point of no return: the one-time code
+    #: for the approval is sent there (tasks/decision_codes.py) and required with it
+    approver_channel: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     steps: list[Step]
 
     def step(self, step_id: str) -> Step:

@@ -6,6 +6,7 @@ ledger upgrades to *every* head, so independent branches of migrations coexist.
 """
 
 from models.ledger import archive as _archive  # noqa: F401  (archive_package table)
+from models.ledger import codes as _codes  # noqa: F401  (decision_code table)
 from models.ledger import extracts as _extracts  # noqa: F401  (register tables)
 from models.ledger import integrations as _integrations  # noqa: F401  (tables)
 from models.ledger.audit import ChainVerdict, verify_chain

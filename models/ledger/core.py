@@ -61,6 +61,8 @@ class Approval(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: The audit entry that records this decision; a row without one counts for nothing.
     audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The diarienummer of the disposal decision (gallringsbeslut) a deletion's approval names.
+    case_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class AuditEntry(Base):

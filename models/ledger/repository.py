@@ -50,6 +50,7 @@ from models.ledger.audit import (
     verify_chain,
 )
 from models.ledger.base import utcnow
+from models.ledger.codes import CodeRepository
 from models.ledger.core import (
     Approval,
     AuditEntry,
@@ -246,6 +247,11 @@ class Ledger:
     def archive(self) -> ArchiveRepository:
         """The archive packages made (the archive area)."""
         return ArchiveRepository(self)
+
+    @property
+    def codes(self) -> CodeRepository:
+        """The one-time codes sent for decisions (bound to their wait)."""
+        return CodeRepository(self)
 
     @property
     def rollout(self) -> RolloutRepository:
@@ -481,10 +487,17 @@ class Ledger:
         due: date | None = None,
         actor: str = "samsa-decom",
         flow_run_id: str | None = None,
+        keep_wait: bool = False,
     ) -> bool:
         """Move a milestone to ``state``; records history and audit. False if nothing changed.
 
         Unchanged state with a changed due date updates the date quietly (no history entry).
+
+        A milestone's wait for a decision follows its state (:meth:`begin_wait`): entering
+        ``awaiting_approval`` begins one (the approval must come after it in the audit chain);
+        ``running`` keeps it (the approved action is carried out); any other state ends it, so
+        an approval given for it counts no more (a gate closing, a failure, done).
+        ``keep_wait``: a refusal blocks the milestone but stays the answer to its wait.
         """
         rec = session.get(MilestoneRecord, milestone_id, with_for_update=True)
         if rec is None:
@@ -523,8 +536,22 @@ class Ledger:
                 "flow_run_id": flow_run_id,
             },
         )
+        self._follow_wait(session, milestone_id, previous, state, flow_run_id, keep_wait)
         session.flush()
         return True
+
+    def _follow_wait(self, session: Session, milestone_id: str, previous: MilestoneState | None,
+                     state: MilestoneState, flow_run_id: str | None, keep_wait: bool) -> None:
+        subject = f"milestone:{milestone_id}"
+        if state is MilestoneState.awaiting_approval:
+            if self.wait_in_progress(subject, session) is None:
+                self.begin_wait(session, subject, {
+                    "milestone": milestone_id, "from": previous.value if previous else None,
+                    "flow_run_id": flow_run_id})
+        elif state is not MilestoneState.running and not keep_wait and previous in (
+            MilestoneState.awaiting_approval, MilestoneState.running, MilestoneState.blocked,
+        ):
+            self.end_wait(session, subject, state.value)
 
     def history(self, milestone_id: str) -> list[MilestoneEvent]:
         with Session(self.engine) as session:
@@ -547,10 +574,13 @@ class Ledger:
         comment: str = "",
         flow_run_id: str | None = None,
         wait: int | None = None,
+        case_number: str | None = None,
+        code_channel: str | None = None,
     ) -> Approval:
         """Record a person's decision in ``session``'s transaction, backed by an audit entry
         that names the approval row (the row points back at the entry's seq) and the wait it
-        answers (:meth:`begin_wait`), when there is one."""
+        answers (:meth:`begin_wait`), when there is one; the disposal decision's
+        ``case_number`` and the tag whose one-time code confirmed it (``code_channel``)."""
         approval = Approval(
             subject=subject,
             kind=kind,
@@ -558,6 +588,7 @@ class Ledger:
             approved=approved,
             comment=comment,
             flow_run_id=flow_run_id,
+            case_number=case_number,
         )
         session.add(approval)
         session.flush()
@@ -567,7 +598,9 @@ class Ledger:
             action=_decision_action(kind, approved),
             subject=subject,
             details={"approval_id": approval.id, "comment": comment, "flow_run_id": flow_run_id,
-                     **({"wait": wait} if wait is not None else {})},
+                     **({"wait": wait} if wait is not None else {}),
+                     **({"case_number": case_number} if case_number else {}),
+                     **({"code_channel": code_channel} if code_channel else {})},
         )
         approval.audit_seq = entry.seq
         session.flush()
@@ -586,6 +619,7 @@ class Ledger:
             or entry.action != _decision_action(a.kind, a.approved)
             or details.get("approval_id") != a.id
             or details.get("comment", "") != a.comment
+            or details.get("case_number") != (a.case_number or None)
         ):
             return f"audit entry {entry.seq} records a different decision"
         return ""
@@ -614,6 +648,14 @@ class Ledger:
                 if problem:
                     out.append(f"approval {a.id} of {a.subject}: {problem}")
             return out
+
+    def code_channels(self, rows: list[Approval]) -> dict[int, str | None]:
+        """Approval id → the tag whose one-time code confirmed it (None: no code), as its
+        genuine audit entry records it."""
+        with Session(self.engine) as session:
+            entries = self._entries_for(session, rows)
+        return {a.id: (entries[a.audit_seq].details or {}).get("code_channel")
+                if a.audit_seq in entries else None for a in rows}
 
     def approvals(self, subject: str | None = None) -> list[Approval]:
         """The approvals an audit entry backs, oldest first (optionally of one subject)."""
@@ -665,10 +707,35 @@ class Ledger:
                     return entry.seq if entry.action == WAIT_BEGAN else None
         return None
 
-    def approval_for_wait(self, subject: str, wait: int) -> Approval | None:
-        """The newest backed decision on ``subject`` given after wait ``wait`` began."""
+    def waits_in_progress(self, prefix: str) -> dict[str, int]:
+        """Subject → id of its wait in progress, for every subject starting with ``prefix``
+        (one read; only genuine entries count, as in :meth:`wait_in_progress`)."""
+        q = (
+            select(AuditEntry)
+            .where(AuditEntry.subject.like(prefix + "%"),
+                   AuditEntry.action.in_((WAIT_BEGAN, WAIT_ENDED)))
+            .order_by(AuditEntry.seq)
+        )
+        out: dict[str, int] = {}
+        with Session(self.engine) as s:
+            for entry in s.execute(q).scalars():
+                if not (self.audit_key and row_is_genuine(self.audit_key, entry)):
+                    continue
+                if entry.action == WAIT_BEGAN:
+                    out[entry.subject] = entry.seq
+                else:
+                    out.pop(entry.subject, None)
+        return out
+
+    def approval_for_wait(self, subject: str, wait: int,
+                          channel: str | None = None) -> Approval | None:
+        """The newest backed decision on ``subject`` given after wait ``wait`` began (with
+        ``channel``: only one confirmed by a one-time code sent to that tag)."""
         found = [a for a in self.approvals(subject)
                  if a.kind == "approval" and a.audit_seq is not None and a.audit_seq > wait]
+        if channel is not None:
+            confirmed = self.code_channels(found)
+            found = [a for a in found if confirmed.get(a.id) == channel]
         return found[-1] if found else None
 
     @contextmanager

@@ -210,6 +210,15 @@ def _milestone_guards(
                 "undone may run without a gate on the successor's rollout",
             )
         )
+    if m.irreversible and not m.approver_channel:
+        problems.append(
+            lm.problem(
+                (*here, "irreversible"),
+                f"milestone '{m.id}' is irreversible but names no approver_channel: give the "
+                "notify tag of its approver's own channel, where the one-time code for the "
+                "approval is sent",
+            )
+        )
     phase_ids = {p.id for p in plan.phases}
     if m.phase is not None and m.phase not in phase_ids:
         problems.append(

@@ -120,6 +120,17 @@ class Milestone(_Strict):
     action: str = Field("manual", pattern=ID_PATTERN)
     action_params: dict[str, Any] = Field(default_factory=dict)
     notify: list[str] = Field(default_factory=list)
+    approver_channel: str | None = Field(
+        None,
+        description="The notify tag of the approver's own channel (e.g. `godkannare-drift`): "
+        "the one-time code for a decision on this milestone is sent there and nowhere else. "
+        "Required for an irreversible milestone.",
+    )
+    disposal: bool = Field(
+        False,
+        description="The step carries out a disposal decision (gallringsbeslut): its approval "
+        "must name the decision's diarienummer.",
+    )
     cost_estimate: int | None = Field(
         None, ge=0, description="Estimated cost in SEK (per occurrence when recurring)."
     )
@@ -140,6 +151,17 @@ class Milestone(_Strict):
         for tag in v:
             if not re.fullmatch(r"[A-Za-z0-9_.-]+", tag):
                 raise ValueError(f"notify tag '{tag}' may hold only letters, digits, - _ .")
+        return v
+
+    @field_validator("approver_channel")
+    @classmethod
+    def _approver_tag(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", v):
+            raise ValueError(f"approver_channel '{v}' is a notify tag: only letters, digits, "
+                             "- _ .")
+        if v == "always":
+            raise ValueError("approver_channel 'always' reaches every channel: name the "
+                             "approver's own tag")
         return v
 
     @model_validator(mode="after")

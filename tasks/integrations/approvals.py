@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from models.errors import InputError
 from models.identity import scrub_identities
 from models.integrations import Integration, Step
 from models.ledger.integrations import ShutdownStatus, StepState
+from tasks.decision_codes import redeem_code, send_code
 from tasks.integrations.adapters import DETAIL_LIMIT, CallOutcome
 from tasks.integrations.gates import closed_reason
 from tasks.integrations.hooks import Hooks
@@ -40,7 +42,16 @@ def point_of_no_return_wait(
     wait = ledger.wait_in_progress(subject)
     if wait is None:
         wait = records.begin_wait(subject, as_of)
-    latest = ledger.approval_for_wait(subject, wait)
+    latest = ledger.approval_for_wait(subject, wait, integ.approver_channel)
+    if latest is None and integ.approver_channel and ledger.codes.live(subject, wait) is None:
+        try:
+            send_code(ledger, subject=subject, wait=wait, tag=integ.approver_channel,
+                      what=f"den oåterkalleliga punkten {subject} ({integ.title})",
+                      how_to_answer=("Ange koden i formuläret i Prefect (shutdown-integrations) "
+                                     f"eller med 'samsa-decom integrations approve {integ.name} "
+                                     "--approver NAMN --code KOD'."))
+        except InputError as exc:
+            return f"approval of {subject}: {exc}"
     if latest is None or not latest.approved:
         what = step.title or describe(step, rehearsal=False)
         why = f"point of no return {step.id!r}: {what}; gate {integ.gate or '(none)'}"
@@ -55,7 +66,13 @@ def point_of_no_return_wait(
             )
         if ledger.wait_in_progress(subject) != wait:
             return _ended(subject)
-        records.record_decision(subject, "approval", decision, wait=wait)
+        channel = None
+        if integ.approver_channel:
+            try:
+                channel = redeem_code(ledger, subject, decision.code)
+            except InputError as exc:  # a wrong code decides nothing; it still waits
+                return f"approval of {subject}: {exc}"
+        records.record_decision(subject, "approval", decision, wait=wait, code_channel=channel)
         if not decision.yes:
             said = scrub_identities(decision.comment, limit=DETAIL_LIMIT)
             return f"approval of {subject} refused by {decision.person}: {said}"

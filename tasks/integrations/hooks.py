@@ -11,7 +11,7 @@ means *waiting*. The Prefect version is in :mod:`flows.integrations`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
@@ -27,6 +27,8 @@ class Decision:
     person: str
     yes: bool
     comment: str = ""
+    #: the one-time code typed with the answer (never stored; its HMAC is compared)
+    code: str = field(default="", repr=False)
 
 
 class Hooks(Protocol):

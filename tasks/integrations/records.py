@@ -122,10 +122,12 @@ class ShutdownRecords:
 
     # -- decisions, rehearsals and audit ---------------------------------------------
     def record_decision(
-        self, subject: str, kind: str, decision: Decision, wait: int | None = None
+        self, subject: str, kind: str, decision: Decision, wait: int | None = None,
+        code_channel: str | None = None,
     ) -> None:
         """A person's approval (``kind`` approval) or confirmation of ``subject``, answering
-        the wait ``wait`` when given."""
+        the wait ``wait`` when given (``code_channel``: the tag whose one-time code came with
+        it)."""
         with self.ledger.unit_of_work() as s:
             self.ledger.record_approval(
                 s,
@@ -136,6 +138,7 @@ class ShutdownRecords:
                 comment=scrub_identities(decision.comment, limit=2000),
                 flow_run_id=self.flow_run_id,
                 wait=wait,
+                code_channel=code_channel,
             )
 
     def begin_wait(self, subject: str, as_of: date) -> int:
