@@ -375,7 +375,9 @@ def check_tags(settings: Settings) -> list[Check]:
         plan = load_plan(settings.plan_path)
     except Exception:  # noqa: BLE001 - the plan's problems are `samsa-decom plan`'s to show
         return checks
-    wanted = sorted({m.approver_channel for m in plan.milestones if m.approver_channel})
+    wanted = sorted({m.approver_channel for m in plan.milestones if m.approver_channel}
+                    | ({settings.extract_approver_channel.strip()}
+                       if (settings.extract_approver_channel or "").strip() else set()))
     missing = [t for t in wanted if not approver_channels(router, t)]
     if missing:
         checks.append(Check(

@@ -25,7 +25,8 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
 from flows.actions import ActionContext, ActionResult
-from flows.forms import DecisionForm, MaskedComment, PersonName
+from flows.decisions import forget_stored_answer
+from flows.forms import DecisionForm, MaskedComment, OneTimeCode, PersonName
 from flows.masking import masked_errors
 from models.errors import CheckFailed, SamsaDecomError
 from models.identity import scrub_identities
@@ -308,6 +309,13 @@ class ReleaseDecision(DecisionForm):
         description="Frivillig motivering; sparas i beslutsloggen. Skriv inga personnummer.",
         max_length=2000,
     )
+    code: OneTimeCode = Field(
+        default="",
+        title="Engångskod",
+        description="Koden som skickades till din egen kanal (e-post/chatt) när formuläret "
+        "öppnades, t.ex. ABCD-EFGH. Gäller en gång.",
+        max_length=20,
+    )
 
 
 @flow(name="approve-extract-release")
@@ -331,7 +339,7 @@ def _decide_release(ledger: Ledger, rid: str, timeout_seconds: int) -> str:
     from prefect.flow_runs import pause_flow_run
 
     from models.extract_case import IN_REVIEW, KIND_SV, STATE_SV, RequestKind
-    from tasks.extracts.case import approve_release, release_subject
+    from tasks.extracts.case import approve_release, release_subject, send_release_code
     from tasks.extracts.requests import get_request
     from tasks.extracts.review import CATEGORY_SV, Category
 
@@ -346,6 +354,10 @@ def _decide_release(ledger: Ledger, rid: str, timeout_seconds: int) -> str:
         for w in ledger.deliveries.withholdings(rid)
     ]
     hsa = "visas" if req.show_staff_hsa else "visas inte"
+    sent = send_release_code(ledger, rid)  # to the approver's own channel, for this wait
+    if sent is not None:
+        get_run_logger().info("one-time code sent to the tag %s", sent.issued.channel)
+    key = f"utlamnande-{_run_id() or rid}"
     answer = pause_flow_run(
         wait_for_input=ReleaseDecision.with_initial_data(
             description="\n".join(
@@ -361,10 +373,12 @@ def _decide_release(ledger: Ledger, rid: str, timeout_seconds: int) -> str:
             approved=False,
         ),
         timeout=timeout_seconds,
+        key=key,
     )
+    forget_stored_answer(key)  # the stored answer holds the one-time code as typed
     a = approve_release(ledger, rid, approver=answer.approver, approved=answer.approved,
                         comment=answer.comment, expected_wait=wait,
-                        flow_run_id=_run_id())  # fmt: skip
+                        flow_run_id=_run_id(), code=answer.code)  # fmt: skip
     said = "godkänt" if a.approved else "inte godkänt"
     get_run_logger().info("release of request %s %s", rid, "approved" if a.approved else "refused")
     return f"utlämnandet {said} av {a.approver}"

@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         description="How long a one-time decision code sent to an approver's channel is good "
         "for (it is void sooner when its wait ends); the reconciler sends a new one after.",
     )
+    extract_approver_channel: str | None = Field(
+        default="godkannare-registerutdrag",
+        description="The notify tag of the person who decides on releasing a registerutdrag: "
+        "when a case's secrecy review begins (or changes), a one-time code goes to the "
+        "channels tagged with it, and the release's approval counts only with that code. "
+        "Empty: no code (only for a trial; doctor warns).",
+    )
     approval_poll_seconds: int = Field(
         default=10,
         ge=1,

@@ -15,6 +15,9 @@ import pytest
 from notify_receivers import HttpReceiver
 
 CODE_RE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
+#: Where a message gives the code: "Engångskod för beslutet om …: ABCD-EFGH" at a line's end
+#: (a request id elsewhere in the text can look like a code: a UUID's "2345-6789").
+SENT_RE = re.compile(r"^Engångskod för beslutet om .*: ([A-Z2-9]{4}-[A-Z2-9]{4})$", re.M)
 TAG = "godkannare"
 
 
@@ -29,7 +32,7 @@ class Inbox:
         return [f"{p.get('title', '')}\n{p.get('message', '')}" for _, p in self.mine.posts]
 
     def codes(self) -> list[str]:
-        return [c for m in self.messages() for c in CODE_RE.findall(m)]
+        return [c for m in self.messages() for c in SENT_RE.findall(m)]
 
     def code(self) -> str:
         """The newest code that arrived (fails the test when none did)."""

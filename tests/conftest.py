@@ -24,6 +24,9 @@ os.environ["SAMSA_DECOM_HOME"] = str(_SESSION_TMP / "samsa-home")
 #: The audit key every test ledger is chained with (kept outside the ledger, as in production).
 TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef0123456789abcdef"
 os.environ["SAMSA_DECOM_AUDIT_KEY"] = TEST_AUDIT_KEY
+#: Releases of registerutdrag need no one-time code in tests, except where a test sets the
+#: approver's tag (tests/test_extract_case.py's code tests, with ``approver_inbox``).
+os.environ["SAMSA_DECOM_EXTRACT_APPROVER_CHANNEL"] = ""
 
 PG_ADMIN_URL = os.environ.get(
     "SAMSA_DECOM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -674,3 +674,80 @@ def test_requests_made_before_the_case_states_keep_their_meaning(db_url: str) ->
     assert old_answered.decision_text == "" and old_answered.show_staff_hsa is False
     assert ledger.deliveries.withholdings(old_open.request_id) == []
     assert [r.request_id for r in ledger.deliveries.open_requests()] == [old_open.request_id]
+
+
+# -- who approved: the one-time code to the approver's own channel ----------------------------
+@pytest.mark.no_ledger
+def test_a_release_counts_only_with_the_code_sent_to_the_approvers_own_channel(
+    ledger: Ledger, samsa: str, samsa_file: Path, tmp_path: Path,
+    approver_inbox: object, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from approver_inbox import TAG, Inbox
+
+    from models.settings import get_settings
+    from tasks.extracts.case import send_release_code
+
+    inbox = approver_inbox
+    assert isinstance(inbox, Inbox)
+    monkeypatch.setenv("SAMSA_DECOM_EXTRACT_APPROVER_CHANNEL", TAG)
+    get_settings.cache_clear()
+    out = tmp_path / "svar"
+    with time_machine.travel(NOON, tick=False):
+        rid = _case(ledger, _person(samsa_file)[0])
+        start_review(ledger, rid, by="Kim Handläggare")
+        with pytest.raises(InputError, match="Engångskod krävs"):
+            approve_release(ledger, rid, approver="Eva Beslutsfattare")
+        # a genuine, audit-backed approval given past the code does not count
+        subject = release_subject(rid)
+        with ledger.unit_of_work() as s:
+            ledger.record_approval(s, subject=subject, kind="approval", approver="Mallory",
+                                   approved=True, wait=ledger.wait_in_progress(subject, s))
+        with pytest.raises(CheckFailed, match="inte godkänt"):
+            release_request(ledger, rid, out_dir=out, source_url=samsa)
+
+        sent = send_release_code(ledger, rid)
+        assert sent is not None and sent.delivered and sent.issued.channel == TAG
+        assert send_release_code(ledger, rid) is None  # one live code per wait
+        code = inbox.code()
+        assert inbox.everyone.posts == []  # an untagged channel never gets a code
+        wrong = "ABCD-EFGH" if code != "ABCD-EFGH" else "EFGH-ABCD"
+        with pytest.raises(InputError):
+            approve_release(ledger, rid, approver="Mallory", code=wrong)
+        a = approve_release(ledger, rid, approver="Eva Beslutsfattare", code=code)
+        assert a.approved
+        with pytest.raises(InputError):  # the code works once
+            approve_release(ledger, rid, approver="Mallory", code=code)
+        entry = next(e for e in ledger.audit_entries() if e.seq == a.audit_seq)
+        assert (entry.details or {}).get("code_channel") == TAG  # which channel, never the URL
+        release_request(ledger, rid, out_dir=out, source_url=samsa)
+    assert get_request(ledger, rid).state is RequestState.answered
+    assert any(out.rglob("*"))
+
+
+@pytest.mark.no_ledger
+def test_the_cli_approve_sends_a_code_and_decides_only_with_it(
+    samsa_file: Path, tmp_path: Path, approver_inbox: object,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from approver_inbox import TAG, Inbox
+
+    from models.settings import get_settings
+
+    inbox = approver_inbox
+    assert isinstance(inbox, Inbox)
+    monkeypatch.setenv("SAMSA_DECOM_EXTRACT_APPROVER_CHANNEL", TAG)
+    get_settings.cache_clear()
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    ledger = upgraded(url)
+    rid = _case(ledger, _person(samsa_file)[0])
+    start_review(ledger, rid, by="Kim")
+    assert main(["extract", "approve", rid, "--approver", "Eva", "--ledger", url]) == 2
+    err = capsys.readouterr().err
+    assert f"en ny engångskod skickades till kanalen '{TAG}'" in err and "--code" in err
+    code = inbox.code()
+    assert code not in err  # the code goes only to the approver's channel
+    assert main(["extract", "approve", rid, "--approver", "Eva", "--code", "ZZZZ-ZZZZ",
+                 "--ledger", url]) == 2  # fmt: skip
+    assert main(["extract", "approve", rid, "--approver", "Eva", "--code", code,
+                 "--ledger", url]) == 0  # fmt: skip
+    assert "utlämnandet godkänt av Eva" in capsys.readouterr().out

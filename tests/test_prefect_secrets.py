@@ -51,8 +51,15 @@ def source_with_password(pg_server: str) -> Iterator[tuple[str, str]]:
 
 
 def prefect_texts() -> dict[str, str]:
-    """Every value in every table of the harness's database, and every file Prefect keeps."""
+    """Every value in every table of the harness's database, and every file Prefect keeps,
+    after Prefect's log and event workers have sent what they hold (they send in batches: a
+    fast run ends before its log lines are stored)."""
     import prefect.settings as ps
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all()
+    EventsWorker.drain_all()
 
     db = Path(str(ps.PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).split("///", 1)[1])
     texts: dict[str, str] = {}

@@ -382,15 +382,25 @@ def extract_approve(
     approver: str = typer.Option(..., "--approver", help="Ditt namn; skrivs i beslutsloggen."),
     refuse: bool = typer.Option(False, "--refuse", help="Godkänn inte utlämnandet."),
     comment: str = typer.Option("", "--comment", help="Motivering (inga personnummer)."),
+    code: str = typer.Option(
+        None, "--code", help="Engångskoden som skickades till din egen kanal (e-post/chatt). "
+        "Utan den skickas en ny kod om ingen giltig finns, och inget beslutas.",
+    ),
     ledger_url: str = typer.Option(None, "--ledger", help=LEDGER_HELP),
 ) -> None:
     """Godkänn utlämnandet efter sekretessprövningen: ett beslut i beslutsloggen som gäller
-    just den prövning som pågår."""
-    from tasks.extracts.case import approve_release
+    just den prövning som pågår, bekräftat med engångskoden till godkännarens egen kanal."""
+    from models.errors import InputError
+    from tasks.extracts.case import approve_release, release_channel, send_release_code
 
     with _ledger(ledger_url) as ledger:
+        if release_channel() is not None and not (code or "").strip():
+            sent = send_release_code(ledger, request_id)
+            where = (f"en ny engångskod skickades till kanalen '{sent.issued.channel}'"
+                     if sent is not None else "en giltig engångskod har redan skickats")  # fmt: skip
+            raise InputError(f"begäran {request_id}: {where}; kör igen med --code KOD")
         a = approve_release(ledger, request_id, approver=approver, approved=not refuse,
-                            comment=comment)  # fmt: skip
+                            comment=comment, code=code)  # fmt: skip
     said = "godkänt" if a.approved else "inte godkänt"
     out.print(f"begäran {request_id}: utlämnandet {said} av {a.approver} (beslutsloggen "
               f"post {a.audit_seq})")  # fmt: skip

@@ -13,6 +13,12 @@ wait on ``extract-request:<id>:release`` (:func:`release_subject`); an approval 
 for the wait in progress (``Ledger.record_approval(..., wait=...)``), and every change of the
 secrecy review ends that wait and begins a new one, so an approval covers exactly the review
 it saw.
+
+The approver proves who they are with a one-time code (as for milestones and integrations):
+when the release's wait begins, a code goes to the channels tagged with
+``Settings.extract_approver_channel`` (:func:`send_release_code`), and an approval counts
+only when that code came with it (:func:`approve_release` redeems it; :func:`release_clearance`
+accepts only an approval confirmed through that tag).
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from models.extract_case import (
 from models.identity import person_name, scrub_identities
 from models.ledger import Approval, Ledger, utcnow
 from models.ledger.extracts import ExtractWithholding, PersonRequest, RequestState
+from models.settings import Settings, get_settings
+from tasks.decision_codes import CodeSent, redeem_code, send_code
 from tasks.extracts.review import Category, parse_item
 
 #: The audit action of a case's move from one state to another.
@@ -91,6 +99,32 @@ def _move(ledger: Ledger, s: object, req: PersonRequest, new: RequestState, acto
 
 def _name(by: str) -> str:
     return person_name(by)  # a name, never an identity number (InputError otherwise)
+
+
+def release_channel(settings: Settings | None = None) -> str | None:
+    """The notify tag whose channels receive the release's one-time codes (None: no code)."""
+    tag = (settings or get_settings()).extract_approver_channel
+    return tag.strip() if tag and tag.strip() else None
+
+
+def send_release_code(
+    ledger: Ledger, request_id: str, *, settings: Settings | None = None
+) -> CodeSent | None:
+    """Send a one-time code for the release's wait in progress to the approver's channel,
+    unless a live one was already sent for that wait (or no channel is configured, or
+    nothing waits): None then. Raises :class:`InputError` when no channel carries the tag."""
+    tag = release_channel(settings)
+    subject = release_subject(request_id)
+    wait = ledger.wait_in_progress(subject)
+    if tag is None or wait is None or ledger.codes.live(subject, wait) is not None:
+        return None
+    return send_code(
+        ledger, subject=subject, wait=wait, tag=tag,
+        what=f"utlämnande av registerutdrag, begäran {request_id}",
+        how_to_answer=f"samsa-decom extract approve {request_id} --code KOD, eller formuläret "
+        "i körningen approve-extract-release",
+        settings=settings,
+    )  # fmt: skip
 
 
 def start_review(ledger: Ledger, request_id: str, *, by: str) -> PersonRequest:
@@ -201,15 +235,22 @@ def approve_release(
     comment: str = "",
     expected_wait: int | None = None,
     flow_run_id: str | None = None,
+    code: str | None = None,
+    settings: Settings | None = None,
 ) -> Approval:
     """Record a person's decision on the release, answering the wait in progress (the
     generic decision path: the approval is backed by its audit entry and bound to the wait).
 
     ``expected_wait``: the wait a form showed; when the review changed since (a new wait),
     the answer is refused, so a form opened before a change never approves what it did not
-    show."""
+    show.
+
+    ``code``: the one-time code sent to the approver's channel for this wait (required when
+    a channel is configured; a wrong, reused or expired code is refused and nothing is
+    recorded)."""
     approver = _name(approver)
     subject = release_subject(request_id)
+    tag = release_channel(settings)
     with case_lease(ledger, request_id), ledger.unit_of_work() as s:
         req = _load(s, request_id)
         _in_review(req)
@@ -221,9 +262,15 @@ def approve_release(
                 f"sekretessprövningen av begäran {request_id} ändrades medan formuläret var "
                 "öppet: svaret gäller inte; ett nytt formulär visar den nya prövningen"
             )
+    channel = redeem_code(ledger, subject, code) if tag is not None else None
+    with case_lease(ledger, request_id), ledger.unit_of_work() as s:
+        if ledger.wait_in_progress(subject, s) != wait:  # the review changed meanwhile
+            raise CheckFailed(f"sekretessprövningen av begäran {request_id} ändrades: svaret "
+                              "gäller inte")  # fmt: skip
         approval = ledger.record_approval(
             s, subject=subject, kind="approval", approver=approver, approved=approved,
             comment=scrub_identities(comment, limit=2000), wait=wait, flow_run_id=flow_run_id,
+            code_channel=channel,
         )  # fmt: skip
         s.expunge(approval)
         return approval
@@ -247,7 +294,8 @@ def release_clearance(ledger: Ledger, req: PersonRequest) -> ReleaseClearance:
         )
     subject = release_subject(req.request_id)
     wait = ledger.wait_in_progress(subject)
-    approval = ledger.approval_for_wait(subject, wait) if wait is not None else None
+    tag = release_channel()
+    approval = ledger.approval_for_wait(subject, wait, tag) if wait is not None else None
     if approval is None:
         raise CheckFailed(
             f"utlämnandet av begäran {req.request_id} är inte godkänt: ett godkännande efter "
