@@ -351,3 +351,24 @@ def test_binary_cells_are_upper_case_hex_at_every_length_and_bad_hex_is_refused(
                 with pytest.raises(ValueError):
                     siardc.copy_to_siard([b"\\\\x" + bytes(bad) + b"\n"], bytes([4]), 1 << 20,
                                          (None,), 0)  # fmt: skip
+
+
+def test_psql_is_started_without_debians_wrapper_and_is_a_real_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """postgresql-common's pg_wrapper (a Perl script) costs most of a psql start: the client it
+    would choose is started directly; a psql that is not the wrapper is used as it is."""
+    from tasks.archive.postgres.copy_stream import psql_program
+
+    chosen = psql_program()
+    assert chosen is not None
+    assert Path(chosen).name == "psql"
+    assert Path(os.path.realpath(chosen)).name != "pg_wrapper"
+    version = subprocess.run([chosen, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("psql (PostgreSQL)")
+    # a psql of one's own on the PATH (not the wrapper) is the one started
+    own = tmp_path / "psql"
+    own.write_text("#!/bin/sh\nexit 0\n")
+    own.chmod(0o700)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert psql_program() == str(own)

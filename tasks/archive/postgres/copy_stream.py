@@ -10,7 +10,10 @@ psycopg. ``SAMSA_DECOM_ARCHIVE_PSQL=0`` turns psql off; a psql that fails raises
 from __future__ import annotations
 
 import fcntl
+import functools
+import glob
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -33,6 +36,30 @@ _PSQL_KEYWORDS = {
     "options", "sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "gssencmode",
     "krbsrvname", "target_session_attrs", "keepalives", "keepalives_idle",
 }  # fmt: skip
+
+
+def psql_program() -> str | None:
+    """The ``psql`` to start, or None when there is none on the PATH.
+
+    On Debian and Ubuntu ``psql`` on the PATH is postgresql-common's ``pg_wrapper``, a Perl
+    script that picks a client version on every start (about 20 ms of a psql start's 28 ms
+    here). For a server given by host, as here, it picks the newest installed client; that
+    client is started directly. Elsewhere the ``psql`` on the PATH is used as it is."""
+    return _psql_on(os.environ.get("PATH", os.defpath))
+
+
+@functools.cache
+def _psql_on(path: str) -> str | None:
+    found = shutil.which("psql", path=path)
+    if found is None or os.path.basename(os.path.realpath(found)) != "pg_wrapper":
+        return found
+    clients = glob.glob("/usr/lib/postgresql/*/bin/psql")
+
+    def major(path: str) -> tuple[int, ...]:
+        m = re.search(r"/postgresql/([0-9.]+)/bin/", path)
+        return tuple(int(x) for x in m.group(1).split(".") if x) if m else (0,)
+
+    return max(clients, key=major) if clients else found
 
 
 class PsqlFailed(Exception):
@@ -74,7 +101,7 @@ def psql_available(raw: Any, rows: int | None = None) -> bool:
     it is worth starting: the table has ``rows`` (when known) of at least :func:`psql_min_rows`."""
     if rows is not None and rows < psql_min_rows():
         return False
-    if os.environ.get("SAMSA_DECOM_ARCHIVE_PSQL", "1") == "0" or not shutil.which("psql"):
+    if os.environ.get("SAMSA_DECOM_ARCHIVE_PSQL", "1") == "0" or not psql_program():
         return False
     with raw.cursor() as cur:
         level = cur.execute("SHOW transaction_isolation").fetchone()[0]
@@ -93,7 +120,8 @@ def batches_psql(raw: Any, sql: str) -> Iterator[list[Any]]:
     # only long-known keywords: the psql here may be older than psycopg's own libpq
     params = {k: v for k, v in raw.info.get_parameters().items() if k in _PSQL_KEYWORDS}
     cmd = [
-        "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", make_conninfo(**params),
+        psql_program() or "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+        "-d", make_conninfo(**params),
         "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         "-c", f"SET TRANSACTION SNAPSHOT '{snapshot}'",
         "-c", SESSION, "-c", sql, "-c", "COMMIT",
