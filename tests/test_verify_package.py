@@ -145,3 +145,26 @@ def test_deep_verify_with_schemas_validates_every_table_file_and_agrees(
         capture_output=True, text=True, env={**os.environ, "SAMSA_DECOM_HOME": str(env_home)},
     )  # fmt: skip
     assert done.returncode == 2 and "--deep" in done.stderr
+
+
+def test_background_digests_judge_a_file_by_what_it_holds_when_checked(package: Path) -> None:
+    """verify hashes the files on threads while it opens the ledger. A file changed after its
+    digest was taken (same size, a byte flipped) must still be found damaged: a digest counts
+    only for the very file it was taken of, and a file added meanwhile is hashed when asked."""
+    from tasks.archive.file_digests import FileDigests, sha256_of
+
+    siard = next(package.glob("representations/rep1/data/*.siard"))
+    with FileDigests(package) as digests:
+        assert digests.of(siard) == sha256_of(siard)  # the digest has been taken
+        _flip_byte(siard, siard.stat().st_size // 3)
+        os.utime(siard, ns=(siard.stat().st_atime_ns, siard.stat().st_mtime_ns + 1_000_000))
+        assert digests.of(siard) == sha256_of(siard)  # hashed again, not the earlier digest
+        later = package / "documentation" / "later.txt"
+        later.write_text("written after the start")
+        assert digests.of(later) == sha256_of(later)
+        later.unlink()
+        verdict = verify_package(package, digests=digests)
+    assert [(p.path, p.kind) for p in verdict.problems] == [
+        ("representations/rep1/data/SAMSA.siard", "damaged")
+    ]
+    assert verify_package(package).problems == verdict.problems  # the same as without

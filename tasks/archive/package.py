@@ -20,7 +20,6 @@ All dates come from the archival date, so the same source gives the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from tasks.archive import STANDARDS_DIR
 from tasks.archive.digest import ALGORITHM
+from tasks.archive.file_digests import sha256_of
 
 if TYPE_CHECKING:
     from tasks.archive.retention import RetentionPlan
@@ -66,11 +66,7 @@ MIME = {
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_of(path)
 
 
 @dataclass(frozen=True)

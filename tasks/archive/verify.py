@@ -26,6 +26,7 @@ from lxml import etree
 
 from models.errors import InputError
 from tasks.archive import STANDARDS_DIR
+from tasks.archive.file_digests import FileDigests
 from tasks.archive.package import NS_METS, NS_PREMIS, NS_XLINK, sha256_file
 
 _M = f"{{{NS_METS}}}"
@@ -136,7 +137,9 @@ def _refs(
     return refs
 
 
-def _check_file(root: Path, ref: _Ref, out: list[Damage]) -> bool:
+def _check_file(
+    root: Path, ref: _Ref, out: list[Damage], digests: FileDigests | None = None
+) -> bool:
     path = root / ref.path
     if not path.is_file():
         out.append(Damage(ref.path, "missing", f"listed in {ref.listed_in}, not in the package"))
@@ -149,7 +152,7 @@ def _check_file(root: Path, ref: _Ref, out: list[Damage]) -> bool:
         )
         return False
     if ref.sha256:
-        found = sha256_file(path)
+        found = digests.of(path) if digests else sha256_file(path)
         if found != ref.sha256.lower():
             out.append(
                 Damage(
@@ -181,9 +184,12 @@ def verify_package(
     deep: bool = False,
     expected_mets_sha256: str | None = None,
     schemas: bool = False,
+    digests: FileDigests | None = None,
 ) -> PackageVerdict:
     """Check ``package`` (a folder); the verdict lists every problem found. ``deep`` re-reads
-    the SIARD archive; ``schemas`` also validates every table file against its XSD then."""
+    the SIARD archive; ``schemas`` also validates every table file against its XSD then.
+    ``digests``: the files' SHA-256 already being taken in the background (see
+    :class:`~tasks.archive.file_digests.FileDigests`); without it each file is hashed here."""
     root = Path(package)
     if not root.is_dir():
         raise InputError(f"{root}: not a package folder")
@@ -193,7 +199,8 @@ def verify_package(
         out.append(Damage("METS.xml", "missing", "the package METS is not there"))
     referenced: set[str] = {"METS.xml"}
     if (root / "METS.xml").is_file():
-        if expected_mets_sha256 and sha256_file(root / "METS.xml") != expected_mets_sha256:
+        digest_of = digests.of if digests else sha256_file
+        if expected_mets_sha256 and digest_of(root / "METS.xml") != expected_mets_sha256:
             out.append(
                 Damage("METS.xml", "damaged", "SHA-256 differs from the one the ledger recorded")
             )
@@ -202,7 +209,7 @@ def verify_package(
             for ref in _refs(doc, root, "", "METS.xml", out):
                 referenced.add(ref.path)
                 verdict.files_checked += 1
-                ok = _check_file(root, ref, out)
+                ok = _check_file(root, ref, out, digests)
                 if ok and ref.path.endswith("METS.xml"):
                     rep_base = ref.path.rsplit("/", 1)[0]
                     rep_doc = _parse_mets(root, ref.path, out)
@@ -210,7 +217,7 @@ def verify_package(
                         for rref in _refs(rep_doc, root, rep_base, ref.path, out):
                             referenced.add(rref.path)
                             verdict.files_checked += 1
-                            _check_file(root, rref, out)
+                            _check_file(root, rref, out, digests)
                 elif ok and ref.path.endswith("premis.xml"):
                     pdoc = etree.parse(str(root / ref.path))
                     ps = premis_schema()

@@ -1,0 +1,84 @@
+"""SHA-256 of a package's files, taken in the background while the command does other work.
+
+``samsa-decom verify`` spends about 0.4 s opening the ledger (importing SQLAlchemy's ORM) and
+most of the rest hashing the .siard (about 0.3 s at 2 M rows). hashlib releases the GIL while
+it hashes, so the files are hashed on threads from the start and the checks take the digests
+when they need them::
+
+    with FileDigests(package) as digests:
+        ...                       # open the ledger meanwhile
+        digests.of(package / "METS.xml")
+
+A digest is used only for the very file it was taken of: the file's device, inode, size and
+modification time must be the same when it is asked for as before and after it was read;
+otherwise, and
+for a file that was not there at the start, it is hashed again then. So a file replaced or
+changed between the start and the check is judged by what it holds at the check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+_READ = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read a MB at a time (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_READ):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _taken(path: Path) -> tuple[tuple[int, int, int, int] | None, str]:
+    before = _identity(os.stat(path))
+    digest = sha256_of(path)
+    return (before if _identity(os.stat(path)) == before else None), digest
+
+
+class FileDigests:
+    """Hashes every regular file under ``root`` on ``workers`` threads, largest first."""
+
+    def __init__(self, root: Path, workers: int = 2) -> None:
+        files = [p for p in Path(root).rglob("*") if p.is_file() and not p.is_symlink()]
+        files.sort(key=lambda p: p.stat().st_size, reverse=True)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="file-sha256")
+        self._pending: dict[Path, Future[tuple[tuple[int, int, int, int] | None, str]]] = {
+            p.absolute(): self._pool.submit(_taken, p) for p in files
+        }
+
+    def of(self, path: Path) -> str:
+        """The SHA-256 (hex) of ``path`` as it is now."""
+        job = self._pending.get(Path(path).absolute())
+        if job is not None:
+            try:
+                before, digest = job.result()
+            except OSError:
+                return sha256_of(path)  # gone or unreadable now: the caller names it
+            if before is not None and _identity(os.stat(path)) == before:
+                return digest
+        return sha256_of(path)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> FileDigests:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
