@@ -32,12 +32,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize("impl", ["default", "portable"])
 def test_sha256_equals_hashlib_for_every_length_around_block_edges(impl: str) -> None:
+    """One message, and two side by side (how the row digests are taken), on the SHA
+    extensions and on the portable code."""
     code = (
         "import hashlib, os\n"
         "from tasks.archive import _siardc as m\n"
-        "for n in [*range(0, 200), 1000, 4095, 4096, 65536, 1 << 20]:\n"
+        "lengths = [*range(0, 200), 1000, 4095, 4096, 65536, 1 << 20]\n"
+        "for n in lengths:\n"
         "    d = os.urandom(n)\n"
         "    assert m.sha256(d) == hashlib.sha256(d).digest(), n\n"
+        "# two rows side by side (the row digests): every pair of lengths around the edges\n"
+        "for n in lengths[:140:3] + lengths[-5:]:\n"
+        "    for k in lengths[:140:5] + lengths[-5:]:\n"
+        "        a, b = os.urandom(n), os.urandom(k)\n"
+        "        want = (hashlib.sha256(a).digest(), hashlib.sha256(b).digest())\n"
+        "        assert m.sha256_pair(a, b) == want, (n, k)\n"
         "print(m.SHA256_IMPL)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

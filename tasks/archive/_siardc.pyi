@@ -46,3 +46,6 @@ def block_locations(
     """Sorted records → ([(first key, last key, places)], next record)."""
 
 def sha256(data: bytes | bytearray | memoryview, /) -> bytes: ...
+def sha256_pair(
+    a: bytes | bytearray | memoryview, b: bytes | bytearray | memoryview, /
+) -> tuple[bytes, bytes]: ...
