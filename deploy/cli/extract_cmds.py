@@ -198,7 +198,7 @@ def _print_answer(answer: Any, lang: str) -> None:
     for kind, path in answer.files.items():
         out.print(f"  {kind}: {path}")
     for note in answer.notes:
-        out.print(f"[yellow]{say('x_note', lang, note=note)}[/]")
+        out.print(say("x_note", lang, note=note), style="yellow")
 
 
 @extract_app.command("receipt")
