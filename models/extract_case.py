@@ -8,6 +8,9 @@ Plain rules, no I/O (the ledger operations are in ``tasks/extracts/case.py``):
   person: GDPR does not apply, handled as a TF request).
 - **States.** registrerad → under prövning → (förlängd) → lämnad / delvis avslag / avslag.
 - **A refusal is a decision** with an överklagandehänvisning (:func:`decision_text`).
+- **Labels.** Kinds, states and assumptions in Swedish (``KIND_SV``, ``STATE_SV``,
+  ``ASSUMPTIONS``: the documents and the beslutslogg use them) and in English for the CLI's
+  ``SAMSA_DECOM_LANGUAGE=en`` (:func:`kind_label`, :func:`state_label`, :func:`assumptions`).
 
 Points marked "(bekräfta)" are assumptions for the region's lawyers; :data:`ASSUMPTIONS` lists
 them, and ``samsa-decom extract case`` and the docs show them.
@@ -45,6 +48,32 @@ STATE_SV: dict[RequestState, str] = {
     RequestState.partly_refused: "delvis avslag",
     RequestState.refused: "avslag",
 }
+
+KIND_EN: dict[RequestKind, str] = {
+    RequestKind.gdpr_art15: "person's extract (GDPR art. 15)",
+    RequestKind.tf_allman_handling: "public document (TF ch. 2)",
+    RequestKind.tf_avliden: "deceased person: public document (TF ch. 2; GDPR does not apply)",
+}
+
+STATE_EN: dict[RequestState, str] = {
+    RequestState.registered: "registered",
+    RequestState.under_review: "under review",
+    RequestState.extended: "extended",
+    RequestState.answered: "answered",
+    RequestState.partly_refused: "partly refused",
+    RequestState.refused: "refused",
+}
+
+
+def kind_label(kind: RequestKind | str, lang: str = "sv") -> str:
+    """A kind as the case officer reads it: Swedish (:data:`KIND_SV`), or English for ``en``."""
+    return (KIND_EN if lang == "en" else KIND_SV)[RequestKind(kind)]
+
+
+def state_label(state: RequestState | str, lang: str = "sv") -> str:
+    """A state as the case officer reads it: Swedish (:data:`STATE_SV`), or English for ``en``."""
+    return (STATE_EN if lang == "en" else STATE_SV)[RequestState(state)]
+
 
 #: The legal moves of a case; anything else is refused (:func:`check_transition`).
 TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
@@ -89,6 +118,20 @@ ASSUMPTIONS: tuple[str, ...] = (
     "Personalens HSA-id lämnas inte ut i medborgarens version om inte handläggaren beslutar "
     "det (bekräfta)",
 )
+
+
+ASSUMPTIONS_EN: tuple[str, ...] = (
+    f"TF ch. 2 'skyndsamt' (promptly): the deadline is set to {TF_DAYS} calendar days (confirm)",
+    "The notice of appeal: the administrative court, via the authority, within three weeks "
+    "(confirm)",
+    "Staff HSA ids are not released in the citizen's version unless the case officer decides "
+    "so (confirm)",
+)
+
+
+def assumptions(lang: str = "sv") -> tuple[str, ...]:
+    """:data:`ASSUMPTIONS` in Swedish, or their English counterpart for ``en``."""
+    return ASSUMPTIONS_EN if lang == "en" else ASSUMPTIONS
 
 
 def add_months(day: date, months: int) -> date:

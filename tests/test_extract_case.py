@@ -637,7 +637,7 @@ def test_bad_case_input_is_one_line_and_exit_2(
         (["approve", rid, "--approver", identity], "identity"),
         (["extend", rid, "--notice-sent", "14/2", "--reason", "x", "--by", "Kim"],
          "--notice-sent '14/2': inte ett datum"),
-        (["case", "00000000-0000-4000-8000-000000000000"], "no extract request"),
+        (["case", "00000000-0000-4000-8000-000000000000"], "ingen begäran om registerutdrag"),
         (["refuse", rid, "--reasons", " ", "--by", "Kim"], "ett avslag måste motiveras"),
     ]:  # fmt: skip
         assert main(["extract", *argv, "--ledger", url]) == 2, argv

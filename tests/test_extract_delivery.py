@@ -111,11 +111,11 @@ def test_cli_receipt_and_bad_arguments(
     url = ledger.url
     sha = current_deliveries(ledger)["2"].sha256
     assert main(["extract", "receipt", "--sha256", sha, "--by", "Li", "--ledger", url]) == 0
-    assert "receipt confirmed" in capsys.readouterr().out
+    assert "mottagning bekräftad: " in (said := capsys.readouterr().out) and "av Li" in said
     assert main(["extract", "receipt", "--sha256", "zz", "--by", "Li", "--ledger", url]) == 2
     assert main(["extract", "orgs", "--source", src, "--archive", str(root), "--out",
                  str(root / "x")]) == 2  # fmt: skip
     assert main(["extract", "orgs", "--source", src, "--org", "nope", "--out",
                  str(root / "x"), "--ledger", url]) == 2  # fmt: skip
     err = capsys.readouterr().err
-    assert "exactly one of --source" in err and "--org nope" in err
+    assert "exakt en av --source" in err and "--org nope" in err

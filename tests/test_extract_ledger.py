@@ -39,7 +39,7 @@ def test_request_and_delivery_lifecycle(db_url: str, tmp_path: Path) -> None:
     req = register_request(ledger, parse_identity(identity), received_on=date(2027, 1, 31),
                            registered_by="Handläggare")  # fmt: skip
     assert get_request(ledger, req.request_id).deadline == date(2027, 2, 28)
-    with pytest.raises(InputError, match="not a request id") as info:
+    with pytest.raises(InputError, match="är inte ett id för en begäran") as info:
         get_request(ledger, identity)  # an identity pasted where the request id belongs
     assert identity not in str(info.value) and identity[:8] not in str(info.value)
 
@@ -116,12 +116,12 @@ def test_an_answered_requests_identity_is_deleted_after_the_retention_period(
             assert main(["extract", "purge"]) == 0
         return capsys.readouterr().out
 
-    assert "identities deleted: 0" in purge(datetime(2028, 2, 10, 9, 0, tzinfo=UTC))
+    assert "identiteter raderade: 0" in purge(datetime(2028, 2, 10, 9, 0, tzinfo=UTC))
     assert get_request(ledger, answered.request_id).identity == (
         make_personnummer(date(1961, 5, 2), 991)
     )
     said = purge(datetime(2028, 2, 11, 9, 0, tzinfo=UTC))
-    assert "identities deleted: 1" in said and answered.request_id in said
+    assert "identiteter raderade: 1" in said and answered.request_id in said
     gone = get_request(ledger, answered.request_id)
     assert gone.identity == "" and gone.state is RequestState.answered
     assert get_request(ledger, still_open.request_id).identity == (
@@ -130,4 +130,4 @@ def test_an_answered_requests_identity_is_deleted_after_the_retention_period(
     entry = ledger.audit_entries()[-1]
     assert entry.action == "extract_request.identity_deleted"
     assert entry.subject == f"extract-request:{answered.request_id}"
-    assert "identities deleted: 0" in purge(datetime(2029, 1, 1, 9, 0, tzinfo=UTC))  # once
+    assert "identiteter raderade: 0" in purge(datetime(2029, 1, 1, 9, 0, tzinfo=UTC))  # once

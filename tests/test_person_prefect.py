@@ -119,7 +119,7 @@ def test_no_personnummer_in_anything_prefect_stored(
         assert result["found"] is True and result["step"] == "review"
     summary = deliver_register_extracts(deliver=False)
     assert summary["bags"] > 100
-    with pytest.raises(Exception, match="no extract request"):
+    with pytest.raises(Exception, match="ingen begäran om registerutdrag"):
         extract_person_register("00000000-0000-4000-8000-000000000000")
 
     # the reconciler archives SAMSA, then its routine answers a request from the package

@@ -77,7 +77,7 @@ def read_request_file(path: Path) -> list[Identity]:
     if str(path) == "-":
         text, where = sys.stdin.read(), "standard input"
     elif not path.exists():
-        raise InputError(f"request file not found: {path}")
+        raise InputError(f"filen med begäran finns inte: {path}")
     else:
         text, where = path.read_text(encoding="utf-8"), str(path)
     found: list[Identity] = []
@@ -102,13 +102,13 @@ def get_request(ledger: Ledger, request_id: str) -> PersonRequest:
     except ValueError:
         # not echoed: someone may have pasted an identity where the request id belongs
         raise InputError(
-            f"the request id ({len(request_id)} characters) is not a request id (a UUID); use "
-            "the id printed by `samsa-decom extract request`"
+            f"begärans id ({len(request_id)} tecken) är inte ett id för en begäran (ett UUID); "
+            "använd id:t som `samsa-decom extract request` skrev ut"
         ) from None
     with ledger.unit_of_work() as s:
         req = s.get(PersonRequest, request_id)
         if req is None:
-            raise InputError(f"no extract request {request_id} in the ledger")
+            raise InputError(f"ingen begäran om registerutdrag {request_id} i beslutsloggen")
         s.expunge(req)
         return req
 
