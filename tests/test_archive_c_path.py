@@ -381,3 +381,29 @@ def test_psql_is_started_without_debians_wrapper_and_is_a_real_client(
     own.chmod(0o700)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     assert psql_program() == str(own)
+
+
+def test_a_files_sha256_in_steps_without_the_gil_equals_hashlib(tmp_path: Path) -> None:
+    """The .siard's SHA-256 is taken in steps while it grows, and verify's files whole: every
+    length around the block and buffer edges, in random steps, and a file that ends early."""
+    import random
+
+    rng = random.Random(7)
+    for n in [0, 1, 55, 56, 63, 64, 65, 127, 128, 1000, (1 << 20) - 1, 1 << 20, (1 << 20) + 65]:
+        data = os.urandom(n)
+        path = tmp_path / f"f{n}"
+        path.write_bytes(data)
+        with open(path, "rb", buffering=0) as f:
+            whole = siardc.sha256_digest(siardc.sha256_fd(None, f.fileno(), -1))
+            f.seek(0)
+            state, done = siardc.sha256_fd(None, f.fileno(), 0), 0
+            while done < n:
+                step = min(n - done, rng.randint(1, max(1, n // 3)))
+                state, done = siardc.sha256_fd(state, f.fileno(), step), done + step
+            f.seek(0)
+            with pytest.raises(EOFError):
+                siardc.sha256_fd(None, f.fileno(), n + 1)
+        assert whole == siardc.sha256_digest(state) == hashlib.sha256(data).digest(), n
+    with pytest.raises(ValueError, match="not a SHA-256 state"):
+        siardc.sha256_digest(b"forged state")
+

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <errno.h>
+#include <unistd.h>
 
 static inline int isxdigit_(unsigned c) {
     return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'f');
@@ -1459,6 +1461,130 @@ static PyObject *block_locations(PyObject *self, PyObject *args) {
     return Py_BuildValue("(Nn)", out, (Py_ssize_t)i);
 }
 
+/* ---------------------------------------------------------------- file SHA-256 ---------- */
+
+/* A file's SHA-256 without the GIL: hashlib needs the GIL back after every read and every
+   update, and while the main thread runs Python (verify imports the ledger's libraries
+   meanwhile) each of those waits up to the 5 ms switch interval, so a hashing thread hardly
+   moves. Here the reads and the rounds run with the GIL released from start to end.
+
+   The state between calls is bytes: 32 bytes of state, the length so far (8 bytes, little-
+   endian), then the bytes of an unfinished block (0-63), so a file that grows can be hashed
+   in steps. */
+typedef struct {
+    uint32_t st[8];
+    uint64_t total;
+    uint8_t carry[64];
+    size_t carried;
+} FileSha;
+
+static int file_sha_load(FileSha *h, PyObject *state) {
+    static const uint32_t H0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    if (state == Py_None) {
+        memcpy(h->st, H0, sizeof H0);
+        h->total = 0;
+        h->carried = 0;
+        return 0;
+    }
+    if (!PyBytes_Check(state) || PyBytes_GET_SIZE(state) < 40 || PyBytes_GET_SIZE(state) > 103) {
+        PyErr_SetString(PyExc_ValueError, "not a SHA-256 state");
+        return -1;
+    }
+    const uint8_t *b = (const uint8_t *)PyBytes_AS_STRING(state);
+    memcpy(h->st, b, 32);
+    memcpy(&h->total, b + 32, 8);
+    h->carried = (size_t)PyBytes_GET_SIZE(state) - 40;
+    memcpy(h->carry, b + 40, h->carried);
+    if (h->carried != h->total % 64) {
+        PyErr_SetString(PyExc_ValueError, "not a SHA-256 state");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *file_sha_state(const FileSha *h) {
+    uint8_t b[104];
+    memcpy(b, h->st, 32);
+    memcpy(b + 32, &h->total, 8);
+    memcpy(b + 40, h->carry, h->carried);
+    return PyBytes_FromStringAndSize((const char *)b, (Py_ssize_t)(40 + h->carried));
+}
+
+/* sha256_fd(state, fd, nbytes) -> state: hashes the next ``nbytes`` bytes read from ``fd``
+   (all up to its end when nbytes < 0). OSError when it cannot read; EOFError when the file
+   ends before nbytes. */
+static PyObject *sha256_fd(PyObject *self, PyObject *args) {
+    PyObject *state;
+    int fd;
+    long long want;
+    if (!PyArg_ParseTuple(args, "OiL", &state, &fd, &want)) return NULL;
+    FileSha h;
+    if (file_sha_load(&h, state) < 0) return NULL;
+    const size_t cap = 1 << 20;
+    uint8_t *buf = (uint8_t *)malloc(cap + 64);
+    if (!buf) return PyErr_NoMemory();
+    int err = 0, short_file = 0;
+    Py_BEGIN_ALLOW_THREADS
+    size_t have = h.carried;
+    memcpy(buf, h.carry, have);
+    unsigned long long left = want < 0 ? ~0ULL : (unsigned long long)want;
+    while (left) {
+        size_t ask = cap - have + 64 > left ? (size_t)left : cap - have + 64;
+        ssize_t r = read(fd, buf + have, ask);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            err = errno;
+            break;
+        }
+        if (r == 0) {
+            short_file = want >= 0;
+            break;
+        }
+        left -= (unsigned long long)r;
+        h.total += (uint64_t)r;
+        have += (size_t)r;
+        size_t full = have / 64;
+        if (full) sha256_blocks(h.st, buf, full);
+        memmove(buf, buf + full * 64, have - full * 64);
+        have -= full * 64;
+    }
+    memcpy(h.carry, buf, have);
+    h.carried = have;
+    Py_END_ALLOW_THREADS
+    free(buf);
+    if (err) { errno = err; return PyErr_SetFromErrno(PyExc_OSError); }
+    if (short_file) {
+        PyErr_SetString(PyExc_EOFError, "the file ends before the bytes asked for");
+        return NULL;
+    }
+    return file_sha_state(&h);
+}
+
+/* sha256_digest(state) -> the SHA-256 of everything hashed into the state */
+static PyObject *sha256_digest(PyObject *self, PyObject *args) {
+    PyObject *state;
+    if (!PyArg_ParseTuple(args, "O", &state)) return NULL;
+    FileSha h;
+    if (file_sha_load(&h, state) < 0) return NULL;
+    uint8_t tail[128];
+    memcpy(tail, h.carry, h.carried);
+    tail[h.carried] = 0x80;
+    size_t tl = (h.carried + 9 <= 64) ? 64 : 128;
+    memset(tail + h.carried + 1, 0, tl - h.carried - 1);
+    uint64_t bits = h.total * 8;
+    for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
+    sha256_blocks(h.st, tail, tl / 64);
+    uint8_t out[32];
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(h.st[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(h.st[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(h.st[i] >> 8);
+        out[4 * i + 3] = (uint8_t)h.st[i];
+    }
+    return PyBytes_FromStringAndSize((const char *)out, 32);
+}
+
 static PyObject *py_sha256_pair(PyObject *self, PyObject *args) {
     Py_buffer a, b;
     if (!PyArg_ParseTuple(args, "y*y*", &a, &b)) return NULL;
@@ -1494,6 +1620,9 @@ static PyMethodDef methods[] = {
     {"block_locations", block_locations, METH_VARARGS,
      "block_locations(sorted, start, keys_per_block, max_blocks) -> ([(first, last, places)], next)"},
     {"sha256", py_sha256, METH_VARARGS, "sha256(data) -> digest (for tests)"},
+    {"sha256_fd", sha256_fd, METH_VARARGS,
+     "sha256_fd(state|None, fd, nbytes) -> state: hash the next nbytes of fd (-1: to its end)"},
+    {"sha256_digest", sha256_digest, METH_VARARGS, "sha256_digest(state) -> digest"},
     {"sha256_pair", py_sha256_pair, METH_VARARGS,
      "sha256_pair(a, b) -> (digest of a, digest of b), hashed side by side (for tests)"},
     {NULL, NULL, 0, NULL}};

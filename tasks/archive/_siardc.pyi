@@ -46,6 +46,10 @@ def block_locations(
     """Sorted records → ([(first key, last key, places)], next record)."""
 
 def sha256(data: bytes | bytearray | memoryview, /) -> bytes: ...
+def sha256_fd(state: bytes | None, fd: int, nbytes: int, /) -> bytes:
+    """Hash the next nbytes read from fd (-1: to its end) into state, without the GIL."""
+
+def sha256_digest(state: bytes, /) -> bytes: ...
 def sha256_pair(
     a: bytes | bytearray | memoryview, b: bytes | bytearray | memoryview, /
 ) -> tuple[bytes, bytes]: ...

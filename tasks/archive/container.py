@@ -35,6 +35,11 @@ from tasks.archive import STANDARDS_DIR
 from tasks.archive.durable import start_writeback
 from tasks.archive.writer import RESULT_FILE
 
+try:
+    from tasks.archive import _siardc
+except ImportError:  # built by pip install where a C compiler is present
+    _siardc = None  # type: ignore[assignment]
+
 SIARD_METADATA_XSD = STANDARDS_DIR / "siard-2.2-metadata.xsd"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -383,14 +388,17 @@ def _holds(part: Path, state: dict[str, Any]) -> bool:
 
 class _TrailingHash:
     """SHA-256 of a file while it is appended to: a thread hashes every byte up to the offsets
-    it is told are final (hashlib releases the GIL), so the package needs no second read of the
-    .siard."""
+    it is told are final, so the package needs no second read of the .siard. With the C module
+    each step is read and hashed without the GIL (hashlib takes the GIL back for every read and
+    update, and waits for it while the main thread runs Python)."""
 
     def __init__(self, path: Path) -> None:
         # unbuffered: a buffered reader reads ahead past the offset it was asked for, and bytes
         # there may still change (a table entry's header is rewritten when the entry is done)
         self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by finish()/abandon()
         self._sha = hashlib.sha256()
+        # the C module's state (None: nothing hashed yet), or False: hashlib (no C module)
+        self._state: bytes | None | bool = None if _siardc is not None else False
         self._pos = 0
         self._todo: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
@@ -405,6 +413,17 @@ class _TrailingHash:
         view = memoryview(buf)
         try:
             while (target := self._todo.get()) is not None:
+                if target <= self._pos:
+                    continue
+                if self._state is not False:  # the C module: reads and hashes without the GIL
+                    try:
+                        self._state = _siardc.sha256_fd(
+                            self._state, self._file.fileno(), target - self._pos
+                        )
+                    except EOFError:
+                        raise OSError(f"{self._file.name}: ends before byte {target}") from None
+                    self._pos = target
+                    continue
                 while self._pos < target:
                     got = self._file.readinto(view[: min(len(buf), target - self._pos)])
                     if not got:
@@ -421,6 +440,8 @@ class _TrailingHash:
         self._file.close()
         if self._error is not None:
             raise self._error
+        if self._state is not False:
+            return _siardc.sha256_digest(self._state).hex()  # type: ignore[arg-type]
         return self._sha.hexdigest()
 
     def abandon(self) -> None:
