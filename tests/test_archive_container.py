@@ -8,12 +8,19 @@ import hashlib
 import time
 from pathlib import Path
 
+import pytest
+
+from tasks.archive import container
 from tasks.archive.container import _TrailingHash
 
 
+@pytest.mark.parametrize("how", ["c-module", "hashlib"])
 def test_bytes_past_the_final_offset_that_change_later_are_hashed_as_they_end_up(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
+    """Both ways of hashing: the C module's (no GIL) and hashlib's (no C module built)."""
+    if how == "hashlib":
+        monkeypatch.setattr(container, "_siardc", None)
     path = tmp_path / "growing.siard"
     final = b"A" * 50_000
     with open(path, "wb", buffering=0) as f:
@@ -34,3 +41,12 @@ def test_bytes_past_the_final_offset_that_change_later_are_hashed_as_they_end_up
             hashed.abandon()
             raise
     assert hashed.finish(size) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_an_empty_file_and_a_file_that_ends_too_soon(tmp_path: Path) -> None:
+    path = tmp_path / "empty.siard"
+    path.write_bytes(b"")
+    assert _TrailingHash(path).finish(0) == hashlib.sha256(b"").hexdigest()
+    path.write_bytes(b"short")
+    with pytest.raises(OSError, match="ends before byte 10"):
+        _TrailingHash(path).finish(10)

@@ -397,8 +397,8 @@ class _TrailingHash:
         # there may still change (a table entry's header is rewritten when the entry is done)
         self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by finish()/abandon()
         self._sha = hashlib.sha256()
-        # the C module's state (None: nothing hashed yet), or False: hashlib (no C module)
-        self._state: bytes | None | bool = None if _siardc is not None else False
+        self._in_c = _siardc is not None  # else hashlib
+        self._state: bytes | None = None  # the C module's state; None: nothing hashed yet
         self._pos = 0
         self._todo: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
@@ -415,7 +415,7 @@ class _TrailingHash:
             while (target := self._todo.get()) is not None:
                 if target <= self._pos:
                     continue
-                if self._state is not False:  # the C module: reads and hashes without the GIL
+                if self._in_c:  # the C module: reads and hashes without the GIL
                     try:
                         self._state = _siardc.sha256_fd(
                             self._state, self._file.fileno(), target - self._pos
@@ -440,8 +440,8 @@ class _TrailingHash:
         self._file.close()
         if self._error is not None:
             raise self._error
-        if self._state is not False:
-            return _siardc.sha256_digest(self._state).hex()  # type: ignore[arg-type]
+        if self._in_c:
+            return _siardc.sha256_digest(self._state).hex()
         return self._sha.hexdigest()
 
     def abandon(self) -> None:
