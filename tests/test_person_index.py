@@ -43,6 +43,21 @@ def test_every_row_found_across_chunk_borders(chunk: int, monkeypatch: pytest.Mo
         assert cells[1] == (None if i % 5 == 0 else str(1000 + i).encode())
 
 
+def test_the_c_hmac_is_rfc_2104_hmac_sha256_for_every_key_and_message_length() -> None:
+    """identity_key uses the C module's HMAC where it is built: it must give hmac.digest's bytes
+    (keys longer than a block are hashed first; messages around the block edges)."""
+    import hmac
+    import os
+
+    siardc = pytest.importorskip("tasks.archive._siardc", reason="C module not built")
+    for key_len in (0, 1, 32, 63, 64, 65, 200):
+        for msg_len in (0, 1, 12, 55, 56, 63, 64, 65, 119, 120, 500):
+            key, msg = os.urandom(key_len), os.urandom(msg_len)
+            assert siardc.hmac_sha256(key, msg) == hmac.digest(key, msg, "sha256")
+    key = b"k" * 32
+    assert identity_key(key, "191212121212") == hmac.digest(key, b"191212121212", "sha256")
+
+
 def test_identity_key_depends_on_the_salt() -> None:
     a = identity_key(b"a" * 32, "191212121212")
     assert a == identity_key(b"a" * 32, "191212121212")

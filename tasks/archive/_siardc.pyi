@@ -50,6 +50,9 @@ def sha256_fd(state: bytes | None, fd: int, nbytes: int, /) -> bytes:
     """Hash the next nbytes read from fd (-1: to its end) into state, without the GIL."""
 
 def sha256_digest(state: bytes | None, /) -> bytes: ...
+def hmac_sha256(key: bytes, msg: bytes, /) -> bytes:
+    """HMAC-SHA256 (the same bytes as hmac.digest(key, msg, "sha256"))."""
+
 def sha256_pair(
     a: bytes | bytearray | memoryview, b: bytes | bytearray | memoryview, /
 ) -> tuple[bytes, bytes]: ...
