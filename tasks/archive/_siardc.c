@@ -207,20 +207,26 @@ typedef struct {
     uint32_t st[8];
 } ShaMsg;
 
-static void sha_msg(ShaMsg *m, const uint8_t *buf, size_t n) {
-    static const uint32_t H0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+static const uint32_t SHA_H0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    memcpy(m->st, H0, sizeof H0);
+
+/* The last block(s) of a message: its rest (under 64 bytes), the padding and the length of the
+   whole message in bits; returns how many blocks (1 or 2). */
+static size_t sha_pad(uint8_t tail[128], const uint8_t *rest, size_t n, uint64_t total) {
+    if (n) memcpy(tail, rest, n);
+    tail[n] = 0x80;
+    size_t tl = (n + 9 <= 64) ? 64 : 128;
+    memset(tail + n + 1, 0, tl - n - 1);
+    uint64_t bits = total * 8;
+    for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
+    return tl / 64;
+}
+
+static void sha_msg(ShaMsg *m, const uint8_t *buf, size_t n) {
+    memcpy(m->st, SHA_H0, sizeof SHA_H0);
     m->body = buf;
     m->body_blocks = n / 64;
-    size_t rest = n - m->body_blocks * 64;
-    if (rest) memcpy(m->tail, buf + m->body_blocks * 64, rest);
-    m->tail[rest] = 0x80;
-    size_t tl = (rest + 9 <= 64) ? 64 : 128;
-    memset(m->tail + rest + 1, 0, tl - rest - 1);
-    uint64_t bits = (uint64_t)n * 8;
-    for (int i = 0; i < 8; i++) m->tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
-    m->tail_blocks = tl / 64;
+    m->tail_blocks = sha_pad(m->tail, buf + m->body_blocks * 64, n - m->body_blocks * 64, n);
 }
 
 /* the next run of contiguous blocks of a message from block *done on; 0 when it is done */
@@ -237,12 +243,12 @@ static size_t sha_run(ShaMsg *m, size_t *done, const uint8_t **at) {
     return 0;
 }
 
-static void sha_out(const ShaMsg *m, uint8_t out[32]) {
+static void sha_state_out(const uint32_t st[8], uint8_t out[32]) {
     for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(m->st[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(m->st[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(m->st[i] >> 8);
-        out[4 * i + 3] = (uint8_t)m->st[i];
+        out[4 * i] = (uint8_t)(st[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(st[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(st[i] >> 8);
+        out[4 * i + 3] = (uint8_t)st[i];
     }
 }
 
@@ -252,7 +258,7 @@ static void sha256(const uint8_t *buf, size_t n, uint8_t out[32]) {
     sha_msg(&m, buf, n);
     if (m.body_blocks) sha256_blocks(m.st, m.body, m.body_blocks);
     sha256_blocks(m.st, m.tail, m.tail_blocks);
-    sha_out(&m, out);
+    sha_state_out(m.st, out);
 }
 
 /* SHA-256 of two messages side by side (the same digests as sha256 of each). */
@@ -274,8 +280,8 @@ static void sha256_pair(const uint8_t *a, size_t na, const uint8_t *b, size_t nb
     }
     for (; ra; ra = sha_run(&ma, &doneA, &pa)) { sha256_blocks(ma.st, pa, ra); doneA += ra; }
     for (; rb; rb = sha_run(&mb, &doneB, &pb)) { sha256_blocks(mb.st, pb, rb); doneB += rb; }
-    sha_out(&ma, da);
-    sha_out(&mb, db);
+    sha_state_out(ma.st, da);
+    sha_state_out(mb.st, db);
 }
 
 /* sum += digest (both 256-bit; sum as 4 little-endian 64-bit limbs), modulo 2**256 */
@@ -1483,10 +1489,8 @@ typedef struct {
 } FileSha;
 
 static int file_sha_load(FileSha *h, PyObject *state) {
-    static const uint32_t H0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     if (state == Py_None) {
-        memcpy(h->st, H0, sizeof H0);
+        memcpy(h->st, SHA_H0, sizeof SHA_H0);
         h->total = 0;
         h->carried = 0;
         return 0;
@@ -1571,21 +1575,9 @@ static PyObject *sha256_digest(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O", &state)) return NULL;
     FileSha h;
     if (file_sha_load(&h, state) < 0) return NULL;
-    uint8_t tail[128];
-    memcpy(tail, h.carry, h.carried);
-    tail[h.carried] = 0x80;
-    size_t tl = (h.carried + 9 <= 64) ? 64 : 128;
-    memset(tail + h.carried + 1, 0, tl - h.carried - 1);
-    uint64_t bits = h.total * 8;
-    for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
-    sha256_blocks(h.st, tail, tl / 64);
-    uint8_t out[32];
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(h.st[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(h.st[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(h.st[i] >> 8);
-        out[4 * i + 3] = (uint8_t)h.st[i];
-    }
+    uint8_t tail[128], out[32];
+    sha256_blocks(h.st, tail, sha_pad(tail, h.carry, h.carried, h.total));
+    sha_state_out(h.st, out);
     return PyBytes_FromStringAndSize((const char *)out, 32);
 }
 
