@@ -17,6 +17,9 @@ processes (so time and peak memory are measured per process, with ``wait4``):
 
 "archive + verify" is 2 + 3: making a verified package and checking it; 2 + 4 is shown too.
 Each step starts after ``os.sync()``, so one step's pending writes do not slow the next.
+Steps 1-3 run ``--repeat`` times (default 3), alternating, each archive into a fresh folder; the
+table shows each step's median and its ratio, and a second table every round's own ratio (a
+shared machine's load moves the baseline by as much as the archive).
 It prints a markdown table. Run from the repository root::
 
     python benchmarks/archive_bench.py --sizes 1000000 5000000
@@ -42,7 +45,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +62,7 @@ class Measured:
     seconds: float
     peak_mb: float
     output: str
+    rounds: list[float] = field(default_factory=list)  # each round's seconds (--repeat)
 
 
 def _tree_rss_kb(pid: int) -> int:
@@ -125,6 +129,14 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
         raise SystemExit(f"{' '.join(cmd[:4])}… failed ({proc.returncode}):\n{err[-2000:]}")
     peak_kb = max(peak[0], usage.ru_maxrss)
     return Measured(seconds, peak_kb / 1024, b"".join(out_chunks).decode())
+
+
+def _median(rounds: tuple[Measured, ...]) -> Measured:
+    """The round of median time (its own peak memory and output), with every round's
+    seconds kept for the table."""
+    mid = sorted(rounds, key=lambda m: m.seconds)[len(rounds) // 2]
+    return Measured(mid.seconds, max(m.peak_mb for m in rounds), mid.output,
+                    [m.seconds for m in rounds])  # fmt: skip
 
 
 def _rows_in(url: str) -> int:
@@ -197,6 +209,8 @@ def main() -> None:
     ap.add_argument("--reuse-db", nargs="*", default=[], help="existing databases to measure")
     ap.add_argument("--engine", choices=["postgresql", "mariadb"], default="postgresql")
     ap.add_argument("--persons", type=int, default=200, help="persons to look up (0: none)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="rounds of baseline, archive and verify, alternating; the median of each is shown")  # fmt: skip
     ap.add_argument("--lookup", nargs=2, metavar=("PACKAGE", "SOURCE_URL"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.lookup:  # the child process of step 5
@@ -241,12 +255,13 @@ def main() -> None:
             u = make_url(url)
             dump_dir = Path(tempfile.mkdtemp(prefix="samsa-bench-dump-"))
             if maria:
-                dump = run(["mariadb-dump", "--no-create-info", "--single-transaction", "-h",
+                dump_cmd = ["mariadb-dump", "--no-create-info", "--single-transaction", "-h",
                             u.host or "127.0.0.1", "-P", str(u.port or 3306), "-u", u.username or "root",
-                            "-r", str(dump_dir / "dump.sql"), name])  # fmt: skip
+                            "-r", str(dump_dir / "dump.sql"), name]  # fmt: skip
             else:
-                dump = run(["pg_dump", "--data-only", "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
-                            "-U", u.username or "postgres", "-f", str(dump_dir / "dump.sql"), name])  # fmt: skip
+                dump_cmd = ["pg_dump", "--data-only", "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
+                            "-U", u.username or "postgres", "-f", str(dump_dir / "dump.sql"), name]  # fmt: skip
+            dump = run(dump_cmd)
             shutil.rmtree(dump_dir)  # the baseline's output is not needed; do not let it linger
             arch = run(
                 [py, "-m", "deploy.cli", "archive", "--source", url, "--out", str(work / "out")],
@@ -254,6 +269,17 @@ def main() -> None:
             )
             package = arch.output.strip().splitlines()[-1]
             ver = run([py, "-m", "deploy.cli", "verify", package], env)
+            rounds = [(dump, arch, ver)]
+            for k in range(1, args.repeat):  # the same three again, alternating, in fresh folders
+                shutil.rmtree(Path(package).parent, ignore_errors=True)
+                dump_dir.mkdir()
+                dump_k = run(dump_cmd)
+                shutil.rmtree(dump_dir)
+                arch_k = run([py, "-m", "deploy.cli", "archive", "--source", url,
+                              "--out", str(work / f"out{k}")], env)  # fmt: skip
+                package = arch_k.output.strip().splitlines()[-1]
+                rounds.append((dump_k, arch_k, run([py, "-m", "deploy.cli", "verify", package], env)))
+            dump, arch, ver = (_median(m) for m in zip(*rounds, strict=True))
             deep = run([py, "-m", "deploy.cli", "verify", package, "--deep"], env)
             found = None
             if args.persons and not maria:
@@ -296,6 +322,17 @@ def main() -> None:
         if gen is not None:
             print(f"| {rows:,} | (demo-data generation, for reference) | {gen.seconds:.1f} | "
                   f"{rows / gen.seconds:,.0f} | | {gen.peak_mb:.0f} MB |")  # fmt: skip
+
+    print()
+    print(f"Each round, in order (--repeat {args.repeat}; the table shows each step's median):")
+    print(f"| rows | round | {baseline} | archive | verify | archive + verify | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for rows, _gen, dump, arch, ver, _deep, _found in results:
+        each = zip(dump.rounds or [dump.seconds], arch.rounds or [arch.seconds],
+                   ver.rounds or [ver.seconds], strict=True)  # fmt: skip
+        for k, (d, a, v) in enumerate(each, 1):
+            print(f"| {rows:,} | {k} | {d:.1f} s | {a:.1f} s | {v:.1f} s | {a + v:.1f} s | "
+                  f"{(a + v) / d:.1f}× |")  # fmt: skip
 
     found_rows = [(rows, found) for rows, *_, found in results if found]
     if found_rows:

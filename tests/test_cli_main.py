@@ -77,3 +77,41 @@ def test_apprise_urls_take_a_plain_url_a_comma_list_or_json(
 def test_up_refuses_a_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["up", "--port", "99999"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_the_quick_exit_still_finishes_what_the_process_started(tmp_path: Path) -> None:
+    """``exit_process`` skips the shutdown's slow collections, not the work: garbage in a
+    reference cycle (only a garbage collection reaches it) still has its finalizer run, what
+    was printed is flushed whole, ``atexit`` handlers run, and the exit code is the
+    command's."""
+    cycle, at_exit = tmp_path / "cycle", tmp_path / "atexit"
+    script = f"""
+import atexit, gc
+from deploy.cli import exit_process
+gc.disable()  # as during an archive run: the cycle below waits for a collection
+class Holder:
+    def __del__(self):
+        open({str(cycle)!r}, "w").write("finalized")
+h = Holder()
+h.me = h
+del h
+import sys
+sys.stdout.write("x" * 100_000)  # no newline: still in the buffer at exit
+atexit.register(lambda: open({str(at_exit)!r}, "w").write("ran"))
+gc.enable()
+exit_process(3)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert cycle.read_text() == "finalized"
+    assert done.stdout == "x" * 100_000
+    assert at_exit.read_text() == "ran"
+
+
+def test_a_command_run_as_a_module_keeps_its_exit_code_and_output() -> None:
+    done = _cli("verify", "/no/such/package")
+    assert done.returncode == 2
+    assert "no such package folder" in done.stderr

@@ -12,6 +12,7 @@ imports (Prefect, lxml, …) happen inside the commands, so ``--help`` stays fas
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -83,9 +84,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def exit_process(code: int) -> NoReturn:
+    """End the ``samsa-decom`` process with ``code``, without a slow interpreter shutdown.
+
+    At exit Python clears every imported module (about 750 here: SQLAlchemy, lxml, pydantic,
+    rich, …) and runs full garbage collections over all their objects: 0.2-0.3 s measured
+    after an archive, a third of ``verify``'s whole time. The garbage there is now is
+    collected first, so its finalizers still run; what is still in use is then frozen
+    (``gc.freeze``), which the shutdown's collections skip. ``atexit`` handlers (logging's
+    flush among them) and the flushing of standard output still run as usual. What a module
+    still holds at exit is not finalized: every file the commands write is closed (and
+    flushed to disk) by the command itself, and the ledger commits each change explicitly,
+    so nothing waits for a finalizer. Only for the process's own entry points: in a test's
+    process the frozen objects would never be freed."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    sys.exit(code)
+
+
 def run() -> None:  # pragma: no cover - console script shim
-    sys.exit(main())
+    exit_process(main())
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    exit_process(main())

@@ -1,5 +1,3 @@
-import sys
+from deploy.cli import exit_process, main
 
-from deploy.cli import main
-
-sys.exit(main())
+exit_process(main())
