@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy import exc as sa_exc
@@ -35,6 +35,9 @@ from tasks.archive.system_catalogue import (
     type_facts,
 )
 from tasks.archive.typemap import Mapped, PgTypeFacts, Unrepresentable, map_type
+
+if TYPE_CHECKING:
+    from tasks.archive.postgres.copy_stream import CountsInBackground
 
 #: schemas that belong to the database system, not to the application
 SYSTEM_SCHEMAS = {
@@ -127,6 +130,17 @@ def _schema_names(conn: Connection, chosen: list[str] | None) -> tuple[list[str]
         wanted = present
     ordered = ([default] if default in wanted else []) + sorted(s for s in wanted if s != default)
     return ordered, sorted(s for s in present if s not in ordered)
+
+
+def _counts_in_background(conn: Connection, quoted: list[str]) -> CountsInBackground | None:
+    """On PostgreSQL with psql (see :func:`~tasks.archive.postgres.copy_stream.psql_available`),
+    the tables' row counts taken in this snapshot by another process; else None."""
+    if conn.dialect.name != "postgresql" or not quoted:
+        return None
+    from tasks.archive.postgres.copy_stream import CountsInBackground, psql_available
+
+    raw = conn.connection.driver_connection
+    return CountsInBackground(raw, quoted) if psql_available(raw) else None
 
 
 def _quote(conn: Connection, schema_arg: str | None, name: str) -> str:
@@ -364,26 +378,40 @@ def _read_catalogue(
         views = sorted(insp.get_view_names(schema=schema_arg))
         if conn.dialect.name == "postgresql":
             views = sorted([*views, *insp.get_materialized_view_names(schema=schema_arg)])
-        refl = _Reflection(conn, schema_arg, [*tables, *views])
-        for name in tables:
-            skip = exclusions.find(schema, name)
-            if skip is not None:
-                excluded.append(skip)
-                continue
-            cols = _columns(
-                refl, conn, schema, schema_arg, name, facts, problems, exclusions, excluded
-            )
-            cols = _array_cardinalities(conn, schema, name, schema_arg, cols, problems)
-            _mixed_sign_intervals(conn, schema, name, schema_arg, cols, problems)
-            table = TableSpec(
-                schema=schema, name=name, folder=f"table{len(spec.tables)}",
-                columns=tuple(cols), schema_folder=folder,
-                description=_comment(refl, name),
-                **_keys(refl, name, schema),
-            )  # fmt: skip
-            spec.tables.append(table)
-            count = conn.execute(text(f"SELECT count(*) FROM {_quote(conn, schema_arg, name)}"))
-            row_counts[table.key] = int(count.scalar() or 0)
+        # the rows are counted by a psql of their own while the tables are reflected here
+        counting = _counts_in_background(
+            conn, [_quote(conn, schema_arg, n) for n in tables if not exclusions.find(schema, n)]
+        )
+        try:
+            refl = _Reflection(conn, schema_arg, [*tables, *views])
+            for name in tables:
+                skip = exclusions.find(schema, name)
+                if skip is not None:
+                    excluded.append(skip)
+                    continue
+                cols = _columns(
+                    refl, conn, schema, schema_arg, name, facts, problems, exclusions, excluded
+                )
+                cols = _array_cardinalities(conn, schema, name, schema_arg, cols, problems)
+                _mixed_sign_intervals(conn, schema, name, schema_arg, cols, problems)
+                spec.tables.append(
+                    TableSpec(
+                        schema=schema, name=name, folder=f"table{len(spec.tables)}",
+                        columns=tuple(cols), schema_folder=folder,
+                        description=_comment(refl, name),
+                        **_keys(refl, name, schema),
+                    )
+                )  # fmt: skip
+        except BaseException:
+            if counting is not None:
+                counting.cancel()
+            raise
+        counted = counting.result() if counting is not None else None
+        for table, count in zip(spec.tables, counted or [None] * len(spec.tables), strict=True):
+            if count is None:  # no psql: counted on this connection, one after the other
+                query = f"SELECT count(*) FROM {_quote(conn, schema_arg, table.name)}"
+                count = int(conn.execute(text(query)).scalar() or 0)
+            row_counts[table.key] = count
         for name in views:
             skip = exclusions.find(schema, name)
             if skip is not None:

@@ -108,10 +108,11 @@ def psql_available(raw: Any, rows: int | None = None) -> bool:
     return str(level) in ("repeatable read", "serializable")
 
 
-def batches_psql(raw: Any, sql: str) -> Iterator[list[Any]]:
-    """COPY through PostgreSQL's own client: ``psql`` imports this transaction's snapshot
-    (``pg_export_snapshot``), so it sees exactly the same data, and writes the rows to a pipe
-    that is read a MB at a time: the per-row protocol work runs in C, in another process."""
+def _in_snapshot(
+    raw: Any, statements: list[str], *options: str
+) -> tuple[list[str], dict[str, str]]:
+    """The psql command (and its environment) that runs ``statements`` in this transaction's
+    snapshot (``pg_export_snapshot``), so it sees exactly the same data."""
     with raw.cursor() as cur:
         snapshot = cur.execute("SELECT pg_export_snapshot()").fetchone()[0]
     env = {**os.environ, "PGAPPNAME": "samsa-decom archive"}
@@ -120,12 +121,49 @@ def batches_psql(raw: Any, sql: str) -> Iterator[list[Any]]:
     # only long-known keywords: the psql here may be older than psycopg's own libpq
     params = {k: v for k, v in raw.info.get_parameters().items() if k in _PSQL_KEYWORDS}
     cmd = [
-        psql_program() or "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+        psql_program() or "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", *options,
         "-d", make_conninfo(**params),
         "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         "-c", f"SET TRANSACTION SNAPSHOT '{snapshot}'",
-        "-c", SESSION, "-c", sql, "-c", "COMMIT",
     ]  # fmt: skip
+    for statement in [*statements, "COMMIT"]:
+        cmd += ["-c", statement]
+    return cmd, env
+
+
+class CountsInBackground:
+    """The rows of ``tables`` (quoted names) counted in this transaction's snapshot by a psql of
+    their own, while the caller goes on: the catalogue reflects the tables meanwhile (at 2 M
+    rows the counts took 0.3 s of the server, one after the other on the archive's connection).
+    Start it while the transaction is open; :meth:`result` or :meth:`cancel` before it ends."""
+
+    def __init__(self, raw: Any, tables: list[str]) -> None:
+        self.tables = tables
+        cmd, env = _in_snapshot(raw, [f"SELECT count(*) FROM {t}" for t in tables], "-A", "-t")
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True
+        )
+
+    def result(self) -> list[int] | None:
+        """The counts in the order of ``tables`` (waits for them), or None when psql could not
+        give them all (then count on the connection itself)."""
+        out, _ = self._proc.communicate()
+        lines = out.split()
+        if self._proc.returncode != 0 or len(lines) != len(self.tables):
+            return None
+        return [int(x) for x in lines] if all(x.isdigit() for x in lines) else None
+
+    def cancel(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.communicate()
+
+
+def batches_psql(raw: Any, sql: str) -> Iterator[list[Any]]:
+    """COPY through PostgreSQL's own client: ``psql`` imports this transaction's snapshot
+    (``pg_export_snapshot``), so it sees exactly the same data, and writes the rows to a pipe
+    that is read a MB at a time: the per-row protocol work runs in C, in another process."""
+    cmd, env = _in_snapshot(raw, [SESSION, sql])
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, bufsize=0)
         assert proc.stdout is not None
