@@ -247,8 +247,10 @@ class SiardWriter:
                 spans[zi.filename] = (zi.header_offset + 30 + name_len + extra_len, zi.file_size)
         return spans
 
-    def finish(self, metadata: bytes, metadata_xsd: Path) -> None:
-        """Write the header entries and the central directory; rename to the target."""
+    def finish(self, metadata: bytes, metadata_xsd: Path, rename: bool = True) -> None:
+        """Write the header entries and the central directory; rename to the target (or, with
+        ``rename=False``, leave the finished file at :attr:`part` for readers still reading it
+        by that name; the caller then moves it)."""
         zf = self._zf
         zf.writestr(_info("header/", True), b"")
         zf.writestr(_info("header/metadata.xml"), metadata)
@@ -259,7 +261,8 @@ class SiardWriter:
         if self._fp is not None:
             self._fp.close()
         self.sha256 = self._hash.finish(self.part.stat().st_size)
-        self.part.replace(self.target)
+        if rename:
+            self.part.replace(self.target)
 
     def abandon(self, keep: bool = False) -> None:
         """Close the unfinished file and delete it (``keep``: leave it for a resumed run, its
