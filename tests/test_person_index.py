@@ -14,6 +14,7 @@ from tasks.extracts.person_index.rows import (
     _iter_rows,
     cell_batches,
     places_by_key,
+    places_in_segments,
 )
 
 
@@ -132,6 +133,28 @@ def test_segments_bound_memory_and_keep_every_row(
     found = sorted((k, o) for _s, _f, _l, b in blocks for k, o, _n in unpack_places(b))
     offsets = [m.start() for m in re.finditer(rb"<row>", data)]
     assert found == sorted(zip(persons, offsets, strict=True))
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+def test_c_and_python_cut_segments_at_the_same_rows(
+    monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """A segment is exactly SEGMENT_ROWS rows with a key, whatever the reads: the C scan, the
+    Python scan and the re-read's places (in parts of any size) give the same index rows."""
+    persons = [5, 1, 5, 2, 3, 3, 9, 7, 5, 1, 2, 5, 8, 8]
+    rows = "".join(f"<row><c1>{i}</c1><c3>{p}</c3></row>\n" for i, p in enumerate(persons))
+    data = rows.encode()
+    monkeypatch.setattr(row_scan, "SEGMENT_ROWS", 3)
+    monkeypatch.setattr(row_scan, "_CHUNK", chunk)
+    with_c = list(places_by_key(io.BytesIO(data), 0, len(data), 3))
+    plain = list(places_by_key(io.BytesIO(data), 0, len(data), 3, use_c=False))
+    assert with_c == plain
+    assert [seg for seg, *_ in with_c][-1] == 4  # 14 rows: segments of 3, 3, 3, 3 and 2
+    siardc = pytest.importorskip("tasks.archive._siardc")
+    packed, _used = siardc.locate_rows(data, 0, 3)
+    for cut in (16, 48, 80):  # the same records in parts of other sizes
+        parts = [packed[i : i + cut] for i in range(0, len(packed), cut)]
+        assert list(places_in_segments(parts)) == with_c
 
 
 def test_keys_that_are_not_integers_go_the_general_way() -> None:

@@ -4,15 +4,16 @@ A table entry is stored uncompressed, so a row is a byte range of the .siard. Th
 here read an entry in chunks and give each row's (offset, length) with the cells the index
 needs: :func:`cell_batches` (the cells of some columns) and :func:`places_by_key` (rows
 grouped by person id into blocks of :data:`KEYS_PER_BLOCK` persons, :data:`SEGMENT_ROWS` rows
-sorted at a time so memory does not grow with the table). Where the C module
-``tasks.archive._siardc`` is built, the scan, the sort and the blocking run in C; otherwise
+sorted at a time so memory does not grow with the table: exactly that many rows with a key a
+segment, so the C and the Python scans give the same index whatever their reads). Where the
+C module ``tasks.archive._siardc`` is built, the scan, the sort and the blocking run in C; otherwise
 in Python, with the same results. :func:`entry_span` finds where an entry's bytes sit.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from models.errors import CheckFailed
@@ -117,15 +118,7 @@ def places_by_key(
     offset, length) are 16 bytes each, sorted in place and cut into blocks in C; it raises
     :class:`KeysNotIntegers` for a key that is not an integer."""
     if use_c and _siardc is not None:
-        for seg, packed in enumerate(_packed_segments(f, start, size, col)):
-            _siardc.sort_locations(packed)
-            at = 0
-            while True:
-                blocks, at = _siardc.block_locations(packed, at, KEYS_PER_BLOCK, 1000)
-                if not blocks:
-                    break
-                for first, last, places in blocks:
-                    yield seg, first, last, places
+        yield from places_in_segments(_packed_parts(f, start, size, col))
         return
     groups: dict[Any, list[tuple[int, int]]] = {}
     rows = seg = 0
@@ -156,14 +149,42 @@ def _blocks_of(
         yield seg, block[0], block[-1], places
 
 
-def _packed_segments(f: Any, start: int, size: int, col: int) -> Iterator[bytearray]:
-    """The C scan's records, :data:`SEGMENT_ROWS` at most at a time."""
+def places_in_segments(parts: Iterable[bytes | bytearray]) -> Iterator[tuple[int, int, int, bytes]]:
+    """Blocks as :func:`places_by_key` gives them, from the C records of a table's rows in file
+    order (16 bytes a row, from ``locate_rows``) in any number of parts: exactly
+    :data:`SEGMENT_ROWS` records a segment (before, a segment ended at the first read that
+    took it past that, so its rows depended on the read size), sorted and cut into blocks in
+    C."""
     packed = bytearray()
+    limit = SEGMENT_ROWS * _LOC_SIZE
+    seg = 0
+    for part in parts:
+        packed += part
+        while len(packed) >= limit:
+            yield from _sorted_blocks(seg, packed[:limit])
+            del packed[:limit]
+            seg += 1
+    if packed:
+        yield from _sorted_blocks(seg, packed)
+
+
+def _sorted_blocks(seg: int, packed: bytearray) -> Iterator[tuple[int, int, int, bytes]]:
+    _siardc.sort_locations(packed)
+    at = 0
+    while True:
+        blocks, at = _siardc.block_locations(packed, at, KEYS_PER_BLOCK, 1000)
+        if not blocks:
+            return
+        for first, last, places in blocks:
+            yield seg, first, last, places
+
+
+def _packed_parts(f: Any, start: int, size: int, col: int) -> Iterator[bytes]:
+    """The C scan's records of a stored entry, a read at a time."""
     carry = b""
     base = start
     f.seek(start)
     remaining = size
-    limit = SEGMENT_ROWS * _LOC_SIZE
     while True:
         chunk = f.read(min(_CHUNK, remaining)) if remaining > 0 else b""
         remaining -= len(chunk)
@@ -172,10 +193,7 @@ def _packed_segments(f: Any, start: int, size: int, col: int) -> Iterator[bytear
             found, used = _siardc.locate_rows(data, base, col)
         except ValueError as exc:
             raise KeysNotIntegers(str(exc)) from None
-        packed += found
-        if len(packed) >= limit or (not chunk and packed):
-            yield packed
-            packed = bytearray()
+        yield found
         if not chunk:
             return
         carry = data[used:]
