@@ -308,7 +308,7 @@ def main() -> None:
             ("`samsa-decom verify --deep` (+ full re-read and digests)", deep),
         ):
             print(f"| {rows:,} | {label} | {m.seconds:.1f} | {rows / m.seconds:,.0f} | "
-                  f"{m.seconds / dump.seconds:.1f}× | {m.peak_mb:.0f} MB |")  # fmt: skip
+                  f"{m.seconds / dump.seconds:.2f}× | {m.peak_mb:.0f} MB |")  # fmt: skip
         for label, total, peak in (
             ("**archive + verify**", arch.seconds + ver.seconds, max(arch.peak_mb, ver.peak_mb)),
             (
@@ -318,7 +318,7 @@ def main() -> None:
             ),
         ):
             print(f"| {rows:,} | {label} | {total:.1f} | {rows / total:,.0f} | "
-                  f"{total / dump.seconds:.1f}× | {peak:.0f} MB |")  # fmt: skip
+                  f"{total / dump.seconds:.2f}× | {peak:.0f} MB |")  # fmt: skip
         if gen is not None:
             print(f"| {rows:,} | (demo-data generation, for reference) | {gen.seconds:.1f} | "
                   f"{rows / gen.seconds:,.0f} | | {gen.peak_mb:.0f} MB |")  # fmt: skip
@@ -332,7 +332,7 @@ def main() -> None:
                    ver.rounds or [ver.seconds], strict=True)  # fmt: skip
         for k, (d, a, v) in enumerate(each, 1):
             print(f"| {rows:,} | {k} | {d:.1f} s | {a:.1f} s | {v:.1f} s | {a + v:.1f} s | "
-                  f"{(a + v) / d:.1f}× |")  # fmt: skip
+                  f"{(a + v) / d:.2f}× |")  # fmt: skip
 
     found_rows = [(rows, found) for rows, *_, found in results if found]
     if found_rows:
