@@ -407,7 +407,8 @@ def _read_catalogue(
                 counting.cancel()
             raise
         counted = counting.result() if counting is not None else None
-        for table, count in zip(spec.tables, counted or [None] * len(spec.tables), strict=True):
+        found: list[int | None] = [*counted] if counted else [None] * len(spec.tables)
+        for table, count in zip(spec.tables, found, strict=True):
             if count is None:  # no psql: counted on this connection, one after the other
                 query = f"SELECT count(*) FROM {_quote(conn, schema_arg, table.name)}"
                 count = int(conn.execute(text(query)).scalar() or 0)
