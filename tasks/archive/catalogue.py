@@ -193,6 +193,26 @@ class _Reflection:
         return getattr(self.insp, f"get_{kind}")(name, schema=self.schema_arg)
 
 
+def _kept_columns(
+    refl: _Reflection,
+    conn: Connection,
+    schema: str,
+    schema_arg: str | None,
+    relation: str,
+    facts: dict[tuple[str, str], PgTypeFacts],
+    problems: list[Problem],
+    exclusions: ExclusionList,
+    excluded: list[Exclusion],
+) -> list[ColumnSpec] | None:
+    """The columns of a table or view, or None when the plan excludes it (then listed in
+    ``excluded``)."""
+    skip = exclusions.find(schema, relation)
+    if skip is not None:
+        excluded.append(skip)
+        return None
+    return _columns(refl, conn, schema, schema_arg, relation, facts, problems, exclusions, excluded)
+
+
 def _columns(
     refl: _Reflection,
     conn: Connection,
@@ -385,13 +405,11 @@ def _read_catalogue(
         try:
             refl = _Reflection(conn, schema_arg, [*tables, *views])
             for name in tables:
-                skip = exclusions.find(schema, name)
-                if skip is not None:
-                    excluded.append(skip)
-                    continue
-                cols = _columns(
+                cols = _kept_columns(
                     refl, conn, schema, schema_arg, name, facts, problems, exclusions, excluded
                 )
+                if cols is None:
+                    continue
                 cols = _array_cardinalities(conn, schema, name, schema_arg, cols, problems)
                 _mixed_sign_intervals(conn, schema, name, schema_arg, cols, problems)
                 spec.tables.append(
@@ -414,13 +432,11 @@ def _read_catalogue(
                 count = int(conn.execute(text(query)).scalar() or 0)
             row_counts[table.key] = count
         for name in views:
-            skip = exclusions.find(schema, name)
-            if skip is not None:
-                excluded.append(skip)
-                continue
-            cols = _columns(
+            cols = _kept_columns(
                 refl, conn, schema, schema_arg, name, facts, problems, exclusions, excluded
             )
+            if cols is None:
+                continue
             try:
                 query = str(insp.get_view_definition(name, schema=schema_arg) or "")
             except NotImplementedError:
