@@ -121,3 +121,117 @@ def test_a_malformed_row_is_refused_not_guessed(line: bytes) -> None:
     router: Any = _router([b"1", b"2"], 0)
     with pytest.raises(ValueError):
         router.feed(line)
+
+
+# ------------------------------------------------------------ the routers' (person, org) notes
+
+
+def _int_router(orgs: list[bytes], ncols: int, **kw: Any) -> Any:
+    kinds = bytes([1] * ncols)  # integers
+    keys = tuple(f'{", " if i else "{"}"c{i}": '.encode() for i in range(ncols))
+    return pg_routing._bagc.Router(kinds=kinds, ncols=ncols, keys=keys, orgs=orgs,
+                                   flush_at=1 << 14, count_unknown=False, **kw)  # fmt: skip
+
+
+def test_a_router_notes_each_records_person_once_per_organisation_it_reached() -> None:
+    """Columns: id, person, writer, receiver. A person is noted for the writer and for a
+    receiver other than the writer, never for an organisation without a bag, never for a
+    record without a person."""
+    pairs = pg_routing._bagc.Pairs()
+    r = _int_router([b"10", b"20", b"30"], 4, org_col=2, recv_cols=(3,), collect=pairs,
+                person_col=1)  # fmt: skip
+    r.feed(
+        b"1\t7\t10\t20\n"  # person 7: writer 10, receiver 20
+        b"2\t7\t10\t10\n"  # writer = receiver: 10 once
+        b"3\t7\t99\t\\N\n"  # organisation 99 has no bag: not noted
+        b"4\t8\t30\t99\n"  # person 8: 30 only
+        b"5\t\\N\t20\t30\n"  # no person: nothing noted
+        b"6\t9\t\\N\t30\n"
+    )  # no writer, received by 30
+    assert pairs.orgs_of(b"7") == [0, 1]
+    assert pairs.orgs_of(b"8") == [2]
+    assert pairs.orgs_of(b"9") == [2]
+    assert pairs.orgs_of(b"77") == [] and pairs.orgs_of(b"") == []
+    assert pairs.sizes() == (3, 4)
+
+
+def test_persons_are_routed_only_to_the_organisations_noted_for_them() -> None:
+    pairs = pg_routing._bagc.Pairs()
+    notes = _int_router([b"10", b"20"], 3, org_col=2, recv_cols=(), collect=pairs, person_col=1)
+    notes.feed(b"1\t7\t10\n2\t8\t20\n3\t7\t20\n")
+    people = _int_router([b"10", b"20"], 2, org_col=0, recv_cols=(), persons=pairs, person_col=0)
+    out = people.feed(b"6\t60\n7\t70\n8\t80\n9\t90\n") + people.flush()
+    csv = {(i, recv): c for i, recv, c, _ in out}
+    assert csv[(0, 0)] == b"7,70\r\n"
+    assert csv[(1, 0)] == b"7,70\r\n8,80\r\n"
+    assert people.counts(False) == [1, 2]
+
+
+def test_pairs_are_routed_by_whole_ids_not_by_a_prefix_or_a_lookalike() -> None:
+    """An id is its whole COPY text: 7 is not 77, 07 or '7 '."""
+    pairs = pg_routing._bagc.Pairs()
+    notes = _int_router([b"1"], 2, org_col=1, recv_cols=(), collect=pairs, person_col=0)
+    notes.feed(b"7\t1\n")
+    people = _int_router([b"1"], 1, org_col=0, recv_cols=(), persons=pairs, person_col=0)
+    people.feed(b"77\n07\n70\n")
+    assert people.counts(False) == [0]
+    people.feed(b"7\n")
+    assert people.counts(False) == [1]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"collect": "not pairs", "person_col": 0},
+        {"collect": "PAIRS", "person_col": 5},
+        {"collect": "PAIRS", "persons": "PAIRS", "person_col": 0},
+        {"persons": "PAIRS"},
+    ],
+)
+def test_a_router_refuses_notes_it_cannot_use(bad: dict[str, object]) -> None:
+    pairs = pg_routing._bagc.Pairs()
+    kw = {k: pairs if v == "PAIRS" else v for k, v in bad.items()}
+    with pytest.raises(ValueError, match="Pairs"):
+        _int_router([b"1"], 2, org_col=1, recv_cols=(), **kw)
+
+
+def test_person_batches_are_fed_in_whole_lines() -> None:
+    data = b"".join(b"x" * (i % 97) + b"\n" for i in range(5000))
+    for size in (1, 64, 4096, len(data) + 1):
+        pieces = [bytes(p) for p in pg_routing._pieces(data, size)]
+        assert b"".join(pieces) == data
+        assert all(p.endswith(b"\n") for p in pieces)
+        assert max(map(len, pieces)) <= max(size, 97)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([None, "5", "6", "55", "-5"]),
+            st.sampled_from([None, "1", "2", "3", "9"]),
+            st.sampled_from([None, "1", "2", "3", "9"]),
+        ),
+        max_size=40,
+    )
+)
+def test_the_notes_are_the_python_loops_persons_of(rows: list[tuple[Any, Any, Any]]) -> None:
+    """What the Python loop collects in ``persons_of`` (tasks/extracts/orgs.py), for any rows."""
+    pairs = pg_routing._bagc.Pairs()
+    r = _int_router([o.encode() for o in ORGS], 4, org_col=2, recv_cols=(3,), collect=pairs,
+                person_col=1)  # fmt: skip
+    data = "".join(f"{i}\t{copy_text(p)}\t{copy_text(w)}\t{copy_text(to)}\n"
+                   for i, (p, w, to) in enumerate(rows))  # fmt: skip
+    if data:
+        r.feed(data.encode())
+    expected: dict[str, set[int]] = {}
+    for p, w, to in rows:
+        if p is None:
+            continue
+        if w in ORGS:
+            expected.setdefault(p, set()).add(ORGS.index(w))
+        if to is not None and to != w and to in ORGS:
+            expected.setdefault(p, set()).add(ORGS.index(to))
+    for p in ("5", "6", "55", "-5"):
+        assert pairs.orgs_of(p.encode()) == sorted(expected.get(p, ()))
+    assert pairs.sizes() == (len(expected), sum(map(len, expected.values())))

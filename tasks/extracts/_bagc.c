@@ -11,6 +11,18 @@
  *   router.counts(received) -> rows written per organisation
  *   router.unknown()   -> {(column index, value or None): rows} of ids naming no organisation
  *
+ * and one Pairs per run, the (person, organisation) pairs the record tables' routers saw:
+ *
+ *   pairs = Pairs()
+ *   Router(..., collect=pairs, person_col=k)  # a record table: each row's person is noted
+ *                                              # for every organisation it was written to
+ *   Router(..., persons=pairs, person_col=k)  # the person table: each row goes to the
+ *                                              # organisations noted for its id (org_col unused)
+ *
+ * so the persons follow the records without the server joining and sorting every record's
+ * (person, organisation) again. A person id is compared as its COPY text, as the organisation
+ * ids are. Only one router uses a Pairs at a time (the tables are routed one after another).
+ *
  * `data` holds whole lines of `COPY ... TO STDOUT` text (TimeZone UTC, DateStyle ISO, bytea
  * hex). Each row is formatted once as a CSV line (Python's csv module: QUOTE_MINIMAL, CRLF) and
  * a JSON object (json.JSONEncoder(ensure_ascii=False) of tasks.extracts.source.json_value),
@@ -84,6 +96,9 @@ typedef struct {
     int isnull[MAX_COLS];
     buf_t line_csv, line_json, tmp;
     int last_org;            /* cache: index of the last looked-up org, -1 none */
+    PyObject *collect;       /* Pairs noting each row's person per organisation, or NULL */
+    PyObject *persons;       /* Pairs routing each row by its person, or NULL */
+    int person_col;
     PyThreadState *ts;       /* while feed() runs without the GIL */
     char err[160];           /* a value not handled here (ValueError), set without the GIL */
     int pyerr;               /* a Python exception is set */
@@ -114,6 +129,157 @@ static int org_find(Router *r, const char *s, size_t n) {
     }
     return -1;
 }
+
+/* ------------------------------------------------------------ (person, organisation) pairs */
+
+typedef struct {
+    uint64_t h;
+    size_t key_off;
+    uint32_t key_len;
+    uint32_t head;           /* first node of its organisations, 0 none */
+} pentry_t;
+
+typedef struct {
+    uint32_t org;
+    uint32_t next;
+} pnode_t;
+
+typedef struct {
+    PyObject_HEAD
+    buf_t keys;              /* every person id's bytes, one after another */
+    pentry_t *ent;
+    size_t nent, ent_cap;
+    uint32_t *index;         /* open addressing: entry + 1, 0 empty */
+    size_t isize;
+    pnode_t *node;           /* node 0 unused */
+    size_t nnode, node_cap;
+} Pairs;
+
+static PyTypeObject PairsType;
+
+static int pairs_grow_index(Pairs *p) {
+    size_t size = p->isize ? 2 * p->isize : 1 << 12;
+    uint32_t *idx = calloc(size, sizeof(uint32_t));
+    if (!idx) return -1;
+    for (size_t e = 0; e < p->nent; e++) {
+        size_t i = p->ent[e].h & (size - 1);
+        while (idx[i]) i = (i + 1) & (size - 1);
+        idx[i] = (uint32_t)(e + 1);
+    }
+    free(p->index);
+    p->index = idx;
+    p->isize = size;
+    return 0;
+}
+
+/* The entry of person `s`, or -1; *slot is where it would go. */
+static long pairs_lookup(const Pairs *p, const char *s, size_t n, uint64_t h, size_t *slot) {
+    size_t i = h & (p->isize - 1);
+    while (p->index[i]) {
+        const pentry_t *e = &p->ent[p->index[i] - 1];
+        if (e->h == h && e->key_len == n && memcmp(p->keys.p + e->key_off, s, n) == 0)
+            return (long)(p->index[i] - 1);
+        i = (i + 1) & (p->isize - 1);
+    }
+    *slot = i;
+    return -1;
+}
+
+/* The first node of person `s`'s organisations, 0 when none was noted. */
+static uint32_t pairs_head(const Pairs *p, const char *s, size_t n) {
+    if (!p->nent) return 0;
+    size_t slot;
+    long e = pairs_lookup(p, s, n, hash_bytes(s, n), &slot);
+    return e < 0 ? 0 : p->ent[e].head;
+}
+
+/* Notes that person `s` has a record in organisation `org`; -1 when out of memory. */
+static int pairs_add(Pairs *p, const char *s, size_t n, int org) {
+    if (n > UINT32_MAX || p->nent >= UINT32_MAX - 1 || p->nnode >= UINT32_MAX - 1) return -1;
+    if (2 * (p->nent + 1) > p->isize && pairs_grow_index(p) < 0) return -1;
+    uint64_t h = hash_bytes(s, n);
+    size_t slot;
+    long e = pairs_lookup(p, s, n, h, &slot);
+    if (e < 0) {
+        if (p->nent == p->ent_cap) {
+            size_t cap = p->ent_cap ? 2 * p->ent_cap : 1 << 11;
+            pentry_t *ent = realloc(p->ent, cap * sizeof *ent);
+            if (!ent) return -1;
+            p->ent = ent;
+            p->ent_cap = cap;
+        }
+        size_t off = p->keys.n;
+        if (buf_put(&p->keys, s, n) < 0) return -1;
+        e = (long)p->nent++;
+        p->ent[e] = (pentry_t){h, off, (uint32_t)n, 0};
+        p->index[slot] = (uint32_t)(e + 1);
+    }
+    for (uint32_t k = p->ent[e].head; k; k = p->node[k].next)
+        if (p->node[k].org == (uint32_t)org) return 0;
+    if (p->nnode + 1 >= p->node_cap) {
+        size_t cap = p->node_cap ? 2 * p->node_cap : 1 << 12;
+        pnode_t *node = realloc(p->node, cap * sizeof *node);
+        if (!node) return -1;
+        p->node = node;
+        p->node_cap = cap;
+        if (!p->nnode) p->nnode = 1; /* node 0 stands for "none" */
+    }
+    p->node[p->nnode] = (pnode_t){(uint32_t)org, p->ent[e].head};
+    p->ent[e].head = (uint32_t)p->nnode++;
+    return 0;
+}
+
+static PyObject *Pairs_orgs_of(Pairs *p, PyObject *arg) {
+    char *s;
+    Py_ssize_t n;
+    if (PyBytes_AsStringAndSize(arg, &s, &n) < 0) return NULL;
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    for (uint32_t k = pairs_head(p, s, (size_t)n); k; k = p->node[k].next) {
+        PyObject *v = PyLong_FromUnsignedLong(p->node[k].org);
+        if (!v || PyList_Append(out, v) < 0) {
+            Py_XDECREF(v);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(v);
+    }
+    if (PyList_Sort(out) < 0) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
+static PyObject *Pairs_sizes(Pairs *p, PyObject *Py_UNUSED(ignored)) {
+    return Py_BuildValue("(nn)", (Py_ssize_t)p->nent, (Py_ssize_t)(p->nnode ? p->nnode - 1 : 0));
+}
+
+static void Pairs_dealloc(Pairs *p) {
+    free(p->keys.p);
+    free(p->ent);
+    free(p->index);
+    free(p->node);
+    Py_TYPE(p)->tp_free((PyObject *)p);
+}
+
+static PyMethodDef Pairs_methods[] = {
+    {"orgs_of", (PyCFunction)Pairs_orgs_of, METH_O,
+     "The organisation indexes noted for a person id (its COPY text), sorted."},
+    {"sizes", (PyCFunction)Pairs_sizes, METH_NOARGS, "(persons, pairs) noted so far."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject PairsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tasks.extracts._bagc.Pairs",
+    .tp_basicsize = sizeof(Pairs),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The (person, organisation) pairs of the records routed so far.",
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)Pairs_dealloc,
+    .tp_methods = Pairs_methods,
+};
 
 /* ------------------------------------------------------------ COPY text decoding -------- */
 
@@ -477,7 +643,28 @@ static int note_unknown_gil(Router *r, int col) {
     return rc;
 }
 
+/* A person row: into the file of every organisation noted for its id. */
+static int route_person(Router *r) {
+    int pc = r->person_col;
+    if (r->isnull[pc]) return 0;
+    Pairs *p = (Pairs *)r->persons;
+    uint32_t k = pairs_head(p, r->fp[pc], r->fn[pc]);
+    if (!k) return 0;
+    if (format_row(r) < 0) return -1;
+    for (; k; k = p->node[k].next)
+        if (emit(r, (int)p->node[k].org) < 0) return -1;
+    return 0;
+}
+
+/* Notes the current row's person for organisation `org` (when pairs are collected). */
+static inline int note_person(Router *r, int org) {
+    int pc = r->person_col;
+    if (!r->collect || r->isnull[pc]) return 0;
+    return pairs_add((Pairs *)r->collect, r->fp[pc], r->fn[pc], org);
+}
+
 static int route_row(Router *r) {
+    if (r->persons) return route_person(r);
     int formatted = 0;
     int oc = r->org_col;
     int org = -1;
@@ -485,7 +672,7 @@ static int route_row(Router *r) {
     if (org >= 0) {
         if (format_row(r) < 0) return -1;
         formatted = 1;
-        if (emit(r, org) < 0) return -1;
+        if (emit(r, org) < 0 || note_person(r, org) < 0) return -1;
     } else if (r->count_unknown) {
         if (note_unknown(r, oc) < 0) return -1;
     }
@@ -504,7 +691,7 @@ static int route_row(Router *r) {
             if (format_row(r) < 0) return -1;
             formatted = 1;
         }
-        if (emit(r, r->norgs + dest) < 0) return -1;
+        if (emit(r, r->norgs + dest) < 0 || note_person(r, dest) < 0) return -1;
     }
     return 0;
 }
@@ -603,20 +790,36 @@ static void Router_dealloc(Router *r) {
     free(r->tmp.p);
     Py_XDECREF(r->keys);
     Py_XDECREF(r->unknown);
+    Py_XDECREF(r->collect);
+    Py_XDECREF(r->persons);
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
 static int Router_init(Router *r, PyObject *args, PyObject *kw) {
     static char *names[] = {"kinds", "ncols", "keys", "orgs", "org_col", "recv_cols",
-                            "count_unknown", "flush_at", NULL};
+                            "count_unknown", "flush_at", "collect", "persons", "person_col",
+                            NULL};
     Py_buffer kinds;
-    PyObject *keys, *orgs, *recv;
-    int ncols, org_col, count_unknown;
+    PyObject *keys, *orgs, *recv, *collect = Py_None, *persons = Py_None;
+    int ncols, org_col, count_unknown, person_col = -1;
     Py_ssize_t flush_at;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "y*iO!O!iO!pn", names, &kinds, &ncols,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "y*iO!O!iO!pn|$OOi", names, &kinds, &ncols,
                                      &PyTuple_Type, &keys, &PyList_Type, &orgs, &org_col,
-                                     &PyTuple_Type, &recv, &count_unknown, &flush_at))
+                                     &PyTuple_Type, &recv, &count_unknown, &flush_at,
+                                     &collect, &persons, &person_col))
         return -1;
+    if ((collect != Py_None && !PyObject_TypeCheck(collect, &PairsType)) ||
+        (persons != Py_None && !PyObject_TypeCheck(persons, &PairsType)) ||
+        (collect != Py_None && persons != Py_None) ||
+        ((collect != Py_None || persons != Py_None) && (person_col < 0 || person_col >= ncols))) {
+        PyBuffer_Release(&kinds);
+        PyErr_SetString(PyExc_ValueError,
+                        "Router: collect or persons is a Pairs, with a person_col in range");
+        return -1;
+    }
+    if (collect != Py_None) r->collect = Py_NewRef(collect);
+    if (persons != Py_None) r->persons = Py_NewRef(persons);
+    r->person_col = person_col;
     int nout = (int)kinds.len;
     memcpy(r->kinds, kinds.buf, nout <= MAX_COLS ? (size_t)nout : 0);
     PyBuffer_Release(&kinds);
@@ -714,12 +917,11 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__bagc(void) {
-    if (PyType_Ready(&RouterType) < 0) return NULL;
+    if (PyType_Ready(&RouterType) < 0 || PyType_Ready(&PairsType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
-    Py_INCREF(&RouterType);
-    if (PyModule_AddObject(m, "Router", (PyObject *)&RouterType) < 0) {
-        Py_DECREF(&RouterType);
+    if (PyModule_AddObjectRef(m, "Router", (PyObject *)&RouterType) < 0 ||
+        PyModule_AddObjectRef(m, "Pairs", (PyObject *)&PairsType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

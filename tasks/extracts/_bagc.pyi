@@ -13,7 +13,14 @@ class Router:
         recv_cols: tuple[int, ...],
         count_unknown: bool,
         flush_at: int,
-    ) -> None: ...
+        *,
+        collect: Pairs | None = None,
+        persons: Pairs | None = None,
+        person_col: int = -1,
+    ) -> None:
+        """With ``collect``, each row's person (column ``person_col``) is noted for every
+        organisation the row is written to. With ``persons``, each row is written to the
+        organisations noted for its id (column ``person_col``); ``org_col`` is not used."""
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[tuple[int, int, bytes, bytes]]:
         """Whole COPY text lines → [(organisation index, received?, CSV bytes, JSON bytes)] of
         the buffers that reached ``flush_at``."""
@@ -23,3 +30,12 @@ class Router:
         """Rows written per organisation (to its own files, or as received records)."""
     def unknown(self) -> dict[tuple[int, bytes | None], int]:
         """{(column index, id or None): rows} of ids that name no organisation."""
+
+class Pairs:
+    """The (person, organisation) pairs the record tables' routers noted, keyed by the person
+    id's COPY text. One router at a time may use it."""
+
+    def orgs_of(self, person_id: bytes, /) -> list[int]:
+        """The organisation indexes noted for a person id, sorted ([] when none)."""
+    def sizes(self) -> tuple[int, int]:
+        """(persons, pairs) noted so far."""

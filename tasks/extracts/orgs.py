@@ -243,7 +243,7 @@ def write_org_bags(
         if person_spec is not None:
             if fast is None:
                 _write_persons(source, person_spec, writers, persons_of, counts)
-            elif not (persons_fast and persons_fast.result()):
+            elif not (persons_fast and persons_fast()):
                 persons_of = defaultdict(set, fast.persons_of(tables, RECEIVER_COLUMNS))
                 _write_persons(source, person_spec, writers, persons_of, counts)
             if progress:

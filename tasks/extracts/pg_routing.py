@@ -7,9 +7,12 @@ snapshot, or psycopg: :mod:`tasks.archive.postgres.copy_stream`), and C code wri
 as the CSV line and JSON object the Python loop of :mod:`tasks.extracts.orgs` writes, into the
 files of the organisation that wrote it and of the one that received it (``inkommen-``).
 
-The persons follow through one query: the server joins ``person`` with the (person, organisation)
-pairs of every record table, withholds protected addresses, and the same C code routes each
-person row by that organisation. All tables are read in one REPEATABLE READ snapshot.
+The persons follow the records. While the record tables are routed, the C code notes each
+record's person for every organisation it was written to (``_bagc.Pairs``); then one ordered
+scan of ``person`` (protected addresses withheld by the server) is routed by those notes. When a
+record table had to go the Python way, or the person ids are not of one kind, the server joins
+``person`` with the (person, organisation) pairs of every record table instead, beside the
+tables. All tables are read in one REPEATABLE READ snapshot.
 
 The bytes are the Python loop's (``tests/test_extract_pg_routing.py`` compares both). A value
 the C code does not format exactly as Python would (a year after 9999, a numeric Python writes
@@ -26,7 +29,7 @@ import logging
 import os
 import resource
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
@@ -54,6 +57,22 @@ _ID_KINDS = ("int", "text")
 #: bytes an organisation's buffer collects before it is written (memory: at most ~32 MB in all)
 FLUSH_AT = 1 << 14
 _PENDING = 3  # batches of about a MB read ahead at most
+#: a person row is written to each of its organisations' files: its batches are fed in pieces
+#: of this size, so the bytes in flight stay those of a record table's batches
+PERSON_PIECE = 1 << 17
+
+
+def _pieces(data: bytes | memoryview, size: int) -> Iterator[memoryview]:
+    """``data`` (whole lines) in pieces of about ``size`` bytes, each ending with a line."""
+    view, start = memoryview(data), 0
+    if not isinstance(data, bytes):
+        data = bytes(data)  # only bytes are searched
+    while len(data) - start > size:
+        cut = data.rfind(b"\n", start, start + size) + 1 or data.find(b"\n", start + size) + 1
+        yield view[start:cut]
+        start = cut
+    if start < len(data):
+        yield view[start:]
 
 
 def c_routing_enabled() -> bool:
@@ -103,6 +122,9 @@ class PgRouting:
         self._background = ThreadPoolExecutor(1, thread_name_prefix="bag-persons")
         self._opener = ThreadPoolExecutor(1, thread_name_prefix="bag-open")
         self._prefetched: dict[tuple[str, ...], Future[dict[int, tuple[IO[bytes], IO[bytes]]]]] = {}
+        #: the (person, organisation) pairs the routers noted, while every record table with
+        #: persons went the C way (None: the persons' organisations come from the server)
+        self._pairs: Any = None
         _allow_open_files(8192)  # a table's files, the next table's and the persons' at once
 
     @classmethod
@@ -187,17 +209,19 @@ class PgRouting:
             ThreadPoolExecutor(1, thread_name_prefix="bag-write") as write_pool,
         ):
             pending: deque[Future[None]] = deque()
-            for data in self._batches(sql):
-                if failed is not None:
-                    continue  # drain the stream
-                feeding = route_pool.submit(router.feed, data)
-                pending.append(write_pool.submit(feed_and_write, feeding))
-                while len(pending) > _PENDING or (pending and pending[0].done()):
-                    try:
-                        pending.popleft().result()
-                    except ValueError as exc:
-                        failed = exc
-                        break
+            fan_out = "persons" in args
+            for batch in self._batches(sql):
+                for data in _pieces(batch, PERSON_PIECE) if fan_out else (batch,):
+                    if failed is not None:
+                        break  # drain the stream
+                    feeding = route_pool.submit(router.feed, data)
+                    pending.append(write_pool.submit(feed_and_write, feeding))
+                    while len(pending) > _PENDING or (pending and pending[0].done()):
+                        try:
+                            pending.popleft().result()
+                        except ValueError as exc:
+                            failed = exc
+                            break
             for f in pending:
                 try:
                     f.result()
@@ -292,6 +316,9 @@ class PgRouting:
             "org_col": org_i, "recv_cols": tuple(receivers),
             "count_unknown": self.only_org is None,
         }  # fmt: skip
+        person_i = spec.index("person_id")
+        if self._pairs is not None and person_i is not None:
+            args |= {"collect": self._pairs, "person_col": person_i}
         return sql, names, args
 
     def prefetch(
@@ -319,11 +346,11 @@ class PgRouting:
         """One record table into every bag (and received rows into the receivers' bags); the
         rows routed to their writers, or None when the table must go the Python way."""
         plan = self._table_plan(spec, receivers, received_name)
-        if plan is None:
-            return None
-        sql, names, args = plan
-        router = self._run(sql, writers, names, spec.columns, counts, args)
+        router = None if plan is None else self._run(plan[0], writers, plan[1], spec.columns,
+                                                     counts, plan[2])  # fmt: skip
         if router is None:
+            if "person_id" in spec.columns:
+                self._pairs = None  # this table's persons are not noted: the server joins
             return None
         for (col, value), n in router.unknown().items():
             shown = "None" if value is None else value.decode("utf-8", "replace")
@@ -367,44 +394,84 @@ class PgRouting:
         counts: dict[str, dict[str, int]],
     ) -> bool:
         """The persons the bags' records are about, into each bag (protected addresses
-        withheld and marked); False when they must go the Python way."""
+        withheld and marked); False when they must go the Python way.
+
+        By the pairs the routers noted when every record table went the C way, else by the
+        server's join of ``person`` with every record's (person, organisation)."""
         kinds = self._kinds(spec.name, spec)
         prot = spec.index(protected_column)
         id_i = spec.index("id")
-        pid_kinds = {s.kinds[i] for s in tables if (i := s.index("person_id")) is not None}
-        if kinds is None or id_i is None or (prot is not None and spec.kinds[prot] != "bool"):
+        if kinds is None or id_i is None or not self._persons_routable(spec, tables, prot):
             return False
-        if not pid_kinds or pid_kinds != {spec.kinds[id_i]} or spec.kinds[id_i] not in _ID_KINDS:
-            return False
-        pairs = self.person_pairs_sql(tables, receiver_columns)
         flag = f"COALESCE(p.{ident(protected_column)}, false)" if prot is not None else "false"
         cols = [
             f"CASE WHEN {flag} THEN NULL ELSE p.{ident(c)} END" if i in address
             else f"p.{ident(c)}"
             for i, c in enumerate(spec.columns)
         ]  # fmt: skip
-        sql = (
-            f"SELECT {', '.join(cols)}, {flag}, r.org FROM {self._table_sql(spec.name)} p "
-            f"JOIN ({pairs}) r ON r.pid = p.{ident('id')} ORDER BY p.{ident('id')}, r.org"
-        )
         out_cols = (*spec.columns, withheld_column)
-        router = self._run(sql, writers, [spec.name], out_cols, counts, {
-            "kinds": kinds + bytes([_C_KIND["bool"]]), "ncols": len(out_cols) + 1,
-            "keys": _json_keys(out_cols), "org_col": len(out_cols), "recv_cols": (),
-            "count_unknown": False,
-        })  # fmt: skip
-        return router is not None
+        args: dict[str, Any] = {
+            "kinds": kinds + bytes([_C_KIND["bool"]]), "keys": _json_keys(out_cols),
+            "recv_cols": (), "count_unknown": False,
+        }  # fmt: skip
+        person = f"{self._table_sql(spec.name)} p"
+        if self._pairs is not None:
+            sql = f"SELECT {', '.join(cols)}, {flag} FROM {person} ORDER BY p.{ident('id')}"
+            args |= {"ncols": len(out_cols), "org_col": 0, "persons": self._pairs,
+                     "person_col": id_i}  # fmt: skip
+        else:
+            pairs = self.person_pairs_sql(tables, receiver_columns)
+            sql = (
+                f"SELECT {', '.join(cols)}, {flag}, r.org FROM {person} "
+                f"JOIN ({pairs}) r ON r.pid = p.{ident('id')} ORDER BY p.{ident('id')}, r.org"
+            )
+            args |= {"ncols": len(out_cols) + 1, "org_col": len(out_cols)}
+        return self._run(sql, writers, [spec.name], out_cols, counts, args) is not None
 
-    def start_persons(self, *args: Any) -> Future[bool]:
-        """:meth:`write_persons` (same arguments) while the record tables are written: the
-        server joins and sorts the persons' organisations meanwhile. Only through psql (its
-        own session in the same snapshot); through psycopg the one connection is busy with the
-        tables, so the persons are written now."""
+    def _persons_routable(self, spec: TableSpec, tables: list[TableSpec], prot: int | None) -> bool:
+        """Whether the C code can write the person table: its values' kinds, a boolean
+        protection flag (column ``prot``), and person ids of one kind the C code compares (an
+        integer or a text)."""
+        id_i = spec.index("id")
+        pid_kinds = {s.kinds[i] for s in tables if (i := s.index("person_id")) is not None}
+        if self._kinds(spec.name, spec) is None or id_i is None:
+            return False
+        if prot is not None and spec.kinds[prot] != "bool":
+            return False
+        return bool(pid_kinds) and pid_kinds == {spec.kinds[id_i]} and pid_kinds <= {*_ID_KINDS}
+
+    def _same_id_text(self, spec: TableSpec, tables: list[TableSpec]) -> bool:
+        """Whether every ``person_id`` is written by COPY as the person's ``id`` is: integers
+        always are; text ids only when the columns are of one SQL type and not blank-padded
+        (``char(n)``), so equal ids are equal bytes."""
+        from sqlalchemy.types import CHAR
+
+        id_i = spec.index("id")
+        if id_i is None or spec.kinds[id_i] == "int":
+            return id_i is not None
+        types = [self.source.metadata.tables[spec.name].columns["id"].type] + [
+            self.source.metadata.tables[s.name].columns["person_id"].type
+            for s in tables if "person_id" in s.columns
+        ]  # fmt: skip
+        return len({type(t) for t in types}) == 1 and not isinstance(types[0], CHAR)
+
+    def start_persons(self, *args: Any) -> Callable[[], bool]:
+        """Plans :meth:`write_persons` (same arguments) before the record tables are written;
+        the returned call writes them (or has) and answers as write_persons does.
+
+        When the routers can note every record's person, the persons are written after the
+        tables, by those notes. Otherwise the server joins and sorts the persons' organisations
+        beside the tables: through psql (its own session in the same snapshot) in the
+        background; through psycopg the one connection is busy with the tables, so now."""
+        spec, tables, protected_column = args[0], args[1], args[4]
+        routable = self._persons_routable(spec, tables, spec.index(protected_column))
+        if routable and self._same_id_text(spec, tables):
+            self._pairs = _bagc.Pairs()
+            return lambda: self.write_persons(*args)
         if self.via_psql:
-            return self._background.submit(self.write_persons, *args)
-        done: Future[bool] = Future()
-        done.set_result(self.write_persons(*args))
-        return done
+            return self._background.submit(self.write_persons, *args).result
+        done = self.write_persons(*args)
+        return lambda: done
 
     def persons_of(
         self, tables: list[TableSpec], receiver_columns: tuple[str, ...]
