@@ -119,10 +119,39 @@ def _sample_identities(url: str, n: int) -> list[str]:
 #: time it makes a file, so the thousands of files of one scale's bags, deleted just before the
 #: next scale's are written, cost that run about 1.4 s at 2 M rows (7.8 s against 6.3 s)
 _WRITTEN: list[Path] = []
+#: how long after deleting bags the next bags are measured (seen here on 2026-11-30: the 2 M-row
+#: bags took 3.4 s on a quiet disk, 5.0-5.8 s from right after deleting 3,000 files to 36 s
+#: after, even with a sync between)
+SETTLE_SECONDS = 300
+_DELETED_AT = ".bags-deleted-at"
+
+
+def _delete_bags(work: Path, folders: list[Path]) -> None:
+    """Delete folders of bags and note when, so that the next run waits (:func:`_settle`)."""
+    gone = [f for f in folders if f.exists()]
+    for f in gone:
+        shutil.rmtree(f, ignore_errors=True)
+    if gone:
+        os.sync()
+        (work / _DELETED_AT).write_text(f"{time.time():.0f}\n")
+
+
+def _settle(work: Path) -> None:
+    """Wait until the last deletion of bags is SETTLE_SECONDS old (said on stderr)."""
+    try:
+        deleted_at = float((work / _DELETED_AT).read_text())
+    except (OSError, ValueError):
+        return
+    wait = deleted_at + SETTLE_SECONDS - time.time()
+    if wait > 0:
+        print(f"waiting {wait:.0f} s: bags were deleted {SETTLE_SECONDS - wait:.0f} s ago, and "
+              "ext4 makes files slowly for a while after a deletion", file=sys.stderr, flush=True)
+        time.sleep(wait)
 
 
 def _live_bags(url: str, out: Path) -> dict:  # type: ignore[type-arg]
-    shutil.rmtree(out, ignore_errors=True)
+    _delete_bags(out.parent, [out])
+    _settle(out.parent)
     os.sync()  # no writes of the steps before pending
     child = subprocess.run(
         [sys.executable, __file__, "--bags-child", url, str(out)],
@@ -154,15 +183,14 @@ def bench(
     _, t_index = _timed(build_person_index, siard, url, index_dir)
     rows.append(("  the person index alone, from the finished package", f"{t_index:.1f} s",
                  f"{t_index / t_archive:.2f}×"))  # fmt: skip
-    out = work / "bags-archive"
-    shutil.rmtree(out, ignore_errors=True)
+    out = work / f"bags-archive-{scale}"
     source = open_source(None, outcome.package)
     bags, t = _timed(write_org_bags, source, out, bagging_date=date(2027, 1, 4))
+    _WRITTEN.append(out)
     source.close()
     n = sum(b.records for b in bags)
     rows.append((f"all {len(bags)} organisations' bags from the archive package ({n:,} records)",
                  f"{t:.1f} s", f"{t / t_archive:.2f}×"))  # fmt: skip
-    shutil.rmtree(out, ignore_errors=True)
 
     sample = _sample_identities(url, persons)
     look, t_open = _timed(ArchivePersonLookup, outcome.package)
@@ -213,14 +241,14 @@ def main() -> None:
     ap.add_argument("--bags-only", action="store_true", help="archive run and live bags only")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    _delete_bags(args.work, sorted(args.work.glob("bags-*")))  # an interrupted run's
     print("| scale | step | time | ratio |\n|---|---|---|---|")
     try:
         for scale in (int(s) for s in args.scales.split(",")):
             for step, t, ratio in bench(scale, args.work, args.pg, args.persons, args.bags_only):
                 print(f"| {scale:,} | {step} | {t} | {ratio} |", flush=True)
     finally:
-        for out in _WRITTEN:
-            shutil.rmtree(out, ignore_errors=True)
+        _delete_bags(args.work, _WRITTEN)
     _ = sqlite3  # the person index is SQLite
 
 
