@@ -159,11 +159,15 @@ def places_in_segments(parts: Iterable[bytes | bytearray]) -> Iterator[tuple[int
     limit = SEGMENT_ROWS * _LOC_SIZE
     seg = 0
     for part in parts:
-        packed += part
-        while len(packed) >= limit:
-            yield from _sorted_blocks(seg, packed[:limit])
-            del packed[:limit]
-            seg += 1
+        with memoryview(part) as view:
+            at = 0
+            while at < len(view):
+                take = min(limit - len(packed), len(view) - at)
+                packed += view[at : at + take]
+                at += take
+                if len(packed) == limit:  # sorted where it is: no copy of a full segment
+                    yield from _sorted_blocks(seg, packed)
+                    packed, seg = bytearray(), seg + 1
     if packed:
         yield from _sorted_blocks(seg, packed)
 
