@@ -168,3 +168,46 @@ def test_background_digests_judge_a_file_by_what_it_holds_when_checked(package: 
         ("representations/rep1/data/SAMSA.siard", "damaged")
     ]
     assert verify_package(package).problems == verdict.problems  # the same as without
+
+
+def test_verify_starts_hashing_before_its_command_is_imported(package: Path) -> None:
+    """The command line's entry point finds the package of a plain ``verify`` line; the command
+    takes those digests over; anything else starts nothing."""
+    from deploy.cli import _start_verify_digests
+    from tasks.archive import file_digests
+
+    try:
+        for argv in (["verify", "--help"], ["archive", str(package)], ["verify", "--deep"],
+                     ["verify", str(package / "no-such-folder")], []):  # fmt: skip
+            _start_verify_digests(argv)
+            assert file_digests._EARLY == {}, argv
+        _start_verify_digests(["verify", "--deep", "--ledger", "sqlite:///x.db", str(package)])
+        early = file_digests._EARLY[package.absolute()]
+        assert file_digests.digests_for(package) is early and file_digests._EARLY == {}
+        early.close()
+        _start_verify_digests(["verify", str(package)])
+        other = package.parent / "other"
+        other.mkdir()
+        with file_digests.digests_for(other) as fresh:  # not the one started early: dropped
+            assert fresh.root == other.absolute() and file_digests._EARLY == {}
+    finally:
+        file_digests.drop_early()
+
+
+def test_a_byte_changed_after_the_early_digest_with_its_time_put_back_is_found(
+    package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An attacker who flips a byte after the early hashing and then restores the file's
+    modification time: the change time still differs, so the file is hashed again."""
+    from tasks.archive import file_digests
+
+    siard = next(package.glob("representations/rep1/data/*.siard"))
+    file_digests.start_early(package)
+    assert file_digests._EARLY[package.absolute()].of(siard)  # taken before the change
+    before = siard.stat()
+    _flip_byte(siard, before.st_size // 3)
+    os.utime(siard, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert siard.stat().st_mtime_ns == before.st_mtime_ns
+    assert main(["verify", str(package)]) == 1
+    assert "SAMSA.siard" in capsys.readouterr().err
+    assert file_digests._EARLY == {}

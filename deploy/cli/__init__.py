@@ -12,6 +12,7 @@ imports (Prefect, lxml, …) happen inside the commands, so ``--help`` stays fas
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -67,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.private_files import keep_new_files_private
 
     keep_new_files_private()
-    _register_all()
+    _start_verify_digests(sys.argv[1:] if argv is None else argv)
     try:
+        _register_all()
         app(args=argv, standalone_mode=False)
     except SamsaDecomError as exc:
         err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
@@ -81,7 +83,31 @@ def main(argv: list[str] | None = None) -> int:
     except _usage_errors() as exc:  # wrong arguments or options: bad input
         exc.show()
         return 2
+    finally:
+        from tasks.archive.file_digests import drop_early
+
+        drop_early()
     return 0
+
+
+def _start_verify_digests(argv: list[str]) -> None:
+    """For ``verify PACKAGE``: the package's files start hashing before the commands are
+    imported (:func:`tasks.archive.file_digests.start_early`). Only a plain command line is
+    recognised; anything else leaves the command to start them itself."""
+    if not argv or argv[0] != "verify":
+        return
+    rest = argv[1:]
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--ledger":
+            rest = rest[1:]
+        elif arg == "--":
+            continue
+        elif not arg.startswith("-"):
+            from tasks.archive.file_digests import start_early
+
+            start_early(Path(arg))
+            return
 
 
 def exit_process(code: int) -> NoReturn:

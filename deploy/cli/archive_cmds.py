@@ -209,14 +209,15 @@ def verify(
 ) -> None:
     """Check a package: exit 0 when intact, 1 naming every damaged, missing or unexpected file."""
     from models.errors import CheckFailed, InputError
-    from tasks.archive.file_digests import FileDigests
+    from tasks.archive.file_digests import digests_for
 
     if not package.exists():
         raise InputError(f"{package}: no such package folder")
     if schemas and not deep:
         raise InputError("--schemas goes with --deep (it validates what the re-read reads)")
-    # the files are hashed on threads while the ledger is opened (its import alone ~0.4 s)
-    with FileDigests(package) as digests:
+    # the files are hashed on threads while the ledger is opened (its import alone ~0.4 s),
+    # from the start of the process when it was started as `samsa-decom verify PACKAGE`
+    with digests_for(package) as digests:
         from models.ledger import Ledger
         from tasks.archive.record import find_package
         from tasks.archive.verify import verify_package

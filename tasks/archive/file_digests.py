@@ -9,11 +9,16 @@ need them::
         ...                       # open the ledger meanwhile
         digests.of(package / "METS.xml")
 
-A digest is used only for the very file it was taken of: the file's device, inode, size and
-modification time must be the same when it is asked for as before and after it was read;
-otherwise, and
-for a file that was not there at the start, it is hashed again then. So a file replaced or
-changed between the start and the check is judged by what it holds at the check.
+A digest is used only for the very file it was taken of: the file's device, inode, size,
+modification time and change time must be the same when it is asked for as before and after it
+was read; otherwise, and for a file that was not there at the start, it is hashed again then.
+So a file replaced or changed between the start and the check is judged by what it holds at the
+check (the change time cannot be set back: a write whose modification time is then restored
+still shows).
+
+``samsa-decom verify PACKAGE`` starts the hashing before its commands are even imported
+(:func:`start_early`, from the command line's entry point; 0.2 s sooner) and the command takes
+those digests over (:func:`digests_for`).
 """
 
 from __future__ import annotations
@@ -45,11 +50,14 @@ def sha256_of(path: Path) -> str:
         return h.hexdigest()
 
 
-def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+_Identity = tuple[int, int, int, int, int]
 
 
-def _taken(path: Path) -> tuple[tuple[int, int, int, int] | None, str]:
+def _identity(st: os.stat_result) -> _Identity:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _taken(path: Path) -> tuple[_Identity | None, str]:
     before = _identity(os.stat(path))
     digest = sha256_of(path)
     return (before if _identity(os.stat(path)) == before else None), digest
@@ -62,7 +70,8 @@ class FileDigests:
         files = [p for p in Path(root).rglob("*") if p.is_file() and not p.is_symlink()]
         files.sort(key=lambda p: p.stat().st_size, reverse=True)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="file-sha256")
-        self._pending: dict[Path, Future[tuple[tuple[int, int, int, int] | None, str]]] = {
+        self.root = Path(root).absolute()
+        self._pending: dict[Path, Future[tuple[_Identity | None, str]]] = {
             p.absolute(): self._pool.submit(_taken, p) for p in files
         }
 
@@ -91,3 +100,29 @@ class FileDigests:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+#: digests started by :func:`start_early`, by package folder, until a command takes them over
+_EARLY: dict[Path, FileDigests] = {}
+
+
+def start_early(root: Path) -> None:
+    """Start hashing the files of the package folder ``root`` now (nothing when it is not a
+    folder): for the command line's entry point, before it imports the commands."""
+    root = Path(root).absolute()
+    if root not in _EARLY and root.is_dir():
+        _EARLY[root] = FileDigests(root)
+
+
+def digests_for(root: Path) -> FileDigests:
+    """The digests of ``root``'s files: those :func:`start_early` started, or new ones. The
+    caller closes them; digests started early for another folder are dropped."""
+    mine = _EARLY.pop(Path(root).absolute(), None)
+    drop_early()
+    return mine if mine is not None else FileDigests(root)
+
+
+def drop_early() -> None:
+    """Stop digests started early that no command took over (the command failed first)."""
+    while _EARLY:
+        _EARLY.popitem()[1].close()
