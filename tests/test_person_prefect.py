@@ -31,6 +31,11 @@ DATA = Path(__file__).parent / "data"
 
 #: 12 digits or YYYYMMDD-NNNC, not part of a longer token (UUIDs, hashes).
 _CANDIDATE = re.compile(rb"(?<![0-9A-Za-z])(\d{8})-?(\d{4}|[KMX]\d{3})(?![0-9A-Za-z]|-[0-9a-f])")
+#: Prefect's ids. A UUID's last group is 12 hex digits; about one in 280 random ones is all
+#: decimal, and one in ten of those passes the check digit as a 12-digit number (a birth year
+#: like 9647 is a date): CI once failed on a flow run's id in ``event_resources``. So the
+#: scan reads a blob with its whole UUIDs taken out; an identity is never one of them.
+_UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _names_and_addresses(db: Path, identities: list[str]) -> list[str]:
@@ -164,7 +169,7 @@ def test_no_personnummer_in_anything_prefect_stored(
                 assert form.encode() not in blob, f"an identity was stored by Prefect in {where}"
         for i, text in enumerate(personal):
             assert text.encode() not in blob, f"person data #{i} was stored by Prefect in {where}"
-        for m in _CANDIDATE.finditer(blob):
+        for m in _CANDIDATE.finditer(_UUID.sub(b"<uuid>", blob)):
             text = (m.group(1) + m.group(2)).decode()
             assert not is_valid_identity(text), f"identity-shaped value {text[:8]}-**** in {where}"
     # …and the review copies and the answer exist outside Prefect, named by request id only
