@@ -210,20 +210,6 @@ def _kept_columns(
     if skip is not None:
         excluded.append(skip)
         return None
-    return _columns(refl, conn, schema, schema_arg, relation, facts, problems, exclusions, excluded)
-
-
-def _columns(
-    refl: _Reflection,
-    conn: Connection,
-    schema: str,
-    schema_arg: str | None,
-    relation: str,
-    facts: dict[tuple[str, str], PgTypeFacts],
-    problems: list[Problem],
-    exclusions: ExclusionList,
-    excluded: list[Exclusion],
-) -> list[ColumnSpec]:
     dialect = conn.dialect.name
     out: list[ColumnSpec] = []
     with warnings.catch_warnings():

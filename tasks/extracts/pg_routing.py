@@ -209,19 +209,20 @@ class PgRouting:
             ThreadPoolExecutor(1, thread_name_prefix="bag-write") as write_pool,
         ):
             pending: deque[Future[None]] = deque()
-            fan_out = "persons" in args
-            for batch in self._batches(sql):
-                for data in _pieces(batch, PERSON_PIECE) if fan_out else (batch,):
-                    if failed is not None:
-                        break  # drain the stream
-                    feeding = route_pool.submit(router.feed, data)
-                    pending.append(write_pool.submit(feed_and_write, feeding))
-                    while len(pending) > _PENDING or (pending and pending[0].done()):
-                        try:
-                            pending.popleft().result()
-                        except ValueError as exc:
-                            failed = exc
-                            break
+            stream: Iterator[bytes | memoryview] = self._batches(sql)
+            if "persons" in args:  # a person row fans out: smaller pieces in flight
+                stream = (p for batch in stream for p in _pieces(batch, PERSON_PIECE))
+            for data in stream:
+                if failed is not None:
+                    continue  # drain the stream
+                feeding = route_pool.submit(router.feed, data)
+                pending.append(write_pool.submit(feed_and_write, feeding))
+                while len(pending) > _PENDING or (pending and pending[0].done()):
+                    try:
+                        pending.popleft().result()
+                    except ValueError as exc:
+                        failed = exc
+                        break
             for f in pending:
                 try:
                     f.result()
